@@ -1,0 +1,39 @@
+# One command to run the app, one to pass the tests. Everything installs into .venv.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: install demo test test-fast test-deps clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: requirements.txt requirements-nodeps.txt | $(BIN)/python
+	$(BIN)/pip install -r requirements.txt
+	$(BIN)/pip install --no-deps -r requirements-nodeps.txt
+	touch $@
+
+$(VENV)/.test-installed: requirements-test.txt $(VENV)/.installed
+	$(BIN)/pip install -r requirements-test.txt
+	command -v chromium >/dev/null || { apt-get update -q && apt-get install -y -q chromium; }
+	touch $@
+
+install: $(VENV)/.installed
+
+test-deps: $(VENV)/.test-installed
+
+## Serve the chat on http://127.0.0.1:7860 with the embedded defaults (builds the index on first start).
+demo: install
+	$(BIN)/python app.py
+
+## The whole suite: fast tests with fakes, end-to-end tests with the real models, the browser test.
+test: test-deps
+	$(BIN)/python -m pytest
+
+## Only the fast tests (fakes, tiny data): seconds.
+test-fast: test-deps
+	$(BIN)/python -m pytest -m "not slow"
+
+clean:
+	rm -rf var .pytest_cache

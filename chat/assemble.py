@@ -1,0 +1,64 @@
+"""Building a ready ChatEngine from Settings: catalogue, embedder, index, retriever, reranker, LLM, log store.
+
+Shared by the web app and the headless CLI so both serve exactly the same system.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+from chat.engine import ChatEngine, EngineSettings
+from chat.llm import LocalChatModel
+from chat.logstore import LogStore
+from chat.settings import Settings
+from retrieval.catalog import load_catalog
+from retrieval.embeddings import SentenceTransformerEmbedder
+from retrieval.index import open_index
+from retrieval.rerank import Reranker
+from retrieval.retriever import FaissRetriever
+
+log = logging.getLogger(__name__)
+
+APP_VERSION = "0.1.0"
+
+
+def offline_by_default() -> None:
+    """Keep model loading off the network unless the person turned it on."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+def build_engine(settings: Settings, progress: bool = True) -> ChatEngine:
+    offline_by_default()
+    catalog = load_catalog(settings.catalog)
+    embedder = SentenceTransformerEmbedder(settings.embedding_model, threads=settings.threads or None)
+    index = open_index(catalog, embedder, settings.index_dir, progress=progress)
+    llm = None
+    if settings.llm == "local":
+        llm = LocalChatModel(
+            settings.base_model,
+            adapter=settings.adapter_path,
+            dtype=settings.dtype,
+            quantize=settings.quantize,
+            threads=settings.threads or None,
+        )
+    log_store = None if settings.no_log else LogStore(settings.log_db, redact_personal_data=settings.redact)
+    engine_settings = EngineSettings(
+        items_per_reply=settings.items_per_reply,
+        candidates_k=settings.candidates_k,
+        planner=settings.planner,
+        explainer=settings.explainer,
+        model_id=llm.name if llm else "none",
+        adapter_id=settings.adapter_path or "none",
+        app_version=APP_VERSION,
+    )
+    return ChatEngine(
+        catalog,
+        FaissRetriever(index, embedder),
+        Reranker(index.vector_of),
+        llm,
+        log_store,
+        engine_settings,
+    )

@@ -1,0 +1,329 @@
+"""The turn engine: respond(session, message) runs one user turn end to end and streams the reply.
+
+1. read the message and update the dialogue state (rules: `understanding`, `state`)
+2. plan: the LLM writes a search tool call; a malformed one is repaired from the state
+3. recall with FAISS under the state's hard constraints and exclusions, then rerank
+4. explain: the reply names exactly the chosen items (the engine writes each title); the LLM
+   writes each item's reason, and the guard swaps any reason that names another film or a
+   fact not on the card for a templated one before it is streamed
+5. log the turn
+
+Per-person state lives in `ChatSession`, never on the engine, which is shared by all sessions.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from dataclasses import asdict, dataclass, field
+from typing import Iterator
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from chat import prompts
+from chat.guard import reason_problems
+from chat.llm import ChatModel, LLMError
+from chat.logstore import LogStore
+from chat.state import DialogueState, record_feedback, record_shown, update_state
+from chat.titles import TitleMatcher
+from chat.tools import CLOSE, SearchCall, ToolCallError, parse_call, render_call
+from chat.understanding import Reading, read_message
+from retrieval.catalog import Catalog, Item
+from retrieval.filters import normalize_term
+from retrieval.rerank import Reranker
+from retrieval.retriever import Retriever, ScoredItem, SearchRequest
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    items_per_reply: int = 3
+    candidates_k: int = 50
+    planner: str = "llm"  # "llm": the model writes the search call; "rules": built from the dialogue state
+    explainer: str = "llm"  # "llm": the model writes each reason; "template": reasons from the card alone
+    plan_max_new_tokens: int = 48
+    reason_max_new_tokens: int = 36
+    model_id: str = ""
+    adapter_id: str = ""
+    app_version: str = ""
+
+    def __post_init__(self) -> None:
+        if self.planner not in ("llm", "rules"):
+            raise ValueError(f"planner must be 'llm' or 'rules', got {self.planner!r}")
+        if self.explainer not in ("llm", "template"):
+            raise ValueError(f"explainer must be 'llm' or 'template', got {self.explainer!r}")
+        if not 1 <= self.items_per_reply <= 10:
+            raise ValueError(f"items_per_reply must be 1..10, got {self.items_per_reply}")
+
+
+@dataclass
+class ChatSession:
+    """One person's conversation."""
+
+    id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    state: DialogueState = field(default_factory=DialogueState)
+    turn_index: int = 0
+    asked_to_clarify: bool = False
+    last_turn_id: int | None = None
+    logging_enabled: bool = True
+    log_session_started: bool = False
+
+
+@dataclass(frozen=True)
+class ShownItem:
+    item: Item
+    why: str
+    score: float
+    signals: dict[str, float]
+
+    def as_json(self) -> dict:
+        return {"id": self.item.id, "title": self.item.title, "year": self.item.year,
+                "genres": list(self.item.genres), "why": self.why}
+
+
+@dataclass
+class TurnResult:
+    reply: str
+    items: list[ShownItem]
+    kind: str  # recommend, no_results, clarify, small_talk, polite, error
+    timings_ms: dict[str, float]
+    tool_call: dict | None = None
+    tool_call_valid: bool | None = None
+    candidates: list[dict] = field(default_factory=list)
+    guard_notes: list[str] = field(default_factory=list)
+    error: str = ""
+    turn_id: int | None = None
+
+    def as_json(self) -> dict:
+        return {"reply": self.reply, "items": [s.as_json() for s in self.items], "timings_ms": self.timings_ms}
+
+
+@dataclass(frozen=True)
+class TurnUpdate:
+    """A streamed view of the turn so far; the last one has `result` set."""
+
+    text: str
+    items: list[ShownItem]
+    result: TurnResult | None = None
+
+
+class ChatEngine:
+    def __init__(
+        self,
+        catalog: Catalog,
+        retriever: Retriever,
+        reranker: Reranker,
+        llm: ChatModel | None,
+        log_store: LogStore | None = None,
+        settings: EngineSettings = EngineSettings(),
+    ):
+        self.catalog = catalog
+        self.retriever = retriever
+        self.reranker = reranker
+        self.llm = llm
+        self.log_store = log_store
+        self.settings = settings
+        self.titles = TitleMatcher(catalog.items)
+        self.people = frozenset(
+            normalize_term(name) for item in catalog.items for name in (*item.cast, *item.directors) if name.strip()
+        )
+
+    def new_session(self) -> ChatSession:
+        return ChatSession()
+
+    # ----- one turn -------------------------------------------------------------------------
+
+    def respond(self, session: ChatSession, message: str) -> Iterator[TurnUpdate]:
+        started = time.perf_counter()
+        timings: dict[str, float] = {}
+
+        def lap(name: str, since: float) -> float:
+            now = time.perf_counter()
+            timings[name] = round((now - since) * 1000, 1)
+            return now
+
+        reading = read_message(message, self.titles, self.people)
+        mark = lap("understand", started)
+        canned = self._canned_reply(session, reading)
+        if canned is not None:
+            kind, text = canned
+            timings["first_token"] = round((time.perf_counter() - started) * 1000, 1)
+            result = TurnResult(reply=text, items=[], kind=kind, timings_ms=timings)
+            yield self._finish(session, message, result, started)
+            return
+
+        session.state = update_state(session.state, reading, self.catalog)
+        call, valid, notes, raw_call = self._plan(session.state, reading)
+        mark = lap("plan", mark)
+        request = SearchRequest(
+            query=call.query,
+            liked=session.state.liked,
+            filters=session.state.filters(),
+            exclude=session.state.excluded,
+            k=self.settings.candidates_k,
+        )
+        try:
+            candidates = self.retriever.search(request)
+        except RuntimeError as error:  # FAISS or the embedder failed: infrastructure, not the person's fault
+            log.exception("retrieval failed")
+            result = TurnResult(
+                reply="Sorry, I can't search the catalogue right now. Please try again in a moment.",
+                items=[], kind="error", timings_ms=timings, error=f"retrieval: {error}",
+            )
+            yield self._finish(session, message, result, started)
+            return
+        mark = lap("retrieve", mark)
+        ranked = self.reranker.rank(candidates, liked=session.state.liked, disliked=session.state.disliked)
+        chosen = ranked[: self.settings.items_per_reply]
+        mark = lap("rerank", mark)
+        candidate_log = [{"id": s.item.id, "score": round(s.score, 4), **{k: round(v, 4) for k, v in s.signals.items()}} for s in ranked[:20]]
+        tool_call = {"text": render_call(call), "valid": valid, "model_output": raw_call}
+
+        if not chosen:
+            constraints = session.state.filters().describe() or "that"
+            text = (f"I couldn't find anything new in the catalogue matching {constraints}. "
+                    "Could you loosen one of those, or tell me another film you like?")
+            timings["first_token"] = round((time.perf_counter() - started) * 1000, 1)
+            result = TurnResult(text, [], "no_results", timings, tool_call, valid, candidate_log, notes)
+            yield self._finish(session, message, result, started)
+            return
+
+        intro = prompts.intro_line(session.state, self.catalog, len(chosen))
+        timings["first_token"] = round((time.perf_counter() - started) * 1000, 1)
+        yield TurnUpdate(intro, [])
+        shown: list[ShownItem] = []
+        text = intro
+        for update in self._explain(session.state, reading.text, chosen, notes):
+            shown.append(update)
+            number = len(shown)
+            text += "\n" + prompts.item_line_prefix(number, update.item) + update.why
+            yield TurnUpdate(text, list(shown))
+        lap("explain", mark)
+        session.state = record_shown(session.state, [s.item.id for s in shown])
+        result = TurnResult(text, shown, "recommend", timings, tool_call, valid, candidate_log, notes)
+        yield self._finish(session, message, result, started)
+
+    def _canned_reply(self, session: ChatSession, reading: Reading) -> tuple[str, str] | None:
+        """Replies that need no search: empty, other language, small talk, a vague opening."""
+        if not reading.text:
+            return "polite", "I didn't catch anything there. Tell me a film you like or what you're in the mood for."
+        if reading.not_english:
+            return "polite", ("Sorry, I can only chat in English for now. Tell me a film you enjoyed, "
+                              "or a genre you're in the mood for.")
+        if reading.has_request:
+            return None
+        if reading.thanks:
+            return "small_talk", "You're welcome! Say the word if you'd like more picks."
+        if reading.small_talk:
+            return "small_talk", ("I'm a film recommender: tell me films you love or hate, a genre, an era or "
+                                  "things to avoid, and I'll suggest a few with reasons.")
+        if not session.state.knows_something and not session.asked_to_clarify:
+            session.asked_to_clarify = True
+            greeting = "Hi! " if reading.greeting else ""
+            return "clarify", greeting + prompts.clarifying_question()
+        return None
+
+    def _plan(self, state: DialogueState, reading: Reading) -> tuple[SearchCall, bool | None, list[str], str]:
+        """The search call for this turn: the LLM's query joined with the state's, or the state's alone."""
+        from_state = SearchCall(
+            query=state.query_text(),
+            genres=tuple(sorted(state.genres_wanted)),
+            year_min=state.year_min,
+            year_max=state.year_max,
+            avoid=tuple(sorted(state.avoid_terms | state.genres_avoided)),
+        )
+        if self.llm is None or self.settings.planner == "rules":
+            return from_state, None, [], ""
+        messages, prefix = prompts.planner_messages(state, self.catalog, reading.text)
+        try:
+            raw = "".join(self.llm.stream(messages, prefix, self.settings.plan_max_new_tokens, stop=[CLOSE]))
+        except LLMError as error:
+            log.warning("planner failed, using the dialogue state: %s", error)
+            return from_state, False, [f"planner error: {error}"], ""
+        try:
+            call = parse_call(prefix + raw + CLOSE)
+        except ToolCallError as error:
+            return from_state, False, [f"tool call repaired from state: {error}"], raw
+        query = " ".join(dict.fromkeys((from_state.query + " " + call.query).split()))
+        return SearchCall(query, from_state.genres, from_state.year_min, from_state.year_max, from_state.avoid), True, [], raw
+
+    def _explain(self, state: DialogueState, message: str, chosen: list[ScoredItem], notes: list[str]) -> Iterator[ShownItem]:
+        """Each chosen item with its reason, LLM-written where the guard accepts it."""
+        allowed = {s.item.id for s in chosen} | set(state.liked) | set(state.disliked)
+        items = [s.item for s in chosen]
+        use_llm = self.llm is not None and self.settings.explainer == "llm"
+        messages = prompts.explainer_messages(state, self.catalog, message, items) if use_llm else []
+        written = ""
+        accepted: list[str] = []
+        for number, scored in enumerate(chosen, start=1):
+            item = scored.item
+            reason = ""
+            if use_llm:
+                written += prompts.item_line_prefix(number, item)
+                try:
+                    reason = "".join(self.llm.stream(messages, written, self.settings.reason_max_new_tokens, stop=["\n"])).strip()
+                except LLMError as error:
+                    notes.append(f"explainer error: {error}")
+                    use_llm = False
+                problems = (
+                    reason_problems(reason, item, allowed, self.titles, self.catalog, self.people, tuple(accepted))
+                    if reason else ["empty"]
+                )
+                if problems:
+                    notes.append(f"{item.id}: {'; '.join(problems)}")
+                    reason = ""
+                else:
+                    accepted.append(reason)
+            reason = reason or prompts.template_reason(item, state, self.catalog)
+            written += reason + "\n"
+            yield ShownItem(item, reason, scored.score, scored.signals)
+
+    def _finish(self, session: ChatSession, message: str, result: TurnResult, started: float) -> TurnUpdate:
+        result.timings_ms["total"] = round((time.perf_counter() - started) * 1000, 1)
+        session.turn_index += 1
+        if self.log_store is not None and session.logging_enabled:
+            result.turn_id = self._log(session, message, result)
+            session.last_turn_id = result.turn_id
+        return TurnUpdate(result.reply, result.items, result)
+
+    def _log(self, session: ChatSession, message: str, result: TurnResult) -> int | None:
+        try:
+            if not session.log_session_started:
+                self.log_store.ensure_session(session.id, "engine", self.settings.model_id, self.settings.adapter_id, self.settings.app_version)
+                session.log_session_started = True
+            return self.log_store.append_turn(
+                session.id, session.turn_index, message, result.reply, result.kind,
+                tool_call=result.tool_call,
+                candidates=result.candidates,
+                shown=[s.as_json() for s in result.items],
+                guard=result.guard_notes,
+                state=_state_json(session.state),
+                timings_ms=result.timings_ms,
+                error=result.error,
+            )
+        except SQLAlchemyError:
+            log.exception("could not log turn %d of session %s", session.turn_index, session.id)
+            return None
+
+    # ----- feedback -------------------------------------------------------------------------
+
+    def feedback(self, session: ChatSession, kind: str, item_id: str = "") -> None:
+        """like / dislike / not_interested on an item (or on the last reply when item_id is empty)."""
+        if kind not in ("like", "dislike", "not_interested"):
+            raise ValueError(f"unknown feedback kind {kind!r}")
+        if item_id:
+            session.state = record_feedback(session.state, item_id, positive=kind == "like")
+        if self.log_store is not None and session.logging_enabled:
+            try:
+                if not session.log_session_started:
+                    self.log_store.ensure_session(session.id, "engine", self.settings.model_id, self.settings.adapter_id, self.settings.app_version)
+                    session.log_session_started = True
+                self.log_store.record_feedback(session.id, kind, item_id, session.last_turn_id)
+            except SQLAlchemyError:
+                log.exception("could not log feedback for session %s", session.id)
+
+
+def _state_json(state: DialogueState) -> dict:
+    return {key: sorted(value) if isinstance(value, frozenset) else value for key, value in asdict(state).items()}

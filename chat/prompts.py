@@ -1,0 +1,123 @@
+"""Prompt rendering for the planner and the explainer, and the templated fallbacks. Pure text functions.
+
+Prompts stay compact: a small model on a CPU pays for every prompt token.
+"""
+
+from __future__ import annotations
+
+from chat.state import DialogueState
+from chat.tools import CALL_PREFIX, TOOL_DESCRIPTION
+from retrieval.catalog import Catalog, Item
+
+PLANNER_SYSTEM = "You turn a movie request into one catalogue search. " + TOOL_DESCRIPTION
+EXPLAINER_SYSTEM = (
+    "You are a friendly film recommender. For each numbered film, write one short sentence saying why it "
+    "fits the request. Use only the facts given. Do not name any other film."
+)
+
+
+def item_card(item: Item) -> str:
+    """One compact line that the LLM sees for an item.
+
+    Example: Item(id="alien-1979", title="Alien", year=1979, genres=("horror", "science fiction"),
+                  directors=("Ridley Scott",), keywords=("tense", "space"))
+             -> "Alien (1979) | horror, science fiction | dir. Ridley Scott | tense, space"
+    """
+    parts = [item.label]
+    if item.genres:
+        parts.append(", ".join(item.genres))
+    if item.directors:
+        parts.append("dir. " + ", ".join(item.directors[:2]))
+    if item.cast:
+        parts.append("with " + ", ".join(item.cast[:2]))
+    if item.keywords:
+        parts.append(", ".join(item.keywords[:5]))
+    card = " | ".join(parts)
+    if item.synopsis:
+        card += f"\n   {item.synopsis}"
+    return card
+
+
+def state_summary(state: DialogueState, catalog: Catalog) -> str:
+    """What the person wants so far, in a few short lines.
+
+    Example: liked Alien, wants horror, avoids gore ->
+             "Liked: Alien (1979)\\nWants: horror\\nAvoid: gore"
+    """
+    lines = []
+    if state.liked:
+        lines.append("Liked: " + "; ".join(catalog[i].label for i in state.liked if i in catalog))
+    if state.disliked:
+        lines.append("Disliked: " + "; ".join(catalog[i].label for i in state.disliked if i in catalog))
+    wants = sorted(state.genres_wanted) + list(state.preferences[:2])
+    if wants:
+        lines.append("Wants: " + ", ".join(wants))
+    if state.year_min or state.year_max:
+        lines.append(f"Years: {state.year_min or 'any'}-{state.year_max or 'any'}")
+    avoid = sorted(state.genres_avoided | state.avoid_terms)
+    if avoid:
+        lines.append("Avoid: " + ", ".join(avoid))
+    return "\n".join(lines)
+
+
+def planner_messages(state: DialogueState, catalog: Catalog, message: str) -> tuple[list[dict], str]:
+    """Messages for the planning step and the assistant prefix the model continues from."""
+    user = f"{state_summary(state, catalog)}\nLatest message: {message[:300]}".strip()
+    return [{"role": "system", "content": PLANNER_SYSTEM}, {"role": "user", "content": user}], CALL_PREFIX
+
+
+def request_summary(state: DialogueState, catalog: Catalog, message: str) -> str:
+    summary = state_summary(state, catalog)
+    return f"{summary}\nThey said: {message[:300]}" if summary else f"They said: {message[:300]}"
+
+
+def explainer_messages(state: DialogueState, catalog: Catalog, message: str, items: list[Item]) -> list[dict]:
+    cards = "\n".join(f"{n}. {item_card(item)}" for n, item in enumerate(items, start=1))
+    user = f"Request:\n{request_summary(state, catalog, message)}\n\nFilms:\n{cards}"
+    return [{"role": "system", "content": EXPLAINER_SYSTEM}, {"role": "user", "content": user}]
+
+
+def item_line_prefix(number: int, item: Item) -> str:
+    """The start of an item's line in the reply; the model writes the reason after it."""
+    return f"{number}. **{item.label}**: "
+
+
+def intro_line(state: DialogueState, catalog: Catalog, count: int) -> str:
+    """The opening sentence of a reply with recommendations, built from the state alone."""
+    reasons = []
+    liked = [catalog[i].title for i in state.liked[-2:] if i in catalog]
+    if liked:
+        reasons.append("since you liked " + " and ".join(liked))
+    constraints = state.filters().describe()
+    if constraints:
+        reasons.append(f"keeping to {constraints}")
+    tail = (" " + ", ".join(reasons)) if reasons else ""
+    return f"Here {'is one pick' if count == 1 else f'are {count} picks'}{tail}:"
+
+
+def template_reason(item: Item, state: DialogueState, catalog: Catalog) -> str:
+    """A plain, factual reason built only from the item's card and the state.
+
+    Example: horror film by John Carpenter, wanted horror ->
+             "A 1982 horror, science fiction film by John Carpenter: paranoid, claustrophobic, tense."
+    """
+    what = ", ".join(item.genres[:3]) or "film"
+    by = f" by {item.directors[0]}" if item.directors else ""
+    year = f"{item.year} " if item.year else ""
+    article = "An" if (year or what)[:1].lower() in "aeiou8" else "A"
+    sentence = f"{article} {year}{what} film{by}"
+    wanted = set(state.genres_wanted)
+    mood = [k for k in item.keywords if k not in wanted][:3]
+    if mood:
+        sentence += ": " + ", ".join(mood)
+    shared = [catalog[i].title for i in state.liked if i in catalog and set(catalog[i].genres) & set(item.genres)]
+    if shared:
+        sentence += f", in the vein of {shared[-1]}"
+    return sentence + "."
+
+
+def clarifying_question() -> str:
+    return (
+        "Happy to help! To point you to something good: what's a film you loved recently, "
+        "or what are you in the mood for (a genre, an era, something to avoid)?"
+    )

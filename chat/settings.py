@@ -1,0 +1,122 @@
+"""Settings for the app and the CLI: one frozen dataclass, read once at the entry point.
+
+Sources, later ones winning: the defaults below, a TOML file (`--config`), environment
+variables (`RECSYS_` + the field name in capitals, e.g. `RECSYS_BASE_MODEL`), command-line flags.
+Every field documents itself; `--help` prints the same text.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+ENV_PREFIX = "RECSYS_"
+
+
+def _doc(text: str, default: Any, **extra: Any) -> Any:
+    return field(default=default, metadata={"help": text, **extra})
+
+
+@dataclass(frozen=True)
+class Settings:
+    catalog: str = _doc("catalogue file (JSONL or CSV)", str(PROJECT_ROOT / "data" / "movies.jsonl"))
+    index: str = _doc("index folder; built there when missing or stale (default: var/index/<catalogue name>)", "")
+    embedding_model: str = _doc("sentence-transformers id or folder; 'default' is the embedded all-MiniLM-L6-v2", "default")
+    base_model: str = _doc("LLM: hub id, folder or .gguf file; 'default' is the embedded SmolLM2-135M-Instruct", "default")
+    adapter: str = _doc("LoRA adapter folder, or 'none'; 'auto' uses adapters/default when it exists", "auto")
+    llm: str = _doc("'local' runs the model in this process; 'none' runs without an LLM (rules + templates)", "local")
+    dtype: str = _doc("local model weights: float32 or bfloat16", "float32", choices=("float32", "bfloat16"))
+    quantize: bool = _doc("int8 dynamic quantization of the local model's linear layers", False)
+    threads: int = _doc("CPU threads for torch (0: torch's default)", 0)
+    items_per_reply: int = _doc("how many items each reply recommends", 3)
+    candidates_k: int = _doc("how many candidates FAISS recalls before reranking", 50)
+    planner: str = _doc("'llm': the model writes the search call; 'rules': built from the dialogue state", "llm", choices=("llm", "rules"))
+    explainer: str = _doc("'llm': the model writes each reason; 'template': reasons from item facts", "llm", choices=("llm", "template"))
+    log_db: str = _doc("SQLAlchemy URL of the conversation log store", f"sqlite:///{PROJECT_ROOT / 'var' / 'conversations.db'}")
+    no_log: bool = _doc("do not store conversations", False)
+    redact: bool = _doc("redact e-mail addresses and phone numbers before storing", True)
+    host: str = _doc("address the web app binds", "127.0.0.1")
+    port: int = _doc("port of the web app", 7860)
+    share: bool = _doc("create a public share link (off unless asked)", False)
+    title: str = _doc("title shown at the top of the web app", "Film Finder")
+    subtitle: str = _doc("subtitle under the title", "Tell me what you like and what to avoid; I'll suggest films and say why.")
+
+    def __post_init__(self) -> None:
+        if self.items_per_reply < 1 or self.items_per_reply > 10:
+            raise ValueError(f"items_per_reply: must be between 1 and 10, got {self.items_per_reply}")
+        if self.candidates_k < self.items_per_reply:
+            raise ValueError(f"candidates_k: must be at least items_per_reply ({self.items_per_reply})")
+        if not 0 < self.port < 65536:
+            raise ValueError(f"port: not a TCP port: {self.port}")
+        if self.llm not in ("local", "none"):
+            raise ValueError(f"llm: must be 'local' or 'none', got {self.llm!r}")
+
+    @property
+    def index_dir(self) -> Path:
+        return Path(self.index) if self.index else PROJECT_ROOT / "var" / "index" / Path(self.catalog).stem
+
+    @property
+    def adapter_path(self) -> str | None:
+        if self.adapter == "none":
+            return None
+        if self.adapter == "auto":
+            default = PROJECT_ROOT / "adapters" / "default"
+            return str(default) if (default / "adapter_config.json").is_file() else None
+        return self.adapter
+
+
+def _convert(name: str, kind: type, raw: Any) -> Any:
+    if kind is bool and isinstance(raw, str):
+        lowered = raw.strip().lower()
+        if lowered not in ("1", "0", "true", "false", "yes", "no", "on", "off"):
+            raise ValueError(f"{name}: expected true/false, got {raw!r}")
+        return lowered in ("1", "true", "yes", "on")
+    try:
+        return kind(raw)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"{name}: expected {kind.__name__}, got {raw!r}") from error
+
+
+def add_arguments(parser: argparse.ArgumentParser, only: tuple[str, ...] | None = None) -> None:
+    """One flag per setting (`--base-model`, `--no-log`, ...), defaulting to None so unset flags do not override."""
+    parser.add_argument("--config", help="TOML file with settings (keys as the field names)")
+    for f in fields(Settings):
+        if only is not None and f.name not in only:
+            continue
+        flag = "--" + f.name.replace("_", "-")
+        kind = type(f.default)
+        help_text = f"{f.metadata['help']} (default: {f.default!r}; env {ENV_PREFIX}{f.name.upper()})"
+        if kind is bool:
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=None, help=help_text)
+        else:
+            parser.add_argument(flag, type=kind, default=None, choices=f.metadata.get("choices"), help=help_text)
+
+
+def load_settings(args: argparse.Namespace | None = None, environ: dict[str, str] | None = None) -> Settings:
+    """Defaults, then --config file, then environment, then flags."""
+    environ = os.environ if environ is None else environ
+    kinds = {f.name: type(f.default) for f in fields(Settings)}
+    values: dict[str, Any] = {}
+    config = getattr(args, "config", None) or environ.get(ENV_PREFIX + "CONFIG")
+    if config:
+        try:
+            table = tomllib.loads(Path(config).read_text())
+        except (OSError, tomllib.TOMLDecodeError) as error:
+            raise ValueError(f"config file {config}: {error}") from error
+        for key, raw in table.items():
+            if key not in kinds:
+                raise ValueError(f"config file {config}: unknown setting {key!r}")
+            values[key] = _convert(key, kinds[key], raw)
+    for name, kind in kinds.items():
+        if ENV_PREFIX + name.upper() in environ:
+            values[name] = _convert(f"{ENV_PREFIX}{name.upper()}", kind, environ[ENV_PREFIX + name.upper()])
+    for name in kinds:
+        flag_value = getattr(args, name, None) if args is not None else None
+        if flag_value is not None:
+            values[name] = flag_value
+    return replace(Settings(), **values)

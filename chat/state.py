@@ -1,0 +1,129 @@
+"""Dialogue state: what the person likes, dislikes and rules out, and what they have already been shown.
+
+`update_state(state, reading, catalog)` is pure: it returns a new state. A newly stated genre or
+era replaces the old one (people refine); avoided things accumulate (people rarely un-ban).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from chat.understanding import Reading
+from retrieval.catalog import Catalog
+from retrieval.filters import ItemFilter
+
+DEFAULT_OLDER_BEFORE = 1980
+DEFAULT_NEWER_AFTER = 2010
+MAX_PREFERENCES = 4
+
+
+@dataclass(frozen=True)
+class DialogueState:
+    liked: tuple[str, ...] = ()
+    disliked: tuple[str, ...] = ()
+    genres_wanted: frozenset[str] = frozenset()
+    genres_avoided: frozenset[str] = frozenset()
+    avoid_terms: frozenset[str] = frozenset()
+    year_min: int | None = None
+    year_max: int | None = None
+    runtime_max: int | None = None
+    shown: tuple[str, ...] = ()
+    last_shown: tuple[str, ...] = ()
+    rejected: frozenset[str] = frozenset()
+    preferences: tuple[str, ...] = ()  # newest first
+
+    @property
+    def excluded(self) -> frozenset[str]:
+        """Items never to show again: already shown, rejected, or named by the person."""
+        return frozenset(self.shown) | self.rejected | frozenset(self.liked) | frozenset(self.disliked)
+
+    def filters(self) -> ItemFilter:
+        return ItemFilter(
+            genres_all=self.genres_wanted,
+            genres_none=self.genres_avoided,
+            year_min=self.year_min,
+            year_max=self.year_max,
+            runtime_max=self.runtime_max,
+            avoid_terms=self.avoid_terms,
+        )
+
+    @property
+    def knows_something(self) -> bool:
+        """Enough to search on: a liked item, a genre, an era or a stated preference."""
+        return bool(
+            self.liked or self.genres_wanted or self.preferences or self.year_min or self.year_max
+            or self.shown or self.avoid_terms or self.genres_avoided
+        )
+
+    def query_text(self) -> str:
+        """The text to embed: wanted genres plus the latest stated preferences."""
+        parts = [" ".join(sorted(self.genres_wanted))] + list(self.preferences)
+        return " ".join(p for p in parts if p).strip()
+
+
+def _at(positions: tuple[int, ...], shown: tuple[str, ...]) -> list[str]:
+    return [shown[p] for p in positions if -len(shown) <= p < len(shown)]
+
+
+def update_state(state: DialogueState, reading: Reading, catalog: Catalog) -> DialogueState:
+    """The state after the person said `reading`."""
+    liked = list(state.liked)
+    disliked = list(state.disliked)
+    for item_id in (*reading.liked, *_at(reading.liked_positions, state.last_shown)):
+        if item_id in disliked:
+            disliked.remove(item_id)
+        if item_id not in liked:
+            liked.append(item_id)
+    newly_rejected = set(_at(reading.rejected_positions, state.last_shown))
+    for item_id in reading.disliked:
+        if item_id in liked:
+            liked.remove(item_id)
+        if item_id not in disliked:
+            disliked.append(item_id)
+    if reading.reject_shown:
+        newly_rejected |= set(state.last_shown)
+
+    year_min, year_max = state.year_min, state.year_max
+    if reading.year_min is not None or reading.year_max is not None:
+        year_min, year_max = reading.year_min, reading.year_max
+    shown_years = sorted(catalog[i].year for i in state.last_shown if i in catalog and catalog[i].year)
+    middle = shown_years[len(shown_years) // 2] if shown_years else None
+    if reading.older:  # older than the typical film just shown
+        year_max = middle - 1 if middle else DEFAULT_OLDER_BEFORE - 1
+        year_min = None if year_min is not None and year_min > year_max else year_min
+    if reading.newer:
+        year_min = middle + 1 if middle else DEFAULT_NEWER_AFTER
+        year_max = None if year_max is not None and year_max < year_min else year_max
+
+    genres_wanted = reading.genres_wanted or state.genres_wanted
+    genres_avoided = (state.genres_avoided - reading.genres_wanted) | reading.genres_avoided
+    genres_wanted = genres_wanted - genres_avoided
+    preferences = state.preferences
+    if reading.preference_text:
+        preferences = (reading.preference_text, *state.preferences)[:MAX_PREFERENCES]
+    return replace(
+        state,
+        liked=tuple(liked),
+        disliked=tuple(disliked),
+        genres_wanted=frozenset(genres_wanted),
+        genres_avoided=frozenset(genres_avoided),
+        avoid_terms=state.avoid_terms | reading.avoid_terms,
+        year_min=year_min,
+        year_max=year_max,
+        runtime_max=reading.runtime_max or state.runtime_max,
+        rejected=state.rejected | newly_rejected,
+        preferences=preferences,
+    )
+
+
+def record_shown(state: DialogueState, item_ids: list[str]) -> DialogueState:
+    return replace(state, shown=state.shown + tuple(item_ids), last_shown=tuple(item_ids))
+
+
+def record_feedback(state: DialogueState, item_id: str, positive: bool) -> DialogueState:
+    """A thumbs up makes an item liked; a thumbs down or 'not interested' rejects and dislikes it."""
+    if positive:
+        return replace(state, liked=state.liked + (item_id,) if item_id not in state.liked else state.liked)
+    disliked = state.disliked + (item_id,) if item_id not in state.disliked else state.disliked
+    return replace(state, disliked=disliked, rejected=state.rejected | {item_id},
+                   liked=tuple(i for i in state.liked if i != item_id))

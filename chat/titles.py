@@ -1,0 +1,142 @@
+"""Recognising catalogue titles in free text, tolerant of case, punctuation, a missing year and small typos.
+
+Titles made only of everyday words ("Up", "Heat", "The Thing") are recognised only when the
+person capitalised or quoted them, so "the thing is, I like aliens" names no film.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass
+from typing import Iterable
+
+from retrieval.catalog import Item
+
+_TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+
+# Everyday words: a title made only of these must be capitalised or quoted to count as a title.
+COMMON_WORDS = frozenset(
+    """a an the and or but of in on at to for with from by as is it its it's be was are this that these those
+    i you he she we they me him her us them my your his our their what who how why when where which
+    up down out off over under again once all any both each few more most other some such no nor not only
+    own same so than too very can will just don should now new old good great big little long short high
+    one two three four five six seven ten love life man men woman women girl boy kid kids day night home
+    house world time away back get go gets going run heat drive moon signs network thing things others
+    alien aliens ghost ghosts monster monsters zombie zombies vampire vampires shark sharks dog dogs cat cats
+    family friends friend war wars star stars king queen city road river sea fire ice dark light black white
+    red blue green gold water war wall game games play rush crash speed her us it up brave frozen soul coco
+    cars inside something nothing everything anything help heart fury gravity arrival fences room
+    elf big happy sing moonlight sideways juno once cube vertigo rope psycho birds jaws rocky alone""".split()
+)
+
+
+def normalize_title(text: str) -> str:
+    """Lowercase words only, '&' read as 'and'.
+
+    Example: "Alien³: Resurrection!" -> "alien resurrection";  "Fast & Furious" -> "fast and furious"
+    """
+    return " ".join(_TOKEN.findall(text.lower().replace("&", " and ").replace("’", "'")))
+
+
+def title_aliases(title: str) -> set[str]:
+    """The normalized forms a person might type: full title, without a leading article, before a colon.
+
+    Example: "The Lord of the Rings: The Fellowship of the Ring"
+             -> {"the lord of the rings the fellowship of the ring", "lord of the rings the fellowship of the ring",
+                 "the lord of the rings", "lord of the rings"}
+    """
+    forms = {title}
+    if ":" in title:
+        forms.add(title.split(":", 1)[0])
+    aliases = set()
+    for form in forms:
+        normal = normalize_title(form)
+        if normal:
+            aliases.add(normal)
+        for article in ("the ", "a ", "an "):
+            if normal.startswith(article) and len(normal) > len(article) + 3:
+                aliases.add(normal[len(article) :])
+    return aliases
+
+
+@dataclass(frozen=True)
+class TitleMention:
+    item_id: str
+    start: int  # character span in the original text
+    end: int
+    exact: bool
+
+
+class TitleMatcher:
+    """Finds catalogue titles in a message; longest match first, then fuzzy matches for typos."""
+
+    def __init__(self, items: Iterable[Item], fuzzy_cutoff: float = 0.86):
+        self.fuzzy_cutoff = fuzzy_cutoff
+        self._ids_by_alias: dict[str, list[str]] = {}
+        self._year_of: dict[str, int | None] = {}
+        for item in items:
+            self._year_of[item.id] = item.year
+            for alias in title_aliases(item.title):
+                self._ids_by_alias.setdefault(alias, []).append(item.id)
+        self._max_words = max((len(a.split()) for a in self._ids_by_alias), default=1)
+        self._fuzzy_pool: dict[int, list[str]] = {}
+        for alias in self._ids_by_alias:
+            if len(alias) >= 7 and not self.is_everyday(alias):
+                self._fuzzy_pool.setdefault(len(alias.split()), []).append(alias)
+
+    @staticmethod
+    def is_everyday(alias: str) -> bool:
+        return all(word in COMMON_WORDS or word.isdigit() for word in alias.split())
+
+    def find(self, text: str) -> list[TitleMention]:
+        """Every title mentioned in `text`, in order, without overlaps."""
+        tokens = [(m.group(), m.start(), m.end()) for m in _TOKEN.finditer(text.lower().replace("’", "'"))]
+        mentions: list[TitleMention] = []
+        position = 0
+        while position < len(tokens):
+            found = self._match_at(text, tokens, position)
+            if found is None:
+                position += 1
+                continue
+            mention, used = found
+            mentions.append(mention)
+            position += used
+        return mentions
+
+    def _match_at(self, text: str, tokens: list[tuple[str, int, int]], position: int) -> tuple[TitleMention, int] | None:
+        for length in range(min(self._max_words, len(tokens) - position), 0, -1):
+            window = tokens[position : position + length]
+            alias = " ".join(t[0] for t in window)
+            start, end = window[0][1], window[-1][2]
+            ids = self._ids_by_alias.get(alias)
+            exact = ids is not None
+            if ids is None and length >= 1:
+                close = difflib.get_close_matches(alias, self._fuzzy_pool.get(length, []), n=1, cutoff=self.fuzzy_cutoff)
+                ids = self._ids_by_alias[close[0]] if close and len(alias) >= 6 else None
+            if not ids:
+                continue
+            if self.is_everyday(alias) and not _marked_as_title(text, start, end):
+                continue
+            item_id, used = self._pick_by_year(ids, tokens, position + length)
+            return TitleMention(item_id, start, tokens[position + length + used - 1][2] if used else end, exact), length + used
+        return None
+
+    def _pick_by_year(self, ids: list[str], tokens: list[tuple[str, int, int]], after: int) -> tuple[str, int]:
+        """Prefer the item whose year follows the title ("Dracula 1931"); consume that year token."""
+        if after < len(tokens) and tokens[after][0].isdigit():
+            year = int(tokens[after][0])
+            for item_id in ids:
+                if self._year_of[item_id] == year:
+                    return item_id, 1
+        return ids[0], 0
+
+
+def _marked_as_title(text: str, start: int, end: int) -> bool:
+    """The span is quoted, or its words are capitalised (or digits) as a title is."""
+    before, after = text[max(0, start - 1) : start], text[end : end + 1]
+    if before in "\"'“‘*" and before and after in "\"'”’*" and after:
+        return True
+    words = re.findall(r"[A-Za-z0-9']+", text[start:end])
+    significant = [w for w in words if w.lower() not in ("the", "a", "an", "of", "and", "in", "on", "to")] or words
+    return all(w[0].isupper() or w[0].isdigit() for w in significant)

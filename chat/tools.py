@@ -1,0 +1,124 @@
+"""The search tool-call format: the one place that defines it, renders it and parses it.
+
+The LLM emits exactly one call per turn, on its own line:
+
+    <tool_call>{"name": "search_items", "arguments": {"query": "tense space horror", "genres": ["horror"],
+    "year_min": 1970, "year_max": 1989, "avoid": ["gore"]}}</tool_call>
+
+`query` is required; the rest is optional. The same rendering is used in fine-tuning data, so
+training and serving cannot drift apart. A malformed call comes back as a `ToolCallError` whose
+message the engine can show to the model or repair from the dialogue state.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+
+TOOL_NAME = "search_items"
+OPEN, CLOSE = "<tool_call>", "</tool_call>"
+CALL_PREFIX = OPEN + '{"name": "' + TOOL_NAME + '", "arguments": '
+TOOL_DESCRIPTION = (
+    f'{TOOL_NAME}(query: str, genres: list[str] = [], year_min: int = null, year_max: int = null, avoid: list[str] = []) '
+    "searches the catalogue. Reply with one line: " + OPEN + '{"name": "' + TOOL_NAME + '", "arguments": {...}}' + CLOSE
+)
+
+
+class ToolCallError(ValueError):
+    """The model's text is not a valid search call; the message says what is wrong, in words a model can use."""
+
+
+@dataclass(frozen=True)
+class SearchCall:
+    query: str
+    genres: tuple[str, ...] = ()
+    year_min: int | None = None
+    year_max: int | None = None
+    avoid: tuple[str, ...] = field(default=())
+
+    def arguments(self) -> dict:
+        args: dict = {"query": self.query}
+        if self.genres:
+            args["genres"] = list(self.genres)
+        if self.year_min is not None:
+            args["year_min"] = self.year_min
+        if self.year_max is not None:
+            args["year_max"] = self.year_max
+        if self.avoid:
+            args["avoid"] = list(self.avoid)
+        return args
+
+
+def render_call(call: SearchCall) -> str:
+    """The exact text the model is trained to emit.
+
+    Example: SearchCall("space horror") -> '<tool_call>{"name": "search_items", "arguments": {"query": "space horror"}}</tool_call>'
+    """
+    return OPEN + json.dumps({"name": TOOL_NAME, "arguments": call.arguments()}) + CLOSE
+
+
+def _optional_year(value, name: str) -> int | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)) or not str(value).strip().isdigit():
+        raise ToolCallError(f"{name} must be a year like 1990, got {value!r}")
+    return int(value)
+
+
+def _string_list(value, name: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ToolCallError(f"{name} must be a list of strings")
+    return tuple(v.strip().lower() for v in value if v.strip())
+
+
+def _load_json(body: str) -> object:
+    """JSON from the call body; a call cut short (missing quote or closing braces) is completed once.
+
+    Example: '{"name": "search_items", "arguments": {"query": "x"' -> the object with both braces closed
+    """
+    try:
+        return json.JSONDecoder().raw_decode(body)[0]
+    except json.JSONDecodeError as error:
+        first_error = error
+    quotes = len(re.findall(r'(?<!\\)"', body))
+    completed = body + ('"' if quotes % 2 else "") + "}" * max(0, body.count("{") - body.count("}"))
+    try:
+        return json.loads(completed)
+    except json.JSONDecodeError:
+        raise ToolCallError(f"invalid JSON in the call: {first_error.msg}") from first_error
+
+
+def parse_call(text: str) -> SearchCall:
+    """Parse a model's output into a SearchCall; raise ToolCallError naming the problem.
+
+    Accepts the call with or without the closing tag, and text around it.
+    """
+    start = text.find(OPEN)
+    if start < 0:
+        raise ToolCallError(f"no {OPEN} found")
+    body = text[start + len(OPEN) :]
+    end = body.find(CLOSE)
+    body = (body[:end] if end >= 0 else body).strip()
+    if not body.startswith("{"):
+        raise ToolCallError("the call is not a JSON object")
+    payload = _load_json(body)
+    if not isinstance(payload, dict) or payload.get("name") != TOOL_NAME:
+        raise ToolCallError(f'the call must name the tool "{TOOL_NAME}"')
+    args = payload.get("arguments")
+    if not isinstance(args, dict):
+        raise ToolCallError("arguments must be an object")
+    query = args.get("query")
+    if not isinstance(query, str) or not query.strip():
+        raise ToolCallError("query must be a non-empty string")
+    return SearchCall(
+        query=" ".join(query.split())[:200],
+        genres=_string_list(args.get("genres"), "genres"),
+        year_min=_optional_year(args.get("year_min"), "year_min"),
+        year_max=_optional_year(args.get("year_max"), "year_max"),
+        avoid=_string_list(args.get("avoid"), "avoid"),
+    )

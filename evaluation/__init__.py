@@ -1,0 +1,1 @@
+"""Offline benchmarks: ReDial, MovieLens, grounding and constraint checks, latency (being built)."""

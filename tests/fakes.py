@@ -1,0 +1,53 @@
+"""Hand-written fakes that satisfy the real interfaces: a bag-of-words embedder and a scripted chat model."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from typing import Iterator, Sequence
+
+import numpy as np
+
+from chat.llm import LLMError
+
+
+class HashingEmbedder:
+    """Deterministic bag-of-words vectors: texts sharing words are close. Fast, no model files."""
+
+    def __init__(self, dimension: int = 64, name: str = "hashing-test-embedder"):
+        self.dimension = dimension
+        self.name = name
+
+    def encode(self, texts: Sequence[str], batch_size: int = 64, show_progress: bool = False) -> np.ndarray:
+        vectors = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for word in re.findall(r"[a-z0-9]+", text.lower()):
+                bucket = int(hashlib.md5(word.encode()).hexdigest(), 16) % self.dimension
+                vectors[row, bucket] += 1.0
+            norm = np.linalg.norm(vectors[row])
+            vectors[row] = vectors[row] / norm if norm else vectors[row]
+            if not norm:
+                vectors[row, 0] = 1.0
+        return vectors
+
+
+class ScriptedChatModel:
+    """Replies from a list, in order (the last one repeats); records every prompt it was given."""
+
+    name = "scripted"
+
+    def __init__(self, replies: Sequence[str] = ("a fine pick for tonight with a strong mood",), fail: bool = False):
+        self.replies = list(replies)
+        self.calls: list[tuple[list[dict], str]] = []
+        self.fail = fail
+
+    def stream(self, messages: list[dict], prefix: str = "", max_new_tokens: int = 64, stop: Sequence[str] = ()) -> Iterator[str]:
+        if self.fail:
+            raise LLMError("scripted failure")
+        self.calls.append((messages, prefix))
+        reply = self.replies[min(len(self.calls) - 1, len(self.replies) - 1)]
+        for stop_text in stop:
+            if stop_text and stop_text in reply:
+                reply = reply[: reply.index(stop_text)]
+        for word in reply.split(" "):
+            yield word + " "

@@ -1,0 +1,120 @@
+"""The turn engine with fakes: constraints honoured, no repeats, guard fallbacks, bad input, failures, logging."""
+
+import pytest
+
+from conftest import make_engine
+from fakes import ScriptedChatModel
+
+
+def run_turn(engine, session, text):
+    updates = list(engine.respond(session, text))
+    assert updates[-1].result is not None
+    return updates[-1].result, updates
+
+
+def test_three_turn_conversation_honours_genre_and_never_repeats(engine, catalog):
+    session = engine.new_session()
+    seen = []
+    for text in ["I loved Alien, a horror film but nothing gory", "something else", "more please, something else"]:
+        result, _ = run_turn(engine, session, text)
+        for shown in result.items:
+            item = catalog[shown.item.id]
+            assert "horror" in item.genres
+            assert "gore" not in item.keywords
+            assert item.id not in seen and item.id != "alien-1979"
+            assert item.label in result.reply
+            seen.append(item.id)
+    assert len(seen) == len(set(seen)) >= 3
+
+
+def test_reply_streams_before_it_completes(engine):
+    session = engine.new_session()
+    _, updates = run_turn(engine, session, "a 90s comedy, nothing with zombies")
+    assert len(updates) >= 3
+    assert updates[0].text and updates[0].result is None
+    assert all(len(a.text) <= len(b.text) for a, b in zip(updates, updates[1:]))
+
+
+def test_a_90s_comedy_without_zombies(engine, catalog):
+    result, _ = run_turn(engine, engine.new_session(), "a 90s comedy, nothing with zombies")
+    assert result.items
+    for shown in result.items:
+        assert "comedy" in shown.item.genres and 1990 <= shown.item.year <= 1999
+        assert "zombies" not in shown.item.keywords
+
+
+def test_vague_opening_gets_one_clarifying_question(engine):
+    session = engine.new_session()
+    first, _ = run_turn(engine, session, "hi")
+    assert first.kind == "clarify" and first.items == [] and first.reply.count("?") == 1
+    second, _ = run_turn(engine, session, "just recommend something")
+    assert second.kind == "recommend" and second.items
+
+
+def test_reasons_naming_other_films_are_replaced_by_templates(catalog, index, embedder):
+    llm = ScriptedChatModel(["It is just like Psycho and Dawn of the Dead, a great pick."])
+    engine = make_engine(catalog, index, embedder, llm)
+    result, _ = run_turn(engine, engine.new_session(), "a horror film please")
+    assert "Psycho" not in result.reply.replace("**Psycho (1960)**", "")
+    assert any("not shown" in note for note in result.guard_notes)
+    assert all(shown.why and "Dawn of the Dead" not in shown.why for shown in result.items)
+
+
+def test_malformed_tool_call_is_repaired_from_the_state(catalog, index, embedder):
+    engine = make_engine(catalog, index, embedder, ScriptedChatModel(["{not json at all"]))
+    result, _ = run_turn(engine, engine.new_session(), "a western please")
+    assert result.tool_call_valid is False
+    assert result.items and all("western" in s.item.genres for s in result.items)
+
+
+def test_llm_failure_still_completes_the_turn(catalog, index, embedder, log_store):
+    engine = make_engine(catalog, index, embedder, ScriptedChatModel(fail=True), log_store)
+    result, _ = run_turn(engine, engine.new_session(), "a western please")
+    assert result.items and all(s.why for s in result.items)
+    assert log_store.turns()[0]["kind"] == "recommend"
+
+
+def test_impossible_constraints_say_so_politely(engine):
+    result, _ = run_turn(engine, engine.new_session(), "a western from the 2020s")
+    assert result.kind == "no_results" and "couldn't find" in result.reply
+
+
+@pytest.mark.parametrize(
+    "text", ["", "   ", "\x00\x01\x02", "x" * 50_000, "¿Me recomiendas una película de miedo para esta noche?", "我想看一部电影"]
+)
+def test_bad_input_gets_a_polite_reply_and_is_logged(engine, log_store, text):
+    session = engine.new_session()
+    result, _ = run_turn(engine, session, text)
+    assert result.reply
+    assert result.kind in ("polite", "clarify", "recommend", "no_results")
+    turns = log_store.turns(session.id)
+    assert len(turns) == 1 and len(turns[0]["user_text"]) <= 50_000
+
+
+def test_every_turn_is_logged_with_its_details(engine, log_store):
+    session = engine.new_session()
+    run_turn(engine, session, "I loved Alien")
+    run_turn(engine, session, "something else")
+    turns = log_store.turns(session.id)
+    assert [t["turn_index"] for t in turns] == [1, 2]
+    assert turns[0]["tool_call"]["text"].startswith("<tool_call>")
+    assert turns[0]["shown"] and turns[0]["candidates"] and turns[0]["timings_ms"]["total"] > 0
+
+
+def test_thumbs_down_item_is_never_shown_again_and_is_logged(engine, log_store):
+    session = engine.new_session()
+    first, _ = run_turn(engine, session, "a horror film")
+    target = first.items[0].item.id
+    engine.feedback(session, "dislike", target)
+    for _ in range(3):
+        result, _ = run_turn(engine, session, "something else")
+        assert target not in {s.item.id for s in result.items}
+    assert [(f["item_id"], f["kind"]) for f in log_store.feedback(session.id)] == [(target, "dislike")]
+
+
+def test_sessions_do_not_share_state(engine):
+    a, b = engine.new_session(), engine.new_session()
+    run_turn(engine, a, "a comedy, nothing with zombies")
+    result, _ = run_turn(engine, b, "I loved Alien, horror please")
+    assert all("horror" in s.item.genres for s in result.items)
+    assert b.state.avoid_terms == frozenset()

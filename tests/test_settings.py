@@ -1,0 +1,40 @@
+"""Settings: defaults, config file, environment and flags, later winning; bad values name the field."""
+
+import argparse
+
+import pytest
+
+from chat.settings import add_arguments, load_settings
+
+
+def parse(argv):
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    return parser.parse_args(argv)
+
+
+def test_flags_beat_environment_which_beats_config(tmp_path):
+    config = tmp_path / "s.toml"
+    config.write_text('items_per_reply = 5\nport = 9000\ntitle = "From file"\n')
+    settings = load_settings(parse(["--config", str(config), "--port", "9100"]), {"RECSYS_ITEMS_PER_REPLY": "4"})
+    assert (settings.items_per_reply, settings.port, settings.title) == (4, 9100, "From file")
+
+
+def test_boolean_environment_values(tmp_path):
+    assert load_settings(parse([]), {"RECSYS_NO_LOG": "yes"}).no_log is True
+    with pytest.raises(ValueError, match="RECSYS_NO_LOG"):
+        load_settings(parse([]), {"RECSYS_NO_LOG": "maybe"})
+
+
+def test_bad_values_name_the_field(tmp_path):
+    with pytest.raises(ValueError, match="items_per_reply"):
+        load_settings(parse(["--items-per-reply", "0"]), {})
+    config = tmp_path / "s.toml"
+    config.write_text("colour = 'blue'\n")
+    with pytest.raises(ValueError, match="unknown setting 'colour'"):
+        load_settings(parse(["--config", str(config)]), {})
+
+
+def test_binds_loopback_by_default():
+    settings = load_settings(parse([]), {})
+    assert settings.host == "127.0.0.1" and settings.share is False

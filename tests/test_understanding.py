@@ -1,0 +1,103 @@
+"""Reading messages: titles with typos, polarity, genres, avoided things, eras, rejections."""
+
+import pytest
+
+from chat.titles import TitleMatcher
+from chat.understanding import clean_message, read_message
+from retrieval.filters import normalize_term
+
+
+@pytest.fixture
+def read(catalog):
+    titles = TitleMatcher(catalog.items)
+    people = frozenset(normalize_term(n) for item in catalog for n in (*item.cast, *item.directors))
+    return lambda text: read_message(text, titles, people)
+
+
+def test_liked_titles_and_negated_attribute(read):
+    reading = read("I loved Alien and The Thing, something scary but not gory")
+    assert reading.liked == ("alien-1979", "the-thing-1982")
+    assert reading.genres_wanted == {"horror"}
+    assert reading.avoid_terms == {"gore"}
+
+
+@pytest.mark.parametrize("text", ["i loved groundhog day", "GROUNDHOG DAY!!", "Groundhog Day (1993)", "groundhog dya"])
+def test_titles_tolerate_case_punctuation_year_and_typos(read, text):
+    assert read(text).liked == ("groundhog-day-1993",)
+
+
+def test_title_year_is_not_read_as_an_era(read):
+    reading = read("Groundhog Day (1993) was great")
+    assert reading.year_min is None and reading.year_max is None
+
+
+def test_everyday_word_titles_need_capitals(read):
+    assert read("the thing is, I want something with heat").liked == ()
+    assert read("I liked Heat").liked == ("heat-1995",)
+
+
+def test_disliked_title(read):
+    reading = read("I hated Clueless, give me something else")
+    assert reading.disliked == ("clueless-1995",) and reading.liked == ()
+
+
+def test_words_inside_titles_are_not_attributes(read):
+    reading = read("I loved Dawn of the Dead")
+    assert reading.liked == ("dawn-of-the-dead-1978",)
+    assert reading.genres_wanted == frozenset()
+
+
+@pytest.mark.parametrize(
+    "text, year_min, year_max",
+    [("a 90s comedy", 1990, 1999), ("something from the 1980s", 1980, 1989), ("before 1970 please", None, 1969),
+     ("anything after 2000", 2001, None), ("made in 1994", 1994, 1994), ("eighties action", 1980, 1989)],
+)
+def test_eras(read, text, year_min, year_max):
+    reading = read(text)
+    assert (reading.year_min, reading.year_max) == (year_min, year_max)
+
+
+def test_ninety_s_comedy_without_zombies(read):
+    reading = read("a 90s comedy, nothing with zombies")
+    assert reading.genres_wanted == {"comedy"}
+    assert reading.avoid_terms == {"zombie"}
+
+
+def test_negative_person(read):
+    assert "tom cruise" in read("an action film but not Tom Cruise").avoid_terms
+
+
+def test_negative_genre(read):
+    reading = read("something funny, no romance")
+    assert reading.genres_wanted == {"comedy"} and reading.genres_avoided == {"romance"}
+
+
+@pytest.mark.parametrize("text, minutes", [("under 2 hours", 120), ("less than 90 minutes", 90), ("something short", 100)])
+def test_runtime(read, text, minutes):
+    assert read(text).runtime_max == minutes
+
+
+@pytest.mark.parametrize("text", ["something else", "seen it", "none of these", "not that one", "I've already seen them"])
+def test_rejections(read, text):
+    assert read(text).reject_shown
+
+
+def test_ordinal_references(read):
+    assert read("more like the second one").liked_positions == (1,)
+    assert read("not the first one").rejected_positions == (0,)
+
+
+@pytest.mark.parametrize("text", ["hi", "hello!", "recommend something", "what should I watch?"])
+def test_vague_openings_carry_no_request(read, text):
+    assert not read(text).has_request
+
+
+@pytest.mark.parametrize("text", ["je voudrais un film drôle ce soir", "Ich möchte heute Abend einen lustigen Film sehen", "我想看一部电影"])
+def test_other_languages_are_detected(read, text):
+    assert read(text).not_english
+
+
+def test_clean_message_strips_control_characters_and_cuts_long_text():
+    assert clean_message("hi\x00 there\x1b[31m\n\n") == ("hi there [31m", False)
+    text, truncated = clean_message("a" * 50_000)
+    assert truncated and len(text) == 2000
