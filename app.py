@@ -127,8 +127,8 @@ def build_ui(engine: ChatEngine, settings: Settings) -> gr.Blocks:
                     with gr.Group(visible=True):
                         card = gr.HTML(visible=False, elem_id=f"card-{slot}")
                         with gr.Row(visible=False, elem_id=f"card-actions-{slot}") as actions:
-                            up = gr.Button("👍", size="sm", elem_id=f"like-{slot}", min_width=40)
-                            down = gr.Button("👎", size="sm", elem_id=f"dislike-{slot}", min_width=40)
+                            up = gr.Button("Like", size="sm", elem_id=f"like-{slot}", min_width=40)
+                            down = gr.Button("Dislike", size="sm", elem_id=f"dislike-{slot}", min_width=40)
                             skip = gr.Button("Not interested", size="sm", elem_id=f"skip-{slot}", min_width=60)
                     card_outputs += [card, actions]
                     feedback_buttons.append((slot, up, down, skip, actions))

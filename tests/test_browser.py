@@ -1,0 +1,101 @@
+"""The web app in headless Chromium: chat, item cards, a thumbs down honoured next turn, feedback in SQLite."""
+
+import os
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT
+
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def count(db: Path, table: str) -> int:
+    if not db.exists():
+        return 0
+    with sqlite3.connect(db) as connection:
+        try:
+            return connection.execute(f"select count(*) from {table}").fetchone()[0]
+        except sqlite3.OperationalError:
+            return 0
+
+
+def wait_until(condition, timeout_s: float, what: str) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.25)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.fixture
+def app_url(tmp_path):
+    port, db = free_port(), tmp_path / "logs.db"
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False"}
+    process = subprocess.Popen(
+        [sys.executable, "app.py", "--port", str(port), "--log-db", f"sqlite:///{db}", "--index", str(tmp_path / "index")],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        def serving() -> bool:
+            assert process.poll() is None, process.stdout.read()
+            with socket.socket() as s:
+                return s.connect_ex(("127.0.0.1", port)) == 0
+        wait_until(serving, 300, "the app to serve")
+        yield f"http://127.0.0.1:{port}/", db
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is installed by `make test-deps`")
+def test_chat_cards_and_thumbs_down_in_a_real_browser(app_url):
+    from playwright.sync_api import sync_playwright
+
+    url, db = app_url
+
+    def send(page, text: str, turns_before: int) -> list[str]:
+        page.fill("#message textarea", text)
+        page.click("#send")
+        wait_until(lambda: count(db, "turns") == turns_before + 1, 180, f"turn {turns_before + 1} to be logged")
+        page.wait_for_timeout(1500)  # let the last streamed update reach the page
+        return page.eval_on_selector_all(".card", "cards => cards.map(c => c.dataset.itemId)")
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 390, "height": 844})  # phone-sized
+        page.goto(url)
+        page.wait_for_selector("#message textarea", timeout=60_000)
+
+        first = send(page, "I loved Alien and The Thing, a horror film but nothing gory", 0)
+        assert len(first) == 3
+        assert "Alien" in page.inner_text("#chat")
+        second = send(page, "something older", 1)
+        assert len(second) == 3 and not set(first) & set(second)
+
+        rejected = second[1]
+        page.click("#dislike-1")
+        wait_until(lambda: count(db, "feedback") == 1, 30, "the feedback row")
+        third = send(page, "something else", 2)
+        assert third and rejected not in third
+        assert "Traceback" not in page.content()
+        browser.close()
+
+    with sqlite3.connect(db) as connection:
+        rows = connection.execute("select item_id, kind from feedback").fetchall()
+    assert rows == [(rejected, "dislike")]
