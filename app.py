@@ -3,21 +3,31 @@
     python app.py                      # embedded defaults, http://127.0.0.1:7860
     python app.py --catalog items.csv  # your own catalogue (indexed on first start)
     python app.py --help               # every setting, also settable by RECSYS_* variables or --config
+
+With RECSYS_ADMIN_USER and RECSYS_ADMIN_PASSWORD set, a "Logs" tab (behind a sign-in) shows the
+log store's stats and offers its export; without them the tab is absent.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import html
 import logging
 import sys
+import tempfile
+from pathlib import Path
 
 import gradio as gr
+import pandas as pd
+from sqlalchemy.exc import SQLAlchemyError
 
 from chat.assemble import build_engine
 from chat.engine import ChatEngine, ChatSession, ShownItem
 from chat.llm import LLMError
-from chat.settings import Settings, add_arguments, load_settings
+from chat.log_reports import EXPORT_FORMATS, export_logs, log_stats, stats_markdown
+from chat.logstore import LogStore
+from chat.settings import AdminLogin, Settings, add_arguments, load_settings
 from retrieval.catalog import CatalogError
 from retrieval.embeddings import ModelUnavailableError
 
@@ -32,6 +42,7 @@ EXAMPLES = [
 ]
 CSS = """
 .card {border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 8px 10px; margin: 0;}
+#header {align-items: center;} #logo {flex-grow: 0 !important;}
 .card .title {font-weight: 600;} .card .meta {opacity: .75; font-size: .9em;} .card .why {margin-top: 4px;}
 @media (max-width: 640px) { .cards-column {min-width: 100% !important;} }
 """
@@ -61,11 +72,118 @@ def under_the_hood(result) -> dict:
     }
 
 
-def build_ui(engine: ChatEngine, settings: Settings) -> gr.Blocks:
+def stats_views(store: LogStore | None) -> tuple[str, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The Logs tab's summary and chart data."""
+    if store is None:
+        def empty(x: str, y: str) -> pd.DataFrame:
+            return pd.DataFrame({x: pd.Series(dtype=str), y: pd.Series(dtype=int)})
+        return ("Logging is off (`--no-log`): nothing is stored.",
+                empty("item", "times shown"), empty("item", "likes"), empty("day", "turns"))
+    stats = log_stats(store)
+    shown = pd.DataFrame({"item": [r["title"] for r in stats.top_shown], "times shown": [r["count"] for r in stats.top_shown]})
+    liked = pd.DataFrame({"item": [r["title"] for r in stats.top_liked], "likes": [r["count"] for r in stats.top_liked]})
+    per_day = pd.DataFrame({"day": [d["day"] for d in stats.turns_per_day], "turns": [d["turns"] for d in stats.turns_per_day]})
+    return stats_markdown(stats), shown, liked, per_day
+
+
+def build_logs_tab(store: LogStore | None, admin: AdminLogin) -> None:
+    """The Logs tab: a sign-in, then stats, charts and an export. Its events are not callable through the API,
+    and each handler checks the per-browser-session sign-in itself."""
+    export_dirs: list[Path] = []  # made on the first export; every later export overwrites its file there
+
+    def views() -> tuple:
+        try:
+            return stats_views(store)
+        except SQLAlchemyError as error:
+            log.exception("could not read the log store")
+            raise gr.Error("Could not read the log store; see the server log.") from error
+
+    def sign_in(user: str, password: str):
+        if not admin.matches(user or "", password or ""):
+            log.warning("failed sign-in to the Logs tab")
+            gr.Warning("Wrong user or password.")
+            return False, "", gr.update(), gr.update(), *[gr.update()] * 4
+        return True, "", gr.update(visible=False), gr.update(visible=True), *views()
+
+    def refresh(signed_in: bool):
+        if not signed_in:
+            raise gr.Error("Sign in first.")
+        return views()
+
+    def prepare_export(signed_in: bool, export_format: str, only_positive: bool):
+        if not signed_in:
+            raise gr.Error("Sign in first.")
+        if store is None:
+            raise gr.Error("Logging is off: there is nothing to export.")
+        suffix = "csv" if export_format == "csv" else "jsonl"
+        if not export_dirs:
+            export_dirs.append(Path(tempfile.mkdtemp(prefix="film-finder-exports-")))
+        out = export_dirs[0] / f"conversations-{export_format}{'-positive' if only_positive else ''}.{suffix}"
+        try:
+            written = export_logs(store, export_format, out, only_positive=only_positive)
+        except SQLAlchemyError as error:
+            log.exception("export failed")
+            raise gr.Error("Could not read the log store; see the server log.") from error
+        gr.Info(f"Export ready: {written} records.")
+        return str(out)
+
+    with gr.Tab("Logs", elem_id="logs-tab"):
+        signed_in = gr.State(False)
+        with gr.Column(visible=True) as login_panel:
+            gr.Markdown("Sign in to see the conversation log.")
+            user = gr.Textbox(label="User", elem_id="admin-user")
+            password = gr.Textbox(label="Password", type="password", elem_id="admin-password")
+            sign_in_button = gr.Button("Sign in", variant="primary", elem_id="admin-sign-in")
+        with gr.Column(visible=False) as logs_panel:
+            summary = gr.Markdown(elem_id="log-stats")
+            with gr.Row():
+                shown_plot = gr.BarPlot(x="item", y="times shown", title="Most shown items", sort="-y", x_label_angle=-30,
+                                        y_lim=[0, None], height=320, min_width=280)
+                liked_plot = gr.BarPlot(x="item", y="likes", title="Most liked items", sort="-y", x_label_angle=-30,
+                                        y_lim=[0, None], height=320, min_width=280)
+            per_day_plot = gr.BarPlot(x="day", y="turns", title="Turns per day (UTC)", y_lim=[0, None], height=240)
+            refresh_button = gr.Button("Refresh", size="sm", elem_id="logs-refresh")
+            with gr.Row():
+                export_format = gr.Radio(list(EXPORT_FORMATS), value="sft", label="Export format")
+                only_positive = gr.Checkbox(label="Only turns with positive feedback")
+                prepare = gr.Button("Prepare export", elem_id="prepare-export")
+            export_file = gr.File(label="Export", interactive=False, elem_id="export-file")
+        view_outputs = [summary, shown_plot, liked_plot, per_day_plot]
+        sign_in_button.click(sign_in, [user, password], [signed_in, password, login_panel, logs_panel, *view_outputs],
+                             api_visibility="private")
+        password.submit(sign_in, [user, password], [signed_in, password, login_panel, logs_panel, *view_outputs],
+                        api_visibility="private")
+        refresh_button.click(refresh, [signed_in], view_outputs, api_visibility="private")
+        prepare.click(prepare_export, [signed_in, export_format, only_positive], export_file, api_visibility="private")
+
+
+def build_ui(engine: ChatEngine, settings: Settings, admin: AdminLogin | None = None) -> gr.Blocks:
+    """The chat; with `admin`, a Logs tab beside it."""
     slots = settings.items_per_reply
+    store = engine.log_store
 
     def new_session() -> ChatSession:
         return engine.new_session()
+
+    def apply_log_choice(session: ChatSession, dont_log: bool) -> bool:
+        """Honour the opt-out; when it is newly set, delete what was logged of this conversation. True if deleted."""
+        was_logging = session.logging_enabled
+        session.logging_enabled = not dont_log
+        if not (dont_log and was_logging and session.log_session_started and store is not None):
+            return False
+        store.delete_sessions([session.id])
+        session.log_session_started, session.last_turn_id = False, None
+        return True
+
+    def set_log_choice(dont_log: bool, session: ChatSession | None):
+        session = session or new_session()
+        try:
+            if apply_log_choice(session, dont_log):
+                gr.Info("This conversation is not logged any more; what was logged of it is deleted.")
+        except SQLAlchemyError:
+            log.exception("could not delete the logged turns of session %s", session.id)
+            gr.Warning("Nothing more of this conversation will be logged, but its earlier turns could not be deleted.")
+        return session
 
     def card_updates(items: list[ShownItem]) -> list:
         updates = []
@@ -75,8 +193,8 @@ def build_ui(engine: ChatEngine, settings: Settings) -> gr.Blocks:
             updates.append(gr.update(visible=visible))
         return updates
 
-    def respond(message: str, history: list, session: ChatSession | None, shown_ids: list):
-        session = session or new_session()
+    def respond(message: str, history: list, dont_log: bool, session: ChatSession | None, shown_ids: list):
+        session = set_log_choice(bool(dont_log), session)
         history = list(history or []) + [{"role": "user", "content": message}, {"role": "assistant", "content": "…"}]
         yield history, "", session, shown_ids, {}, *card_updates([])
         result, items = None, []
@@ -100,9 +218,14 @@ def build_ui(engine: ChatEngine, settings: Settings) -> gr.Blocks:
             return gr.update(visible=kind == "like")
         return handler
 
-    def reply_feedback(data: gr.LikeData, session: ChatSession | None):
-        if session is not None:
-            engine.feedback(session, "like" if data.liked else "dislike")
+    def reply_feedback(data: gr.LikeData, session: ChatSession | None, history: list):
+        if session is None:
+            return
+        if data.index != len(history or []) - 1:
+            # The engine files reply feedback under the latest turn; an older reply's would be mislabelled.
+            gr.Info("Feedback is recorded for the latest reply only.")
+            return
+        engine.feedback(session, "like" if data.liked else "dislike")
 
     def reset():
         return [], "", new_session(), [], {}, *card_updates([])
@@ -110,35 +233,47 @@ def build_ui(engine: ChatEngine, settings: Settings) -> gr.Blocks:
     with gr.Blocks(title=settings.title) as demo:
         session = gr.State(None)
         shown_ids = gr.State([])
-        gr.Markdown(f"# {html.escape(settings.title)}\n{html.escape(settings.subtitle)}")
-        with gr.Row(equal_height=False):
-            with gr.Column(scale=3, min_width=320):
-                chatbot = gr.Chatbot(label="Conversation", height=480, elem_id="chat")
-                with gr.Row():
-                    box = gr.Textbox(placeholder="e.g. a 90s comedy, nothing with zombies", show_label=False,
-                                     scale=5, elem_id="message", max_lines=4)
-                    send = gr.Button("Send", variant="primary", scale=1, elem_id="send")
-                new = gr.Button("New conversation", size="sm", elem_id="new-conversation")
-                gr.Examples(EXAMPLES, inputs=box)
-            with gr.Column(scale=2, min_width=280, elem_classes="cards-column"):
-                gr.Markdown("### Recommended")
-                card_outputs, feedback_buttons = [], []
-                for slot in range(slots):
-                    with gr.Group(visible=True):
-                        card = gr.HTML(visible=False, elem_id=f"card-{slot}")
-                        with gr.Row(visible=False, elem_id=f"card-actions-{slot}") as actions:
-                            up = gr.Button("Like", size="sm", elem_id=f"like-{slot}", min_width=40)
-                            down = gr.Button("Dislike", size="sm", elem_id=f"dislike-{slot}", min_width=40)
-                            skip = gr.Button("Not interested", size="sm", elem_id=f"skip-{slot}", min_width=60)
-                    card_outputs += [card, actions]
-                    feedback_buttons.append((slot, up, down, skip, actions))
-                with gr.Accordion("Under the hood", open=False):
-                    hood = gr.JSON(label="tool call, candidates and scores, guard, timings")
+        with gr.Row(elem_id="header"):
+            if settings.logo:
+                gr.Image(settings.logo, show_label=False, container=False, interactive=False, buttons=[], height=64,
+                         width=64, scale=0, min_width=64, elem_id="logo")
+            gr.Markdown(f"# {html.escape(settings.title)}\n{html.escape(settings.subtitle)}", elem_id="title")
+        with gr.Tabs() if admin else contextlib.nullcontext():
+            with gr.Tab("Chat", elem_id="chat-tab") if admin else contextlib.nullcontext():
+                with gr.Row(equal_height=False):
+                    with gr.Column(scale=3, min_width=320):
+                        chatbot = gr.Chatbot(label="Conversation", height=480, elem_id="chat")
+                        with gr.Row():
+                            box = gr.Textbox(placeholder="e.g. a 90s comedy, nothing with zombies", show_label=False,
+                                             scale=5, elem_id="message", max_lines=4)
+                            send = gr.Button("Send", variant="primary", scale=1, elem_id="send")
+                        with gr.Row():
+                            new = gr.Button("New conversation", size="sm", elem_id="new-conversation")
+                            dont_log = gr.Checkbox(False, label="Don't log this conversation", elem_id="dont-log",
+                                                   visible=store is not None)
+                        gr.Examples(EXAMPLES, inputs=box)
+                    with gr.Column(scale=2, min_width=280, elem_classes="cards-column"):
+                        gr.Markdown("### Recommended")
+                        card_outputs, feedback_buttons = [], []
+                        for slot in range(slots):
+                            with gr.Group(visible=True):
+                                card = gr.HTML(visible=False, elem_id=f"card-{slot}")
+                                with gr.Row(visible=False, elem_id=f"card-actions-{slot}") as actions:
+                                    up = gr.Button("Like", size="sm", elem_id=f"like-{slot}", min_width=40)
+                                    down = gr.Button("Dislike", size="sm", elem_id=f"dislike-{slot}", min_width=40)
+                                    skip = gr.Button("Not interested", size="sm", elem_id=f"skip-{slot}", min_width=60)
+                            card_outputs += [card, actions]
+                            feedback_buttons.append((slot, up, down, skip, actions))
+                        with gr.Accordion("Under the hood", open=False):
+                            hood = gr.JSON(label="tool call, candidates and scores, guard, timings")
+            if admin:
+                build_logs_tab(store, admin)
         outputs = [chatbot, box, session, shown_ids, hood, *card_outputs]
-        send.click(respond, [box, chatbot, session, shown_ids], outputs)
-        box.submit(respond, [box, chatbot, session, shown_ids], outputs)
+        send.click(respond, [box, chatbot, dont_log, session, shown_ids], outputs, api_name="respond")
+        box.submit(respond, [box, chatbot, dont_log, session, shown_ids], outputs, api_visibility="private")
         new.click(reset, None, outputs)
-        chatbot.like(reply_feedback, [session], None)
+        dont_log.change(set_log_choice, [dont_log, session], [session], api_visibility="private")
+        chatbot.like(reply_feedback, [session, chatbot], None)
         for slot, up, down, skip, actions in feedback_buttons:
             up.click(item_feedback("like", slot), [session, shown_ids], actions)
             down.click(item_feedback("dislike", slot), [session, shown_ids], actions)
@@ -157,11 +292,12 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         settings = load_settings(parse_args(argv))
+        admin = AdminLogin.from_environment()
         engine = build_engine(settings)
     except (CatalogError, ValueError, LLMError, ModelUnavailableError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    demo = build_ui(engine, settings)
+    demo = build_ui(engine, settings, admin)
     demo.queue(default_concurrency_limit=4)
     demo.launch(server_name=settings.host, server_port=settings.port, share=settings.share, css=CSS)
     return 0

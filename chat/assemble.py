@@ -12,9 +12,9 @@ from chat.engine import ChatEngine, EngineSettings
 from chat.llm import LocalChatModel
 from chat.logstore import LogStore
 from chat.settings import Settings
-from retrieval.catalog import load_catalog
+from retrieval.collaborative import ItemCooccurrence
 from retrieval.embeddings import SentenceTransformerEmbedder
-from retrieval.index import open_index
+from retrieval.index import load_catalog_for_index, open_index
 from retrieval.rerank import Reranker
 from retrieval.retriever import FaissRetriever
 
@@ -32,9 +32,11 @@ def offline_by_default() -> None:
 
 def build_engine(settings: Settings, progress: bool = True) -> ChatEngine:
     offline_by_default()
-    catalog = load_catalog(settings.catalog)
+    # An index built from this file by `retrieval.build_index` keeps its column mapping (--id, --text, ...).
+    catalog = load_catalog_for_index(settings.catalog, settings.index_dir)
     embedder = SentenceTransformerEmbedder(settings.embedding_model, threads=settings.threads or None)
     index = open_index(catalog, embedder, settings.index_dir, progress=progress)
+    catalog = index.catalog  # the catalogue plus any items added with `build_index --add`
     llm = None
     if settings.llm == "local":
         llm = LocalChatModel(
@@ -61,4 +63,5 @@ def build_engine(settings: Settings, progress: bool = True) -> ChatEngine:
         llm,
         log_store,
         engine_settings,
+        collaborative=ItemCooccurrence.load(settings.index_dir),
     )

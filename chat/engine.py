@@ -31,7 +31,7 @@ from chat.tools import CLOSE, SearchCall, ToolCallError, parse_call, render_call
 from chat.understanding import Reading, read_message
 from retrieval.catalog import Catalog, Item
 from retrieval.filters import normalize_term
-from retrieval.rerank import Reranker
+from retrieval.rerank import CollaborativeSignal, Reranker
 from retrieval.retriever import Retriever, ScoredItem, SearchRequest
 
 log = logging.getLogger(__name__)
@@ -95,9 +95,22 @@ class TurnResult:
     guard_notes: list[str] = field(default_factory=list)
     error: str = ""
     turn_id: int | None = None
+    plan_state: DialogueState | None = None  # the state the planner and explainer saw (for training data)
 
     def as_json(self) -> dict:
         return {"reply": self.reply, "items": [s.as_json() for s in self.items], "timings_ms": self.timings_ms}
+
+
+@dataclass
+class Ranking:
+    """The search call of a turn and the reranked candidates it found."""
+
+    call: SearchCall
+    valid: bool | None  # None when no LLM planned
+    notes: list[str]
+    model_output: str
+    ranked: list[ScoredItem]
+    timings_ms: dict[str, float]
 
 
 @dataclass(frozen=True)
@@ -118,8 +131,10 @@ class ChatEngine:
         llm: ChatModel | None,
         log_store: LogStore | None = None,
         settings: EngineSettings = EngineSettings(),
+        collaborative: CollaborativeSignal | None = None,
     ):
         self.catalog = catalog
+        self.collaborative = collaborative
         self.retriever = retriever
         self.reranker = reranker
         self.llm = llm
@@ -155,17 +170,8 @@ class ChatEngine:
             return
 
         session.state = update_state(session.state, reading, self.catalog)
-        call, valid, notes, raw_call = self._plan(session.state, reading)
-        mark = lap("plan", mark)
-        request = SearchRequest(
-            query=call.query,
-            liked=session.state.liked,
-            filters=session.state.filters(),
-            exclude=session.state.excluded,
-            k=self.settings.candidates_k,
-        )
         try:
-            candidates = self.retriever.search(request)
+            ranking = self.rank(session.state, reading)
         except RuntimeError as error:  # FAISS or the embedder failed: infrastructure, not the person's fault
             log.exception("retrieval failed")
             result = TurnResult(
@@ -174,10 +180,10 @@ class ChatEngine:
             )
             yield self._finish(session, message, result, started)
             return
-        mark = lap("retrieve", mark)
-        ranked = self.reranker.rank(candidates, liked=session.state.liked, disliked=session.state.disliked)
+        timings.update(ranking.timings_ms)
+        mark = time.perf_counter()
+        ranked, call, valid, notes, raw_call = ranking.ranked, ranking.call, ranking.valid, ranking.notes, ranking.model_output
         chosen = ranked[: self.settings.items_per_reply]
-        mark = lap("rerank", mark)
         candidate_log = [{"id": s.item.id, "score": round(s.score, 4), **{k: round(v, 4) for k, v in s.signals.items()}} for s in ranked[:20]]
         tool_call = {"text": render_call(call), "valid": valid, "model_output": raw_call}
 
@@ -201,9 +207,37 @@ class ChatEngine:
             text += "\n" + prompts.item_line_prefix(number, update.item) + update.why
             yield TurnUpdate(text, list(shown))
         lap("explain", mark)
+        plan_state = session.state
         session.state = record_shown(session.state, [s.item.id for s in shown])
-        result = TurnResult(text, shown, "recommend", timings, tool_call, valid, candidate_log, notes)
+        result = TurnResult(text, shown, "recommend", timings, tool_call, valid, candidate_log, notes, plan_state=plan_state)
         yield self._finish(session, message, result, started)
+
+    def rank(self, state: DialogueState, reading: Reading) -> "Ranking":
+        """Plan, recall and rerank for a state: every candidate in order, nothing shown or logged.
+
+        Raises RuntimeError when the index or the embedder fails.
+        """
+        timings: dict[str, float] = {}
+        mark = time.perf_counter()
+
+        def lap(name: str) -> None:
+            nonlocal mark
+            now = time.perf_counter()
+            timings[name] = round((now - mark) * 1000, 1)
+            mark = now
+
+        call, valid, notes, raw_call = self._plan(state, reading)
+        lap("plan")
+        request = SearchRequest(query=call.query, liked=state.liked, filters=state.filters(), exclude=state.excluded,
+                                k=self.settings.candidates_k)
+        candidates = self.retriever.search(request)
+        lap("retrieve")
+        collaborative = None
+        if self.collaborative is not None and state.liked:
+            collaborative = self.collaborative.scores_for(state.liked)
+        ranked = self.reranker.rank(candidates, liked=state.liked, disliked=state.disliked, collaborative=collaborative)
+        lap("rerank")
+        return Ranking(call, valid, notes, raw_call, ranked, timings)
 
     def _canned_reply(self, session: ChatSession, reading: Reading) -> tuple[str, str] | None:
         """Replies that need no search: empty, other language, small talk, a vague opening."""
@@ -227,8 +261,10 @@ class ChatEngine:
 
     def _plan(self, state: DialogueState, reading: Reading) -> tuple[SearchCall, bool | None, list[str], str]:
         """The search call for this turn: the LLM's query joined with the state's, or the state's alone."""
+        liked = [self.catalog[i].title for i in state.liked[-2:] if i in self.catalog]
+        fallback = ("similar to " + " and ".join(liked)) if liked else "well-loved films"
         from_state = SearchCall(
-            query=state.query_text(),
+            query=state.query_text() or fallback,
             genres=tuple(sorted(state.genres_wanted)),
             year_min=state.year_min,
             year_max=state.year_max,

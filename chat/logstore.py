@@ -4,6 +4,10 @@ SQLite by default (one file, WAL journal, so readers never block the writer); an
 URL works, PostgreSQL included, when several app replicas share one store. Each turn is
 committed when it completes, so a crash loses at most the turn in flight. E-mail addresses and
 phone numbers are redacted before anything is stored unless redaction is turned off.
+
+Reading back: `turns`, `feedback` and `latencies_ms` (optionally only for conversations active
+since a date), `counts`; deleting: `delete_sessions` (one person's opt-out) and
+`purge_older_than` (retention). Reports over these rows live in `chat.log_reports`.
 """
 
 from __future__ import annotations
@@ -11,9 +15,11 @@ from __future__ import annotations
 import datetime as dt
 import re
 from pathlib import Path
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Float, ForeignKey, Integer, String, Text, create_engine, event, select
+from sqlalchemy import JSON, DateTime, Float, ForeignKey, Integer, String, Text, create_engine, delete, event, func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
@@ -86,9 +92,36 @@ def _sqlite_pragmas(engine: Engine) -> None:
         cursor.close()
 
 
-def make_engine(url: str) -> Engine:
+class LogStoreNotFoundError(FileNotFoundError):
+    """A reader asked for an SQLite log file that does not exist (a typo should not create an empty store)."""
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file behind an SQLite URL, None for other databases and in-memory SQLite.
+
+    Example: "sqlite:///var/conversations.db" -> Path("var/conversations.db")
+    """
     if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
-        Path(url[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
+        return Path(url[len("sqlite:///") :])
+    return None
+
+
+def as_utc(moment: dt.datetime) -> dt.datetime:
+    """SQLite hands datetimes back without a zone; every stored time is UTC."""
+    return moment.replace(tzinfo=dt.timezone.utc) if moment.tzinfo is None else moment.astimezone(dt.timezone.utc)
+
+
+@dataclass(frozen=True)
+class PurgeCounts:
+    sessions: int
+    turns: int
+    feedback: int
+
+
+def make_engine(url: str) -> Engine:
+    path = sqlite_file(url)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, future=True)
     if engine.dialect.name == "sqlite":
         _sqlite_pragmas(engine)
@@ -103,6 +136,14 @@ class LogStore:
         self.url = url
         self.redact = redact_personal_data
         self.engine = make_engine(url)
+
+    @classmethod
+    def open_existing(cls, url: str) -> "LogStore":
+        """The store at `url` for reading or purging; raises LogStoreNotFoundError when its SQLite file is missing."""
+        path = sqlite_file(url)
+        if path is not None and not path.is_file():
+            raise LogStoreNotFoundError(f"no log store at {path}")
+        return cls(url)
 
     def _clean(self, text: str) -> str:
         return redact(text) if self.redact else text
@@ -133,19 +174,68 @@ class LogStore:
         with Session(self.engine) as db, db.begin():
             db.add(FeedbackRow(session_id=session_id, turn_id=turn_id, item_id=item_id, kind=kind))
 
-    def turns(self, session_id: str | None = None) -> list[dict]:
+    # ----- reading back ----------------------------------------------------------------------
+
+    def _active_since(self, since: dt.datetime):
+        """Ids of the sessions with a turn at or after `since` (a subquery)."""
+        return select(TurnRow.session_id).where(TurnRow.created_at >= as_utc(since)).distinct()
+
+    def turns(self, session_id: str | None = None, since: dt.datetime | None = None, whole_sessions: bool = False,
+              columns: Sequence[str] | None = None) -> list[dict]:
+        """Turns in the order they were stored.
+
+        since: only turns created at or after it; with whole_sessions, every turn of the sessions
+        that had one (the history an exported example needs). columns: only these fields.
+        """
+        selected = [getattr(TurnRow, name) for name in columns] if columns else [TurnRow]
+        query = select(*selected).order_by(TurnRow.id)
+        if session_id:
+            query = query.where(TurnRow.session_id == session_id)
+        if since is not None:
+            query = query.where(TurnRow.session_id.in_(self._active_since(since)) if whole_sessions
+                                else TurnRow.created_at >= as_utc(since))
         with Session(self.engine) as db:
-            query = select(TurnRow).order_by(TurnRow.id)
-            if session_id:
-                query = query.where(TurnRow.session_id == session_id)
+            if columns:
+                return [dict(row._mapping) for row in db.execute(query)]
             return [_as_dict(row) for row in db.scalars(query)]
 
-    def feedback(self, session_id: str | None = None) -> list[dict]:
+    def feedback(self, session_id: str | None = None, since: dt.datetime | None = None) -> list[dict]:
+        """Feedback events in the order they were stored; with since, those of sessions active since then."""
+        query = select(FeedbackRow).order_by(FeedbackRow.id)
+        if session_id:
+            query = query.where(FeedbackRow.session_id == session_id)
+        if since is not None:
+            query = query.where(FeedbackRow.session_id.in_(self._active_since(since)))
         with Session(self.engine) as db:
-            query = select(FeedbackRow).order_by(FeedbackRow.id)
-            if session_id:
-                query = query.where(FeedbackRow.session_id == session_id)
             return [_as_dict(row) for row in db.scalars(query)]
+
+    def counts(self) -> dict[str, int]:
+        """Rows per table: {"sessions": ..., "turns": ..., "feedback": ...}."""
+        with Session(self.engine) as db:
+            return {name: db.scalar(select(func.count()).select_from(table)) or 0
+                    for name, table in (("sessions", SessionRow), ("turns", TurnRow), ("feedback", FeedbackRow))}
+
+    # ----- deleting --------------------------------------------------------------------------
+
+    def delete_sessions(self, session_ids: Iterable[str]) -> PurgeCounts:
+        """Delete these sessions with their turns and feedback, in one transaction."""
+        ids = list(session_ids)
+        return self._delete(ids) if ids else PurgeCounts(0, 0, 0)
+
+    def purge_older_than(self, days: float, now: dt.datetime | None = None) -> PurgeCounts:
+        """Delete the sessions started more than `days` ago, with their turns and feedback."""
+        if days < 0:
+            raise ValueError(f"days: must be 0 or more, got {days}")
+        cutoff = as_utc(now or _now()) - dt.timedelta(days=days)
+        return self._delete(select(SessionRow.id).where(SessionRow.started_at < cutoff))
+
+    def _delete(self, session_ids) -> PurgeCounts:
+        """session_ids: a list or a subquery of ids; children first, so foreign keys hold on any database."""
+        with Session(self.engine) as db, db.begin():
+            feedback = db.execute(delete(FeedbackRow).where(FeedbackRow.session_id.in_(session_ids))).rowcount
+            turns = db.execute(delete(TurnRow).where(TurnRow.session_id.in_(session_ids))).rowcount
+            sessions = db.execute(delete(SessionRow).where(SessionRow.id.in_(session_ids))).rowcount
+        return PurgeCounts(sessions, turns, feedback)
 
 
 def _as_dict(row: Base) -> dict:

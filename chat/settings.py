@@ -3,11 +3,16 @@
 Sources, later ones winning: the defaults below, a TOML file (`--config`), environment
 variables (`RECSYS_` + the field name in capitals, e.g. `RECSYS_BASE_MODEL`), command-line flags.
 Every field documents itself; `--help` prints the same text.
+
+The Logs tab's credentials are the one exception: `AdminLogin` reads them from the environment
+only (`RECSYS_ADMIN_USER`, `RECSYS_ADMIN_PASSWORD`), so they never show in a process list or a
+config file, and never in `--help`.
 """
 
 from __future__ import annotations
 
 import argparse
+import hmac
 import os
 import tomllib
 from dataclasses import dataclass, field, fields, replace
@@ -45,6 +50,7 @@ class Settings:
     share: bool = _doc("create a public share link (off unless asked)", False)
     title: str = _doc("title shown at the top of the web app", "Film Finder")
     subtitle: str = _doc("subtitle under the title", "Tell me what you like and what to avoid; I'll suggest films and say why.")
+    logo: str = _doc("image file shown beside the title (PNG, JPEG, SVG, ...); empty for none", "")
 
     def __post_init__(self) -> None:
         if self.items_per_reply < 1 or self.items_per_reply > 10:
@@ -55,6 +61,8 @@ class Settings:
             raise ValueError(f"port: not a TCP port: {self.port}")
         if self.llm not in ("local", "none"):
             raise ValueError(f"llm: must be 'local' or 'none', got {self.llm!r}")
+        if self.logo and not Path(self.logo).is_file():
+            raise ValueError(f"logo: no such file: {self.logo}")
 
     @property
     def index_dir(self) -> Path:
@@ -68,6 +76,27 @@ class Settings:
             default = PROJECT_ROOT / "adapters" / "default"
             return str(default) if (default / "adapter_config.json").is_file() else None
         return self.adapter
+
+
+@dataclass(frozen=True)
+class AdminLogin:
+    """Who may open the app's Logs tab."""
+
+    user: str
+    password: str = field(repr=False)
+
+    def matches(self, user: str, password: str) -> bool:
+        """Constant-time comparison of both fields, so timing tells nothing about either."""
+        same_user = hmac.compare_digest(user.encode(), self.user.encode())
+        same_password = hmac.compare_digest(password.encode(), self.password.encode())
+        return same_user & same_password
+
+    @classmethod
+    def from_environment(cls, environ: dict[str, str] | None = None) -> "AdminLogin | None":
+        """The login when both RECSYS_ADMIN_USER and RECSYS_ADMIN_PASSWORD are set and non-empty, else None (no Logs tab)."""
+        environ = os.environ if environ is None else environ
+        user, password = environ.get(ENV_PREFIX + "ADMIN_USER", ""), environ.get(ENV_PREFIX + "ADMIN_PASSWORD", "")
+        return cls(user, password) if user and password else None
 
 
 def _convert(name: str, kind: type, raw: Any) -> Any:

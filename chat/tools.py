@@ -76,7 +76,7 @@ def _string_list(value, name: str) -> tuple[str, ...]:
     return tuple(v.strip().lower() for v in value if v.strip())
 
 
-def _load_json(body: str) -> object:
+def _load_json(body: str, complete: bool = True) -> object:
     """JSON from the call body; a call cut short (missing quote or closing braces) is completed once.
 
     Example: '{"name": "search_items", "arguments": {"query": "x"' -> the object with both braces closed
@@ -85,6 +85,8 @@ def _load_json(body: str) -> object:
         return json.JSONDecoder().raw_decode(body)[0]
     except json.JSONDecodeError as error:
         first_error = error
+    if not complete:
+        raise ToolCallError(f"invalid JSON in the call: {first_error.msg}") from first_error
     quotes = len(re.findall(r'(?<!\\)"', body))
     completed = body + ('"' if quotes % 2 else "") + "}" * max(0, body.count("{") - body.count("}"))
     try:
@@ -93,20 +95,23 @@ def _load_json(body: str) -> object:
         raise ToolCallError(f"invalid JSON in the call: {first_error.msg}") from first_error
 
 
-def parse_call(text: str) -> SearchCall:
+def parse_call(text: str, strict: bool = False) -> SearchCall:
     """Parse a model's output into a SearchCall; raise ToolCallError naming the problem.
 
-    Accepts the call with or without the closing tag, and text around it.
+    Accepts text around the call. Unless `strict`, a missing closing tag is fine and a call cut
+    short is completed once; `strict` accepts only a complete, well-formed call.
     """
     start = text.find(OPEN)
     if start < 0:
         raise ToolCallError(f"no {OPEN} found")
     body = text[start + len(OPEN) :]
     end = body.find(CLOSE)
+    if strict and end < 0:
+        raise ToolCallError(f"no closing {CLOSE}")
     body = (body[:end] if end >= 0 else body).strip()
     if not body.startswith("{"):
         raise ToolCallError("the call is not a JSON object")
-    payload = _load_json(body)
+    payload = _load_json(body, complete=not strict)
     if not isinstance(payload, dict) or payload.get("name") != TOOL_NAME:
         raise ToolCallError(f'the call must name the tool "{TOOL_NAME}"')
     args = payload.get("arguments")

@@ -212,6 +212,12 @@ def _ordinals(lowered: str) -> list[int]:
     return positions
 
 
+def _people_in(normalized: str, people: frozenset[str]) -> set[str]:
+    """Names from `people` (normalized, two to four words) that occur in the normalized text."""
+    words = normalized.split()
+    return {" ".join(words[i : i + n]) for n in (2, 3, 4) for i in range(len(words) - n + 1)} & people
+
+
 def read_message(text: str, titles: TitleMatcher, people: frozenset[str] = frozenset()) -> Reading:
     """Read a message. `people` holds normalized cast and director names, so "not Tom Cruise" can be avoided."""
     text, truncated = clean_message(text)
@@ -244,9 +250,8 @@ def read_message(text: str, titles: TitleMatcher, people: frozenset[str] = froze
         for term, _ in _find_phrases(clause_norm, TERM_WORDS):
             if negative:
                 terms.add(term)
-        for person in people:
-            if re.search(rf"\b{re.escape(person)}\b", normalize_term(clause_norm)) and negative:
-                terms.add(person)
+        if negative:
+            terms |= _people_in(normalize_term(clause_norm), people)
         if negative:
             for match in AVOID_PHRASE.finditer(clause_norm):
                 words = [w for w in match.group(1).split() if w not in STOP_AFTER_NEGATION]

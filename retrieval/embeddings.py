@@ -69,3 +69,11 @@ class SentenceTransformerEmbedder:
             convert_to_numpy=True,
         )
         return np.ascontiguousarray(vectors, dtype=np.float32)
+
+
+def model_for_name(name: str) -> str:
+    """The `model` argument that gives an embedder of this name: an index manifest records names, not arguments.
+
+    Example: DEFAULT_EMBEDDING_NAME -> "default";  "BAAI/bge-small-en-v1.5" -> "BAAI/bge-small-en-v1.5"
+    """
+    return DEFAULT_EMBEDDING_MODEL if name == DEFAULT_EMBEDDING_NAME else name

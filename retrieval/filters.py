@@ -2,16 +2,25 @@
 
 Pure functions over Item fields. Terms are compared in a normalized form (lowercase, no
 punctuation, a plural 's' dropped), so "Zombies" in a request matches the keyword "zombie".
+Any field can also be constrained by a `FieldCondition`, written `field=value` on the command
+line: `genres=comedy,drama` (any of), `year=1990..1999` or `price=..20` (a numeric range);
+several conditions must all hold, so `genres=comedy` twice with other values means all of them.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
+from typing import Any, Sequence
 
 from retrieval.catalog import Item
 
 _WORD = re.compile(r"[a-z0-9]+")
+
+
+class FilterSyntaxError(ValueError):
+    """A `field=value` filter that cannot be read."""
 
 
 def normalize_term(text: str) -> str:
@@ -23,8 +32,120 @@ def normalize_term(text: str) -> str:
     return " ".join(w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith("ss") else w for w in words)
 
 
-def _item_terms(item: Item) -> list[str]:
-    return [normalize_term(t) for t in (*item.genres, *item.keywords, *item.cast, *item.directors)]
+def category(value: Any) -> str:
+    """A value as compared by categorical filters: casefolded, spaces collapsed, whole numbers without ".0".
+
+    Example: "  Science  Fiction" -> "science fiction";  1994.0 -> "1994";  9.5 -> "9.5"
+    """
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return " ".join(str(value).casefold().split())
+
+
+def number(value: Any) -> float | None:
+    """A value as compared by range filters, or None when it is not one number.
+
+    Example: 1994 -> 1994.0;  "9.99" -> 9.99;  "n/a" -> None;  ["1", "2"] -> None
+    """
+    if value is None or isinstance(value, (bool, list, tuple, dict)):
+        return None
+    try:
+        result = float(value)
+    except (TypeError, ValueError):
+        return None
+    return result if math.isfinite(result) else None
+
+
+def field_values(item: Item, name: str) -> tuple[Any, ...]:
+    """An item's values for a field: () when absent, the elements of a list field, else one value."""
+    value = item.value(name)
+    if value is None or value == "":
+        return ()
+    if isinstance(value, (list, tuple)):
+        return tuple(v for v in value if v is not None and v != "")
+    return (value,)
+
+
+@dataclass(frozen=True)
+class FieldCondition:
+    """One constraint on one field: the item has any of `any_of`, or its number lies in [minimum, maximum]."""
+
+    field: str
+    any_of: frozenset[str] = frozenset()
+    minimum: float | None = None
+    maximum: float | None = None
+
+    def __post_init__(self) -> None:
+        has_range = self.minimum is not None or self.maximum is not None
+        if not self.field:
+            raise FilterSyntaxError("a filter needs a field name")
+        if bool(self.any_of) == has_range:
+            raise FilterSyntaxError(f"filter on {self.field!r} needs either values or a range")
+        if self.minimum is not None and self.maximum is not None and self.minimum > self.maximum:
+            raise FilterSyntaxError(f"filter on {self.field!r}: range {self.minimum:g}..{self.maximum:g} is empty")
+
+    @property
+    def is_range(self) -> bool:
+        return not self.any_of
+
+    @classmethod
+    def parse(cls, text: str) -> "FieldCondition":
+        """`field=a,b` (any of) or `field=low..high` (either end may be left out).
+
+        Example: "year=1990..1999" -> FieldCondition("year", minimum=1990.0, maximum=1999.0)
+                 "genres=Comedy, drama" -> FieldCondition("genres", any_of=frozenset({"comedy", "drama"}))
+        """
+        name, equals, spec = text.partition("=")
+        name, spec = name.strip(), spec.strip()
+        if not equals or not name or not spec:
+            raise FilterSyntaxError(f"filter {text!r}: write field=value, field=a,b or field=low..high")
+        if ".." in spec:
+            low, high = (part.strip() for part in spec.split("..", 1))
+            bounds = []
+            for part in (low, high):
+                if part and number(part) is None:
+                    raise FilterSyntaxError(f"filter {text!r}: {part!r} is not a number")
+                bounds.append(number(part) if part else None)
+            if bounds == [None, None]:
+                raise FilterSyntaxError(f"filter {text!r}: a range needs at least one end")
+            return cls(name, minimum=bounds[0], maximum=bounds[1])
+        values = frozenset(category(part) for part in spec.split(",") if part.strip())
+        if not values:
+            raise FilterSyntaxError(f"filter {text!r}: no value given")
+        return cls(name, any_of=values)
+
+    def violation(self, item: Item) -> str | None:
+        values = field_values(item, self.field)
+        if self.is_range:
+            numbers = [number(v) for v in values]
+            value = numbers[0] if len(numbers) == 1 else None
+            if value is None or (self.minimum is not None and value < self.minimum) or (
+                self.maximum is not None and value > self.maximum
+            ):
+                return f"{self.field} not {self.describe_range()}"
+            return None
+        if not any(category(v) in self.any_of for v in values):
+            return f"{self.field} not {' or '.join(sorted(self.any_of))}"
+        return None
+
+    def describe_range(self) -> str:
+        low = "" if self.minimum is None else f"{self.minimum:g}"
+        high = "" if self.maximum is None else f"{self.maximum:g}"
+        return f"{low}..{high}"
+
+    def describe(self) -> str:
+        if self.is_range:
+            return f"{self.field} {self.describe_range()}"
+        return f"{self.field}: {' or '.join(sorted(self.any_of))}"
+
+
+def avoid_text(item: Item) -> str:
+    """The words an avoided term is looked for in: genres, keywords, people, title and synopsis, " | "-separated.
+
+    Whole-word containment (`f" {term} " in text`), so "violence" also catches "graphic violence".
+    """
+    terms = [normalize_term(t) for t in (*item.genres, *item.keywords, *item.cast, *item.directors)]
+    return " " + " | ".join(terms) + " | " + normalize_term(f"{item.title} {item.synopsis}") + " "
 
 
 @dataclass(frozen=True)
@@ -37,15 +158,18 @@ class ItemFilter:
     year_max: int | None = None
     runtime_max: int | None = None
     avoid_terms: frozenset[str] = field(default_factory=frozenset)
+    fields: tuple[FieldCondition, ...] = ()
 
     def violations(self, item: Item) -> list[str]:
         """Every constraint this item breaks, in words; empty when the item is allowed."""
         broken = []
-        genres = set(item.genres)
-        for genre in sorted(self.genres_all - genres):
-            broken.append(f"not {genre}")
-        for genre in sorted(self.genres_none & genres):
-            broken.append(f"is {genre}")
+        genres = {category(genre) for genre in item.genres}
+        for genre in sorted(self.genres_all):
+            if category(genre) not in genres:
+                broken.append(f"not {genre}")
+        for genre in sorted(self.genres_none):
+            if category(genre) in genres:
+                broken.append(f"is {genre}")
         if self.year_min is not None and (item.year is None or item.year < self.year_min):
             broken.append(f"before {self.year_min}")
         if self.year_max is not None and (item.year is None or item.year > self.year_max):
@@ -53,11 +177,14 @@ class ItemFilter:
         if self.runtime_max is not None and item.runtime_min is not None and item.runtime_min > self.runtime_max:
             broken.append(f"longer than {self.runtime_max} min")
         if self.avoid_terms:
-            # Whole-word containment, so "violence" also catches the keyword "graphic violence".
-            text = " " + " | ".join(_item_terms(item)) + " | " + normalize_term(f"{item.title} {item.synopsis}") + " "
+            text = avoid_text(item)
             for term in sorted(self.avoid_terms):
                 if f" {term} " in text:
                     broken.append(f"has {term}")
+        for condition in self.fields:
+            problem = condition.violation(item)
+            if problem:
+                broken.append(problem)
         return broken
 
     def allows(self, item: Item) -> bool:
@@ -82,4 +209,10 @@ class ItemFilter:
             parts.append(f"under {self.runtime_max} min")
         parts += [f"no {genre}" for genre in sorted(self.genres_none)]
         parts += [f"no {term}" for term in sorted(self.avoid_terms)]
+        parts += [condition.describe() for condition in self.fields]
         return "; ".join(parts)
+
+
+def parse_filters(texts: Sequence[str]) -> ItemFilter:
+    """An ItemFilter from `field=value` strings, all of which must hold (see FieldCondition.parse)."""
+    return ItemFilter(fields=tuple(FieldCondition.parse(text) for text in texts))

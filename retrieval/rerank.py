@@ -1,17 +1,25 @@
-"""Reranking recalled candidates with the dialogue's signals: similarity, liked and disliked items, popularity.
+"""Reranking recalled candidates with the dialogue's signals: similarity, liked and disliked items, popularity, co-occurrence.
 
 The score is a weighted sum of signals, each in roughly [-1, 1]; the weights are settings.
 Hard constraints are not the reranker's job: the retriever never returns a filtered-out item.
+The collaborative signal comes from a `CollaborativeSignal` (e.g. collaborative.ItemCooccurrence).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Callable, Protocol, Sequence, runtime_checkable
 
 import numpy as np
 
 from retrieval.retriever import ScoredItem
+
+
+@runtime_checkable
+class CollaborativeSignal(Protocol):
+    """Scores of items that people who liked the given items also interacted with."""
+
+    def scores_for(self, liked: Sequence[str]) -> dict[str, float]: ...
 
 
 @dataclass(frozen=True)

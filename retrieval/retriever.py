@@ -2,8 +2,9 @@
 
 search(query, liked, filters, exclude, k) embeds the query, blends in the vectors of liked
 items, keeps only items the filter allows and that are not excluded, and returns the k nearest
-with their similarity. Filtering happens inside FAISS (an ID selector), so k results come back
-whenever k allowed items exist, however many others were filtered out.
+with their similarity. The filter becomes a row mask over the index's columns (milliseconds at
+1M items) and is applied inside FAISS (an ID selector), so k results come back whenever k
+allowed items exist, however many others were filtered out.
 """
 
 from __future__ import annotations
@@ -63,20 +64,12 @@ class FaissRetriever:
         self.index = index
         self.embedder = embedder
 
-    def allowed_rows(self, filters: ItemFilter, exclude: frozenset[str]) -> list[int] | None:
-        if filters.is_empty and not exclude:
-            return None
-        return [
-            row
-            for row, item in enumerate(self.index.catalog.items)
-            if item.id not in exclude and filters.allows(item)
-        ]
-
     def search(self, request: SearchRequest) -> list[ScoredItem]:
+        """Raises filter_columns.UnknownFilterFieldError for a filter on a field the index cannot filter on."""
         query_vector = self.embedder.encode([request.query])[0] if request.query.strip() else None
         liked = [self.index.vector_of(i) for i in request.liked if i in self.index.catalog]
         if query_vector is None and not liked:
-            query_vector = np.mean(self.index.vectors, axis=0)  # nothing said yet: the catalogue's centre
+            query_vector = self.index.centre  # nothing said yet: the catalogue's centre
         vector = blend(query_vector, liked)
-        hits = self.index.search(vector, request.k, self.allowed_rows(request.filters, request.exclude))
+        hits = self.index.search(vector, request.k, self.index.allowed(request.filters, request.exclude))
         return [ScoredItem(item, score, {"semantic": score}) for item, score in hits]

@@ -1,4 +1,5 @@
-"""The web app in headless Chromium: chat, item cards, a thumbs down honoured next turn, feedback in SQLite."""
+"""The web app in headless Chromium: chat, item cards, a thumbs down honoured next turn, feedback in SQLite,
+the Logs tab behind its sign-in, and the per-conversation opt-out."""
 
 import os
 import socket
@@ -14,6 +15,7 @@ from conftest import ROOT
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 CHROMIUM = "/usr/bin/chromium"
+ADMIN_USER, ADMIN_PASSWORD = "admin", "correct horse battery"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
 
@@ -46,7 +48,8 @@ def wait_until(condition, timeout_s: float, what: str) -> None:
 @pytest.fixture
 def app_url(tmp_path):
     port, db = free_port(), tmp_path / "logs.db"
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False"}
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False",
+           "RECSYS_ADMIN_USER": ADMIN_USER, "RECSYS_ADMIN_PASSWORD": ADMIN_PASSWORD}
     process = subprocess.Popen(
         [sys.executable, "app.py", "--port", str(port), "--log-db", f"sqlite:///{db}", "--index", str(tmp_path / "index")],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
@@ -94,8 +97,35 @@ def test_chat_cards_and_thumbs_down_in_a_real_browser(app_url):
         third = send(page, "something else", 2)
         assert third and rejected not in third
         assert "Traceback" not in page.content()
-        browser.close()
+        with sqlite3.connect(db) as connection:
+            rows = connection.execute("select item_id, kind from feedback").fetchall()
+        assert rows == [(rejected, "dislike")]
 
-    with sqlite3.connect(db) as connection:
-        rows = connection.execute("select item_id, kind from feedback").fetchall()
-    assert rows == [(rejected, "dislike")]
+        # The Logs tab shows stats only after a correct sign-in.
+        page.get_by_role("tab", name="Logs").click()
+        page.fill("#admin-user input, #admin-user textarea", ADMIN_USER)
+        page.fill("#admin-password input", "wrong")
+        page.click("#admin-sign-in")
+        page.wait_for_selector("text=Wrong user or password.", timeout=30_000)
+        assert not page.is_visible("#log-stats")
+        page.fill("#admin-password input", ADMIN_PASSWORD)
+        page.click("#admin-sign-in")
+        page.wait_for_selector("#log-stats table", timeout=30_000)
+        cells = page.eval_on_selector_all("#log-stats td", "cells => cells.map(c => c.innerText.trim())")
+        assert cells[:2] == ["1", "3"], cells  # one session, three turns
+        page.click("#prepare-export")
+        page.wait_for_selector("#export-file a", timeout=30_000)
+        assert "conversations-sft" in page.inner_text("#export-file")
+
+        # Opting out forgets this conversation's logged turns, and the choice holds for the next conversation.
+        page.get_by_role("tab", name="Chat").click()
+        page.check("#dont-log input")
+        wait_until(lambda: count(db, "turns") == 0 and count(db, "feedback") == 0, 30, "the opted-out conversation to be deleted")
+        page.click("#new-conversation")
+        page.wait_for_function("() => document.querySelectorAll('.card').length === 0", timeout=30_000)
+        page.fill("#message textarea", "I loved Alien and The Thing, a horror film but nothing gory")
+        page.click("#send")
+        page.wait_for_function("() => document.querySelectorAll('.card').length === 3", timeout=180_000)
+        page.wait_for_timeout(2000)  # a logged turn is committed before its last update reaches the page
+        assert count(db, "turns") == 0 and count(db, "sessions") == 0
+        browser.close()

@@ -58,11 +58,24 @@ def test_bytes_that_are_not_utf8_are_reported_with_their_line(tmp_path):
     assert "UTF-8" in error.value.problems[0].message
 
 
-def test_csv_without_id_and_title_columns_says_so(tmp_path):
+def test_semicolon_separated_csv_is_reported_as_a_wrong_delimiter(tmp_path):
     path = tmp_path / "items.csv"
     path.write_text("id;title\na;Fine\n")
-    with pytest.raises(CatalogError, match="header must have 'id' and 'title'"):
+    with pytest.raises(CatalogError) as error:
         load_catalog(path)
+    assert [str(p) for p in error.value.problems] == [
+        f"{path}:1:-: wrong delimiter: the header looks semicolon-separated, but .csv files are read as "
+        "comma-separated (save it comma-separated)"
+    ]
+
+
+def test_csv_without_id_and_title_columns_says_which_flag_names_them(tmp_path):
+    path = tmp_path / "items.csv"
+    path.write_text("code,label_text\na,Fine\n")
+    with pytest.raises(CatalogError) as error:
+        load_catalog(path)
+    assert [(p.row, p.field) for p in error.value.problems] == [(1, "id"), (1, "title")]
+    assert "--id" in error.value.problems[0].message and "--title" in error.value.problems[1].message
 
 
 def test_missing_file_is_a_clear_error(tmp_path):

@@ -1,0 +1,293 @@
+"""Views of the conversation log for people and for training: export records and usage stats, built from the store's rows.
+
+Used by `python -m chat.logs` and by the app's Logs tab. The functions that take rows are pure;
+`export_logs` and `log_stats` only add the reading from a `LogStore`.
+
+Export formats (`sft` and `jsonl` are JSON Lines, one object per line, UTF-8):
+
+sft: one object per turn that showed recommendations. `finetune.build_data --source logs`
+reads exactly this, so change it only together with that reader:
+
+    {"session_id": "3f2a...", "turn_index": 2,
+     "messages": [{"role": "user", "content": "I loved Alien"},
+                  {"role": "assistant", "content": "Here are three ..."},
+                  {"role": "user", "content": "something older"},
+                  {"role": "assistant", "content": "Going further back ..."}],
+     "shown": ["the-thing-1982", "psycho-1960", "the-shining-1980"],
+     "tool_call": "<tool_call>{\"name\": \"search_items\", ...}</tool_call>",
+     "feedback": {"psycho-1960": "like", "": "dislike"},
+     "label": "negative"}
+
+- messages: the conversation up to and including this turn, oldest first, user and assistant
+  alternating; the last one is this turn's reply. Text is as stored (redacted when redaction is on).
+- shown: the ids of the items the reply recommended, in order.
+- tool_call: the search call as `chat.tools.render_call` wrote it for this turn; "" when none.
+- feedback: item id -> the latest feedback on it for this turn; the key "" is feedback on the
+  whole reply. Kinds: like, dislike, not_interested.
+- label: "negative" when any feedback is dislike or not_interested; "positive" when there is a
+  like and nothing negative; "neutral" without feedback.
+
+jsonl: one object per turn of any kind: session_id, turn_index, created_at (ISO 8601, UTC),
+kind, user_text, reply, shown ([{"id", "title", "year", "genres", "why"}]), tool_call (str),
+feedback, label (both as above), total_ms.
+
+csv: the jsonl fields, one row per turn, with a header; shown as item ids joined by "|",
+feedback as a JSON object.
+
+Filters: `since` keeps turns created at or after that moment (an sft example's messages still
+hold its conversation's earlier turns); `only_positive` keeps turns labelled positive.
+
+Feedback belongs to the turn the engine recorded with it (the latest logged turn when it was
+given). Item feedback stored without a turn goes to the latest turn of its session that showed
+the item; reply feedback without a turn is left out.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from chat.logstore import LogStore, as_utc
+
+EXPORT_FORMATS = ("sft", "jsonl", "csv")
+NEGATIVE_FEEDBACK = frozenset({"dislike", "not_interested"})
+CSV_FIELDS = ("session_id", "turn_index", "created_at", "kind", "user_text", "reply", "shown", "tool_call",
+              "feedback", "label", "total_ms")
+STATS_TURN_COLUMNS = ("id", "session_id", "created_at", "kind", "shown", "total_ms")
+
+
+# ----- feedback and labels -------------------------------------------------------------------
+
+def turn_label(feedback: Mapping[str, str]) -> str:
+    """The training label of a turn from its feedback.
+
+    Examples: {"m1": "like"} -> "positive"; {"m1": "like", "": "dislike"} -> "negative";
+              {"m2": "not_interested"} -> "negative"; {} -> "neutral"
+    """
+    kinds = set(feedback.values())
+    if kinds & NEGATIVE_FEEDBACK:
+        return "negative"
+    return "positive" if "like" in kinds else "neutral"
+
+
+def shown_ids(turn: Mapping) -> list[str]:
+    return [entry["id"] for entry in turn.get("shown") or []]
+
+
+def feedback_by_turn(turns: Sequence[Mapping], feedback: Iterable[Mapping]) -> dict[int, dict[str, str]]:
+    """turn id -> {item id or "": kind}, the latest event per key winning (see the module docstring)."""
+    known = {turn["id"] for turn in turns}
+    showing: dict[tuple[str, str], int] = {}  # (session, item) -> latest turn that showed it
+    for turn in turns:
+        for item_id in shown_ids(turn):
+            showing[(turn["session_id"], item_id)] = max(turn["id"], showing.get((turn["session_id"], item_id), -1))
+    attributed: dict[int, dict[str, str]] = {}
+    for event in sorted(feedback, key=lambda row: row["id"]):
+        turn_id = event["turn_id"] if event["turn_id"] in known else None
+        if turn_id is None and event["item_id"]:
+            turn_id = showing.get((event["session_id"], event["item_id"]))
+        if turn_id is not None:
+            attributed.setdefault(turn_id, {})[event["item_id"]] = event["kind"]
+    return attributed
+
+
+# ----- export --------------------------------------------------------------------------------
+
+def _tool_call_text(turn: Mapping) -> str:
+    call = turn.get("tool_call")
+    return call.get("text", "") if isinstance(call, dict) else ""
+
+
+def _iso(moment: dt.datetime | None) -> str:
+    return as_utc(moment).isoformat() if moment is not None else ""
+
+
+def turn_record(turn: Mapping, feedback: Mapping[str, str]) -> dict:
+    """The jsonl record of one turn (see the module docstring)."""
+    return {
+        "session_id": turn["session_id"],
+        "turn_index": turn["turn_index"],
+        "created_at": _iso(turn.get("created_at")),
+        "kind": turn["kind"],
+        "user_text": turn["user_text"],
+        "reply": turn["reply"],
+        "shown": list(turn.get("shown") or []),
+        "tool_call": _tool_call_text(turn),
+        "feedback": dict(feedback),
+        "label": turn_label(feedback),
+        "total_ms": float(turn.get("total_ms") or 0.0),
+    }
+
+
+def sft_examples(turns: Sequence[Mapping], feedback: Iterable[Mapping], selected: set[int] | None = None) -> list[dict]:
+    """One sft example per turn that showed items (and whose id is in `selected`, when given)."""
+    by_turn = feedback_by_turn(turns, feedback)
+    conversations: dict[str, list[Mapping]] = {}
+    for turn in turns:
+        conversations.setdefault(turn["session_id"], []).append(turn)
+    examples = []
+    for session_id, session_turns in conversations.items():
+        messages: list[dict] = []
+        for turn in sorted(session_turns, key=lambda t: (t["turn_index"], t["id"])):
+            messages = messages + [{"role": "user", "content": turn["user_text"]},
+                                   {"role": "assistant", "content": turn["reply"]}]
+            ids = shown_ids(turn)
+            if not ids or (selected is not None and turn["id"] not in selected):
+                continue
+            turn_feedback = by_turn.get(turn["id"], {})
+            examples.append({
+                "session_id": session_id,
+                "turn_index": turn["turn_index"],
+                "messages": messages,
+                "shown": ids,
+                "tool_call": _tool_call_text(turn),
+                "feedback": dict(turn_feedback),
+                "label": turn_label(turn_feedback),
+            })
+    return examples
+
+
+def export_records(turns: Sequence[Mapping], feedback: Sequence[Mapping], export_format: str,
+                   since: dt.datetime | None = None, only_positive: bool = False) -> list[dict]:
+    """The records of an export; `turns` must hold whole conversations (the history and the feedback need them)."""
+    if export_format not in EXPORT_FORMATS:
+        raise ValueError(f"format: must be one of {', '.join(EXPORT_FORMATS)}, got {export_format!r}")
+    selected = {turn["id"] for turn in turns if since is None or as_utc(turn["created_at"]) >= as_utc(since)}
+    if export_format == "sft":
+        records = sft_examples(turns, feedback, selected)
+    else:
+        by_turn = feedback_by_turn(turns, feedback)
+        records = [turn_record(turn, by_turn.get(turn["id"], {})) for turn in turns if turn["id"] in selected]
+    return [record for record in records if not only_positive or record["label"] == "positive"]
+
+
+def write_export(records: Sequence[Mapping], export_format: str, out: Path) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with out.open("w", encoding="utf-8", newline="") as handle:
+        if export_format == "csv":
+            writer = csv.DictWriter(handle, fieldnames=CSV_FIELDS)
+            writer.writeheader()
+            for record in records:
+                writer.writerow({**record,
+                                 "shown": "|".join(entry["id"] for entry in record["shown"]),
+                                 "feedback": json.dumps(record["feedback"], ensure_ascii=False)})
+        else:
+            for record in records:
+                handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+
+def export_logs(store: LogStore, export_format: str, out: Path, since: dt.datetime | None = None,
+                only_positive: bool = False) -> int:
+    """Write an export of the store to `out`; returns how many records it holds."""
+    turns = store.turns(since=since, whole_sessions=True)
+    feedback = store.feedback(since=since)
+    records = export_records(turns, feedback, export_format, since, only_positive)
+    write_export(records, export_format, out)
+    return len(records)
+
+
+# ----- stats ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class LogStats:
+    sessions: int
+    turns: int
+    turns_by_kind: dict[str, int]
+    feedback_by_kind: dict[str, int]
+    like_rate: float | None  # likes / all feedback events; None without feedback
+    liked_turn_rate: float | None  # recommendation turns with a like / recommendation turns
+    latency_ms: dict[str, float]  # p50, p95, max of turns.total_ms; empty without turns
+    top_shown: list[dict]  # [{"id", "title", "count"}], most shown first
+    top_liked: list[dict]  # same shape, counting likes
+    turns_per_day: list[dict]  # [{"day": "YYYY-MM-DD", "turns": n}], oldest first
+
+    def as_json(self) -> dict:
+        return asdict(self)
+
+
+def _top(counter: Counter, titles: Mapping[str, str], n: int) -> list[dict]:
+    return [{"id": item_id, "title": titles.get(item_id, item_id), "count": count}
+            for item_id, count in sorted(counter.items(), key=lambda pair: (-pair[1], pair[0]))[:n]]
+
+
+def compute_stats(sessions: int, turns: Sequence[Mapping], feedback: Sequence[Mapping], top_n: int = 10) -> LogStats:
+    """Stats from turn rows (at least STATS_TURN_COLUMNS) and feedback rows."""
+    titles: dict[str, str] = {}
+    shown: Counter = Counter()
+    for turn in turns:
+        for entry in turn.get("shown") or []:
+            shown[entry["id"]] += 1
+            year = f" ({entry['year']})" if entry.get("year") else ""
+            titles[entry["id"]] = f"{entry.get('title', entry['id'])}{year}"
+    feedback_kinds = Counter(event["kind"] for event in feedback)
+    liked = Counter(event["item_id"] for event in feedback if event["kind"] == "like" and event["item_id"])
+    recommending = [turn["id"] for turn in turns if turn.get("shown")]
+    by_turn = feedback_by_turn(turns, feedback)
+    with_like = sum(1 for turn_id in recommending if "like" in by_turn.get(turn_id, {}).values())
+    latencies = np.array([float(turn["total_ms"] or 0.0) for turn in turns])
+    latency = ({"p50": round(float(np.percentile(latencies, 50)), 1), "p95": round(float(np.percentile(latencies, 95)), 1),
+                "max": round(float(latencies.max()), 1)} if len(latencies) else {})
+    days = Counter(as_utc(turn["created_at"]).date().isoformat() for turn in turns if turn.get("created_at"))
+    total_feedback = sum(feedback_kinds.values())
+    return LogStats(
+        sessions=sessions,
+        turns=len(turns),
+        turns_by_kind=dict(Counter(turn["kind"] for turn in turns).most_common()),
+        feedback_by_kind=dict(feedback_kinds.most_common()),
+        like_rate=round(feedback_kinds["like"] / total_feedback, 4) if total_feedback else None,
+        liked_turn_rate=round(with_like / len(recommending), 4) if recommending else None,
+        latency_ms=latency,
+        top_shown=_top(shown, titles, top_n),
+        top_liked=_top(liked, titles, top_n),
+        turns_per_day=[{"day": day, "turns": days[day]} for day in sorted(days)],
+    )
+
+
+def log_stats(store: LogStore, top_n: int = 10) -> LogStats:
+    """Stats over the whole store, reading only the columns they need."""
+    return compute_stats(store.counts()["sessions"], store.turns(columns=STATS_TURN_COLUMNS), store.feedback(), top_n)
+
+
+def _percent(rate: float | None) -> str:
+    return "n/a" if rate is None else f"{rate:.0%}"
+
+
+def stats_text(stats: LogStats) -> str:
+    """A plain-text report for a terminal."""
+    latency = stats.latency_ms
+    lines = [
+        f"sessions          {stats.sessions}",
+        f"turns             {stats.turns}  ({', '.join(f'{k} {v}' for k, v in stats.turns_by_kind.items()) or 'none'})",
+        f"feedback          {', '.join(f'{k} {v}' for k, v in stats.feedback_by_kind.items()) or 'none'}",
+        "like rate         " + (f"{_percent(stats.like_rate)} of feedback events are likes" if stats.like_rate is not None
+                                 else "n/a (no feedback)"),
+        "liked turns       " + (f"{_percent(stats.liked_turn_rate)} of recommendation turns got a like"
+                                 if stats.liked_turn_rate is not None else "n/a (no recommendation turns)"),
+        ("latency (total)   " + (f"p50 {latency['p50']:.0f} ms, p95 {latency['p95']:.0f} ms, max {latency['max']:.0f} ms"
+                                 if latency else "n/a")),
+    ]
+    for heading, rows in (("top shown", stats.top_shown), ("top liked", stats.top_liked)):
+        lines.append(f"{heading}:" + ("" if rows else " none"))
+        lines += [f"  {row['count']:>5}  {row['title']}  [{row['id']}]" for row in rows]
+    return "\n".join(lines)
+
+
+def stats_markdown(stats: LogStats) -> str:
+    """The headline figures as Markdown for the app's Logs tab (the tops go to charts there)."""
+    latency = stats.latency_ms
+    latency_text = f"p50 {latency['p50']:.0f} ms · p95 {latency['p95']:.0f} ms" if latency else "n/a"
+    feedback = ", ".join(f"{k} {v}" for k, v in stats.feedback_by_kind.items()) or "none"
+    return (
+        f"| sessions | turns | like rate | liked turns | turn latency |\n"
+        f"| --- | --- | --- | --- | --- |\n"
+        f"| {stats.sessions} | {stats.turns} | {_percent(stats.like_rate)} | {_percent(stats.liked_turn_rate)} | {latency_text} |\n\n"
+        f"Feedback events: {feedback}. Like rate: share of feedback events that are likes; "
+        f"liked turns: share of recommendation turns with at least one like."
+    )

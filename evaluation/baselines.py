@@ -1,0 +1,91 @@
+"""Simple rankers the system is compared with: popularity, item co-occurrence, embedding similarity, repeating earlier mentions.
+
+Each one returns a ranked list of item ids, best first, at most k long, never holding an
+excluded id. They learn only from what they are given (the benchmarks pass training data
+only). Co-occurrence is the project's own `retrieval.collaborative.ItemCooccurrence` (cosine
+of the sets of users, or dialogues, that mention two items), so the "collaborative-only"
+baseline and the engine's collaborative signal are the same statistics.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from typing import Collection, Iterable, Sequence
+
+import numpy as np
+
+from retrieval.collaborative import Interactions, ItemCooccurrence
+from retrieval.rerank import CollaborativeSignal
+
+log = logging.getLogger(__name__)
+
+
+class PopularityRanker:
+    """Items by how many baskets (dialogues, users) hold them; ties by id so the order is stable.
+
+    Example: PopularityRanker([["a", "b"], ["b"], ["b", "c"]]).top(2) -> ["b", "a"]
+             PopularityRanker([["a", "b"], ["b"], ["b", "c"]]).top(2, exclude={"b"}) -> ["a", "c"]
+    """
+
+    def __init__(self, baskets: Iterable[Iterable[str]]):
+        self.counts: Counter[str] = Counter()
+        for basket in baskets:
+            self.counts.update(set(basket))
+        self.order = sorted(self.counts, key=lambda item_id: (-self.counts[item_id], item_id))
+
+    def top(self, k: int, exclude: Collection[str] = frozenset()) -> list[str]:
+        ranked = []
+        for item_id in self.order:
+            if item_id not in exclude:
+                ranked.append(item_id)
+                if len(ranked) == k:
+                    break
+        return ranked
+
+
+def cooccurrence_from_baskets(baskets: Sequence[Sequence[str]], known_ids: Collection[str]) -> ItemCooccurrence:
+    """Item-item co-occurrence where each basket (a dialogue's mentioned items, a user's items) is one "user"."""
+    users = [str(number) for number, basket in enumerate(baskets) for _ in basket]
+    items = [item_id for basket in baskets for item_id in basket]
+    interactions = Interactions(np.asarray(users, dtype=str), np.asarray(items, dtype=str), None, None, "baskets")
+    cooccurrence, report = ItemCooccurrence.build(interactions, known_ids)
+    log.info("co-occurrence: %s", report.summary())
+    return cooccurrence
+
+
+def cooccurrence_ranking(signal: CollaborativeSignal, seeds: Sequence[str], popularity: PopularityRanker, k: int,
+                         exclude: Collection[str] = frozenset()) -> list[str]:
+    """Items by mean co-occurrence with the seeds; the rest of the k places filled by popularity.
+
+    Without seeds (nothing mentioned yet) this is the popularity ranking.
+    """
+    scores = signal.scores_for(list(seeds)) if seeds else {}
+    ranked = [item_id for item_id in sorted(scores, key=lambda i: (-scores[i], -popularity.counts.get(i, 0), i))
+              if item_id not in exclude][:k]
+    if len(ranked) < k:
+        taken = set(ranked) | set(exclude)
+        ranked += popularity.top(k - len(ranked), exclude=taken)
+    return ranked
+
+
+def repeat_ranking(earlier: Sequence[str], k: int) -> list[str]:
+    """The items mentioned earlier, most recent first: the "just say it again" baseline.
+
+    Example: repeat_ranking(["a", "b", "a", "c"], 50) -> ["c", "a", "b"]
+    """
+    return list(dict.fromkeys(reversed(earlier)))[:k]
+
+
+def embedding_rankings(query_vectors: np.ndarray, item_vectors: np.ndarray, item_ids: Sequence[str], k: int,
+                       excludes: Sequence[Collection[str]], chunk: int = 512) -> list[list[str]]:
+    """For each normalized query vector, the k items of highest cosine similarity that it does not exclude."""
+    rankings: list[list[str]] = []
+    for start in range(0, len(query_vectors), chunk):
+        scores = query_vectors[start : start + chunk] @ item_vectors.T
+        for row, exclude in zip(scores, excludes[start : start + chunk]):
+            wanted = min(len(row), k + len(exclude))
+            best = np.argpartition(-row, wanted - 1)[:wanted] if wanted < len(row) else np.arange(len(row))
+            best = best[np.argsort(-row[best], kind="stable")]
+            rankings.append([item_ids[i] for i in best if item_ids[i] not in exclude][:k])
+    return rankings

@@ -1,0 +1,335 @@
+"""ReDial benchmark: `python -m evaluation.redial --data DIR [--split test] [--protocol novel|all] [--limit N] [--json] [--llm]`.
+
+For every recommender turn of a ReDial dialogue that mentions a movie, each system gets the
+dialogue so far and ranks 50 items; a target is a movie the recommender mentioned in that
+turn. Recall@1/10/50 over (turn, target) samples, with 95% intervals from a bootstrap that
+resamples whole dialogues (turns of one dialogue are not independent).
+
+Protocols: "all" counts every mentioned target; "novel" (the default, the honest one) only
+targets not mentioned earlier in the dialogue by either side. Repeating earlier mentions
+scores well on "all" and 0 on "novel" by construction.
+
+Candidate universe: the ReDial movie list (`movies_with_mentions.csv`, 6,924 ids), joined with
+the demo catalogue's richer fields where title and year match (`evaluation.catalogs`); about
+450 items are demo films, the rest have a title and a year only. It is indexed with the same
+MiniLM embedder as the app, cached in `--cache` (default `var/eval/`).
+
+Systems, all in one run over the same turns:
+- system: the chat engine without an LLM (`planner="rules"`): the dialogue state is read from
+  the seeker's turns by the chat's own rules (titles, genres, eras, things to avoid), the
+  recommender's earlier mentions count as shown; FAISS recall under the state's hard
+  constraints, reranked with co-occurrence learned from the train parts
+- system_exact_mentions (diagnostic): the same, but the seeker's mentions are taken from the
+  dataset's `@id` marks instead of being found in the text, which shows what title recognition costs
+- system_llm (only with `--llm`, slow: ~1 s per turn on 2 CPU cores): the engine with the LLM
+  planner (the app's default model and adapter)
+- popularity: ReDial mention counts (dialogues mentioning a movie) in the train parts only
+  (`nbMentions` in the CSV counts all splits, test included, so it is not used)
+- embedding: MiniLM similarity of the item text to the last 150 words of the dialogue so far
+- collaborative: item-item co-occurrence (movies mentioned in one train dialogue), scored
+  against every movie mentioned earlier in the dialogue; popularity fills the remaining places
+- repeat: the movies mentioned earlier in the dialogue, most recent first (a sanity check)
+Every system except `repeat` leaves out movies mentioned earlier in the dialogue, as the app
+never shows again what the person named or was shown.
+
+Training data: only the ReDial train parts staged in the data folder (1,401 dialogues, about
+14% of the official train split) teach popularity and co-occurrence; nothing is fine-tuned here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Callable, Iterable, Iterator, Sequence
+
+from tqdm.auto import tqdm
+
+from chat.engine import ChatEngine
+from chat.settings import PROJECT_ROOT
+from chat.state import DialogueState, record_shown, update_state
+from chat.titles import TitleMatcher
+from chat.understanding import Reading, clean_message, read_message
+from evaluation import baselines, metrics
+from evaluation.catalogs import RedialCatalog, read_redial_catalog
+from evaluation.system import DEFAULT_CACHE, LIST_LENGTH, ExactTitleMatcher, cached_index, engine_over, load_embedder, load_llm
+from finetune.redial import Dialogue, read_dialogues, read_movie_names
+from retrieval.catalog import load_catalog
+from retrieval.embeddings import Embedder
+
+log = logging.getLogger("evaluation.redial")
+
+KS = (1, 10, 50)
+CONTEXT_WORDS = 150  # MiniLM reads 256 word pieces; the end of the dialogue is what matters
+PROTOCOLS = ("novel", "all")
+LABELS = {
+    "system": "full system, no LLM (rules planner)",
+    "system_llm": "full system, LLM planner",
+    "system_exact_mentions": "full system, no LLM, seeker's mentions given exactly (diagnostic)",
+    "popularity": "popularity (train mention counts)",
+    "embedding": "embedding only (MiniLM, dialogue text)",
+    "collaborative": "collaborative only (train co-occurrence)",
+    "repeat": "repeat earlier mentions",
+}
+
+
+@dataclass(frozen=True)
+class RecommenderTurn:
+    """A recommender turn that mentions movies, with everything a system may know before it."""
+
+    dialogue_id: str
+    context: str  # the dialogue so far, one "Seeker: ..." / "Recommender: ..." line per turn
+    message: str  # the seeker's latest message ("" when the recommender spoke first)
+    reading: Reading  # that message as the chat's reader sees it
+    state: DialogueState  # built by the chat's rules from the seeker's turns, earlier mentions shown
+    exact_state: DialogueState  # the same with the seeker's mentions taken from the `@id` marks
+    earlier: tuple[str, ...]  # items mentioned earlier by either side, oldest first
+    targets: tuple[str, ...]  # items mentioned in this turn
+
+    @property
+    def novel(self) -> tuple[str, ...]:
+        earlier = set(self.earlier)
+        return tuple(t for t in self.targets if t not in earlier)
+
+
+def exact_reading(reading: Reading, named: Sequence[str]) -> Reading:
+    """A reading whose liked and disliked items are exactly `named`, keeping the reader's polarity where it found them.
+
+    Example: reading.liked ("it-1966", "alien"), reading.disliked (), named ("alien", "heat")
+             -> liked ("alien", "heat"), disliked ()
+    """
+    named_set = set(named)
+    liked = [i for i in reading.liked if i in named_set]
+    disliked = [i for i in reading.disliked if i in named_set]
+    liked += [i for i in dict.fromkeys(named) if i not in liked and i not in disliked]
+    return replace(reading, liked=tuple(liked), disliked=tuple(disliked))
+
+
+def replay(dialogues: Iterable[Dialogue], universe: RedialCatalog, titles: TitleMatcher,
+           people: frozenset[str]) -> Iterator[RecommenderTurn]:
+    """Each recommender turn that mentions a movie of the universe, in dialogue order.
+
+    As `finetune.redial.recommendation_turns`: seeker turns update the state; movies the
+    recommender mentioned count as shown afterwards. Targets and "earlier" come from the `@id` marks.
+    """
+    catalog = universe.catalog
+    for dialogue in dialogues:
+        state = exact_state = DialogueState()
+        message, reading = "", read_message("", titles, people)
+        lines: list[str] = []
+        earlier: list[str] = []
+        for turn in dialogue.turns:
+            mentioned = tuple(dict.fromkeys(i for i in map(universe.item_id, turn.movie_ids) if i))
+            if turn.role == "seeker":
+                message = clean_message(turn.text)[0]
+                reading = read_message(turn.text, titles, people)
+                state = update_state(state, reading, catalog)
+                exact_state = update_state(exact_state, exact_reading(reading, mentioned), catalog)
+            elif mentioned:
+                yield RecommenderTurn(dialogue.id, "\n".join(lines), message, reading, state, exact_state,
+                                      tuple(earlier), mentioned)
+                state = record_shown(state, list(mentioned))
+                exact_state = record_shown(exact_state, list(mentioned))
+            lines.append(f"{turn.role.capitalize()}: {turn.text}")
+            earlier += mentioned
+
+
+def last_words(text: str, count: int = CONTEXT_WORDS) -> str:
+    """Example: last_words("a b c d", 2) -> "c d" """
+    return " ".join(text.split()[-count:])
+
+
+@dataclass
+class SystemRun:
+    name: str
+    rankings: list[list[str]]
+    seconds: float
+
+    @property
+    def ms_per_turn(self) -> float:
+        return 1000 * self.seconds / len(self.rankings) if self.rankings else float("nan")
+
+
+@dataclass
+class BenchmarkRun:
+    """Rankings of every system for the same turns, and how to score them."""
+
+    benchmark: str
+    split: str
+    turns: list[RecommenderTurn]
+    systems: dict[str, SystemRun]
+    headline: str
+    info: dict = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def samples(self, protocol: str) -> list[tuple[int, str]]:
+        """(turn number, target) pairs that count under the protocol."""
+        if protocol not in PROTOCOLS:
+            raise ValueError(f"protocol must be one of {PROTOCOLS}, got {protocol!r}")
+        return [(number, target) for number, turn in enumerate(self.turns)
+                for target in (turn.novel if protocol == "novel" else turn.targets)]
+
+    def ranks(self, name: str, protocol: str) -> list[int | None]:
+        rankings = self.systems[name].rankings
+        return [metrics.rank_of(rankings[number], target) for number, target in self.samples(protocol)]
+
+    def scores(self, name: str, protocol: str, seed: int = 0) -> dict:
+        clusters = [self.turns[number].dialogue_id for number, _ in self.samples(protocol)]
+        summary = metrics.recall_summary(self.ranks(name, protocol), KS, clusters, seed=seed)
+        summary = {key: round(value, 4) if isinstance(value, float) else value for key, value in summary.items()}
+        return {**summary, "ms_per_turn": round(self.systems[name].ms_per_turn, 2), "label": LABELS[name]}
+
+    def curve(self, name: str, protocol: str, ks: Sequence[int]) -> list[float]:
+        return metrics.recall_curve(self.ranks(name, protocol), ks)
+
+    def summary(self, protocol: str) -> dict:
+        """The `--json` object for one protocol."""
+        return {
+            "benchmark": self.benchmark,
+            "split": self.split,
+            "protocol": protocol,
+            "system": LABELS[self.headline],
+            "n": len(self.samples(protocol)),
+            "n_turns": len(self.turns),
+            "n_dialogues": len({turn.dialogue_id for turn in self.turns}),
+            "metrics": self.scores(self.headline, protocol),
+            "baselines": {name: self.scores(name, protocol) for name in self.systems if name != self.headline},
+            **self.info,
+            "seconds": round(self.seconds, 1),
+        }
+
+
+def timed(name: str, rank_all: Callable[[], list[list[str]]]) -> SystemRun:
+    started = time.perf_counter()
+    rankings = rank_all()
+    return SystemRun(name, rankings, time.perf_counter() - started)
+
+
+def engine_rankings(engine: ChatEngine, turns: Sequence[RecommenderTurn], exact: bool, description: str) -> list[list[str]]:
+    rankings = []
+    for turn in tqdm(turns, desc=description, unit="turn", leave=False):
+        state = turn.exact_state if exact else turn.state
+        rankings.append([scored.item.id for scored in engine.rank(state, turn.reading).ranked[:LIST_LENGTH]])
+    return rankings
+
+
+def find_folder(data: Path, name: str, marker: str) -> Path:
+    """`data` itself when it holds `marker`, else `data/name`; raises FileNotFoundError naming both."""
+    for folder in (data, data / name):
+        if (folder / marker).is_file():
+            return folder
+    raise FileNotFoundError(f"no {marker} in {data} or {data / name}")
+
+
+def run(data: Path, split: str = "test", limit: int | None = None, llm: bool = False, cache_dir: Path = DEFAULT_CACHE,
+        exact_mentions: bool = True, progress: bool = True, embedder: Embedder | None = None) -> BenchmarkRun:
+    """Replay the split's dialogues and rank with every system (see the module docstring).
+
+    `embedder` replaces the MiniLM model (tests pass a fake).
+    """
+    started = time.perf_counter()
+    folder = find_folder(Path(data), "redial", "movies_with_mentions.csv")
+    demo = load_catalog(PROJECT_ROOT / "data" / "movies.jsonl")
+    universe = read_redial_catalog(folder, demo)
+    names = read_movie_names(folder / "movies_with_mentions.csv")
+    train_files = sorted(folder.glob("train_part_*.jsonl"))
+    if not train_files:
+        raise FileNotFoundError(f"no train_part_*.jsonl in {folder}: popularity and co-occurrence need training dialogues")
+    evaluated = [folder / "test_data.jsonl"] if split == "test" else train_files
+    if split != "test":
+        log.warning("evaluating on the train parts: popularity and co-occurrence have seen these dialogues")
+    train_baskets = [
+        [i for i in dict.fromkeys(universe.item_id(m) for turn in dialogue.turns for m in turn.movie_ids) if i]
+        for path in train_files for dialogue in read_dialogues(path, names)
+    ]
+    popularity = baselines.PopularityRanker(train_baskets)
+    cooccurrence = baselines.cooccurrence_from_baskets(train_baskets, {item.id for item in universe.catalog})
+    embedder = embedder or load_embedder()
+    index = cached_index(universe.catalog, embedder, cache_dir, "redial-movies", progress=progress)
+    engine = engine_over(index, embedder, cooccurrence)
+    titles = ExactTitleMatcher(universe.catalog.items)
+
+    dialogues = [d for path in evaluated for d in read_dialogues(path, names)]
+    dialogues = dialogues[:limit] if limit else dialogues
+    turns = list(replay(tqdm(dialogues, desc="replay dialogues", unit="dialogue", leave=False, disable=not progress),
+                        universe, titles, engine.people))
+    log.info("%d dialogues, %d recommender turns with a mention", len(dialogues), len(turns))
+
+    systems: dict[str, SystemRun] = {}
+    systems["system"] = timed("system", lambda: engine_rankings(engine, turns, False, "system (rules)"))
+    if exact_mentions:
+        systems["system_exact_mentions"] = timed(
+            "system_exact_mentions", lambda: engine_rankings(engine, turns, True, "system (exact mentions)"))
+    if llm:
+        engine_llm = engine_over(index, embedder, cooccurrence, load_llm())
+        systems["system_llm"] = timed("system_llm", lambda: engine_rankings(engine_llm, turns, False, "system (LLM planner)"))
+    systems["popularity"] = timed("popularity", lambda: [popularity.top(LIST_LENGTH, set(t.earlier)) for t in turns])
+
+    def embedding() -> list[list[str]]:
+        queries = embedder.encode([last_words(t.context) for t in turns], batch_size=64, show_progress=progress)
+        ids = [item.id for item in index.catalog.items]
+        return baselines.embedding_rankings(queries, index.vectors, ids, LIST_LENGTH, [set(t.earlier) for t in turns])
+
+    systems["embedding"] = timed("embedding", embedding)
+    systems["collaborative"] = timed("collaborative", lambda: [
+        baselines.cooccurrence_ranking(cooccurrence, t.earlier, popularity, LIST_LENGTH, set(t.earlier)) for t in turns])
+    systems["repeat"] = timed("repeat", lambda: [baselines.repeat_ranking(t.earlier, LIST_LENGTH) for t in turns])
+    info = {
+        "catalogue": {"items": len(universe.catalog), "redial_ids": len(universe.item_of),
+                      "joined_with_demo": universe.joined, "train_dialogues": len(train_baskets)},
+        "limit_dialogues": limit,
+    }
+    return BenchmarkRun("redial", split, turns, systems, "system_llm" if llm else "system", info,
+                        time.perf_counter() - started)
+
+
+def print_table(summary: dict) -> None:
+    print(f"ReDial {summary['split']}, protocol {summary['protocol']}: {summary['n']} targets in "
+          f"{summary['n_turns']} turns of {summary['n_dialogues']} dialogues ({summary['seconds']} s)")
+    print(f"{'system':66} {'R@1':>6} {'R@10':>6} {'R@50':>6}  {'R@10 95% CI':>15} {'ms/turn':>8}")
+    rows = {summary["system"]: summary["metrics"], **{v["label"]: v for v in summary["baselines"].values()}}
+    for label, scores in rows.items():
+        low, high = scores["recall@10_ci95"]
+        print(f"{label:66} {scores['recall@1']:6.3f} {scores['recall@10']:6.3f} {scores['recall@50']:6.3f}  "
+              f"[{low:.3f}, {high:.3f}] {scores['ms_per_turn']:8.1f}")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m evaluation.redial", description=__doc__.split("\n")[0],
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--data", type=Path, required=True, help="ReDial folder (movies_with_mentions.csv, test_data.jsonl, "
+                        "train_part_*.jsonl) or a folder holding redial/")
+    parser.add_argument("--split", choices=("test", "train"), default="test", help="dialogues to evaluate on")
+    parser.add_argument("--protocol", choices=PROTOCOLS, default="novel", help="which targets count")
+    parser.add_argument("--limit", type=int, default=None, help="only the first N dialogues of the split")
+    parser.add_argument("--llm", action="store_true", help="also rank with the LLM planner (slow: ~1 s per turn)")
+    parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="folder for the cached item index")
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    args = parser.parse_args(argv)
+    if args.limit is not None and args.limit < 1:
+        parser.error("--limit must be at least 1")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    try:
+        result = run(args.data, args.split, args.limit, args.llm, args.cache)
+    except FileNotFoundError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    summary = result.summary(args.protocol)
+    if args.json:
+        print(json.dumps(summary, indent=2))
+    else:
+        print_table(summary)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

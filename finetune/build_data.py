@@ -1,0 +1,198 @@
+"""Build chat-format SFT data: `python -m finetune.build_data --source synthetic --source redial ... --out FILE.jsonl`.
+
+Sources:
+- synthetic: conversations generated from the catalogue, played through the real engine (rules
+  planner, no LLM); targets are the state's search call and grounded reasons from the cards.
+- redial: ReDial training dialogues (pass the folder; only `train_part_*.jsonl` are read, the
+  test split is never used). Seeker turns update the dialogue state; each recommender turn that
+  recommends a catalogue film gives a plan example and an explain example whose candidates
+  contain that film.
+- logs: conversations exported by `python -m chat.logs export --format sft`; turns with positive
+  feedback are kept, turns with negative or no feedback are dropped.
+Every record carries `split` ("train" or "eval"), assigned by conversation, never by turn. A
+report (`FILE.report.json`, also on stderr) counts examples per source and what was dropped and why.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import logging
+import random
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+from tqdm.auto import tqdm
+
+from chat.assemble import build_engine
+from chat.engine import ChatEngine
+from chat.settings import PROJECT_ROOT, Settings
+from chat.state import DialogueState, update_state
+from chat.tools import SearchCall, ToolCallError, parse_call
+from chat.understanding import clean_message, read_message
+from finetune import redial, synthetic
+from finetune.examples import explain_example, grounded, plan_example, split_of
+from finetune.reasons import natural_reason
+from retrieval.catalog import Item
+from retrieval.retriever import SearchRequest
+
+log = logging.getLogger("finetune.build_data")
+
+_REPLY_LINE = re.compile(r"^\d+\. \*\*(.+?)\*\*: (.+)$")
+
+
+@dataclass
+class Report:
+    examples: collections.Counter
+    dropped: collections.Counter
+
+    def as_dict(self) -> dict:
+        return {"examples": dict(sorted(self.examples.items())), "dropped": dict(sorted(self.dropped.items()))}
+
+
+def _reasons(engine: ChatEngine, state: DialogueState, items: list[Item], rng: random.Random, report: Report, source: str) -> list[str]:
+    reasons: list[str] = []
+    for item in items:
+        reason = natural_reason(item, state, engine.catalog, rng)
+        if not grounded(reason, item, state, items, engine.catalog, engine.titles, engine.people, reasons):
+            report.dropped[f"{source}: reason failed the guard, template used"] += 1
+            reason = natural_reason(item, DialogueState(), engine.catalog, rng)
+        reasons.append(reason)
+    return reasons
+
+
+def from_synthetic(engine: ChatEngine, count: int, seed: int, report: Report) -> Iterator[dict]:
+    rng = random.Random(seed)
+    for conversation_id, messages in tqdm(list(synthetic.conversations(engine.catalog, count, seed)), desc="synthetic"):
+        session = engine.new_session()
+        for message in messages:
+            result = None
+            for update in engine.respond(session, message):
+                result = update.result
+            if result.kind != "recommend" or result.plan_state is None:
+                report.dropped[f"synthetic: turn without recommendations ({result.kind})"] += 1
+                continue
+            state, text = result.plan_state, clean_message(message)[0]
+            call = parse_call(result.tool_call["text"])
+            items = [shown.item for shown in result.items]
+            yield plan_example(state, engine.catalog, text, call, "synthetic", conversation_id)
+            yield explain_example(state, engine.catalog, text, items, _reasons(engine, state, items, rng, report, "synthetic"),
+                                  "synthetic", conversation_id)
+
+
+def from_redial(engine: ChatEngine, folder: Path, seed: int, report: Report) -> Iterator[dict]:
+    rng = random.Random(seed)
+    names = redial.read_movie_names(folder / "movies_with_mentions.csv")
+    mapper = redial.MovieMapper(engine.catalog, names)
+    files = sorted(folder.glob("train_part_*.jsonl")) or sorted(folder.glob("train*.jsonl"))
+    if not files:
+        raise FileNotFoundError(f"no ReDial training files (train_part_*.jsonl) in {folder}")
+    for path in files:
+        dialogues = list(redial.read_dialogues(path, names))
+        turns = redial.recommendation_turns(tqdm(dialogues, desc=f"redial {path.name}"), mapper, engine.catalog,
+                                            engine.titles, engine.people)
+        for turn in turns:
+            if not turn.novel:
+                report.dropped["redial: recommended movie not in the catalogue or already mentioned"] += 1
+                continue
+            yield from _redial_examples(engine, turn.state, turn.message, engine.catalog[turn.novel[0]],
+                                        f"redial-{turn.dialogue_id}", rng, report)
+
+
+def _redial_examples(engine: ChatEngine, state: DialogueState, message: str, target: Item, conversation_id: str,
+                     rng: random.Random, report: Report) -> Iterator[dict]:
+    genres = [g for g in target.genres[:2] if g not in state.genres_avoided]
+    query = " ".join(dict.fromkeys((state.query_text() + " " + " ".join(genres)).split()))
+    call = SearchCall(query or " ".join(target.genres[:2]) or "films", tuple(sorted(state.genres_wanted)),
+                      state.year_min, state.year_max, tuple(sorted(state.avoid_terms | state.genres_avoided)))
+    yield plan_example(state, engine.catalog, message, call, "redial", conversation_id)
+    others = engine.retriever.search(SearchRequest(call.query, state.liked, state.filters(), state.excluded | {target.id}, k=2))
+    items = [target] + [o.item for o in others]
+    rng.shuffle(items)
+    yield explain_example(state, engine.catalog, message, items, _reasons(engine, state, items, rng, report, "redial"),
+                          "redial", conversation_id)
+
+
+def from_logs(engine: ChatEngine, path: Path, report: Report) -> Iterator[dict]:
+    """Turns from `chat.logs export --format sft`: keep positive ones, rebuild the state from the user's messages."""
+    with open(path, encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            record = json.loads(line)
+            if record.get("label") != "positive":
+                report.dropped[f"logs: {record.get('label', 'unlabelled')} feedback"] += 1
+                continue
+            conversation_id = f"logs-{record['session_id']}"
+            users = [m["content"] for m in record["messages"] if m["role"] == "user"]
+            state = DialogueState()
+            for text in users:
+                state = update_state(state, read_message(text, engine.titles, engine.people), engine.catalog)
+            message = clean_message(users[-1])[0] if users else ""
+            try:
+                call = parse_call(record.get("tool_call") or "")
+            except ToolCallError as error:
+                report.dropped[f"logs: unusable tool call ({error})"] += 1
+                continue
+            items = [engine.catalog[i] for i in record.get("shown", []) if i in engine.catalog]
+            reply = record["messages"][-1]["content"] if record["messages"][-1]["role"] == "assistant" else ""
+            reasons = [m.group(2) for m in map(_REPLY_LINE.match, reply.splitlines()) if m]
+            if not items or len(reasons) != len(items):
+                report.dropped["logs: shown items and reply lines do not match"] += 1
+                continue
+            yield plan_example(state, engine.catalog, message, call, "logs", conversation_id)
+            if all(grounded(r, i, state, items, engine.catalog, engine.titles, engine.people) for i, r in zip(items, reasons)):
+                yield explain_example(state, engine.catalog, message, items, reasons, "logs", conversation_id)
+            else:
+                report.dropped["logs: logged reason fails the guard"] += 1
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m finetune.build_data", description=__doc__.split("\n")[0],
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--source", action="append", choices=("synthetic", "redial", "logs"), required=True,
+                        help="data source; repeat for several")
+    parser.add_argument("--out", required=True, type=Path, help="output JSONL file")
+    parser.add_argument("--catalog", default=str(PROJECT_ROOT / "data" / "movies.jsonl"), help="catalogue file")
+    parser.add_argument("--index", default="", help="index folder (default: the app's)")
+    parser.add_argument("--redial", type=Path, help="ReDial folder with train_part_*.jsonl and movies_with_mentions.csv")
+    parser.add_argument("--logs", type=Path, help="file from `python -m chat.logs export --format sft`")
+    parser.add_argument("--synthetic-conversations", type=int, default=300, help="how many synthetic conversations")
+    parser.add_argument("--eval-fraction", type=float, default=0.1, help="share of conversations held out for evaluation")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    if "redial" in args.source and not args.redial:
+        parser.error("--source redial needs --redial DIR")
+    if "logs" in args.source and not args.logs:
+        parser.error("--source logs needs --logs FILE")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+    engine = build_engine(Settings(catalog=args.catalog, index=args.index, llm="none", no_log=True, planner="rules",
+                                   explainer="template"), progress=True)
+    report = Report(collections.Counter(), collections.Counter())
+    streams = {"synthetic": lambda: from_synthetic(engine, args.synthetic_conversations, args.seed, report),
+               "redial": lambda: from_redial(engine, args.redial, args.seed, report),
+               "logs": lambda: from_logs(engine, args.logs, report)}
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    with open(args.out, "w", encoding="utf-8") as out:
+        for source in args.source:
+            for example in streams[source]():
+                example["split"] = split_of(example["conversation_id"], args.eval_fraction)
+                report.examples[f"{example['source']}/{example['task']}/{example['split']}"] += 1
+                out.write(json.dumps(example, ensure_ascii=False) + "\n")
+    summary = report.as_dict()
+    Path(f"{args.out}.report.json").write_text(json.dumps(summary, indent=2))
+    print(json.dumps(summary, indent=2), file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,165 @@
+"""Does the adapter help? `python -m finetune.evaluate --adapter PATH --data FILE [--limit N] [--json]`.
+
+Compares the base model and base + adapter on conversations never seen in training (the `eval`
+split of the SFT data, split by conversation) and on ReDial test dialogues:
+
+- valid_tool_call_rate: planner outputs that are a complete, well-formed `search_items` call (strict parse)
+- constraint_violation_rate: planner outputs that drop or contradict a constraint the state holds
+  (genres, years, things to avoid); an invalid call honours nothing and counts as a violation
+- unshown_item_rate_before_guard: reasons, written item by item as the engine asks for them, that
+  name a film that is not shown (or unknown); after the guard this is 0 by construction
+- guard_rejection_rate: reasons the guard rejects for any reason (also facts not on the card)
+- recall@10: ReDial test turns (novel protocol) where the recommended film is in the engine's top 10
+  with this model as the planner
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+
+from tqdm.auto import tqdm
+
+from chat import prompts
+from chat.assemble import build_engine
+from chat.engine import ChatEngine
+from chat.guard import reason_problems
+from chat.llm import ChatModel, LocalChatModel
+from chat.settings import PROJECT_ROOT, Settings
+from chat.tools import CALL_PREFIX, CLOSE, SearchCall, ToolCallError, parse_call
+from chat.understanding import read_message
+from finetune import redial
+
+log = logging.getLogger("finetune.evaluate")
+
+
+def constraints_kept(produced: SearchCall, wanted: SearchCall) -> bool:
+    """The produced call keeps every constraint of the wanted one (extra ones are allowed).
+
+    Example: wanted genres ("horror",) and avoid ("gore",); produced genres ("horror",) only -> False
+    """
+    return (
+        set(wanted.genres) <= set(produced.genres)
+        and set(wanted.avoid) <= set(produced.avoid)
+        and (wanted.year_min is None or produced.year_min == wanted.year_min)
+        and (wanted.year_max is None or produced.year_max == wanted.year_max)
+    )
+
+
+def plan_metrics(llm: ChatModel, examples: list[dict]) -> dict:
+    valid = kept = 0
+    for example in tqdm(examples, desc="plan", leave=False):
+        wanted = parse_call(example["messages"][-1]["content"])
+        raw = "".join(llm.stream(example["messages"][:-1], CALL_PREFIX, 64, stop=[CLOSE]))
+        try:
+            produced = parse_call(CALL_PREFIX + raw + CLOSE, strict=True)
+        except ToolCallError:
+            continue
+        valid += 1
+        kept += constraints_kept(produced, wanted)
+    n = len(examples)
+    return {"valid_tool_call_rate": valid / n if n else None, "constraint_violation_rate": 1 - kept / n if n else None,
+            "n_plan": n}
+
+
+def explain_metrics(llm: ChatModel, engine: ChatEngine, examples: list[dict]) -> dict:
+    """Write each reason as the engine does (title given, model continues) and check it with the guard."""
+    named_unshown = rejected = total = 0
+    for example in tqdm(examples, desc="explain", leave=False):
+        lines = example["messages"][-1]["content"].splitlines()
+        labels = [line.split("**")[1] for line in lines]
+        items = [next(i for i in engine.catalog if i.label == label) for label in labels]
+        state_text = example["messages"][1]["content"]
+        liked = {m.item_id for m in engine.titles.find(state_text.split("They said:")[0])}
+        allowed = {item.id for item in items} | liked
+        written, earlier = "", []
+        for number, item in enumerate(items, start=1):
+            written += prompts.item_line_prefix(number, item)
+            reason = "".join(llm.stream(example["messages"][:-1], written, 36, stop=["\n"])).strip()
+            problems = reason_problems(reason, item, allowed, engine.titles, engine.catalog, engine.people, tuple(earlier))
+            total += 1
+            named_unshown += any(p.startswith("names") and "not on the card" not in p for p in problems)
+            rejected += bool(problems)
+            earlier.append(reason)
+            written += reason + "\n"
+    return {"unshown_item_rate_before_guard": named_unshown / total if total else None,
+            "guard_rejection_rate": rejected / total if total else None, "n_reasons": total}
+
+
+def recall_at_10(llm: ChatModel, engine: ChatEngine, redial_dir: Path, limit: int) -> dict:
+    names = redial.read_movie_names(redial_dir / "movies_with_mentions.csv")
+    mapper = redial.MovieMapper(engine.catalog, names)
+    dialogues = redial.read_dialogues(redial_dir / "test_data.jsonl", names)
+    turns = (t for t in redial.recommendation_turns(dialogues, mapper, engine.catalog, engine.titles, engine.people) if t.novel)
+    engine.llm = llm
+    hits = n = 0
+    for turn in tqdm(turns, total=limit, desc="redial recall", leave=False):
+        ranked = engine.rank(turn.state, read_message(turn.message, engine.titles, engine.people)).ranked
+        top = {scored.item.id for scored in ranked[:10]}
+        hits += bool(top & set(turn.novel))
+        n += 1
+        if n >= limit:
+            break
+    return {"recall@10": hits / n if n else None, "n_redial": n}
+
+
+def evaluate(llm: ChatModel, engine: ChatEngine, plans: list[dict], explains: list[dict], redial_dir: Path | None, limit: int) -> dict:
+    started = time.perf_counter()
+    result = {**plan_metrics(llm, plans), **explain_metrics(llm, engine, explains)}
+    if redial_dir:
+        result.update(recall_at_10(llm, engine, redial_dir, limit))
+    result["n"] = result["n_plan"]
+    result["seconds"] = round(time.perf_counter() - started, 1)
+    return result
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m finetune.evaluate", description=__doc__.split("\n")[0],
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--adapter", required=True, help="LoRA adapter folder")
+    parser.add_argument("--base-model", default="default", help="base model the adapter was trained on")
+    parser.add_argument("--data", type=Path, default=PROJECT_ROOT / "var" / "ft" / "sft.jsonl",
+                        help="SFT data from finetune.build_data; only its eval split is used")
+    parser.add_argument("--redial", type=Path, help="ReDial folder (test_data.jsonl) for recall@10")
+    parser.add_argument("--limit", type=int, default=30, help="examples per metric")
+    parser.add_argument("--json", action="store_true", help='print {"base": {...}, "adapter": {...}}')
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    engine = build_engine(Settings(llm="none", no_log=True), progress=False)
+    records = [json.loads(line) for line in open(args.data, encoding="utf-8") if line.strip()]
+    held_out = [r for r in records if r.get("split") == "eval"]
+    plans = [r for r in held_out if r["task"] == "plan"][: args.limit]
+    explains = [r for r in held_out if r["task"] == "explain"][: max(1, args.limit // 3)]
+    if not plans:
+        print(f"error: no held-out plan examples in {args.data}", file=sys.stderr)
+        return 2
+    report = {}
+    for name, adapter in (("base", None), ("adapter", args.adapter)):
+        llm = LocalChatModel(args.base_model, adapter=adapter)
+        report[name] = evaluate(llm, engine, plans, explains, args.redial, args.limit)
+        del llm
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        keys = ["valid_tool_call_rate", "constraint_violation_rate", "unshown_item_rate_before_guard", "guard_rejection_rate",
+                "recall@10", "n", "n_reasons", "n_redial", "seconds"]
+        print(f"{'metric':34} {'base':>10} {'adapter':>10}")
+        for key in keys:
+            if key in report["base"]:
+                base, tuned = report["base"][key], report["adapter"][key]
+                fmt = (lambda v: f"{v:10.3f}") if isinstance(base, float) else (lambda v: f"{v!s:>10}")
+                print(f"{key:34} {fmt(base)} {fmt(tuned)}")
+        print("unshown_item_rate_after_guard is 0 for both: the engine's guard replaces any such reason.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,147 @@
+"""Fine-tuning: data builders on small fixtures, and a LoRA run on a tiny real model (TRL-style checks)."""
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from chat.tools import parse_call
+from conftest import make_engine
+from finetune import build_data
+from finetune.examples import split_of
+from finetune.train import TrainArgs, tokenize, train
+
+
+@pytest.fixture
+def replay_engine(catalog, index, embedder):
+    return make_engine(catalog, index, embedder, llm=None, planner="rules", explainer="template")
+
+
+def fresh_report():
+    import collections
+
+    return build_data.Report(collections.Counter(), collections.Counter())
+
+
+def test_synthetic_examples_render_valid_calls_and_grounded_lines(replay_engine, catalog):
+    examples = list(build_data.from_synthetic(replay_engine, count=8, seed=1, report=fresh_report()))
+    plans = [e for e in examples if e["task"] == "plan"]
+    explains = [e for e in examples if e["task"] == "explain"]
+    assert plans and len(plans) == len(explains)
+    for example in plans:
+        assert parse_call(example["messages"][-1]["content"]).query
+    for example in explains:
+        lines = example["messages"][-1]["content"].splitlines()
+        assert all(line.split(". **", 1)[0].isdigit() and "**: " in line for line in lines)
+
+
+def write_redial(folder: Path) -> None:
+    folder.mkdir()
+    (folder / "movies_with_mentions.csv").write_text(
+        "movieId,movieName,nbMentions\n1,Alien (1979),5\n2,The Shining (1980),4\n3,Not In Catalogue (1999),2\n")
+    dialogue = {"conversationId": "7", "initiatorWorkerId": 1, "respondentWorkerId": 2,
+                "movieMentions": {"1": "Alien (1979)", "2": "The Shining (1980)", "3": "Not In Catalogue (1999)"},
+                "messages": [{"messageId": 1, "text": "I loved @1, something scary please", "senderWorkerId": 1},
+                             {"messageId": 2, "text": "Have you seen @3?", "senderWorkerId": 2},
+                             {"messageId": 3, "text": "no, what else?", "senderWorkerId": 1},
+                             {"messageId": 4, "text": "Then try @2, very tense", "senderWorkerId": 2}]}
+    (folder / "train_part_a.jsonl").write_text(json.dumps(dialogue) + "\n")
+    (folder / "test_data.jsonl").write_text(json.dumps({**dialogue, "conversationId": "99"}) + "\n")
+
+
+def test_redial_uses_training_dialogues_and_skips_movies_outside_the_catalogue(replay_engine, tmp_path):
+    write_redial(tmp_path / "redial")
+    report = fresh_report()
+    examples = list(build_data.from_redial(replay_engine, tmp_path / "redial", seed=0, report=report))
+    assert {e["conversation_id"] for e in examples} == {"redial-7"}
+    explain = next(e for e in examples if e["task"] == "explain")
+    assert "The Shining (1980)" in explain["messages"][-1]["content"]
+    assert report.dropped["redial: recommended movie not in the catalogue or already mentioned"] == 1
+
+
+def test_logs_keep_positive_turns_and_drop_negative_ones(replay_engine, tmp_path):
+    reply = "Here are 1 picks:\n1. **The Shining (1980)**: An atmospheric horror with Jack Nicholson in the lead."
+    base = {"session_id": "s", "turn_index": 1, "shown": ["the-shining-1980"], "feedback": {},
+            "tool_call": '<tool_call>{"name": "search_items", "arguments": {"query": "ghost story"}}</tool_call>',
+            "messages": [{"role": "user", "content": "a ghost story"}, {"role": "assistant", "content": reply}]}
+    path = tmp_path / "logs.jsonl"
+    path.write_text("\n".join(json.dumps({**base, "session_id": sid, "label": label})
+                              for sid, label in [("good", "positive"), ("bad", "negative")]) + "\n")
+    report = fresh_report()
+    examples = list(build_data.from_logs(replay_engine, path, report))
+    assert {e["conversation_id"] for e in examples} == {"logs-good"}
+    assert {e["task"] for e in examples} == {"plan", "explain"}
+    assert report.dropped["logs: negative feedback"] == 1
+
+
+def test_split_is_by_conversation_and_stable():
+    assert split_of("redial-7", 0.5) == split_of("redial-7", 0.5)
+    splits = {split_of(f"c{i}", 0.2) for i in range(200)}
+    assert splits == {"train", "eval"}
+
+
+@pytest.fixture(scope="module")
+def tiny_model_dir(tmp_path_factory):
+    """A tiny random Llama with the real SmolLM2 tokenizer: a real model, small enough to train in seconds."""
+    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+
+    from chat.llm import locate_base_model
+
+    location = locate_base_model("default")
+    tokenizer = AutoTokenizer.from_pretrained(location.path, gguf_file=location.gguf_file)
+    torch.manual_seed(0)
+    config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                         num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=1024,
+                         bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id)
+    folder = tmp_path_factory.mktemp("tiny-llama")
+    LlamaForCausalLM(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+@pytest.mark.slow
+def test_prompt_tokens_carry_no_loss(tiny_model_dir):
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
+    messages = [{"role": "user", "content": "hello"}, {"role": "assistant", "content": "hi there"}]
+    encoded = tokenize(tokenizer, messages, 512)
+    learned = [t for t, label in zip(encoded["input_ids"], encoded["labels"]) if label != -100]
+    assert tokenizer.decode(learned).startswith("hi there")
+    assert encoded["labels"][0] == -100
+
+
+@pytest.mark.slow
+def test_lora_training_changes_only_the_adapter_and_reloads_identically(tiny_model_dir, tmp_path):
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM
+
+    data = tmp_path / "sft.jsonl"
+    rows = [{"messages": [{"role": "user", "content": f"films like number {i}"},
+                          {"role": "assistant", "content": f"<tool_call>{{\"query\": \"{i}\"}}</tool_call>"}],
+             "split": "eval" if i % 4 == 0 else "train"} for i in range(12)]
+    data.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    base = AutoModelForCausalLM.from_pretrained(tiny_model_dir)
+    base_weights = {k: v.clone() for k, v in base.state_dict().items()}
+    out = tmp_path / "adapter"
+    meta, trained = train(TrainArgs(data=(str(data),), out=str(out), base_model=str(tiny_model_dir), max_steps=4,
+                                    batch_size=4, eval_steps=2, learning_rate=1e-2, save_dtype="float32"))
+    assert (out / "adapter_config.json").is_file() and (out / "loss.png").is_file()
+    assert meta["metrics"]["steps"] == 4 and "eval_loss" in meta["metrics"]
+    assert json.loads((out / "training_meta.json").read_text())["data"][0]["sha256"]
+
+    for name, value in trained.get_base_model().state_dict().items():
+        if "lora_" in name:
+            continue
+        original = name.replace("base_layer.", "")
+        assert torch.equal(value, base_weights[original]), name
+    lora_b = [v for k, v in trained.state_dict().items() if "lora_B" in k]
+    assert lora_b and any(v.abs().sum() > 0 for v in lora_b)
+
+    reloaded = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(tiny_model_dir), out)
+    ids = torch.tensor([[1, 2, 3, 4, 5]])
+    trained.eval()
+    reloaded.eval()
+    with torch.no_grad():
+        assert torch.allclose(trained(ids).logits, reloaded(ids).logits, atol=1e-5)
