@@ -282,7 +282,10 @@ class ChatEngine:
             call = parse_call(prefix + raw + CLOSE)
         except ToolCallError as error:
             return from_state, False, [f"tool call repaired from state: {error}"], raw
-        query = " ".join(dict.fromkeys((from_state.query + " " + call.query).split()))
+        # The model's words join the state's, minus anything the person ruled out ("no zombies" is no query for zombies).
+        ruled_out = {w for term in state.avoid_terms | state.genres_avoided for w in term.split()}
+        words = [w for w in (from_state.query + " " + call.query).split() if normalize_term(w) not in ruled_out]
+        query = " ".join(dict.fromkeys(words)) or from_state.query
         return SearchCall(query, from_state.genres, from_state.year_min, from_state.year_max, from_state.avoid), True, [], raw
 
     def _explain(self, state: DialogueState, message: str, chosen: list[ScoredItem], notes: list[str]) -> Iterator[ShownItem]:

@@ -98,9 +98,10 @@ def update_state(state: DialogueState, reading: Reading, catalog: Catalog) -> Di
     genres_wanted = reading.genres_wanted or state.genres_wanted
     genres_avoided = (state.genres_avoided - reading.genres_wanted) | reading.genres_avoided
     genres_wanted = genres_wanted - genres_avoided
-    preferences = state.preferences
+    # A change of genre starts the wish list afresh: "scary" from a horror request is no help for a comedy.
+    preferences = () if reading.genres_wanted and reading.genres_wanted != state.genres_wanted else state.preferences
     if reading.preference_text:
-        preferences = (reading.preference_text, *state.preferences)[:MAX_PREFERENCES]
+        preferences = (reading.preference_text, *preferences)[:MAX_PREFERENCES]
     return replace(
         state,
         liked=tuple(liked),

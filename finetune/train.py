@@ -200,6 +200,7 @@ def train(args: TrainArgs):
 
     out.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(out)
+    (out / "README.md").unlink(missing_ok=True)  # peft's empty model-card template; training_meta.json says it all
     store_adapter_in(out, args.save_dtype)
     plot_loss(trainer.state.log_history, out / "loss.png")
     seconds = round(time.perf_counter() - started, 1)

@@ -39,3 +39,10 @@ def test_thumbs_down_rejects_and_dislikes(catalog):
     state = record_feedback(DialogueState(liked=("alien-1979",)), "alien-1979", positive=False)
     assert "alien-1979" in state.rejected and state.disliked == ("alien-1979",) and state.liked == ()
     assert "alien-1979" in state.excluded
+
+
+def test_a_new_genre_starts_the_wish_list_afresh(catalog):
+    state = step(DialogueState(), "something scary and atmospheric", catalog)
+    state = step(state, "actually a comedy, something silly", catalog)
+    assert state.genres_wanted == {"comedy"}
+    assert "scary" not in state.query_text() and "silly" in state.query_text()
