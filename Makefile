@@ -16,7 +16,9 @@ $(VENV)/.installed: requirements.txt requirements-nodeps.txt | $(BIN)/python
 
 $(VENV)/.test-installed: requirements-test.txt $(VENV)/.installed
 	$(BIN)/pip install -r requirements-test.txt
-	command -v chromium >/dev/null || { apt-get update -q && apt-get install -y -q chromium; }
+	# Debian packages for the browser test and the PostgreSQL log-store test (root, as on CI).
+	command -v chromium >/dev/null && ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || \
+	  { apt-get update -q && apt-get install -y -q chromium postgresql; }
 	touch $@
 
 install: $(VENV)/.installed

@@ -1,0 +1,102 @@
+"""One contract for the log store, run against every database it supports: a SQLite file and a real PostgreSQL server.
+
+The PostgreSQL server is a throwaway cluster started by the fixture (Debian's postgresql,
+installed by `make test-deps`) on a Unix socket, so nothing listens on the network.
+"""
+
+import datetime as dt
+import glob
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import threading
+
+import pytest
+
+from chat.logstore import LogStore
+
+
+def _as_postgres_user(command: list[str]) -> list[str]:
+    return ["runuser", "-u", "postgres", "--", *command] if os.geteuid() == 0 else command
+
+
+@pytest.fixture(scope="module")
+def postgres_url():
+    binaries = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))
+    if not binaries:
+        pytest.skip("PostgreSQL server binaries are installed by `make test-deps`")
+    bin_dir = os.path.dirname(binaries[-1])
+    root = tempfile.mkdtemp(prefix="logstore-pg-")
+    os.chmod(root, 0o777)
+    data, sockets = os.path.join(root, "data"), os.path.join(root, "sockets")
+    os.makedirs(sockets, mode=0o777)
+    os.chmod(sockets, 0o777)
+    if os.geteuid() == 0:
+        shutil.chown(root, "postgres")
+        shutil.chown(sockets, "postgres")
+    with socket.socket() as probe:  # a free port number names the socket file
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    subprocess.run(_as_postgres_user([f"{bin_dir}/initdb", "-D", data, "-U", "postgres", "--auth=trust"]),
+                   check=True, capture_output=True)
+    options = f"-k {sockets} -p {port} -c listen_addresses=''"
+    subprocess.run(_as_postgres_user([f"{bin_dir}/pg_ctl", "-D", data, "-o", options, "-w", "-l",
+                                      os.path.join(root, "log"), "start"]), check=True, capture_output=True)
+    try:
+        yield f"postgresql+psycopg://postgres@/postgres?host={sockets}&port={port}"
+    finally:
+        subprocess.run(_as_postgres_user([f"{bin_dir}/pg_ctl", "-D", data, "-m", "immediate", "stop"]), capture_output=True)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request, tmp_path):
+    if request.param == "sqlite":
+        return LogStore(f"sqlite:///{tmp_path / 'logs.db'}")
+    url = request.getfixturevalue("postgres_url")
+    store = LogStore(url)
+    store.delete_sessions([row["session_id"] for row in store.turns()] + ["s1", "s2"])
+    return store
+
+
+def test_turns_and_feedback_round_trip(store):
+    store.ensure_session("s1", "test", "model", "adapter", "1.0")
+    store.ensure_session("s1", "test", "model", "adapter", "1.0")  # seen twice, stored once
+    first = store.append_turn("s1", 1, "a horror film, mail me at x@y.org", "Here are 3 picks", "recommend",
+                              tool_call={"text": "<tool_call>...</tool_call>", "valid": True},
+                              shown=[{"id": "alien-1979"}], timings_ms={"total": 12.5})
+    store.record_feedback("s1", "dislike", "alien-1979", first)
+    turns = store.turns("s1")
+    assert [t["user_text"] for t in turns] == ["a horror film, mail me at [email]"]
+    assert turns[0]["tool_call"]["valid"] is True and turns[0]["total_ms"] == 12.5
+    assert [(f["item_id"], f["kind"], f["turn_id"]) for f in store.feedback("s1")] == [("alien-1979", "dislike", first)]
+    assert store.counts() == {"sessions": 1, "turns": 1, "feedback": 1}
+
+
+def test_purge_removes_old_sessions_with_their_rows(store):
+    store.ensure_session("s1", "test", "m", "a", "1")
+    store.append_turn("s1", 1, "hi", "hello", "clarify")
+    store.record_feedback("s1", "like")
+    later = dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=10)
+    counts = store.purge_older_than(5, now=later)
+    assert (counts.sessions, counts.turns, counts.feedback) == (1, 1, 1)
+    assert store.counts() == {"sessions": 0, "turns": 0, "feedback": 0}
+
+
+def test_concurrent_writers_lose_no_turn(store):
+    for session in ("s1", "s2"):
+        store.ensure_session(session, "test", "m", "a", "1")
+
+    def write(session: str) -> None:
+        for turn in range(1, 26):
+            store.append_turn(session, turn, f"message {turn}", "reply", "recommend")
+
+    writers = [threading.Thread(target=write, args=(s,)) for s in ("s1", "s2")]
+    for writer in writers:
+        writer.start()
+    for writer in writers:
+        writer.join()
+    for session in ("s1", "s2"):
+        assert [t["turn_index"] for t in store.turns(session)] == list(range(1, 26))
