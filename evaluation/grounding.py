@@ -8,12 +8,15 @@ constraint the engine failed to understand shows up as a violation. Reported, ov
 
 - constraint_violation_rate: shown items that break a stated constraint / shown items
 - unshown_or_unknown_reply_rate: replies that name a catalogue film neither shown in that
-  reply nor named by the person (`chat.guard.unshown_items`), or that bold or quote a name
-  that is no catalogue title / replies
+  reply nor named by the person (`chat.guard.unshown_items`, line by line), or that bold or
+  quote a name that is no catalogue title / replies
 - repeat_rate: shown items already shown earlier in the conversation or named by the person / shown items
 - no_results_rate: turns that found nothing to show / turns
 - reasons_replaced_rate: shown items whose LLM-written reason the guard replaced by a
   template (0 without an LLM: every reason is a template)
+- guard_as_is_flag_rate: replies that `chat.guard.unshown_items`, run on the whole reply as it
+  is, flags; the difference from the rate above is false alarms (numbers read as titles,
+  a title at a line's end read together with the next line's number)
 Baseline: embedding-only retrieval (MiniLM similarity to everything the person said, no hard
 filters, no understanding), three items a turn, never repeating itself: what the filters buy.
 Latency: median milliseconds per stage of a turn, from the engine's own timings.
@@ -33,6 +36,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterable
 
 from tqdm.auto import tqdm
 
@@ -40,8 +44,10 @@ from chat.assemble import build_engine
 from chat.engine import ChatEngine, TurnResult
 from chat.guard import named_items, unshown_items
 from chat.settings import PROJECT_ROOT, Settings
-from chat.titles import TitleMatcher
-from evaluation.system import DEFAULT_CACHE
+from chat.titles import TitleMatcher, normalize_title, title_aliases
+from evaluation.system import DEFAULT_CACHE, cached_index, engine_over
+from retrieval.catalog import Item, load_catalog
+from retrieval.embeddings import Embedder
 from retrieval.filters import ItemFilter, normalize_term
 from retrieval.retriever import SearchRequest
 
@@ -51,6 +57,8 @@ SCRIPTS = Path(__file__).with_name("grounding_conversations.json")
 DEMO_CATALOG = PROJECT_ROOT / "data" / "movies.jsonl"
 _NAMED = re.compile(r"\*\*([^*\n]{1,80})\*\*|[\"“]([^\"”\n]{2,80})[\"”]")
 _YEAR_SUFFIX = re.compile(r"\s*\((?:1[89]|20)\d\d\)\s*$")
+_NUMBERING = re.compile(r"^\s*\d+\.\s+")
+_NUMBER_ONLY = re.compile(r"[\d\s.,:;()-]+")
 LATENCY_STAGES = ("understand", "plan", "retrieve", "rerank", "first_token", "explain", "total")
 
 
@@ -86,19 +94,52 @@ def load_scripts(path: Path = SCRIPTS) -> list[Script]:
     return [Script(r["name"], tuple(ScriptedTurn(t["say"], stated_filter(t)) for t in r["turns"])) for r in records]
 
 
-def unknown_names(reply: str, titles: TitleMatcher) -> list[str]:
+def known_titles(items: Iterable[Item]) -> frozenset[str]:
+    """Every normalized form of every catalogue title (`chat.titles.title_aliases`)."""
+    return frozenset(alias for item in items for alias in title_aliases(item.title))
+
+
+def unknown_names(reply: str, known: frozenset[str]) -> list[str]:
     """Bold or quoted names in a reply that are no catalogue title (a trailing "(Year)" is ignored).
 
-    Example: reply '1. **Alien (1979)**: see also "Starship Invaders"' over a catalogue holding Alien
-             -> ["Starship Invaders"]
+    Example: reply '1. **Alien (1979)**: see also "Starship Invaders"', known {"alien"} -> ["Starship Invaders"]
     """
     unknown = []
     for match in _NAMED.finditer(reply):
         name = _YEAR_SUFFIX.sub("", match.group(1) or match.group(2)).strip()
-        found = titles.find(name)
-        if not found or sum(m.end - m.start for m in found) < 0.8 * len(name):
+        if normalize_title(name) not in known:
             unknown.append(name)
     return unknown
+
+
+def reply_lines(reply: str) -> list[str]:
+    """The reply's lines without their list numbers, as the person reads them.
+
+    Checked one by one, because a title at the end of one line followed by the next line's
+    number ("... like Toy Story.\n2. ...") otherwise reads as another film ("Toy Story 2").
+
+    Example: "Here are 2 picks:\n1. **Alien (1979)**: tense.\n2. **Heat (1995)**: a heist."
+             -> ["Here are 2 picks:", "**Alien (1979)**: tense.", "**Heat (1995)**: a heist."]
+    """
+    return [_NUMBERING.sub("", line).strip() for line in reply.splitlines() if line.strip()]
+
+
+def unshown_in_reply(reply: str, shown: set[str], named_by_person: set[str], titles: TitleMatcher) -> set[str]:
+    """Catalogue films the reply names that were neither shown in it nor named by the person.
+
+    `chat.guard.unshown_items` line by line, except that a bare number is no film name: the
+    chat's title finder reads the "3" of "Here are 3 picks" as "3:10 to Yuma" (the part of
+    that title before its colon), which would flag nearly every reply.
+    """
+    named: set[str] = set()
+    for line in reply_lines(reply):
+        named |= {m.item_id for m in titles.find(line) if not _NUMBER_ONLY.fullmatch(line[m.start:m.end])}
+    return named - shown - named_by_person
+
+
+def unshown_as_guard_sees(reply: str, shown: set[str], named_by_person: set[str], titles: TitleMatcher) -> set[str]:
+    """`chat.guard.unshown_items` over the whole reply, as it is: to report how often it raises a false alarm."""
+    return unshown_items(reply, shown, named_by_person, titles)
 
 
 @dataclass
@@ -111,6 +152,7 @@ class Tally:
     violating: int = 0
     repeated: int = 0
     bad_replies: int = 0
+    guard_flagged: int = 0
     no_results: int = 0
     replaced: int = 0
 
@@ -124,6 +166,7 @@ class Tally:
             "repeat_rate": rate(self.repeated, self.shown),
             "no_results_rate": rate(self.no_results, self.turns),
             "reasons_replaced_rate": rate(self.replaced, self.shown) if with_replies else None,
+            "guard_as_is_flag_rate": rate(self.guard_flagged, self.replies) if with_replies else None,
             "turns": self.turns,
             "shown": self.shown,
         }
@@ -143,6 +186,8 @@ def run_scripts(engine: ChatEngine, scripts: list[Script], progress: bool = True
     system, baseline = Tally(), Tally()
     timings: dict[str, list[float]] = {stage: [] for stage in LATENCY_STAGES}
     violations: list[dict] = []
+    flagged: list[dict] = []
+    known = known_titles(engine.catalog.items)
     for script in tqdm(scripts, desc="conversations", unit="conversation", leave=False, disable=not progress):
         session = engine.new_session()
         session.logging_enabled = False
@@ -168,10 +213,17 @@ def run_scripts(engine: ChatEngine, scripts: list[Script], progress: bool = True
                 system.repeated += shown.item.id in shown_before or shown.item.id in named
                 system.replaced += any(note.startswith(f"{shown.item.id}: ") for note in result.guard_notes)
                 if broken:
+                    understood = result.plan_state.filters() if result.plan_state else None
                     violations.append({"conversation": script.name, "turn": number, "item": shown.item.label,
-                                       "broken": broken})
-            unshown = unshown_items(result.reply, shown_ids, named, engine.titles)
-            system.bad_replies += bool(unshown or unknown_names(result.reply, engine.titles))
+                                       "broken": broken,
+                                       "engine_filter_broken": bool(understood and understood.violations(shown.item))})
+            unshown = unshown_in_reply(result.reply, shown_ids, named, engine.titles)
+            unknown = unknown_names(result.reply, known)
+            system.bad_replies += bool(unshown or unknown)
+            if unshown or unknown:
+                flagged.append({"conversation": script.name, "turn": number,
+                                "names": sorted(engine.catalog[i].label for i in unshown) + unknown})
+            system.guard_flagged += bool(unshown_as_guard_sees(result.reply, shown_ids, named, engine.titles))
             shown_before |= shown_ids
 
             hits = engine.retriever.search(SearchRequest(query=" ".join(said), exclude=frozenset(baseline_before),
@@ -186,22 +238,38 @@ def run_scripts(engine: ChatEngine, scripts: list[Script], progress: bool = True
     latency = {stage: round(statistics.median(values), 1) for stage, values in timings.items() if values}
     return {"metrics": system.rates(), "baselines": {"embedding_only": {
                 **baseline.rates(with_replies=False), "label": "embedding only, no filters (3 items a turn)"}},
-            "latency_ms_median": latency, "violations": violations}
+            "latency_ms_median": latency, "violations": violations, "flagged_replies": flagged}
 
 
-def run(llm: str = "none", cache_dir: Path = DEFAULT_CACHE, scripts_path: Path = SCRIPTS, progress: bool = True) -> dict:
+def run(llm: str = "none", cache_dir: Path = DEFAULT_CACHE, scripts_path: Path = SCRIPTS, progress: bool = True,
+        embedder: Embedder | None = None) -> dict:
+    """The suite over the demo catalogue, the engine built as the app builds it (`embedder`: a test's fake, no LLM)."""
     started = time.perf_counter()
     settings = Settings(catalog=str(DEMO_CATALOG), index=str(Path(cache_dir) / "movies"), llm=llm, no_log=True)
-    engine = build_engine(settings, progress=progress)
+    if embedder is None:
+        engine = build_engine(settings, progress=progress)
+    else:
+        engine = engine_over(cached_index(load_catalog(DEMO_CATALOG), embedder, cache_dir, "movies", progress), embedder, None)
     scripts = load_scripts(scripts_path)
     measured = run_scripts(engine, scripts, progress)
     return {
         "benchmark": "grounding",
-        "llm": llm if llm == "none" else f"{engine.settings.model_id} (adapter {engine.settings.adapter_id})",
+        "llm": llm if llm == "none" else f"{engine.settings.model_id}, adapter {project_path(engine.settings.adapter_id)}",
         "n": len(scripts),
         **measured,
         "seconds": round(time.perf_counter() - started, 1),
     }
+
+
+def project_path(path: str) -> str:
+    """A path inside the project written relative to it (reports must not carry this machine's folders).
+
+    Example: str(PROJECT_ROOT / "adapters" / "default") -> "adapters/default";  "none" -> "none"
+    """
+    try:
+        return str(Path(path).resolve().relative_to(PROJECT_ROOT))
+    except ValueError:
+        return path
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

@@ -29,6 +29,7 @@ import json
 import logging
 import sys
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Sequence
@@ -42,7 +43,8 @@ from chat.understanding import read_message
 from evaluation import baselines, metrics
 from evaluation.catalogs import movielens_catalog
 from evaluation.redial import find_folder
-from evaluation.system import DEFAULT_CACHE, LIST_LENGTH, ExactTitleMatcher, cached_index, engine_over, load_embedder, load_llm
+from evaluation.system import (DEFAULT_CACHE, LIST_LENGTH, ExactTitleMatcher, cached_index, engine_over, load_embedder,
+                               load_llm, one_torch_thread)
 from retrieval.catalog import Catalog
 from retrieval.collaborative import read_interactions
 from retrieval.embeddings import Embedder
@@ -143,16 +145,20 @@ class MovielensRun:
 
 def engine_rankings(engine: ChatEngine, catalog: Catalog, users: Sequence[HeldOutUser], description: str,
                     found: list[float] | None = None) -> list[list[str]]:
-    """The engine's 50 for each user, from the message alone, with the history left out."""
+    """The engine's 50 for each user, from the message alone, with the history left out.
+
+    `found` collects, per user, the share of the message's titles the chat's reader recognized.
+    """
     titles = ExactTitleMatcher(catalog.items)
     rankings = []
-    for user in tqdm(users, desc=description, unit="user", leave=False):
-        reading = read_message(conversation([catalog[i].label for i in user.told], user.liked), titles, engine.people)
-        state = update_state(DialogueState(), reading, catalog)
-        if found is not None:
-            found.append(len(set(state.liked) & set(user.told)) / len(user.told))
-        state = replace(state, shown=user.history)
-        rankings.append([scored.item.id for scored in engine.rank(state, reading).ranked[:LIST_LENGTH]])
+    with one_torch_thread() if engine.llm is None else nullcontext():
+        for user in tqdm(users, desc=description, unit="user", leave=False):
+            reading = read_message(conversation([catalog[i].label for i in user.told], user.liked), titles, engine.people)
+            state = update_state(DialogueState(), reading, catalog)
+            if found is not None:
+                found.append(len(set(state.liked) & set(user.told)) / len(user.told))
+            state = replace(state, shown=user.history)
+            rankings.append([scored.item.id for scored in engine.rank(state, reading).ranked[:LIST_LENGTH]])
     return rankings
 
 

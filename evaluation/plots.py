@@ -35,7 +35,7 @@ def _pyplot():
 
 def recall_curves(panels: Sequence[CurvePanel], path: Path) -> Path:
     plt = _pyplot()
-    figure, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 4.4), squeeze=False)
+    figure, axes = plt.subplots(1, len(panels), figsize=(5.6 * len(panels), 6.2), squeeze=False)
     for axis, panel in zip(axes[0], panels):
         for label, values in panel.curves.items():
             axis.plot(list(panel.ks), list(values), label=label, linewidth=1.6)
@@ -49,26 +49,28 @@ def recall_curves(panels: Sequence[CurvePanel], path: Path) -> Path:
         axis.set_title(panel.title, fontsize=10)
         axis.grid(True, which="both", alpha=0.3)
         axis.set_ylim(bottom=0)
-        axis.legend(fontsize=6.5, loc="upper left")
+        axis.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=1, frameon=False)
     figure.tight_layout()
-    figure.savefig(path, dpi=120)
+    figure.savefig(path, dpi=120, bbox_inches="tight")
     plt.close(figure)
     return path
 
 
 def latency_bars(panels: Sequence[BarPanel], path: Path) -> Path:
     plt = _pyplot()
-    figure, axes = plt.subplots(1, len(panels), figsize=(5.6 * len(panels), 3.8), squeeze=False)
-    for axis, panel in zip(axes[0], panels):
+    rows = max(len(panel.values) for panel in panels)
+    figure, axes = plt.subplots(len(panels), 1, figsize=(9, 0.32 * rows * len(panels) + 1.6 * len(panels)), squeeze=False)
+    for axis, panel in zip(axes[:, 0], panels):
         labels, values = list(panel.values), list(panel.values.values())
         bars = axis.barh(range(len(values)), values, color="#4C72B0")
         axis.set_yticks(range(len(values)), labels, fontsize=7.5)
         axis.invert_yaxis()
-        axis.set_xlabel(panel.unit)
+        axis.set_xlabel(f"{panel.unit} (log scale)")
+        axis.set_xscale("symlog", linthresh=1)
         axis.set_title(panel.title, fontsize=10)
         axis.bar_label(bars, labels=[f"{v:,.1f}" for v in values], fontsize=7, padding=2)
         axis.margins(x=0.2)
     figure.tight_layout()
-    figure.savefig(path, dpi=120)
+    figure.savefig(path, dpi=120, bbox_inches="tight")
     plt.close(figure)
     return path

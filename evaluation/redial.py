@@ -21,6 +21,9 @@ Systems, all in one run over the same turns:
   constraints, reranked with co-occurrence learned from the train parts
 - system_exact_mentions (diagnostic): the same, but the seeker's mentions are taken from the
   dataset's `@id` marks instead of being found in the text, which shows what title recognition costs
+- system_soft_genres (diagnostic): the same, but a wanted genre ("I like comedies") is a query
+  word rather than a hard filter; only ~450 items of the universe have genres at all, so the
+  hard filter keeps every other item out, and this shows what that costs
 - system_llm (only with `--llm`, slow: ~1 s per turn on 2 CPU cores): the engine with the LLM
   planner (the app's default model and adapter)
 - popularity: ReDial mention counts (dialogues mentioning a movie) in the train parts only
@@ -43,6 +46,7 @@ import json
 import logging
 import sys
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence
@@ -56,7 +60,8 @@ from chat.titles import TitleMatcher
 from chat.understanding import Reading, clean_message, read_message
 from evaluation import baselines, metrics
 from evaluation.catalogs import RedialCatalog, read_redial_catalog
-from evaluation.system import DEFAULT_CACHE, LIST_LENGTH, ExactTitleMatcher, cached_index, engine_over, load_embedder, load_llm
+from evaluation.system import (DEFAULT_CACHE, LIST_LENGTH, ExactTitleMatcher, cached_index, engine_over, load_embedder,
+                               load_llm, one_torch_thread)
 from finetune.redial import Dialogue, read_dialogues, read_movie_names
 from retrieval.catalog import load_catalog
 from retrieval.embeddings import Embedder
@@ -70,6 +75,7 @@ LABELS = {
     "system": "full system, no LLM (rules planner)",
     "system_llm": "full system, LLM planner",
     "system_exact_mentions": "full system, no LLM, seeker's mentions given exactly (diagnostic)",
+    "system_soft_genres": "full system, no LLM, wanted genres as query words, not filters (diagnostic)",
     "popularity": "popularity (train mention counts)",
     "embedding": "embedding only (MiniLM, dialogue text)",
     "collaborative": "collaborative only (train co-occurrence)",
@@ -209,12 +215,40 @@ def timed(name: str, rank_all: Callable[[], list[list[str]]]) -> SystemRun:
     return SystemRun(name, rankings, time.perf_counter() - started)
 
 
-def engine_rankings(engine: ChatEngine, turns: Sequence[RecommenderTurn], exact: bool, description: str) -> list[list[str]]:
+def soft_genres(state: DialogueState) -> DialogueState:
+    """The state with its wanted genres as query words instead of a hard filter.
+
+    Example: genres_wanted {"comedy"}, preferences ("space",) -> genres_wanted {}, preferences ("comedy", "space")
+    """
+    if not state.genres_wanted:
+        return state
+    return replace(state, genres_wanted=frozenset(), preferences=(" ".join(sorted(state.genres_wanted)), *state.preferences))
+
+
+def engine_rankings(engine: ChatEngine, turns: Sequence[RecommenderTurn], state_of: Callable[[RecommenderTurn], DialogueState],
+                    description: str, valid_calls: list[bool] | None = None) -> list[list[str]]:
+    """The engine's 50 for each turn; without an LLM, queries are encoded on one torch thread (see `one_torch_thread`).
+
+    `valid_calls` collects, when the LLM plans, whether each of its search calls parsed.
+    """
     rankings = []
-    for turn in tqdm(turns, desc=description, unit="turn", leave=False):
-        state = turn.exact_state if exact else turn.state
-        rankings.append([scored.item.id for scored in engine.rank(state, turn.reading).ranked[:LIST_LENGTH]])
+    with one_torch_thread() if engine.llm is None else nullcontext():
+        for turn in tqdm(turns, desc=description, unit="turn", leave=False):
+            ranking = engine.rank(state_of(turn), turn.reading)
+            if valid_calls is not None and ranking.valid is not None:
+                valid_calls.append(ranking.valid)
+            rankings.append([scored.item.id for scored in ranking.ranked[:LIST_LENGTH]])
     return rankings
+
+
+def changed_share(first: Sequence[Sequence[str]], second: Sequence[Sequence[str]], k: int = 10) -> float:
+    """The share of turns whose top k differ between two systems' rankings.
+
+    Example: changed_share([["a", "b"], ["c"]], [["a", "b"], ["d"]], k=2) -> 0.5
+    """
+    if not first:
+        return float("nan")
+    return sum(list(a[:k]) != list(b[:k]) for a, b in zip(first, second)) / len(first)
 
 
 def find_folder(data: Path, name: str, marker: str) -> Path:
@@ -226,10 +260,10 @@ def find_folder(data: Path, name: str, marker: str) -> Path:
 
 
 def run(data: Path, split: str = "test", limit: int | None = None, llm: bool = False, cache_dir: Path = DEFAULT_CACHE,
-        exact_mentions: bool = True, progress: bool = True, embedder: Embedder | None = None) -> BenchmarkRun:
+        diagnostics: bool = True, progress: bool = True, embedder: Embedder | None = None) -> BenchmarkRun:
     """Replay the split's dialogues and rank with every system (see the module docstring).
 
-    `embedder` replaces the MiniLM model (tests pass a fake).
+    `diagnostics` adds the two diagnostic variants of the system; `embedder` replaces MiniLM (tests pass a fake).
     """
     started = time.perf_counter()
     folder = find_folder(Path(data), "redial", "movies_with_mentions.csv")
@@ -260,13 +294,17 @@ def run(data: Path, split: str = "test", limit: int | None = None, llm: bool = F
     log.info("%d dialogues, %d recommender turns with a mention", len(dialogues), len(turns))
 
     systems: dict[str, SystemRun] = {}
-    systems["system"] = timed("system", lambda: engine_rankings(engine, turns, False, "system (rules)"))
-    if exact_mentions:
-        systems["system_exact_mentions"] = timed(
-            "system_exact_mentions", lambda: engine_rankings(engine, turns, True, "system (exact mentions)"))
+    systems["system"] = timed("system", lambda: engine_rankings(engine, turns, lambda t: t.state, "system (rules)"))
+    if diagnostics:
+        systems["system_exact_mentions"] = timed("system_exact_mentions", lambda: engine_rankings(
+            engine, turns, lambda t: t.exact_state, "system (exact mentions)"))
+        systems["system_soft_genres"] = timed("system_soft_genres", lambda: engine_rankings(
+            engine, turns, lambda t: soft_genres(t.state), "system (soft genres)"))
+    valid_calls: list[bool] = []
     if llm:
         engine_llm = engine_over(index, embedder, cooccurrence, load_llm())
-        systems["system_llm"] = timed("system_llm", lambda: engine_rankings(engine_llm, turns, False, "system (LLM planner)"))
+        systems["system_llm"] = timed("system_llm", lambda: engine_rankings(
+            engine_llm, turns, lambda t: t.state, "system (LLM planner)", valid_calls))
     systems["popularity"] = timed("popularity", lambda: [popularity.top(LIST_LENGTH, set(t.earlier)) for t in turns])
 
     def embedding() -> list[list[str]]:
@@ -283,6 +321,12 @@ def run(data: Path, split: str = "test", limit: int | None = None, llm: bool = F
                       "joined_with_demo": universe.joined, "train_dialogues": len(train_baskets)},
         "limit_dialogues": limit,
     }
+    if llm:
+        info["llm_planner"] = {
+            "model": engine_llm.settings.model_id,
+            "valid_call_rate": round(sum(valid_calls) / len(valid_calls), 4) if valid_calls else None,
+            "changed_top10_rate": round(changed_share(systems["system_llm"].rankings, systems["system"].rankings), 4),
+        }
     return BenchmarkRun("redial", split, turns, systems, "system_llm" if llm else "system", info,
                         time.perf_counter() - started)
 
