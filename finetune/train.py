@@ -201,6 +201,10 @@ def train(args: TrainArgs):
     out.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(out)
     (out / "README.md").unlink(missing_ok=True)  # peft's empty model-card template; training_meta.json says it all
+    config_path = out / "adapter_config.json"
+    config = json.loads(config_path.read_text())
+    config["base_model_name_or_path"] = location.name if location.gguf_file else args.base_model  # not this machine's path
+    config_path.write_text(json.dumps(config, indent=2))
     store_adapter_in(out, args.save_dtype)
     plot_loss(trainer.state.log_history, out / "loss.png")
     seconds = round(time.perf_counter() - started, 1)
