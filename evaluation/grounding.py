@@ -7,16 +7,17 @@ constraints each turn must honour are written in the script, not read from the e
 constraint the engine failed to understand shows up as a violation. Reported, over all turns:
 
 - constraint_violation_rate: shown items that break a stated constraint / shown items
-- unshown_or_unknown_reply_rate: replies that name a catalogue film neither shown in that
-  reply nor named by the person (`chat.guard.unshown_items`, line by line), or that bold or
-  quote a name that is no catalogue title / replies
+- unshown_or_unknown_reply_rate: replies that name a catalogue film (its exact title) neither
+  shown in that reply nor named by the person (`chat.guard.unshown_items`, line by line), or
+  that bold or quote a name that is no catalogue title / replies
 - repeat_rate: shown items already shown earlier in the conversation or named by the person / shown items
 - no_results_rate: turns that found nothing to show / turns
 - reasons_replaced_rate: shown items whose LLM-written reason the guard replaced by a
   template (0 without an LLM: every reason is a template)
-- guard_as_is_flag_rate: replies that `chat.guard.unshown_items`, run on the whole reply as it
-  is, flags; the difference from the rate above is false alarms (numbers read as titles,
-  a title at a line's end read together with the next line's number)
+- guard_as_is_flag_rate: replies that `chat.guard.unshown_items` with the chat's own title
+  finder, run on the whole reply, flags; the difference from the rate above is false alarms
+  (numbers read as titles, typo matches such as "Martin" -> "The Martian", a title at a
+  line's end read together with the next line's number)
 Baseline: embedding-only retrieval (MiniLM similarity to everything the person said, no hard
 filters, no understanding), three items a turn, never repeating itself: what the filters buy.
 Latency: median milliseconds per stage of a turn, from the engine's own timings.
@@ -45,7 +46,7 @@ from chat.engine import ChatEngine, TurnResult
 from chat.guard import named_items, unshown_items
 from chat.settings import PROJECT_ROOT, Settings
 from chat.titles import TitleMatcher, normalize_title, title_aliases
-from evaluation.system import DEFAULT_CACHE, cached_index, engine_over
+from evaluation.system import DEFAULT_CACHE, ExactTitleMatcher, cached_index, engine_over, project_path
 from retrieval.catalog import Item, load_catalog
 from retrieval.embeddings import Embedder
 from retrieval.filters import ItemFilter, normalize_term
@@ -129,7 +130,8 @@ def unshown_in_reply(reply: str, shown: set[str], named_by_person: set[str], tit
 
     `chat.guard.unshown_items` line by line, except that a bare number is no film name: the
     chat's title finder reads the "3" of "Here are 3 picks" as "3:10 to Yuma" (the part of
-    that title before its colon), which would flag nearly every reply.
+    that title before its colon), which would flag nearly every reply. The suite passes an
+    exact-title finder: the chat's typo matching reads "Martin Scorsese" as "The Martian".
     """
     named: set[str] = set()
     for line in reply_lines(reply):
@@ -188,6 +190,7 @@ def run_scripts(engine: ChatEngine, scripts: list[Script], progress: bool = True
     violations: list[dict] = []
     flagged: list[dict] = []
     known = known_titles(engine.catalog.items)
+    exact_titles = ExactTitleMatcher(engine.catalog.items)
     for script in tqdm(scripts, desc="conversations", unit="conversation", leave=False, disable=not progress):
         session = engine.new_session()
         session.logging_enabled = False
@@ -196,7 +199,7 @@ def run_scripts(engine: ChatEngine, scripts: list[Script], progress: bool = True
         baseline_before: set[str] = set()
         said: list[str] = []
         for number, turn in enumerate(script.turns, start=1):
-            named |= named_items(turn.say, engine.titles)
+            named |= named_items(turn.say, engine.titles) | named_items(turn.say, exact_titles)
             said.append(turn.say)
             result = final_result(engine, session, turn.say)
             for stage in LATENCY_STAGES:
@@ -217,7 +220,7 @@ def run_scripts(engine: ChatEngine, scripts: list[Script], progress: bool = True
                     violations.append({"conversation": script.name, "turn": number, "item": shown.item.label,
                                        "broken": broken,
                                        "engine_filter_broken": bool(understood and understood.violations(shown.item))})
-            unshown = unshown_in_reply(result.reply, shown_ids, named, engine.titles)
+            unshown = unshown_in_reply(result.reply, shown_ids, named, exact_titles)
             unknown = unknown_names(result.reply, known)
             system.bad_replies += bool(unshown or unknown)
             if unshown or unknown:
@@ -259,17 +262,6 @@ def run(llm: str = "none", cache_dir: Path = DEFAULT_CACHE, scripts_path: Path =
         **measured,
         "seconds": round(time.perf_counter() - started, 1),
     }
-
-
-def project_path(path: str) -> str:
-    """A path inside the project written relative to it (reports must not carry this machine's folders).
-
-    Example: str(PROJECT_ROOT / "adapters" / "default") -> "adapters/default";  "none" -> "none"
-    """
-    try:
-        return str(Path(path).resolve().relative_to(PROJECT_ROOT))
-    except ValueError:
-        return path
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

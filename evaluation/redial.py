@@ -61,7 +61,7 @@ from chat.understanding import Reading, clean_message, read_message
 from evaluation import baselines, metrics
 from evaluation.catalogs import RedialCatalog, read_redial_catalog
 from evaluation.system import (DEFAULT_CACHE, LIST_LENGTH, ExactTitleMatcher, cached_index, engine_over, load_embedder,
-                               load_llm, one_torch_thread)
+                               load_llm, one_torch_thread, project_path)
 from finetune.redial import Dialogue, read_dialogues, read_movie_names
 from retrieval.catalog import load_catalog
 from retrieval.embeddings import Embedder
@@ -324,6 +324,7 @@ def run(data: Path, split: str = "test", limit: int | None = None, llm: bool = F
     if llm:
         info["llm_planner"] = {
             "model": engine_llm.settings.model_id,
+            "adapter": project_path(str(getattr(engine_llm.llm, "adapter", None) or "no adapter")),
             "valid_call_rate": round(sum(valid_calls) / len(valid_calls), 4) if valid_calls else None,
             "changed_top10_rate": round(changed_share(systems["system_llm"].rankings, systems["system"].rankings), 4),
         }

@@ -78,6 +78,17 @@ def load_llm() -> ChatModel:
                           quantize=settings.quantize)
 
 
+def project_path(path: str) -> str:
+    """A path inside the project written relative to it (reports must not carry this machine's folders).
+
+    Example: str(PROJECT_ROOT / "adapters" / "default") -> "adapters/default";  "none" -> "none"
+    """
+    try:
+        return str(Path(path).resolve().relative_to(PROJECT_ROOT))
+    except ValueError:
+        return path
+
+
 def cached_index(catalog: Catalog, embedder: Embedder, cache_dir: Path, name: str, progress: bool = True) -> ItemIndex:
     """The index of an evaluation catalogue in `cache_dir/name`, built on first use and whenever it is stale."""
     return open_index(catalog, embedder, Path(cache_dir) / name, progress=progress)
