@@ -2,8 +2,9 @@
 
 Allowed items are the ones shown in this reply and the ones the person named themselves. A
 catalogue title outside that set, a quoted or "Title (1999)"-shaped name that is not an allowed
-item, a year that is not the item's, markup, or a degenerate sentence are problems; the engine
-then falls back to a templated reason, so such text never reaches the person.
+item, a year that is not the item's, markup, a reason that starts over its own line
+("1. **Alien (1979)**: ..."), or a degenerate sentence are problems; the engine then falls back
+to a templated reason, so such text never reaches the person.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import difflib
 import re
 
-from chat.titles import TitleMatcher, normalize_title
+from chat.titles import TitleMatcher, normalize_title, title_aliases
 from retrieval.catalog import Catalog, Item
 from retrieval.filters import normalize_term
 
@@ -19,6 +20,10 @@ _YEAR = re.compile(r"\b(1[89]\d\d|20\d\d)\b")
 _QUOTED = re.compile(r"[\"“*_]([^\"”*_]{2,60})[\"”*_]")
 _TITLE_WITH_YEAR = re.compile(r"((?:[A-Z0-9][\w'’:-]*\s?){1,6})\((?:19|20)\d\d\)")
 _MARKUP = re.compile(r"<[^>]*>|\[/?[a-z_]+\]|```")
+_LIST_NUMBER = re.compile(r"\s*\d{1,2}[.)]\s")
+_LEADING_NAME = re.compile(r"\s*[*_\"“]+([^*_\"”]{1,80})[*_\"”]")  # a bold, italic or quoted name at the very start
+_LEADING_TITLE_WITH_YEAR = re.compile(r"\s*([^(]{1,80}?)\s*\((?:19|20)\d\d\)")
+_TRAILING_YEAR = re.compile(r"\s+(?:19|20)\d\d$")
 MIN_REASON_WORDS = 7  # "1931, horror by James Whale." says less than the card does; the template says more
 MAX_REASON_WORDS = 45
 
@@ -51,10 +56,13 @@ def reason_problems(
         problems.append("contains markup")
     for item_id in named_items(text, titles) - allowed:
         problems.append(f"names {catalog[item_id].label}, which is not shown")
-    allowed_titles = {normalize_title(catalog[i].title) for i in allowed if i in catalog}
+    if _repeats_line_start(text, item):
+        problems.append("repeats the start of its line (number or title)")
+    allowed_titles = {f" {alias} " for i in allowed if i in catalog for alias in title_aliases(catalog[i].title)}
     for quoted in _QUOTED.findall(text) + _TITLE_WITH_YEAR.findall(text):
-        name = normalize_title(quoted)
-        if name and name not in allowed_titles and not any(name in t or t in name for t in allowed_titles):
+        forms = _name_forms(quoted)
+        # Whole words of an allowed title ("Fellowship of the Ring"), never a scrap of one ("m" of "The Mummy").
+        if forms and not any(f" {form} " in title for form in forms for title in allowed_titles):
             problems.append(f"names {quoted.strip()!r}, which is not a shown item")
     for year in _YEAR.findall(text):
         if item.year is None or int(year) != item.year:
@@ -75,6 +83,31 @@ def reason_problems(
     if trigrams and len(set(trigrams)) < len(trigrams) * 0.7:
         problems.append("repetitive")
     return problems
+
+
+def _name_forms(name: str) -> set[str]:
+    """A name normalized, with and without a trailing year.
+
+    Example: "Alien (1979)" -> {"alien 1979", "alien"};  "1917" -> {"1917"}
+    """
+    normal = normalize_title(name)
+    return {normal, _TRAILING_YEAR.sub("", normal)} - {""}
+
+
+def _repeats_line_start(text: str, item: Item) -> bool:
+    """The reason begins as its line already does (`chat.prompts.item_line_prefix`): with a list number,
+    or with the item's own title in bold or quotes, before a colon, or before "(year)".
+
+    Example: for Alien (1979), "1. **Alien**: tense" and "**Alien (1979)** is tense" -> True;
+             "A tense, grimy creature feature in space" -> False
+    """
+    if _LIST_NUMBER.match(text):
+        return True
+    own = title_aliases(item.title)
+    heads = [match.group(1) for match in (_LEADING_NAME.match(text), _LEADING_TITLE_WITH_YEAR.match(text)) if match]
+    if ":" in text:
+        heads.append(text.split(":", 1)[0])
+    return any(form in own for head in heads for form in _name_forms(head))
 
 
 def unshown_items(reply: str, shown: set[str], mentioned_by_user: set[str], titles: TitleMatcher) -> set[str]:

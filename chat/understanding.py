@@ -49,6 +49,10 @@ NEGATION = re.compile(
     r"\b(no|not|nothing|without|avoid|never|none|hate|hated|dislike|disliked|don't|dont|do not|didn't|didnt|"
     r"did not|can't stand|cannot stand|except|skip|no more|less|isn't|wasn't|not a fan of|boring|awful|terrible)\b"
 )
+# Cues that negate only what follows them: "animated with no subtitles" still wants animation.
+FORWARD_NEGATION = re.compile(r"\b(no|not|nothing|without|avoid|except|less)\b")
+# ...unless they follow a verb whose subject came first: "horror is not my thing".
+SUBJECT_VERB = re.compile(r"\b(is|are|was|were|am|be|it's|that's|i'm|do|does|did)\s*$")
 LIKE_CUE = re.compile(r"\b(love|loved|like|liked|enjoy|enjoyed|adore|adored|favou?rite|fan of|great|amazing)\b")
 REJECT_ALL = re.compile(
     r"\b(something else|anything else|other ones?|others|different ones?|none of (these|those|them)|not (these|those)|"
@@ -130,11 +134,28 @@ def clean_message(text: str) -> tuple[str, bool]:
     return text, False
 
 
+def _negation_start(clause: str) -> int | None:
+    """Where a clause's negation begins: at a forward cue ("no", "without", ...), else at 0; None if it has none.
+
+    Example: "something animated with no subtitles" -> 24;  "horror is not my thing" -> 0;  "i hate gore" -> 0
+    """
+    first = NEGATION.search(clause)
+    if first is None:
+        return None
+    forward = FORWARD_NEGATION.match(clause, first.start())
+    if forward and not SUBJECT_VERB.search(clause[: first.start()]):
+        return first.start()
+    return 0
+
+
 def _clauses(lowered: str) -> list[tuple[str, bool]]:
     """Split into clauses and say whether each is negative. 'and' carries polarity on; 'but' and stops reset it.
 
+    A forward cue negates only what follows it, so the words before it stay a clause of their own.
+
     Example: "i loved x and y, something scary but not gory" -> [("i loved x", False), ("y", False),
              ("something scary", False), ("not gory", True)]
+             "something animated with no subtitles" -> [("something animated with", False), ("no subtitles", True)]
     """
     pieces = re.split(r"(\bbut\b|\bhowever\b|\bthough\b|[.!?;]|\band\b|\bor\b|,)", lowered)
     clauses: list[tuple[str, bool]] = []
@@ -148,12 +169,15 @@ def _clauses(lowered: str) -> list[tuple[str, bool]]:
             continue
         if token in ("and", "or", ","):
             continue
-        negative = bool(NEGATION.search(token))
-        if negative:
+        start = _negation_start(token)
+        if start:
+            clauses.append((token[:start].strip(), carried))
+            token = token[start:]
+        if start is not None:
             carried = True
         elif LIKE_CUE.search(token):
             carried = False
-        clauses.append((token, negative or carried))
+        clauses.append((token, start is not None or carried))
     return clauses
 
 

@@ -11,9 +11,8 @@ recalls and reranks; nothing is explained, shown or logged.
 from __future__ import annotations
 
 import logging
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Iterable
 
 from chat.assemble import offline_by_default
 from chat.engine import ChatEngine, EngineSettings
@@ -21,7 +20,7 @@ from chat.llm import ChatModel
 from chat.settings import PROJECT_ROOT, Settings
 from chat.titles import TitleMatcher
 from retrieval.catalog import Catalog, Item
-from retrieval.embeddings import Embedder, SentenceTransformerEmbedder
+from retrieval.embeddings import Embedder, SentenceTransformerEmbedder, one_torch_thread  # noqa: F401 (used by redial, movielens)
 from retrieval.index import ItemIndex, open_index
 from retrieval.rerank import CollaborativeSignal, Reranker
 from retrieval.retriever import FaissRetriever
@@ -36,31 +35,11 @@ class ExactTitleMatcher(TitleMatcher):
     """The chat's title finder without its typo matching.
 
     Benchmark dialogues render every mention as the exact "Title (Year)", so typo matching
-    adds nothing there, and over the 6.9k-title ReDial list it costs ~0.3 s per message
-    (difflib over thousands of titles) against ~1 ms without it.
+    would add nothing there but time.
     """
 
     def __init__(self, items: Iterable[Item]):
-        super().__init__(items)
-        self._fuzzy_pool = {}
-
-
-@contextmanager
-def one_torch_thread() -> Iterator[None]:
-    """Encode with one torch thread inside the block, as many short queries one at a time want.
-
-    On this 2-core machine one thread encodes a short query as fast as two (~11 ms), and it
-    does not collapse when another process competes for the cores: two threads then took up
-    to ~0.5 s a query. Batch encoding (index builds) keeps the default.
-    """
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
+        super().__init__(items, fuzzy=False)
 
 
 def load_embedder() -> SentenceTransformerEmbedder:

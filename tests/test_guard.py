@@ -1,7 +1,10 @@
 """The grounding guard rejects reasons that name other films or facts not on the card."""
 
+import pytest
+
 from chat.guard import reason_problems
 from chat.titles import TitleMatcher
+from retrieval.catalog import Catalog, Item
 from retrieval.filters import normalize_term
 
 
@@ -38,3 +41,30 @@ def test_markup_and_repeats_are_caught(catalog):
     assert "contains markup" in problems(catalog, "<script>alert(1)</script> a fine tense story")
     same = "A tense ghost story in a remote snowy hotel."
     assert "repeats an earlier reason" in problems(catalog, same, earlier=(same,))
+
+
+def test_a_quoted_name_must_be_whole_words_of_an_allowed_title(catalog):
+    with_m = Catalog([*catalog.items, Item(id="m-1931", title="M", year=1931, genres=("crime",))])
+    people = frozenset(normalize_term(n) for item in with_m for n in (*item.cast, *item.directors))
+
+    def problems_with_m(text):
+        return reason_problems(text, with_m["the-shining-1980"], {"the-shining-1980", "m-1931"},
+                               TitleMatcher(with_m.items), with_m, people)
+
+    assert any("The Mummy" in p for p in problems_with_m('Much like "The Mummy", it is tense and eerie in a remote hotel.'))
+    assert problems_with_m('A tense and eerie hotel story, as cold as "M" and full of ghosts.') == []
+    assert problems_with_m("A tense and eerie hotel story, *Shining* in every frame, with ghosts.") == []
+
+
+@pytest.mark.parametrize(
+    "text, repeats",
+    [("1. **The Shining (1980)**: an atmospheric, tense horror story in a remote hotel.", True),
+     ("**The Shining**: an atmospheric, tense horror story in a remote hotel full of ghosts.", True),
+     ("**The Shining** is an atmospheric, tense horror story in a remote hotel.", True),
+     ("The Shining (1980) is an atmospheric, tense horror story in a remote hotel.", True),
+     ("Shining: an atmospheric, tense horror story in a remote hotel full of ghosts.", True),
+     ("The Shining is an atmospheric, tense horror story in a remote hotel.", False),
+     ("An atmospheric, tense horror story in a remote hotel full of ghosts.", False)],
+)
+def test_a_reason_that_repeats_its_line_start_is_caught(catalog, text, repeats):
+    assert ("repeats the start of its line (number or title)" in problems(catalog, text)) is repeats

@@ -63,6 +63,21 @@ def test_ninety_s_comedy_without_zombies(read):
     assert reading.avoid_terms == {"zombie"}
 
 
+@pytest.mark.parametrize(
+    "text, wanted, avoided, terms",
+    [("something animated with no subtitles", {"animation"}, set(), {"subtitles"}),
+     ("a comedy, nothing with zombies", {"comedy"}, set(), {"zombie"}),
+     ("a comedy nothing with zombies", {"comedy"}, set(), {"zombie"}),
+     ("a western without violence", {"western"}, set(), {"violence"}),
+     ("something scary not gory", {"horror"}, set(), {"gore"}),
+     ("horror is not my thing", set(), {"horror"}, set()),
+     ("i hate horror", set(), {"horror"}, set())],
+)
+def test_negation_covers_only_what_follows_no_or_without(read, text, wanted, avoided, terms):
+    reading = read(text)
+    assert (reading.genres_wanted, reading.genres_avoided, reading.avoid_terms) == (wanted, avoided, terms)
+
+
 def test_negative_person(read):
     assert "tom cruise" in read("an action film but not Tom Cruise").avoid_terms
 
