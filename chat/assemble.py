@@ -6,10 +6,9 @@ Shared by the web app and the headless CLI so both serve exactly the same system
 from __future__ import annotations
 
 import logging
-import os
 
 from chat.engine import ChatEngine, EngineSettings
-from chat.llm import LocalChatModel
+from chat.llm import LocalChatModel, offline_by_default
 from chat.logstore import LogStore
 from chat.settings import Settings
 from retrieval.collaborative import ItemCooccurrence
@@ -21,13 +20,6 @@ from retrieval.retriever import FaissRetriever
 log = logging.getLogger(__name__)
 
 APP_VERSION = "0.1.0"
-
-
-def offline_by_default() -> None:
-    """Keep model loading off the network unless the person turned it on."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
 def build_engine(settings: Settings, progress: bool = True) -> ChatEngine:

@@ -1,7 +1,8 @@
 """The turn engine: respond(session, message) runs one user turn end to end and streams the reply.
 
 1. read the message and update the dialogue state (rules: `understanding`, `state`)
-2. plan: the LLM writes a search tool call; a malformed one is repaired from the state
+2. plan: the LLM writes the search call's query; the state adds the hard constraints; a malformed
+   query is repaired from the state
 3. recall with FAISS under the state's hard constraints and exclusions, then rerank
 4. explain: the reply names exactly the chosen items (the engine writes each title); the LLM
    writes each item's reason, and the guard swaps any reason that names another film or a
@@ -27,7 +28,7 @@ from chat.llm import ChatModel, LLMError
 from chat.logstore import LogStore
 from chat.state import DialogueState, record_feedback, record_shown, update_state
 from chat.titles import TitleMatcher
-from chat.tools import CLOSE, SearchCall, ToolCallError, parse_call, render_call
+from chat.tools import QUERY_PREFIX, SearchCall, ToolCallError, parse_query, render_call
 from chat.understanding import Reading, read_message
 from retrieval.catalog import Catalog, Item
 from retrieval.filters import normalize_term
@@ -43,7 +44,7 @@ class EngineSettings:
     candidates_k: int = 50
     planner: str = "llm"  # "llm": the model writes the search call; "rules": built from the dialogue state
     explainer: str = "llm"  # "llm": the model writes each reason; "template": reasons from the card alone
-    plan_max_new_tokens: int = 48
+    plan_max_new_tokens: int = 24
     reason_max_new_tokens: int = 36
     model_id: str = ""
     adapter_id: str = ""
@@ -272,19 +273,19 @@ class ChatEngine:
         )
         if self.llm is None or self.settings.planner == "rules":
             return from_state, None, [], ""
-        messages, prefix = prompts.planner_messages(state, self.catalog, reading.text)
-        try:
-            raw = "".join(self.llm.stream(messages, prefix, self.settings.plan_max_new_tokens, stop=[CLOSE]))
+        messages, _ = prompts.planner_messages(state, self.catalog, reading.text)
+        try:  # the model writes the query alone; the hard constraints come from the state
+            raw = "".join(self.llm.stream(messages, QUERY_PREFIX, self.settings.plan_max_new_tokens, stop=['"']))
         except LLMError as error:
             log.warning("planner failed, using the dialogue state: %s", error)
             return from_state, False, [f"planner error: {error}"], ""
         try:
-            call = parse_call(prefix + raw + CLOSE)
+            model_query = parse_query(raw)
         except ToolCallError as error:
             return from_state, False, [f"tool call repaired from state: {error}"], raw
         # The model's words join the state's, minus anything the person ruled out ("no zombies" is no query for zombies).
         ruled_out = {w for term in state.avoid_terms | state.genres_avoided for w in term.split()}
-        words = [w for w in (from_state.query + " " + call.query).split() if normalize_term(w) not in ruled_out]
+        words = [w for w in (from_state.query + " " + model_query).split() if normalize_term(w) not in ruled_out]
         query = " ".join(dict.fromkeys(words)) or from_state.query
         return SearchCall(query, from_state.genres, from_state.year_min, from_state.year_max, from_state.avoid), True, [], raw
 

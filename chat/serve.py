@@ -1,7 +1,7 @@
 """`python -m chat.serve`: the local model behind an OpenAI-compatible HTTP API, so several app replicas can share it.
 
     python -m chat.serve [--host 127.0.0.1] [--port 8000] [--base-model ID|PATH] [--adapter PATH|none]
-                         [--dtype float32|bfloat16] [--quantize] [--threads N] [--served-model-name default]
+                         [--dtype float32|bfloat16] [--quantize none|int8|int8-dynamic] [--threads N] [--served-model-name default]
 
 Endpoints:
 - `POST /v1/chat/completions`: `messages`, `stream` (server-sent events: `data: {...}` chunks whose
@@ -234,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     import uvicorn
 
-    from chat.assemble import offline_by_default
+    from chat.llm import offline_by_default
     from chat.llm import LocalChatModel
 
     try:

@@ -37,7 +37,9 @@ class Settings:
     llm: str = _doc("'local' runs the model in this process; 'remote' uses an OpenAI-compatible server (remote_url); "
                     "'none' runs without an LLM (rules + templates)", "local", choices=("local", "remote", "none"))
     dtype: str = _doc("local model weights: float32 or bfloat16", "float32", choices=("float32", "bfloat16"))
-    quantize: bool = _doc("int8 dynamic quantization of the local model's linear layers", False)
+    quantize: str = _doc("local model CPU speed-up: 'int8' decodes with int8 weights (about 1.7x faster, same output), "
+                         "'int8-dynamic' is torch's dynamic quantization (breaks the adapter's format), 'none'",
+                         "int8", choices=("none", "int8", "int8-dynamic"))
     threads: int = _doc("CPU threads for torch (0: torch's default)", 0)
     remote_url: str = _doc("with llm=remote: base URL of an OpenAI-compatible API (vLLM, TGI, llama.cpp, Ollama, chat.serve)",
                            "http://127.0.0.1:8000/v1")
@@ -64,6 +66,8 @@ class Settings:
             raise ValueError(f"candidates_k: must be at least items_per_reply ({self.items_per_reply})")
         if not 0 < self.port < 65536:
             raise ValueError(f"port: not a TCP port: {self.port}")
+        if self.quantize not in ("none", "int8", "int8-dynamic"):
+            raise ValueError(f"quantize: must be 'none', 'int8' or 'int8-dynamic', got {self.quantize!r}")
         if self.llm not in ("local", "remote", "none"):
             raise ValueError(f"llm: must be 'local', 'remote' or 'none', got {self.llm!r}")
         if not self.remote_url.startswith(("http://", "https://")):

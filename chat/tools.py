@@ -5,7 +5,9 @@ The LLM emits exactly one call per turn, on its own line:
     <tool_call>{"name": "search_items", "arguments": {"query": "tense space horror", "genres": ["horror"],
     "year_min": 1970, "year_max": 1989, "avoid": ["gore"]}}</tool_call>
 
-`query` is required; the rest is optional. The same rendering is used in fine-tuning data, so
+`query` is required; the rest is optional. At inference the engine asks for the query alone
+(`QUERY_PREFIX`, stop at its closing quote) and takes the constraints from the dialogue state;
+fine-tuning data holds whole calls, so the model learns them all. The same rendering is used in fine-tuning data, so
 training and serving cannot drift apart. A malformed call comes back as a `ToolCallError` whose
 message the engine can show to the model or repair from the dialogue state.
 """
@@ -19,6 +21,9 @@ from dataclasses import dataclass, field
 TOOL_NAME = "search_items"
 OPEN, CLOSE = "<tool_call>", "</tool_call>"
 CALL_PREFIX = OPEN + '{"name": "' + TOOL_NAME + '", "arguments": '
+# The engine asks the model for the query alone: it continues this prefix up to the closing quote,
+# and the hard constraints come from the dialogue state. Fewer generated tokens, same format.
+QUERY_PREFIX = CALL_PREFIX + '{"query": "'
 TOOL_DESCRIPTION = (
     f'{TOOL_NAME}(query: str, genres: list[str] = [], year_min: int = null, year_max: int = null, avoid: list[str] = []) '
     "searches the catalogue. Reply with one line: " + OPEN + '{"name": "' + TOOL_NAME + '", "arguments": {...}}' + CLOSE
@@ -127,3 +132,21 @@ def parse_call(text: str, strict: bool = False) -> SearchCall:
         year_max=_optional_year(args.get("year_max"), "year_max"),
         avoid=_string_list(args.get("avoid"), "avoid"),
     )
+
+
+def parse_query(continuation: str) -> str:
+    """The query from a model's continuation of `QUERY_PREFIX` (cut at its closing quote).
+
+    Raises ToolCallError when it is empty, not a JSON string body, or holds JSON or markup
+    instead of words. Example: 'tense space horror' -> "tense space horror"; '{"genres": [' -> error
+    """
+    try:
+        query = json.loads('"' + continuation + '"')
+    except json.JSONDecodeError as error:
+        raise ToolCallError(f"query is not a JSON string: {error.msg}") from error
+    if re.search(r"[{}\[\]<>]", query):
+        raise ToolCallError("query must be plain words, not JSON or markup")
+    query = " ".join(query.split())[:200]
+    if not query:
+        raise ToolCallError("query must be a non-empty string")
+    return query

@@ -1,14 +1,15 @@
 """Latency benchmark: a scripted 10-turn conversation through the real engine, per local-model mode, in one run.
 
-    python -m evaluation.latency                                   # default settings, fp32, int8, bf16 (~4-5 minutes on 2 cores)
+    python -m evaluation.latency                                   # default settings and every mode (~5 minutes on 2 cores)
     python -m evaluation.latency --variants default,int8 --json var/latency.json
 
 Each variant loads the local model (`LocalChatModel`) in one mode and replays the same
 conversation through the engine the app serves (same catalogue, index, embedder, reranker,
 planner and explainer settings; no logging), after one untimed warm-up turn in a separate
 session. Variants: `default` (the settings as given: defaults, --config, RECSYS_ environment,
-flags), `fp32` (plain unquantized float32 transformers), `int8` (`--quantize`: int8 dynamic
-quantization of the linear layers) and `bf16` (`--dtype bfloat16`); all keep the settings'
+flags), `fp32` (plain unquantized float32 transformers, the baseline), `int8` (`--quantize int8`:
+int8 weights for decoding, see `chat/quantize.py`), `int8-dynamic` (`--quantize int8-dynamic`:
+torch's dynamic quantization) and `bf16` (`--dtype bfloat16`); all keep the settings'
 base model and adapter. A variant with the same mode as `default` is measured once.
 
 Per turn it measures the whole turn and the time to the first streamed text (as a client of
@@ -52,7 +53,8 @@ CONVERSATION = (
     "a crime thriller from the 70s",
 )  # every turn finds items in the demo catalogue, so every turn plans, recalls and explains
 WARM_UP = "a feel-good animated film for the family"
-MODES = {"fp32": ("float32", False), "int8": ("float32", True), "bf16": ("bfloat16", False)}
+MODES = {"fp32": ("float32", "none"), "int8": ("float32", "int8"), "int8-dynamic": ("float32", "int8-dynamic"),
+         "bf16": ("bfloat16", "none")}
 TARGET_TURN_S, TARGET_FIRST_TEXT_S = 2.0, 1.0
 BENCH_SETTINGS = ("catalog", "index", "embedding_model", "base_model", "adapter", "dtype", "quantize", "threads",
                   "items_per_reply", "candidates_k", "planner", "explainer")
@@ -95,19 +97,19 @@ class VariantSummary:
     load_s: float
 
 
-def mode_name(dtype: str, quantize: bool) -> str:
-    """Example: ("float32", True) -> "int8 dynamic (fp32)"; ("bfloat16", False) -> "bf16" """
+def mode_name(dtype: str, quantize: str) -> str:
+    """Example: ("float32", "int8") -> "int8 weights (fp32)"; ("bfloat16", "none") -> "bf16" """
     base = {"float32": "fp32", "bfloat16": "bf16"}[dtype]
-    return f"int8 dynamic ({base})" if quantize else base
+    return {"none": base, "int8": f"int8 weights ({base})", "int8-dynamic": f"int8 dynamic ({base})"}[quantize]
 
 
-def variants_of(settings: Settings, names: list[str]) -> dict[str, tuple[str, bool]]:
+def variants_of(settings: Settings, names: list[str]) -> dict[str, tuple[str, str]]:
     """Variant label -> (dtype, quantize), each mode once; the default's label names the mode it shares.
 
-    Example: defaults (fp32), ["default", "fp32", "int8"] -> {"default (fp32)": ("float32", False), "int8": ("float32", True)}
+    Example: defaults (int8), ["default", "fp32", "int8"] -> {"default (int8)": ("float32", "int8"), "fp32": ("float32", "none")}
     """
     default = (settings.dtype, settings.quantize)
-    chosen: dict[str, tuple[str, bool]] = {}
+    chosen: dict[str, tuple[str, str]] = {}
     for name in names:
         if name == "default":
             same = [other for other, mode in MODES.items() if mode == default and other in names]
@@ -167,7 +169,7 @@ def measure_turn(engine: ChatEngine, session: ChatSession, message: str, llm: Lo
     )
 
 
-def run_variant(base: ChatEngine, settings: Settings, dtype: str, quantize: bool,
+def run_variant(base: ChatEngine, settings: Settings, dtype: str, quantize: str,
                 conversation: tuple[str, ...]) -> tuple[list[TurnMeasure], float]:
     """The conversation's turn measures with the local model in one mode, and how long the model took to load."""
     started = time.perf_counter()
@@ -214,7 +216,8 @@ def report(summaries: list[VariantSummary], settings: Settings, turns: int) -> s
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m evaluation.latency", description=__doc__.split("\n")[0],
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("--variants", default="default,fp32,int8,bf16", help="comma-separated: default, fp32, int8, bf16")
+    parser.add_argument("--variants", default="default,fp32,int8,int8-dynamic,bf16",
+                        help="comma-separated: default, " + ", ".join(MODES))
     parser.add_argument("--turns", type=int, default=len(CONVERSATION), help="how many turns of the script to replay (1-10)")
     parser.add_argument("--json", type=Path, help="also write every turn's measures and the summaries here")
     add_arguments(parser, only=BENCH_SETTINGS)

@@ -14,7 +14,7 @@ import logging
 from pathlib import Path
 from typing import Iterable
 
-from chat.assemble import offline_by_default
+from chat.llm import offline_by_default
 from chat.engine import ChatEngine, EngineSettings
 from chat.llm import ChatModel
 from chat.settings import PROJECT_ROOT, Settings

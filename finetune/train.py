@@ -63,6 +63,21 @@ def sha256_of(path: str | Path) -> str:
     return digest.hexdigest()
 
 
+def base_model_name(location) -> str:
+    """How the adapter names its base model: the embedded default by name (also when given as a copy of its
+    .gguf file, e.g. on a GPU machine), a hub id as given, never a local path."""
+    from chat.llm import DEFAULT_BASE_MODEL, LLMError, locate_base_model
+
+    if not location.gguf_file:
+        return location.name if not Path(location.path).exists() else Path(location.path).name
+    try:
+        default = locate_base_model(DEFAULT_BASE_MODEL)
+    except LLMError:
+        return location.gguf_file
+    same_file = sha256_of(Path(location.path) / location.gguf_file) == sha256_of(Path(default.path) / default.gguf_file)
+    return default.name if same_file else location.gguf_file
+
+
 def read_examples(paths: tuple[str, ...]) -> tuple[list[dict], list[dict]]:
     train, evaluation = [], []
     for path in paths:
@@ -203,22 +218,23 @@ def train(args: TrainArgs):
     (out / "README.md").unlink(missing_ok=True)  # peft's empty model-card template; training_meta.json says it all
     config_path = out / "adapter_config.json"
     config = json.loads(config_path.read_text())
-    config["base_model_name_or_path"] = location.name if location.gguf_file else args.base_model  # not this machine's path
+    base_name = base_model_name(location)
+    config["base_model_name_or_path"] = base_name  # never this machine's path
     config_path.write_text(json.dumps(config, indent=2))
     store_adapter_in(out, args.save_dtype)
     plot_loss(trainer.state.log_history, out / "loss.png")
     seconds = round(time.perf_counter() - started, 1)
     meta = {
-        "base_model": location.name,
+        "base_model": base_name,
         "base_model_file_sha256": sha256_of(Path(location.path) / location.gguf_file) if location.gguf_file else None,
         "data": [{"path": Path(p).name, "sha256": sha256_of(p)} for p in args.data],
         "examples": {"train": len(train_set), "eval": len(eval_set), "dropped_too_long": dropped},
-        "hyperparameters": {k: v for k, v in asdict(args).items() if k not in ("data", "out")},
+        "hyperparameters": {**{k: v for k, v in asdict(args).items() if k not in ("data", "out")}, "base_model": base_name},
         "lora_target_modules": list(LORA_TARGETS),
         "trainable_parameters": trainable,
         "metrics": metrics,
         "seconds": seconds,
-        "device": "cuda" if torch.cuda.is_available() else f"cpu ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)",
+        "device": f"cuda ({torch.cuda.get_device_name()})" if torch.cuda.is_available() else f"cpu ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)",
         "versions": {name: version(name) for name in ("torch", "transformers", "peft", "accelerate")},
         "loss_history": [h for h in trainer.state.log_history if "loss" in h or "eval_loss" in h],
     }
@@ -252,7 +268,7 @@ def parse_args(argv: list[str] | None = None) -> TrainArgs:
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    from chat.assemble import offline_by_default
+    from chat.llm import offline_by_default
 
     offline_by_default()
     try:

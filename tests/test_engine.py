@@ -2,6 +2,7 @@
 
 import pytest
 
+from chat.tools import parse_call
 from conftest import make_engine
 from fakes import ScriptedChatModel
 
@@ -65,6 +66,18 @@ def test_malformed_tool_call_is_repaired_from_the_state(catalog, index, embedder
     result, _ = run_turn(engine, engine.new_session(), "a western please")
     assert result.tool_call_valid is False
     assert result.items and all("western" in s.item.genres for s in result.items)
+
+
+def test_the_planner_writes_the_query_and_the_state_keeps_the_constraints(catalog, index, embedder):
+    llm = ScriptedChatModel(['gunfights in the desert", "genres": ["comedy"]}}', "a fine pick for tonight with a strong mood"])
+    engine = make_engine(catalog, index, embedder, llm)
+    result, _ = run_turn(engine, engine.new_session(), "a western please")
+    assert llm.calls[0][1].endswith('{"query": "')
+    assert result.tool_call_valid is True
+    call = parse_call(result.tool_call["text"])
+    assert "gunfights" in call.query and "western" in call.query
+    assert call.genres == ("western",)  # the model's "comedy" is not a constraint the person stated
+    assert all("western" in s.item.genres for s in result.items)
 
 
 def test_llm_failure_still_completes_the_turn(catalog, index, embedder, log_store):

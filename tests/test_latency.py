@@ -32,8 +32,11 @@ def test_stats_add_and_subtract_field_by_field():
 
 def test_each_mode_is_measured_once_and_the_default_names_its_mode():
     assert variants_of(Settings(), ["default", "fp32", "int8", "bf16"]) == {
-        "default (fp32)": ("float32", False), "int8": ("float32", True), "bf16": ("bfloat16", False)}
-    assert variants_of(Settings(quantize=True), ["default", "fp32"]) == {"default": ("float32", True), "fp32": ("float32", False)}
+        "default (int8)": ("float32", "int8"), "fp32": ("float32", "none"), "bf16": ("bfloat16", "none")}
+    assert variants_of(Settings(quantize="int8-dynamic"), ["default", "fp32", "int8-dynamic"]) == {
+        "default (int8-dynamic)": ("float32", "int8-dynamic"), "fp32": ("float32", "none")}
+    assert variants_of(Settings(dtype="bfloat16", quantize="int8"), ["default", "fp32"]) == {
+        "default": ("bfloat16", "int8"), "fp32": ("float32", "none")}
     with pytest.raises(ValueError, match="unknown variant"):
         variants_of(Settings(), ["fp16"])
 

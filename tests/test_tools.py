@@ -2,7 +2,7 @@
 
 import pytest
 
-from chat.tools import SearchCall, ToolCallError, parse_call, render_call
+from chat.tools import QUERY_PREFIX, SearchCall, ToolCallError, parse_call, parse_query, render_call
 
 
 def test_render_then_parse_round_trips():
@@ -30,3 +30,18 @@ def test_parse_accepts_missing_close_tag_and_surrounding_text():
 def test_malformed_calls_name_the_problem(text, problem):
     with pytest.raises(ToolCallError, match=problem):
         parse_call(text)
+
+
+@pytest.mark.parametrize("continuation, query", [
+    ("tense space horror", "tense space horror"),
+    ("  a  \\\"cosy\\\" mystery ", 'a "cosy" mystery'),
+])
+def test_the_query_alone_is_read_from_a_continuation_of_the_query_prefix(continuation, query):
+    assert parse_query(continuation) == query
+    assert parse_call(QUERY_PREFIX + continuation + '"}}</tool_call>').query == query
+
+
+@pytest.mark.parametrize("continuation", ["", "   ", '{"genres": [', "<b>bold</b>", "trailing backslash \\"])
+def test_a_query_that_is_not_plain_words_is_an_error(continuation):
+    with pytest.raises(ToolCallError):
+        parse_query(continuation)
