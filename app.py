@@ -14,14 +14,17 @@ import argparse
 import contextlib
 import html
 import logging
+import re
 import sys
 import tempfile
 from pathlib import Path
+from typing import Sequence
 
 import gradio as gr
 import pandas as pd
 from sqlalchemy.exc import SQLAlchemyError
 
+from chat import prompts
 from chat.assemble import build_engine
 from chat.engine import ChatEngine, ChatSession, ShownItem
 from chat.llm import LLMError
@@ -46,6 +49,31 @@ CSS = """
 .card .title {font-weight: 600;} .card .meta {opacity: .75; font-size: .9em;} .card .why {margin-top: 4px;}
 @media (max-width: 640px) { .cards-column {min-width: 100% !important;} }
 """
+# Every ASCII punctuation character Markdown (CommonMark, GFM) or HTML can give a meaning, at any place in a line.
+_MARKUP_CHARACTERS = re.compile(r"[\\`*_{}\[\]()#+\-.!|~<>&$:@=]")
+
+
+def inert_markdown(text: str) -> str:
+    """Text that the chat's Markdown renderer shows exactly as written: no HTML, links, emphasis, lists or headings.
+
+    A backslash before ASCII punctuation makes it a literal character in CommonMark.
+    Example: "<b>hi</b> [x](http://a)" -> "\\<b\\>hi\\</b\\> \\[x\\]\\(http\\://a\\)"
+    """
+    return _MARKUP_CHARACTERS.sub(lambda match: "\\" + match.group(), text)
+
+
+def reply_markdown(text: str, items: Sequence[ShownItem]) -> str:
+    """An engine reply for the chat: each item line keeps its bold label, everything else is inert.
+
+    The label is already escaped (`chat.prompts.item_line_prefix`); the rest may hold catalogue text
+    (keywords, people, liked titles) or the person's words, and a catalogue can be anyone's file.
+    """
+    prefixes = [prompts.item_line_prefix(number, shown.item) for number, shown in enumerate(items, start=1)]
+    lines = []
+    for line in text.split("\n"):
+        prefix = next((p for p in prefixes if line.startswith(p)), "")
+        lines.append(prefix + inert_markdown(line[len(prefix):]))
+    return "\n".join(lines)
 
 
 def card_html(shown: ShownItem) -> str:
@@ -195,12 +223,13 @@ def build_ui(engine: ChatEngine, settings: Settings, admin: AdminLogin | None = 
 
     def respond(message: str, history: list, dont_log: bool, session: ChatSession | None, shown_ids: list):
         session = set_log_choice(bool(dont_log), session)
-        history = list(history or []) + [{"role": "user", "content": message}, {"role": "assistant", "content": "…"}]
+        history = list(history or []) + [{"role": "user", "content": inert_markdown(message)},
+                                         {"role": "assistant", "content": "…"}]
         yield history, "", session, shown_ids, {}, *card_updates([])
         result, items = None, []
         try:
             for update in engine.respond(session, message):
-                history[-1] = {"role": "assistant", "content": update.text}
+                history[-1] = {"role": "assistant", "content": reply_markdown(update.text, update.items)}
                 items, result = update.items, update.result
                 yield history, "", session, [s.item.id for s in items], under_the_hood(result), *card_updates(items)
         except Exception:  # noqa: BLE001 - the edge: a person never sees a traceback
@@ -242,7 +271,10 @@ def build_ui(engine: ChatEngine, settings: Settings, admin: AdminLogin | None = 
             with gr.Tab("Chat", elem_id="chat-tab") if admin else contextlib.nullcontext():
                 with gr.Row(equal_height=False):
                     with gr.Column(scale=3, min_width=320):
-                        chatbot = gr.Chatbot(label="Conversation", height=480, elem_id="chat")
+                        # Replies are Markdown with escaped data (`reply_markdown`); Gradio's sanitizer stays on as a
+                        # second line, with no custom tags let through and no LaTeX.
+                        chatbot = gr.Chatbot(label="Conversation", height=480, elem_id="chat", sanitize_html=True,
+                                             allow_tags=False, latex_delimiters=[])
                         with gr.Row():
                             box = gr.Textbox(placeholder="e.g. a 90s comedy, nothing with zombies", show_label=False,
                                              scale=5, elem_id="message", max_lines=4)

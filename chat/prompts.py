@@ -5,6 +5,8 @@ Prompts stay compact: a small model on a CPU pays for every prompt token.
 
 from __future__ import annotations
 
+import re
+
 from chat.state import DialogueState
 from chat.tools import CALL_PREFIX, TOOL_DESCRIPTION
 from retrieval.catalog import Catalog, Item
@@ -14,6 +16,10 @@ EXPLAINER_SYSTEM = (
     "You are a friendly film recommender. For each numbered film, write one short sentence saying why it "
     "fits the request. Use only the facts given. Do not name any other film."
 )
+# What can start markup inside a bold label on a list line: emphasis, code, links, HTML, strikethrough, maths,
+# an entity ("&lt;"), an autolink ("http://", "www.", "a@b.c"). "&" before a space, ":" in "Mission: Impossible"
+# and "(" of "(1979)" stay as they are, so labels read the same to the model.
+_LABEL_MARKUP = re.compile(r"[\\`*_\[\]<>~$|@]|&(?=#?\w+;)|:(?=//)|(?<=www)\.", re.IGNORECASE)
 
 
 def item_card(item: Item) -> str:
@@ -77,9 +83,18 @@ def explainer_messages(state: DialogueState, catalog: Catalog, message: str, ite
     return [{"role": "system", "content": EXPLAINER_SYSTEM}, {"role": "user", "content": user}]
 
 
+def markdown_label(text: str) -> str:
+    """A title for a Markdown reply: characters that could start markup are backslash-escaped, so it renders as written.
+
+    Example: "M*A*S*H (1970)" -> "M\\*A\\*S\\*H (1970)";  "<b>Up</b>" -> "\\<b\\>Up\\</b\\>";
+             "Mission: Impossible (1996)" and "Thelma & Louise (1991)" -> unchanged
+    """
+    return _LABEL_MARKUP.sub(lambda match: "\\" + match.group(), text)
+
+
 def item_line_prefix(number: int, item: Item) -> str:
-    """The start of an item's line in the reply; the model writes the reason after it."""
-    return f"{number}. **{item.label}**: "
+    """The start of an item's line in the reply, its label bold and escaped; the model writes the reason after it."""
+    return f"{number}. **{markdown_label(item.label)}**: "
 
 
 def intro_line(state: DialogueState, catalog: Catalog, count: int) -> str:

@@ -1,13 +1,21 @@
-"""The Gradio app served in-process with the fake models: the opt-out, the API surface, the Logs tab's presence and sign-in."""
+"""The Gradio app served in-process with the fake models: the opt-out, the API surface, the Logs tab's presence and
+sign-in, and markup from a catalogue or a person shown as plain text."""
 
+import json
 import socket
+from html.parser import HTMLParser
 
 import gradio as gr
 import pytest
 from gradio_client import Client
+from markdown_it import MarkdownIt
 
 from app import build_ui, stats_views
+from chat import prompts
 from chat.settings import AdminLogin, Settings
+from conftest import SMALL_CATALOG, make_engine
+from retrieval.catalog import Item, load_catalog
+from retrieval.index import ItemIndex
 
 MESSAGE = "I loved Alien, a horror film but nothing gory"
 
@@ -86,3 +94,91 @@ def test_logs_tab_handlers_are_not_exposed_to_api_clients(served):
     endpoints = set(Client(served, verbose=False).view_api(print_info=False, return_format="dict")["named_endpoints"])
     assert "/respond" in endpoints
     assert not {"/sign_in", "/refresh", "/prepare_export", "/set_log_choice"} & endpoints
+
+
+# ----- markup stays inert --------------------------------------------------------------------
+
+HOSTILE_TITLE = "<script>alert(1)</script> & *Stars*"
+HOSTILE_FILM = {
+    "id": "hostile-1999", "title": HOSTILE_TITLE, "year": 1999, "genres": ["western"],
+    "keywords": ["<img src=x onerror=alert(1)>", "[a link](http://evil.example)"],
+    "directors": ["**Bold** Director"], "cast": ["Ann Actor"], "runtime_min": 90,
+    "synopsis": "<iframe src=http://evil.example></iframe> A western.",
+}
+HOSTILE_MESSAGE = "a western <i>please</i> **now** [see](http://evil.example) <img src=x onerror=alert(2)>"
+# Gradio's chat renders Markdown with marked (GFM, line breaks, HTML allowed, then sanitized); markdown-it with
+# the same options stands in for it here.
+MARKDOWN = MarkdownIt("commonmark", {"html": True, "breaks": True}).enable(["strikethrough", "table"])
+
+
+class RenderedHTML(HTMLParser):
+    """The tags, the text and the bold spans of rendered HTML."""
+
+    def __init__(self, markup: str):
+        super().__init__(convert_charrefs=True)
+        self.tags: set[str] = set()
+        self.text, self.bold = "", []
+        self._in_bold = False
+        self.feed(markup)
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.add(tag)
+        if tag == "strong":
+            self._in_bold = True
+            self.bold.append("")
+
+    def handle_endtag(self, tag):
+        self._in_bold = self._in_bold and tag != "strong"
+
+    def handle_data(self, data):
+        self.text += data
+        if self._in_bold:
+            self.bold[-1] += data
+
+
+def rendered(markdown_text: str) -> RenderedHTML:
+    return RenderedHTML(MARKDOWN.render(markdown_text))
+
+
+@pytest.fixture
+def hostile_engine(tmp_path, embedder):
+    path = tmp_path / "hostile.jsonl"
+    path.write_text("\n".join(json.dumps(row) for row in [*SMALL_CATALOG, HOSTILE_FILM]) + "\n")
+    catalog = load_catalog(path)
+    return make_engine(catalog, ItemIndex.build(catalog, embedder, progress=False), embedder, llm=None)
+
+
+def ui_turn(demo: gr.Blocks, message: str) -> tuple[list[dict], list]:
+    """One turn through the app's own handler: the chat as Gradio sends it to the browser, and the card updates."""
+    respond = next(fn.fn for fn in demo.fns.values() if fn.api_name == "respond")
+    *_, last = respond(message, [], True, None, [])
+    history, cards = last[0], last[5:]
+    chatbot = next(block for block in demo.blocks.values() if getattr(block, "elem_id", None) == "chat")
+    return chatbot.postprocess(history).model_dump(), cards
+
+
+def test_markup_in_catalogue_fields_and_messages_is_shown_as_plain_text(hostile_engine):
+    demo = build_ui(hostile_engine, Settings())
+    chatbot = next(block for block in demo.blocks.values() if getattr(block, "elem_id", None) == "chat")
+    assert chatbot.sanitize_html and chatbot.allow_tags is False and chatbot.latex_delimiters == []
+
+    messages, cards = ui_turn(demo, HOSTILE_MESSAGE)
+    user, reply = (rendered(m["content"][0]["text"]) for m in messages)
+    assert user.tags == {"p"} and user.text.strip() == HOSTILE_MESSAGE
+    assert reply.tags <= {"p", "ol", "li", "strong", "br"}, reply.tags
+    assert f"{HOSTILE_TITLE} (1999)" in reply.bold  # bold, and every character as the catalogue has it
+    assert all(label in reply.text for label in ("Unforgiven (1992)", "High Noon (1952)"))
+    assert "<img src=x onerror=alert(1)>, [a link](http://evil.example)" in reply.text  # the keywords, in a template reason
+    assert "**Bold** Director" in reply.text
+    hostile_card = next(card["value"] for card in cards[::2] if "hostile-1999" in card["value"])
+    card = RenderedHTML(hostile_card)
+    assert card.tags == {"div"} and HOSTILE_TITLE in card.text and "**Bold** Director" in card.text
+
+
+@pytest.mark.parametrize("title", [
+    "M*A*S*H", "Thelma & Louise", "Mission: Impossible", "<b>Up</b> &lt;i&gt;", "_Under_ `code` ~~gone~~ $$x^2$$ | a",
+    "[click](http://evil.example) www.evil.example a@evil.example", "Back\\slash",
+])
+def test_item_labels_render_bold_and_exactly_as_written(title):
+    line = rendered(prompts.item_line_prefix(1, Item(id="x", title=title, year=1970)) + "a reason.")
+    assert line.tags == {"ol", "li", "strong"} and line.bold == [f"{title} (1970)"]
