@@ -262,8 +262,10 @@ class ChatEngine:
 
     def _plan(self, state: DialogueState, reading: Reading) -> tuple[SearchCall, bool | None, list[str], str]:
         """The search call for this turn: the LLM's query joined with the state's, or the state's alone."""
-        liked = [self.catalog[i].title for i in state.liked[-2:] if i in self.catalog]
-        fallback = ("similar to " + " and ".join(liked)) if liked else "well-loved films"
+        liked = [self.catalog[i] for i in state.liked[-2:] if i in self.catalog]
+        # A title's words make a poor query ("Groundhog Day" finds films with "Day" in them): describe the liked films.
+        described = " ".join(dict.fromkeys(w for item in liked for w in (*item.genres, *item.keywords[:4])))
+        fallback = described or "well-loved films"
         from_state = SearchCall(
             query=state.query_text() or fallback,
             genres=tuple(sorted(state.genres_wanted)),
@@ -285,6 +287,8 @@ class ChatEngine:
             return from_state, False, [f"tool call repaired from state: {error}"], raw
         # The model's words join the state's, minus anything the person ruled out ("no zombies" is no query for zombies).
         ruled_out = {w for term in state.avoid_terms | state.genres_avoided for w in term.split()}
+        ruled_out |= {normalize_term(w) for i in (*state.liked, *state.disliked) if i in self.catalog
+                      for w in self.catalog[i].title.split()}  # named films are searched by their vectors, not their words
         words = [w for w in (from_state.query + " " + model_query).split() if normalize_term(w) not in ruled_out]
         query = " ".join(dict.fromkeys(words)) or from_state.query
         return SearchCall(query, from_state.genres, from_state.year_min, from_state.year_max, from_state.avoid), True, [], raw

@@ -67,6 +67,8 @@ SMALL_TALK = re.compile(r"\b(how are you|who are you|what are you|what can you d
 DECADE = re.compile(r"\b(?:(?:19|20)?'?(\d)0s|(19|20)(\d)0s)\b")
 DECADE_WORDS = {"twenties": 1920, "thirties": 1930, "forties": 1940, "fifties": 1950, "sixties": 1960,
                 "seventies": 1970, "eighties": 1980, "nineties": 1990}
+MARKUP = re.compile(r"<tool_call>.*?</tool_call>|<[^<>]{0,300}>|\]\([^()\s]*\)|\bhttps?://\S+", re.S)
+YEAR_RANGE = re.compile(r"\b(?:between\s+|from\s+)?((?:19|20)\d\d)\s*(?:-|–|to|and|until|till)\s*((?:19|20)\d\d)\b")
 YEAR_RELATION = re.compile(r"\b(before|after|since|from|in|pre|post|older than|newer than)\W{0,2}((?:19|20)\d\d)\b")
 RUNTIME = re.compile(r"\b(?:under|less than|shorter than|at most|max|no longer than|below)\s+(\d+(?:\.\d+)?)\s*(hours?|hrs?|h|minutes?|mins?|m)\b")
 AVOID_PHRASE = re.compile(r"\b(?:no|nothing with|nothing about|without|avoid|not into|no more|hate)\s+((?:[a-z]+\s?){1,2})")
@@ -205,6 +207,11 @@ def _years(lowered: str) -> tuple[int | None, int | None]:
     for word, start in DECADE_WORDS.items():
         if re.search(rf"\b{word}\b", lowered):
             year_min, year_max = start, start + 9
+    ranges = list(YEAR_RANGE.finditer(lowered))
+    for match in ranges:  # "between 1975 and 1985", "from 1975 to 1985", "1975-1985"
+        first, last = sorted((int(match.group(1)), int(match.group(2))))
+        year_min, year_max = first, last
+    lowered = YEAR_RANGE.sub(" ", lowered) if ranges else lowered
     for relation, year_text in YEAR_RELATION.findall(lowered):
         year = int(year_text)
         if relation in ("before", "pre", "older than"):
@@ -251,8 +258,9 @@ def read_message(text: str, titles: TitleMatcher, people: frozenset[str] = froze
     for mention in mentions:
         masked[mention.start : mention.end] = " " * (mention.end - mention.start)
     masked_text = "".join(masked)
-    lowered = masked_text.lower().replace("’", "'")
-    normalized = " ".join(re.findall(r"[a-z0-9']+", lowered.replace("-", " ")))
+    lowered = MARKUP.sub(" ", masked_text).lower().replace("’", "'")  # a tag or a link is no preference
+    lowered_ranges = re.sub(r"\b((?:19|20)\d\d)\s*[-–]\s*((?:19|20)\d\d)\b", r"\1 to \2", lowered)
+    normalized = " ".join(re.findall(r"[a-z0-9']+", lowered_ranges.replace("-", " ")))
 
     liked, disliked = [], []
     for mention in mentions:
@@ -305,9 +313,10 @@ def read_message(text: str, titles: TitleMatcher, people: frozenset[str] = froze
 
     letters = [ch for ch in text if ch.isalpha()]
     non_latin = sum(1 for ch in letters if ord(ch) > 0x24F)
-    words = re.findall(r"[^\W\d_]+", text.lower())
+    words = re.findall(r"[^\W\d_]+", MARKUP.sub(" ", text).lower())  # tags, tool calls and links are not language
     english = sum(1 for w in words if w in STOPWORDS or w in GENRE_WORDS or w in TERM_WORDS)
-    not_english = bool(letters) and not mentions and (
+    understood = genres_wanted or genres_avoided or terms or year_min or year_max
+    not_english = bool(letters) and not mentions and not understood and (
         non_latin > len(letters) / 2 or (len(words) >= 3 and english / len(words) < 0.25)
     )
     return Reading(

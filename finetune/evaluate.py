@@ -69,10 +69,11 @@ def plan_metrics(llm: ChatModel, examples: list[dict]) -> dict:
 def explain_metrics(llm: ChatModel, engine: ChatEngine, examples: list[dict]) -> dict:
     """Write each reason as the engine does (title given, model continues) and check it with the guard."""
     named_unshown = rejected = total = 0
+    by_label = {prompts.markdown_label(i.label): i for i in engine.catalog}  # labels are markdown-escaped in replies
     for example in tqdm(examples, desc="explain", leave=False):
         lines = example["messages"][-1]["content"].splitlines()
         labels = [line.split("**")[1] for line in lines]
-        items = [next(i for i in engine.catalog if i.label == label) for label in labels]
+        items = [by_label[label] for label in labels]
         state_text = example["messages"][1]["content"]
         liked = {m.item_id for m in engine.titles.find(state_text.split("They said:")[0])}
         allowed = {item.id for item in items} | liked
