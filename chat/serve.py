@@ -234,8 +234,7 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     import uvicorn
 
-    from chat.llm import offline_by_default
-    from chat.llm import LocalChatModel
+    from chat.llm import LocalChatModel, offline_by_default
 
     try:
         settings = load_settings(args)

@@ -43,8 +43,8 @@ from chat.understanding import read_message
 from evaluation import baselines, metrics
 from evaluation.catalogs import movielens_catalog
 from evaluation.redial import find_folder
-from evaluation.system import (DEFAULT_CACHE, LIST_LENGTH, ExactTitleMatcher, cached_index, engine_over, load_embedder,
-                               load_llm, one_torch_thread)
+from evaluation.system import (DEFAULT_CACHE, LIST_LENGTH, add_run_arguments, cached_index, engine_over,
+                               ExactTitleMatcher, load_embedder, load_llm, one_torch_thread, parse_checked)
 from retrieval.catalog import Catalog
 from retrieval.collaborative import read_interactions
 from retrieval.embeddings import Embedder
@@ -226,13 +226,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--data", type=Path, required=True, help="folder with ml-100k.inter and ml-100k.item, or one holding ml-100k/")
     parser.add_argument("--limit", type=int, default=None, help="evaluate only the first N users (all users still train)")
-    parser.add_argument("--llm", action="store_true", help="also rank with the LLM planner (slow)")
-    parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="folder for the cached item index")
-    parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
-    args = parser.parse_args(argv)
-    if args.limit is not None and args.limit < 1:
-        parser.error("--limit must be at least 1")
-    return args
+    add_run_arguments(parser, llm_help="also rank with the LLM planner (slow)")
+    return parse_checked(parser, argv)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -60,8 +60,9 @@ from chat.titles import TitleMatcher
 from chat.understanding import Reading, clean_message, read_message
 from evaluation import baselines, metrics
 from evaluation.catalogs import RedialCatalog, read_redial_catalog
-from evaluation.system import (DEFAULT_CACHE, LIST_LENGTH, ExactTitleMatcher, cached_index, engine_over, load_embedder,
-                               load_llm, one_torch_thread, project_path)
+from evaluation.system import (DEFAULT_CACHE, LIST_LENGTH, add_run_arguments, cached_index, engine_over,
+                               ExactTitleMatcher, load_embedder, load_llm, one_torch_thread, parse_checked,
+                               project_path)
 from finetune.redial import Dialogue, read_dialogues, read_movie_names
 from retrieval.catalog import load_catalog
 from retrieval.embeddings import Embedder
@@ -351,13 +352,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--split", choices=("test", "train"), default="test", help="dialogues to evaluate on")
     parser.add_argument("--protocol", choices=PROTOCOLS, default="novel", help="which targets count")
     parser.add_argument("--limit", type=int, default=None, help="only the first N dialogues of the split")
-    parser.add_argument("--llm", action="store_true", help="also rank with the LLM planner (slow: ~1 s per turn)")
-    parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="folder for the cached item index")
-    parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
-    args = parser.parse_args(argv)
-    if args.limit is not None and args.limit < 1:
-        parser.error("--limit must be at least 1")
-    return args
+    add_run_arguments(parser, llm_help="also rank with the LLM planner (slow: ~1 s per turn)")
+    return parse_checked(parser, argv)
 
 
 def main(argv: list[str] | None = None) -> int:

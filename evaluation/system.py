@@ -10,13 +10,14 @@ recalls and reranks; nothing is explained, shown or logged.
 
 from __future__ import annotations
 
+import argparse
+
 import logging
 from pathlib import Path
 from typing import Iterable
 
-from chat.llm import offline_by_default
 from chat.engine import ChatEngine, EngineSettings
-from chat.llm import ChatModel
+from chat.llm import ChatModel, offline_by_default
 from chat.settings import PROJECT_ROOT, Settings
 from chat.titles import TitleMatcher
 from retrieval.catalog import Catalog, Item
@@ -84,3 +85,17 @@ def engine_over(index: ItemIndex, embedder: Embedder, collaborative: Collaborati
     )
     return ChatEngine(index.catalog, FaissRetriever(index, embedder), Reranker(index.vector_of), llm, None, settings,
                       collaborative=collaborative)
+
+
+def add_run_arguments(parser: argparse.ArgumentParser, llm_help: str) -> None:
+    """The flags every benchmark CLI shares: --limit, --llm, --cache, --json."""
+    parser.add_argument("--llm", action="store_true", help=llm_help)
+    parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="folder for the cached item index")
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+
+
+def parse_checked(parser: argparse.ArgumentParser, argv: list[str] | None) -> argparse.Namespace:
+    args = parser.parse_args(argv)
+    if args.limit is not None and args.limit < 1:
+        parser.error("--limit must be at least 1")
+    return args
