@@ -154,8 +154,8 @@ def _grounding_table(results: dict) -> list[str]:
     lines = ["| rate | " + " | ".join(columns) + " |", "| --- |" + " ---: |" * len(columns)]
     baseline = results["grounding"]["baselines"]["embedding_only"]
     for key in ("constraint_violation_rate", "unshown_or_unknown_reply_rate", "repeat_rate", "no_results_rate",
-                "reasons_replaced_rate"):
-        values = [_number(run["metrics"][key]) for run in runs.values()] + [_number(baseline[key])]
+                "reasons_replaced_rate", "guard_as_is_flag_rate"):
+        values = [_number(run["metrics"].get(key)) for run in runs.values()] + [_number(baseline.get(key))]
         lines.append(f"| {key.replace('_', ' ')} | " + " | ".join(values) + " |")
     counts = [f"{run['metrics']['turns']} turns, {run['metrics']['shown']} shown" for run in runs.values()]
     lines.append("| turns, items shown | " + " | ".join(counts + [f"{baseline['turns']} turns, {baseline['shown']} shown"]) + " |")
@@ -212,7 +212,12 @@ def findings(results: dict) -> list[str]:
         f"- Grounding: {gr['constraint_violation_rate']:.3f} of shown items break a stated constraint, against "
         f"{results['grounding']['baselines']['embedding_only']['constraint_violation_rate']:.3f} for retrieval without "
         f"filters. Of the {len(violations)} violating items, {own} break a constraint the engine had understood; the "
-        f"others come from constraints its reader missed. Repeats: {gr['repeat_rate']:.3f}.")
+        f"others come from constraints its reader missed. Repeats: {gr['repeat_rate']:.3f}. The chat's own "
+        f"`unshown_items` check, run on whole replies with its typo-tolerant title finder, flags "
+        f"{_percent(gr.get('guard_as_is_flag_rate'))} of the replies (its false alarms included).")
+    if results.get("grounding_llm"):
+        lines.append(f"- With the LLM explaining, the guard replaced "
+                     f"{_percent(results['grounding_llm']['metrics']['reasons_replaced_rate'])} of its reasons by templates.")
     if results.get("redial_llm"):
         llm_novel = results["redial_llm"]["novel"]
         lines.append(
@@ -236,7 +241,9 @@ def markdown(results: dict) -> str:
         "# Benchmarks",
         "",
         f"Produced by `python -m evaluation.report --size {size['name']}` (finished {results['finished']}) "
-        f"in **{minutes} min {seconds:02d} s** on {results['machine']} ({durations}). "
+        f"in **{minutes} min {seconds:02d} s** on {results['machine']} ({durations}"
+        + (f"; 1-minute load average {results['load_average_1min']['start']} at the start, "
+           f"{results['load_average_1min']['end']} at the end" if results.get("load_average_1min") else "") + "). "
         "Every number is from that run, except rows marked *published*: those are quoted from the cited papers and "
         "were not re-run here, under settings that differ from ours (see the notes under each table).",
         "",
