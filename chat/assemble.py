@@ -49,6 +49,7 @@ def build_engine(settings: Settings, progress: bool = True) -> ChatEngine:
         candidates_k=settings.candidates_k,
         planner=settings.planner,
         explainer=settings.explainer,
+        explain_batch=settings.explain_batch,
         model_id=llm.name if llm else "none",
         adapter_id=settings.adapter_path or "none",
         app_version=APP_VERSION,

@@ -97,6 +97,21 @@ def item_line_prefix(number: int, item: Item) -> str:
     return f"{number}. **{markdown_label(item.label)}**: "
 
 
+def reason_prefixes(items: list[Item], stand_ins: list[str]) -> list[str]:
+    """The assistant prefixes from which the model writes every item's reason in one batch: for each item,
+    the lines before it with stand-in reasons, then its own line's start. (Given its line's start alone,
+    the small model tends to describe item 1 again.)
+
+    Example: [Alien, Heat], ["A 1979 horror film.", "A 1995 crime film."] ->
+             ["1. **Alien (1979)**: ", "1. **Alien (1979)**: A 1979 horror film.\\n2. **Heat (1995)**: "]
+    """
+    prefixes, before = [], ""
+    for number, (item, stand_in) in enumerate(zip(items, stand_ins), start=1):
+        prefixes.append(before + item_line_prefix(number, item))
+        before = prefixes[-1] + stand_in + "\n"
+    return prefixes
+
+
 def intro_line(state: DialogueState, catalog: Catalog, count: int) -> str:
     """The opening sentence of a reply with recommendations, built from the state alone."""
     reasons = []

@@ -6,7 +6,7 @@ message with `"continue_final_message": true, "add_generation_prompt": false` (c
 honour it; a server that does not may start a new reply instead). Stop strings are sent to the
 server and also applied here, since some servers ignore them. Decoding asks for temperature 0.
 Connection failures, HTTP errors and timeouts raise `LLMError`, which the engine turns into its
-rule-based fallbacks.
+rule-based fallbacks. Several prefixes (`complete_many`) are sent one after another.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 from typing import Iterator, Sequence
 
-from chat.llm import LLMError, _holdback, _trim_at_stop
+from chat.llm import LLMError, _holdback, _trim_at_stop, complete_one_by_one
 
 log = logging.getLogger(__name__)
 
@@ -79,3 +79,8 @@ class RemoteChatModel:
             raise LLMError(f"remote model {self.name}: {type(error).__name__}: {error}") from error
         finally:
             chunks.close()
+
+    def complete_many(
+        self, messages: list[dict], prefixes: Sequence[str], max_new_tokens: int = 64, stop: Sequence[str] = ()
+    ) -> list[str]:
+        return complete_one_by_one(self, messages, prefixes, max_new_tokens, stop)

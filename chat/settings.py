@@ -49,6 +49,9 @@ class Settings:
     candidates_k: int = _doc("how many candidates FAISS recalls before reranking", 50)
     planner: str = _doc("'llm': the model writes the search call; 'rules': built from the dialogue state", "llm", choices=("llm", "rules"))
     explainer: str = _doc("'llm': the model writes each reason; 'template': reasons from item facts", "llm", choices=("llm", "template"))
+    explain_batch: bool = _doc("with explainer=llm: the model writes every item's reason at once, as one batch (about "
+                               "a third of the decoding steps), each after templated reasons for the items before it; off: one "
+                               "after another, each after the reasons written before it", True)
     log_db: str = _doc("SQLAlchemy URL of the conversation log store", f"sqlite:///{PROJECT_ROOT / 'var' / 'conversations.db'}")
     no_log: bool = _doc("do not store conversations", False)
     redact: bool = _doc("redact e-mail addresses and phone numbers before storing", True)

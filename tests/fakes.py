@@ -8,7 +8,7 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
-from chat.llm import LLMError
+from chat.llm import LLMError, complete_one_by_one
 
 
 class HashingEmbedder:
@@ -32,13 +32,15 @@ class HashingEmbedder:
 
 
 class ScriptedChatModel:
-    """Replies from a list, in order (the last one repeats); records every prompt it was given."""
+    """Replies from a list, in order (the last one repeats); records every prompt it was given, and each
+    `complete_many` call's prefixes (answered one by one, in order)."""
 
     name = "scripted"
 
     def __init__(self, replies: Sequence[str] = ("a fine pick for tonight with a strong mood",), fail: bool = False):
         self.replies = list(replies)
         self.calls: list[tuple[list[dict], str]] = []
+        self.batches: list[list[str]] = []
         self.fail = fail
 
     def stream(self, messages: list[dict], prefix: str = "", max_new_tokens: int = 64, stop: Sequence[str] = ()) -> Iterator[str]:
@@ -51,3 +53,7 @@ class ScriptedChatModel:
                 reply = reply[: reply.index(stop_text)]
         for word in reply.split(" "):
             yield word + " "
+
+    def complete_many(self, messages: list[dict], prefixes: Sequence[str], max_new_tokens: int = 64, stop: Sequence[str] = ()) -> list[str]:
+        self.batches.append(list(prefixes))
+        return complete_one_by_one(self, messages, prefixes, max_new_tokens, stop)

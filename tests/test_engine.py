@@ -2,6 +2,8 @@
 
 import pytest
 
+from chat import prompts
+from chat.llm import LLMError
 from chat.tools import parse_call
 from conftest import make_engine
 from fakes import ScriptedChatModel
@@ -131,3 +133,60 @@ def test_sessions_do_not_share_state(engine):
     result, _ = run_turn(engine, b, "I loved Alien, horror please")
     assert all("horror" in s.item.genres for s in result.items)
     assert b.state.avoid_terms == frozenset()
+
+
+class BatchFailingChatModel(ScriptedChatModel):
+    """Plans as scripted, then fails when asked for the reasons as a batch."""
+
+    def complete_many(self, messages, prefixes, max_new_tokens=64, stop=()):
+        raise LLMError("the batch broke")
+
+
+def test_reason_prefixes_put_stand_in_reasons_on_the_lines_before(catalog):
+    alien, heat = catalog["alien-1979"], catalog["heat-1995"]
+    assert prompts.reason_prefixes([alien, heat], ["Tense.", "Slick."]) == [
+        "1. **Alien (1979)**: ", "1. **Alien (1979)**: Tense.\n2. **Heat (1995)**: "]
+
+
+def test_the_explainer_asks_for_every_reason_in_one_batch(catalog, index, embedder):
+    llm = ScriptedChatModel(['funny films"', "a fine pick for tonight with a strong mood"])
+    engine = make_engine(catalog, index, embedder, llm)
+    result, updates = run_turn(engine, engine.new_session(), "a comedy please")
+    assert len(result.items) == 3
+    [prefixes] = llm.batches
+    for number, (prefix, shown) in enumerate(zip(prefixes, result.items), start=1):
+        assert prefix.endswith(prompts.item_line_prefix(number, shown.item)) and prefix.count("\n") == number - 1
+    assert result.items[0].why.startswith("a fine pick")
+    assert [len(u.items) for u in updates[1:-1]] == [1, 2, 3]  # still one streamed update per item
+
+
+def test_the_guard_reads_each_batched_reason_in_order(catalog, index, embedder):
+    good = "a fine pick for tonight with a strong mood"
+    llm = ScriptedChatModel(['funny films"', good, "Just like Psycho, a tense and gripping story for tonight.", good])
+    engine = make_engine(catalog, index, embedder, llm)
+    result, _ = run_turn(engine, engine.new_session(), "a comedy please")
+    first, second, third = result.items
+    assert first.why.startswith(good)
+    assert "Psycho" not in second.why and good not in third.why  # templated instead
+    notes = dict(note.split(": ", 1) for note in result.guard_notes)
+    assert "not shown" in notes[second.item.id] and "repeats an earlier reason" in notes[third.item.id]
+
+
+def test_a_failed_batch_falls_back_to_templated_reasons(catalog, index, embedder):
+    llm = BatchFailingChatModel(['funny films"'])
+    engine = make_engine(catalog, index, embedder, llm)
+    result, _ = run_turn(engine, engine.new_session(), "a comedy please")
+    assert result.kind == "recommend" and result.items and all(s.why for s in result.items)
+    assert "explainer error: the batch broke" in result.guard_notes
+    assert len(llm.calls) == 1  # the planner's; no reason was asked for one by one after the failure
+
+
+def test_without_batching_each_reason_continues_the_reply_so_far(catalog, index, embedder):
+    llm = ScriptedChatModel(['funny films"', "a fine pick for tonight with a strong mood"])
+    engine = make_engine(catalog, index, embedder, llm, explain_batch=False)
+    result, _ = run_turn(engine, engine.new_session(), "a comedy please")
+    assert llm.batches == []
+    prefixes = [prefix for _, prefix in llm.calls[1:]]
+    assert len(prefixes) == 3 and prefixes[2].startswith(prefixes[1]) and prefixes[1].startswith(prefixes[0])
+    assert prefixes[2].startswith("1. **") and "\n2. **" in prefixes[2] and prefixes[2].endswith(
+        prompts.item_line_prefix(3, result.items[2].item))

@@ -1,0 +1,139 @@
+"""LocalChatModel's batch of continuations: each row is what `stream` writes for its prefix alone.
+
+Fast tests run a tiny random Llama with a small byte-level BPE tokenizer built here (its text is
+nonsense, which is fine: only sameness is checked); the slow tests run the embedded SmolLM2 with
+the shipped adapter on a real explainer prompt.
+"""
+
+from pathlib import Path
+
+import pytest
+import torch
+from conftest import DEMO_CATALOG, ROOT
+
+from chat import prompts
+from chat.llm import LocalChatModel, offline_by_default
+from chat.state import DialogueState
+from retrieval.catalog import load_catalog
+
+MESSAGES = [
+    {"role": "system", "content": "You are a friendly film recommender. Use only the facts given."},
+    {"role": "user", "content": "Films:\n1. Alien (1979) | horror\n2. The Thing (1982) | horror\n3. Heat (1995) | crime"},
+]
+PREFIXES = ["1. **Alien (1979)**: ", "2. **The Thing (1982)**: a tense", "3. **Heat (1995)**: heist in Los"]  # unequal lengths: padded
+LINES = ["1. **Alien (1979)**: ", "1. **Alien (1979)**: Tense.\n2. **The Thing (1982)**: ",
+         "1. **Alien (1979)**: Tense.\n2. **The Thing (1982)**: Cold.\n3. **Heat (1995)**: "]  # each extends the one before
+CORPUS = [
+    "You are a friendly film recommender. Use only the facts given.",
+    "1. **Alien (1979)**: a grimy, tense creature feature in space.\n",
+    "2. **The Thing (1982)**: paranoid horror in the snow, by John Carpenter.\n",
+    "3. **Heat (1995)**: a tense heist thriller in Los Angeles.\n",
+]
+CHAT_TEMPLATE = ("{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
+                 "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}")
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory):
+    """A random two-layer Llama and a 300-token ASCII BPE tokenizer with a ChatML template, saved to a
+    folder and loaded from it as the app loads a model."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+
+    bpe = Tokenizer(models.BPE())
+    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    bpe.decoder = decoders.ByteLevel()
+    bpe.train_from_iterator(CORPUS * 10, trainers.BpeTrainer(vocab_size=300, special_tokens=["<|im_start|>", "<|im_end|>"]))
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=bpe, bos_token="<|im_start|>", eos_token="<|im_end|>",
+                                        pad_token="<|im_end|>", chat_template=CHAT_TEMPLATE)
+    torch.manual_seed(0)
+    # Wide initial weights: with the usual 0.02 a random model barely reads its context, and a masking mistake goes unseen.
+    config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                         num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=512, initializer_range=0.5,
+                         bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id)
+    folder = Path(tmp_path_factory.mktemp("tiny-chat-llama"))
+    LlamaForCausalLM(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    threads = torch.get_num_threads()
+    # One thread: a model this small gains nothing from two, and on a busy machine the second one waits for a core.
+    yield LocalChatModel(str(folder), threads=1)
+    torch.set_num_threads(threads)
+
+
+def streamed(model: LocalChatModel, prefixes, max_new_tokens: int, stop=()) -> list[str]:
+    return ["".join(model.stream(MESSAGES, prefix, max_new_tokens, stop)) for prefix in prefixes]
+
+
+def test_one_row_decodes_as_stream_does(tiny_model):
+    for prefix in PREFIXES:
+        assert tiny_model.complete_many(MESSAGES, [prefix], 12, stop=["\n"]) == streamed(tiny_model, [prefix], 12, ["\n"])
+
+
+def early_stop(model: LocalChatModel, prefixes: list[str]) -> str:
+    """A stop string that ends the second row a few characters in, so the rows end at different steps."""
+    return model.complete_many(MESSAGES, prefixes, 16)[1][4:6]
+
+
+@pytest.mark.parametrize("prefixes", [PREFIXES, LINES], ids=["one line each", "lines before"])
+def test_each_row_of_a_batch_is_what_stream_writes_for_its_prefix_alone(tiny_model, prefixes):
+    unstopped = tiny_model.complete_many(MESSAGES, prefixes, 16)
+    assert unstopped == streamed(tiny_model, prefixes, 16)
+    assert len(set(unstopped)) == len(prefixes) and all(len(text) >= 8 for text in unstopped)
+    stop = early_stop(tiny_model, prefixes)
+    expected = streamed(tiny_model, prefixes, 16, [stop])
+    assert len(expected[1]) <= 4 < len(unstopped[1])
+    assert tiny_model.complete_many(MESSAGES, prefixes, 16, [stop]) == expected
+
+
+def test_a_batch_is_one_call_keeping_the_rows_tokens_and_computing_the_prompt_once(tiny_model):
+    stop = [early_stop(tiny_model, PREFIXES)]
+    alone = []
+    for prefix in PREFIXES:
+        streamed(tiny_model, [prefix], 16, stop)
+        alone.append(tiny_model.last_stats)
+    tiny_model.complete_many(MESSAGES, PREFIXES, 16, stop)
+    batch = tiny_model.last_stats
+    assert len({s.new_tokens for s in alone}) > 1  # rows ended at different steps: padding after the early ones
+    assert batch.calls == 1 and batch.new_tokens == sum(s.new_tokens for s in alone)
+    assert batch.prompt_tokens == sum(s.prompt_tokens for s in alone)
+    assert batch.prompt_tokens - batch.reused_tokens < alone[0].prompt_tokens  # the shared prompt: computed once at most
+
+
+def test_the_cache_kept_after_a_batch_continues_as_a_fresh_one(tiny_model):
+    before = streamed(tiny_model, PREFIXES[:1], 16)
+    tiny_model.complete_many(MESSAGES, PREFIXES, 16)
+    assert streamed(tiny_model, PREFIXES[:1], 16) == before
+    assert tiny_model.complete_many(MESSAGES, PREFIXES[1:], 16) == streamed(tiny_model, PREFIXES[1:], 16)
+
+
+def explainer_prompt():
+    """A real explainer prompt over the demo catalogue, and the engine's batch of prefixes for its items."""
+    catalog = load_catalog(DEMO_CATALOG)
+    items = [catalog["alien-1979"], *[item for item in catalog.items if "comedy" in item.genres][:2]]
+    state = DialogueState()
+    messages = prompts.explainer_messages(state, catalog, "something tense, or a comedy", items)
+    return messages, prompts.reason_prefixes(items, [prompts.template_reason(item, state, catalog) for item in items])
+
+
+def real_model(quantize: str) -> LocalChatModel:
+    offline_by_default()
+    return LocalChatModel(adapter=str(ROOT / "adapters" / "default"), quantize=quantize)
+
+
+@pytest.mark.slow
+def test_the_real_model_writes_the_same_reason_in_a_one_row_batch_as_streamed():
+    messages, prefixes = explainer_prompt()
+    model = real_model("int8")
+    one_by_one = ["".join(model.stream(messages, prefix, 36, ["\n"])) for prefix in prefixes]
+    assert all(one_by_one)
+    assert [model.complete_many(messages, [prefix], 36, ["\n"])[0] for prefix in prefixes] == one_by_one
+
+
+@pytest.mark.slow
+def test_the_real_model_in_float32_writes_each_batched_reason_as_streamed():
+    """In float32 only: with int8 weights a few prompt tokens take the int8 path in a batch and the float one
+    alone (chat.quantize.PREFILL_ROWS), so a word may differ now and then."""
+    messages, prefixes = explainer_prompt()
+    model = real_model("none")
+    assert model.complete_many(messages, prefixes, 36, ["\n"]) == [
+        "".join(model.stream(messages, prefix, 36, ["\n"])) for prefix in prefixes]
