@@ -9,7 +9,8 @@ planner and explainer settings; no logging), after one untimed warm-up turn in a
 session. Variants: `default` (the settings as given: defaults, --config, RECSYS_ environment,
 flags), `fp32` (plain unquantized float32 transformers, the baseline), `int8` (`--quantize int8`:
 int8 weights for decoding, see `chat/quantize.py`), `int8-dynamic` (`--quantize int8-dynamic`:
-torch's dynamic quantization) and `bf16` (`--dtype bfloat16`); all keep the settings'
+torch's dynamic quantization), `bf16` (`--dtype bfloat16`) and `bf16-int8` (both: bfloat16 prefill,
+int8 weights for decoding); all keep the settings'
 base model and adapter. A variant with the same mode as `default` is measured once.
 
 Per turn it measures the whole turn and the time to the first streamed text (as a client of
@@ -54,10 +55,10 @@ CONVERSATION = (
 )  # every turn finds items in the demo catalogue, so every turn plans, recalls and explains
 WARM_UP = "a feel-good animated film for the family"
 MODES = {"fp32": ("float32", "none"), "int8": ("float32", "int8"), "int8-dynamic": ("float32", "int8-dynamic"),
-         "bf16": ("bfloat16", "none")}
+         "bf16": ("bfloat16", "none"), "bf16-int8": ("bfloat16", "int8")}
 TARGET_TURN_S, TARGET_FIRST_TEXT_S = 2.0, 1.0
 BENCH_SETTINGS = ("catalog", "index", "embedding_model", "base_model", "adapter", "dtype", "quantize", "threads",
-                  "items_per_reply", "candidates_k", "planner", "explainer")
+                  "items_per_reply", "candidates_k", "planner", "explainer", "explain_batch")
 
 
 @dataclass(frozen=True)
