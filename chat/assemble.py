@@ -57,7 +57,7 @@ def build_engine(settings: Settings, progress: bool = True) -> ChatEngine:
     return ChatEngine(
         catalog,
         FaissRetriever(index, embedder),
-        Reranker(index.vector_of),
+        Reranker(index.vector_of, settings.rerank_weights),
         llm,
         log_store,
         engine_settings,

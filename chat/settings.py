@@ -19,6 +19,8 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from retrieval.rerank import RerankWeights
+
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 ENV_PREFIX = "RECSYS_"
 
@@ -52,6 +54,11 @@ class Settings:
     explain_batch: bool = _doc("with explainer=llm: the model writes every item's reason at once, as one batch (about "
                                "a third of the decoding steps), each after templated reasons for the items before it; off: one "
                                "after another, each after the reasons written before it", True)
+    rerank_semantic: float = _doc("reranker weight: similarity to the search query", RerankWeights.semantic)
+    rerank_liked: float = _doc("reranker weight: closeness to films the person liked", RerankWeights.liked)
+    rerank_disliked: float = _doc("reranker weight: distance from films the person disliked", RerankWeights.disliked)
+    rerank_popularity: float = _doc("reranker weight: popularity", RerankWeights.popularity)
+    rerank_collaborative: float = _doc("reranker weight: co-occurrence with liked films in interaction data", RerankWeights.collaborative)
     log_db: str = _doc("SQLAlchemy URL of the conversation log store", f"sqlite:///{PROJECT_ROOT / 'var' / 'conversations.db'}")
     no_log: bool = _doc("do not store conversations", False)
     redact: bool = _doc("redact e-mail addresses and phone numbers before storing", True)
@@ -77,6 +84,11 @@ class Settings:
             raise ValueError(f"remote_url: must start with http:// or https://, got {self.remote_url!r}")
         if self.logo and not Path(self.logo).is_file():
             raise ValueError(f"logo: no such file: {self.logo}")
+
+    @property
+    def rerank_weights(self) -> RerankWeights:
+        return RerankWeights(self.rerank_semantic, self.rerank_liked, self.rerank_disliked, self.rerank_popularity,
+                             self.rerank_collaborative)
 
     @property
     def index_dir(self) -> Path:

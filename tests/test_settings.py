@@ -4,7 +4,8 @@ import argparse
 
 import pytest
 
-from chat.settings import add_arguments, load_settings
+from chat.settings import Settings, add_arguments, load_settings
+from retrieval.rerank import RerankWeights
 
 
 def parse(argv):
@@ -38,3 +39,9 @@ def test_bad_values_name_the_field(tmp_path):
 def test_binds_loopback_by_default():
     settings = load_settings(parse([]), {})
     assert settings.host == "127.0.0.1" and settings.share is False
+
+
+def test_reranker_weights_are_settings():
+    settings = load_settings(None, {"RECSYS_RERANK_POPULARITY": "0.2", "RECSYS_RERANK_LIKED": "0"})
+    assert settings.rerank_weights.popularity == 0.2 and settings.rerank_weights.liked == 0.0
+    assert Settings().rerank_weights == RerankWeights()
