@@ -108,11 +108,12 @@ def recall_at_10(llm: ChatModel, engine: ChatEngine, redial_dir: Path, limit: in
     return {"recall@10": hits / n if n else None, "n_redial": n}
 
 
-def evaluate(llm: ChatModel, engine: ChatEngine, plans: list[dict], explains: list[dict], redial_dir: Path | None, limit: int) -> dict:
+def evaluate(llm: ChatModel, engine: ChatEngine, plans: list[dict], explains: list[dict], redial_dir: Path | None,
+             redial_limit: int) -> dict:
     started = time.perf_counter()
     result = {**plan_metrics(llm, plans), **explain_metrics(llm, engine, explains)}
     if redial_dir:
-        result.update(recall_at_10(llm, engine, redial_dir, limit))
+        result.update(recall_at_10(llm, engine, redial_dir, redial_limit))
     result["n"] = result["n_plan"]
     result["seconds"] = round(time.perf_counter() - started, 1)
     return result
@@ -127,6 +128,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="SFT data from finetune.build_data; only its eval split is used")
     parser.add_argument("--redial", type=Path, help="ReDial folder (test_data.jsonl) for recall@10")
     parser.add_argument("--limit", type=int, default=30, help="examples per metric")
+    parser.add_argument("--redial-limit", type=int, help="ReDial test turns for recall@10 (default: --limit)")
     parser.add_argument("--json", action="store_true", help='print {"base": {...}, "adapter": {...}}')
     return parser.parse_args(argv)
 
@@ -145,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     report = {}
     for name, adapter in (("base", None), ("adapter", args.adapter)):
         llm = LocalChatModel(args.base_model, adapter=adapter)
-        report[name] = evaluate(llm, engine, plans, explains, args.redial, args.limit)
+        report[name] = evaluate(llm, engine, plans, explains, args.redial, args.redial_limit or args.limit)
         del llm
     if args.json:
         print(json.dumps(report, indent=2))
