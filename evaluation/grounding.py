@@ -128,9 +128,9 @@ def reply_lines(reply: str) -> list[str]:
 def unshown_in_reply(reply: str, shown: set[str], named_by_person: set[str], titles: TitleMatcher) -> set[str]:
     """Catalogue films the reply names that were neither shown in it nor named by the person.
 
-    `chat.guard.unshown_items` line by line, except that a bare number is no film name: the
-    chat's title finder reads the "3" of "Here are 3 picks" as "3:10 to Yuma" (the part of
-    that title before its colon), which would flag nearly every reply. The suite passes an
+    `chat.guard.unshown_items` line by line, except that a bare number is no film name: a
+    catalogue may hold number-only titles ("1917", "9"), and "Here are 3 picks" names none of
+    them. The suite passes an
     exact-title finder: the chat's typo matching reads "Martin Scorsese" as "The Martian".
     """
     named: set[str] = set()
