@@ -79,8 +79,10 @@ def reason_problems(
         if difflib.SequenceMatcher(None, previous.lower(), text.lower()).ratio() > 0.75:
             problems.append("repeats an earlier reason")
             break
-    trigrams = [" ".join(words[i : i + 3]).lower() for i in range(len(words) - 2)]
-    if trigrams and len(set(trigrams)) < len(trigrams) * 0.7:
+    plain = re.findall(r"[a-z0-9']+", text.lower())
+    doubled = any(a == b and len(a) > 2 for a, b in zip(plain, plain[1:]))  # "a musical musical"
+    trigrams = [tuple(plain[i : i + 3]) for i in range(len(plain) - 2)]
+    if doubled or len(set(trigrams)) < len(trigrams):  # a phrase said twice: "by Richard Lester, ... by Richard Lester"
         problems.append("repetitive")
     return problems
 

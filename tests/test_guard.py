@@ -68,3 +68,12 @@ def test_a_quoted_name_must_be_whole_words_of_an_allowed_title(catalog):
 )
 def test_a_reason_that_repeats_its_line_start_is_caught(catalog, text, repeats):
     assert ("repeats the start of its line (number or title)" in problems(catalog, text)) is repeats
+
+
+@pytest.mark.parametrize("reason, repetitive", [
+    ("1964, a musical musical by Richard Lester, a musical by Richard Lester.", True),
+    ("A musical by Richard Lester, then more of it: a musical by Richard Lester.", True),
+    ("A breezy musical by Richard Lester with the band at its most playful.", False),
+])
+def test_a_reason_that_says_a_phrase_twice_is_repetitive(catalog, reason, repetitive):
+    assert ("repetitive" in problems(catalog, reason)) is repetitive
