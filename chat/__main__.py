@@ -20,7 +20,7 @@ from retrieval.embeddings import ModelUnavailableError
 
 CLI_SETTINGS = ("catalog", "index", "embedding_model", "base_model", "adapter", "llm", "remote_url", "remote_model",
                 "remote_api_key", "dtype", "quantize", "threads", "items_per_reply", "candidates_k", "planner", "explainer",
-                "explain_batch", "rerank_semantic", "rerank_liked", "rerank_disliked", "rerank_popularity",
+                "explain_batch", "reranker", "scorer_candidates", "rerank_semantic", "rerank_liked", "rerank_disliked", "rerank_popularity",
                 "rerank_collaborative", "log_db", "no_log", "redact")
 
 

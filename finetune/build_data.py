@@ -35,7 +35,7 @@ from chat.state import DialogueState, update_state
 from chat.tools import SearchCall, ToolCallError, parse_call
 from chat.understanding import clean_message, read_message
 from finetune import redial, synthetic
-from finetune.examples import explain_example, grounded, plan_example, split_of
+from finetune.examples import explain_example, grounded, plan_example, score_example, split_of
 from finetune.reasons import natural_reason
 from retrieval.catalog import Item
 from retrieval.retriever import SearchRequest
@@ -111,6 +111,9 @@ def _redial_examples(engine: ChatEngine, state: DialogueState, message: str, tar
                       state.year_min, state.year_max, tuple(sorted(state.avoid_terms | state.genres_avoided)))
     yield plan_example(state, engine.catalog, message, call, "redial", conversation_id)
     others = engine.retriever.search(SearchRequest(call.query, state.liked, state.filters(), state.excluded | {target.id}, k=2))
+    yield score_example(state, engine.catalog, message, target, True, "redial", conversation_id)
+    for other in others:
+        yield score_example(state, engine.catalog, message, other.item, False, "redial", conversation_id)
     items = [target] + [o.item for o in others]
     rng.shuffle(items)
     yield explain_example(state, engine.catalog, message, items, _reasons(engine, state, items, rng, report, "redial"),

@@ -10,7 +10,8 @@ split of the SFT data, split by conversation) and on ReDial test dialogues:
   name a film that is not shown (or unknown); after the guard this is 0 by construction
 - guard_rejection_rate: reasons the guard rejects for any reason (also facts not on the card)
 - recall@10: ReDial test turns (novel protocol) where the recommended film is in the engine's top 10
-  with this model as the planner
+  with this model as the planner; with --scorer also recall@10_llm_reranker, the same turns with
+  this model reordering the top candidates (reranker=llm)
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import json
 import logging
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from tqdm.auto import tqdm
@@ -91,7 +93,7 @@ def explain_metrics(llm: ChatModel, engine: ChatEngine, examples: list[dict]) ->
             "guard_rejection_rate": rejected / total if total else None, "n_reasons": total}
 
 
-def recall_at_10(llm: ChatModel, engine: ChatEngine, redial_dir: Path, limit: int) -> dict:
+def recall_at_10(llm: ChatModel, engine: ChatEngine, redial_dir: Path, limit: int, key: str = "recall@10") -> dict:
     names = redial.read_movie_names(redial_dir / "movies_with_mentions.csv")
     mapper = redial.MovieMapper(engine.catalog, names)
     dialogues = redial.read_dialogues(redial_dir / "test_data.jsonl", names)
@@ -105,15 +107,22 @@ def recall_at_10(llm: ChatModel, engine: ChatEngine, redial_dir: Path, limit: in
         n += 1
         if n >= limit:
             break
-    return {"recall@10": hits / n if n else None, "n_redial": n}
+    return {key: hits / n if n else None, "n_redial": n}
 
 
 def evaluate(llm: ChatModel, engine: ChatEngine, plans: list[dict], explains: list[dict], redial_dir: Path | None,
-             redial_limit: int) -> dict:
+             redial_limit: int, scorer: bool = False) -> dict:
     started = time.perf_counter()
     result = {**plan_metrics(llm, plans), **explain_metrics(llm, engine, explains)}
     if redial_dir:
         result.update(recall_at_10(llm, engine, redial_dir, redial_limit))
+        if scorer:  # the same turns with the LLM reordering the top candidates
+            weighted = engine.settings
+            engine.settings = replace(weighted, reranker="llm")
+            try:
+                result.update(recall_at_10(llm, engine, redial_dir, redial_limit, key="recall@10_llm_reranker"))
+            finally:
+                engine.settings = weighted
     result["n"] = result["n_plan"]
     result["seconds"] = round(time.perf_counter() - started, 1)
     return result
@@ -129,6 +138,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--redial", type=Path, help="ReDial folder (test_data.jsonl) for recall@10")
     parser.add_argument("--limit", type=int, default=30, help="examples per metric")
     parser.add_argument("--redial-limit", type=int, help="ReDial test turns for recall@10 (default: --limit)")
+    parser.add_argument("--scorer", action="store_true", help="also measure recall@10 with the LLM reranker (reranker=llm)")
     parser.add_argument("--json", action="store_true", help='print {"base": {...}, "adapter": {...}}')
     return parser.parse_args(argv)
 
@@ -147,13 +157,13 @@ def main(argv: list[str] | None = None) -> int:
     report = {}
     for name, adapter in (("base", None), ("adapter", args.adapter)):
         llm = LocalChatModel(args.base_model, adapter=adapter)
-        report[name] = evaluate(llm, engine, plans, explains, args.redial, args.redial_limit or args.limit)
+        report[name] = evaluate(llm, engine, plans, explains, args.redial, args.redial_limit or args.limit, args.scorer)
         del llm
     if args.json:
         print(json.dumps(report, indent=2))
     else:
         keys = ["valid_tool_call_rate", "constraint_violation_rate", "unshown_item_rate_before_guard", "guard_rejection_rate",
-                "recall@10", "n", "n_reasons", "n_redial", "seconds"]
+                "recall@10", "recall@10_llm_reranker", "n", "n_reasons", "n_redial", "seconds"]
         print(f"{'metric':34} {'base':>10} {'adapter':>10}")
         for key in keys:
             if key in report["base"]:

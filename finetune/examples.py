@@ -1,9 +1,12 @@
 """SFT examples rendered by the same prompt code the engine uses at inference, so training and serving cannot drift.
 
-Two tasks, one record shape each ({"task", "messages", "source", "conversation_id"}):
+Three tasks, one record shape each ({"task", "messages", "source", "conversation_id"}):
 - plan: planner prompt -> the `search_items` call (`chat.tools.render_call`)
 - explain: explainer prompt with the item cards -> "1. **Title (Year)**: reason" lines, exactly the
   text the engine asks the model to continue, item by item.
+- score: scorer prompt for one candidate -> "yes" (the film the dialogue's recommender chose) or
+  "no" (another film retrieved for the same request), as in TALLRec; the LLM reranker reads the
+  probability of "yes".
 """
 
 from __future__ import annotations
@@ -46,6 +49,17 @@ def explain_example(
         "source": source,
         "conversation_id": conversation_id,
         "messages": messages + [{"role": "assistant", "content": explain_target(items, reasons)}],
+    }
+
+
+def score_example(state: DialogueState, catalog: Catalog, message: str, item: Item, suits: bool, source: str,
+                  conversation_id: str) -> dict:
+    yes, no = prompts.SCORE_ANSWERS
+    return {
+        "task": "score",
+        "source": source,
+        "conversation_id": conversation_id,
+        "messages": prompts.scorer_messages(state, catalog, message, item) + [{"role": "assistant", "content": yes if suits else no}],
     }
 
 

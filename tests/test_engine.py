@@ -4,6 +4,7 @@ import pytest
 
 from chat import prompts
 from chat.llm import LLMError
+from chat.llm import LLMError
 from chat.tools import parse_call
 from conftest import make_engine
 from fakes import ScriptedChatModel
@@ -190,3 +191,37 @@ def test_without_batching_each_reason_continues_the_reply_so_far(catalog, index,
     assert len(prefixes) == 3 and prefixes[2].startswith(prefixes[1]) and prefixes[1].startswith(prefixes[0])
     assert prefixes[2].startswith("1. **") and "\n2. **" in prefixes[2] and prefixes[2].endswith(
         prompts.item_line_prefix(3, result.items[2].item))
+
+
+class ScoringChatModel(ScriptedChatModel):
+    """A scripted model that also scores candidates: P(yes) from a fixed table by film title."""
+
+    def __init__(self, chances: dict[str, float], fail: bool = False):
+        super().__init__()
+        self.chances, self.fail_scoring, self.scored = chances, fail, []
+
+    def yes_probability(self, conversations, answers=("yes", "no")):
+        if self.fail_scoring:
+            raise LLMError("scorer down")
+        titles = [messages[1]["content"].split("Film: ")[1].split(" (")[0] for messages in conversations]
+        self.scored.append(titles)
+        return [self.chances.get(title, 0.5) for title in titles]
+
+
+@pytest.mark.parametrize("favoured, other", [("High Noon", "Unforgiven"), ("Unforgiven", "High Noon")])
+def test_the_llm_reranker_reorders_the_top_candidates_by_its_yes_probability(catalog, index, embedder, favoured, other):
+    llm = ScoringChatModel({favoured: 0.99, other: 0.01})
+    engine = make_engine(catalog, index, embedder, llm, reranker="llm", scorer_candidates=5)
+    result, _ = run_turn(engine, engine.new_session(), "a western please")
+    assert [s.item.title for s in result.items] == [favoured, other]
+    assert len(llm.scored) == 1 and sorted(llm.scored[0]) == ["High Noon", "Unforgiven"]
+    assert result.candidates[0]["llm_yes"] == 0.99
+
+
+def test_a_failing_scorer_keeps_the_weighted_order(catalog, index, embedder):
+    weighted = make_engine(catalog, index, embedder, ScriptedChatModel())
+    expected, _ = run_turn(weighted, weighted.new_session(), "a horror film")
+    engine = make_engine(catalog, index, embedder, ScoringChatModel({}, fail=True), reranker="llm")
+    result, _ = run_turn(engine, engine.new_session(), "a horror film")
+    assert [s.item.id for s in result.items] == [s.item.id for s in expected.items]
+    assert any("scorer error" in note for note in result.guard_notes)

@@ -58,6 +58,10 @@ def test_redial_uses_training_dialogues_and_skips_movies_outside_the_catalogue(r
     explain = next(e for e in examples if e["task"] == "explain")
     assert "The Shining (1980)" in explain["messages"][-1]["content"]
     assert report.dropped["redial: recommended movie not in the catalogue or already mentioned"] == 1
+    scores = [e for e in examples if e["task"] == "score"]
+    answers = {e["messages"][1]["content"].split("Film: ")[1].split(" |")[0]: e["messages"][-1]["content"] for e in scores}
+    assert answers.pop("The Shining (1980)") == "yes"  # the film the recommender chose
+    assert answers and set(answers.values()) == {"no"}  # films retrieved for the same request
 
 
 def test_logs_keep_positive_turns_and_drop_negative_ones(replay_engine, tmp_path):

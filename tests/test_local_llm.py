@@ -1,4 +1,4 @@
-"""LocalChatModel's batch of continuations: each row is what `stream` writes for its prefix alone.
+"""LocalChatModel's batch of continuations (each row is what `stream` writes for its prefix alone) and its scorer.
 
 Fast tests run a tiny random Llama with a small byte-level BPE tokenizer built here (its text is
 nonsense, which is fine: only sameness is checked); the slow tests run the embedded SmolLM2 with
@@ -104,6 +104,20 @@ def test_the_cache_kept_after_a_batch_continues_as_a_fresh_one(tiny_model):
     tiny_model.complete_many(MESSAGES, PREFIXES, 16)
     assert streamed(tiny_model, PREFIXES[:1], 16) == before
     assert tiny_model.complete_many(MESSAGES, PREFIXES[1:], 16) == streamed(tiny_model, PREFIXES[1:], 16)
+
+
+def test_scoring_reuses_the_shared_start_and_matches_a_fresh_computation(tiny_model):
+    chats = [[MESSAGES[0], {"role": "user", "content": f"Request: a tense horror film\n\nFilm: {title}"}]
+             for title in ("Heat (1995) | crime", "Alien (1979) | horror")]
+    tiny_model._caches.clear()
+    together = tiny_model.yes_probability(chats)
+    assert tiny_model.last_stats.reused_tokens > 16  # the second chat found the first one's start computed
+    alone = []
+    for chat in chats:
+        tiny_model._caches.clear()
+        alone += tiny_model.yes_probability([chat])
+    assert together == pytest.approx(alone, abs=1e-5)
+    assert all(0 < p < 1 for p in together) and together[0] != together[1]
 
 
 def explainer_prompt():
