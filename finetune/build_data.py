@@ -84,7 +84,7 @@ def from_synthetic(engine: ChatEngine, count: int, seed: int, report: Report) ->
                                   "synthetic", conversation_id)
 
 
-def from_redial(engine: ChatEngine, folder: Path, seed: int, report: Report) -> Iterator[dict]:
+def from_redial(engine: ChatEngine, folder: Path, seed: int, report: Report, score_examples: bool = False) -> Iterator[dict]:
     rng = random.Random(seed)
     names = redial.read_movie_names(folder / "movies_with_mentions.csv")
     mapper = redial.MovieMapper(engine.catalog, names)
@@ -99,11 +99,11 @@ def from_redial(engine: ChatEngine, folder: Path, seed: int, report: Report) -> 
             if not turn.novel:
                 report.dropped["redial: recommended movie not in the catalogue or already mentioned"] += 1
                 continue
-            yield from _redial_examples(engine, turn.state, turn.message, engine.catalog[turn.novel[0]],
+            yield from _redial_examples(engine, turn.state, turn.message, engine.catalog[turn.novel[0]], score_examples,
                                         f"redial-{turn.dialogue_id}", rng, report)
 
 
-def _redial_examples(engine: ChatEngine, state: DialogueState, message: str, target: Item, conversation_id: str,
+def _redial_examples(engine: ChatEngine, state: DialogueState, message: str, target: Item, score_examples: bool, conversation_id: str,
                      rng: random.Random, report: Report) -> Iterator[dict]:
     genres = [g for g in target.genres[:2] if g not in state.genres_avoided]
     query = " ".join(dict.fromkeys((state.query_text() + " " + " ".join(genres)).split()))
@@ -111,9 +111,10 @@ def _redial_examples(engine: ChatEngine, state: DialogueState, message: str, tar
                       state.year_min, state.year_max, tuple(sorted(state.avoid_terms | state.genres_avoided)))
     yield plan_example(state, engine.catalog, message, call, "redial", conversation_id)
     others = engine.retriever.search(SearchRequest(call.query, state.liked, state.filters(), state.excluded | {target.id}, k=2))
-    yield score_example(state, engine.catalog, message, target, True, "redial", conversation_id)
-    for other in others:
-        yield score_example(state, engine.catalog, message, other.item, False, "redial", conversation_id)
+    if score_examples:  # for the LLM reranker (reranker=llm): the chosen film "yes", the other retrieved films "no"
+        yield score_example(state, engine.catalog, message, target, True, "redial", conversation_id)
+        for other in others:
+            yield score_example(state, engine.catalog, message, other.item, False, "redial", conversation_id)
     items = [target] + [o.item for o in others]
     rng.shuffle(items)
     yield explain_example(state, engine.catalog, message, items, _reasons(engine, state, items, rng, report, "redial"),
@@ -166,6 +167,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--logs", type=Path, help="file from `python -m chat.logs export --format sft`")
     parser.add_argument("--synthetic-conversations", type=int, default=300, help="how many synthetic conversations")
     parser.add_argument("--eval-fraction", type=float, default=0.1, help="share of conversations held out for evaluation")
+    parser.add_argument("--score-examples", action="store_true",
+                        help="also write yes/no examples for the LLM reranker (reranker=llm) from ReDial turns")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     if "redial" in args.source and not args.redial:
@@ -182,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
                                    explainer="template"), progress=True)
     report = Report(collections.Counter(), collections.Counter())
     streams = {"synthetic": lambda: from_synthetic(engine, args.synthetic_conversations, args.seed, report),
-               "redial": lambda: from_redial(engine, args.redial, args.seed, report),
+               "redial": lambda: from_redial(engine, args.redial, args.seed, report, args.score_examples),
                "logs": lambda: from_logs(engine, args.logs, report)}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     with open(args.out, "w", encoding="utf-8") as out:

@@ -53,7 +53,7 @@ def write_redial(folder: Path) -> None:
 def test_redial_uses_training_dialogues_and_skips_movies_outside_the_catalogue(replay_engine, tmp_path):
     write_redial(tmp_path / "redial")
     report = fresh_report()
-    examples = list(build_data.from_redial(replay_engine, tmp_path / "redial", seed=0, report=report))
+    examples = list(build_data.from_redial(replay_engine, tmp_path / "redial", seed=0, report=report, score_examples=True))
     assert {e["conversation_id"] for e in examples} == {"redial-7"}
     explain = next(e for e in examples if e["task"] == "explain")
     assert "The Shining (1980)" in explain["messages"][-1]["content"]
@@ -62,6 +62,8 @@ def test_redial_uses_training_dialogues_and_skips_movies_outside_the_catalogue(r
     answers = {e["messages"][1]["content"].split("Film: ")[1].split(" |")[0]: e["messages"][-1]["content"] for e in scores}
     assert answers.pop("The Shining (1980)") == "yes"  # the film the recommender chose
     assert answers and set(answers.values()) == {"no"}  # films retrieved for the same request
+    plain = build_data.from_redial(replay_engine, tmp_path / "redial", seed=0, report=fresh_report())
+    assert {e["task"] for e in plain} == {"plan", "explain"}  # score examples only when asked for
 
 
 def test_logs_keep_positive_turns_and_drop_negative_ones(replay_engine, tmp_path):
