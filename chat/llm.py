@@ -18,6 +18,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields
+from functools import partial
 from pathlib import Path
 from typing import Iterator, Protocol, Sequence
 
@@ -181,6 +182,10 @@ class LocalChatModel:
         model = chat_quantize.quantize(model, "int8" if quantize is True else quantize or "none")
         model.eval()
         self.model = model
+        # Prompt tokens always run on the float weights, new tokens on the int8 ones (chat/quantize.py), so a
+        # kept KV cache holds exactly what a fresh computation of the same prompt would.
+        self._prompt_weights = partial(chat_quantize.prompt_weights, model)
+        self._prompt_then_decode = partial(chat_quantize.prompt_then_decode, model)
         self.name = location.name
         self._torch = torch
         self._lock = threading.Lock()
@@ -215,6 +220,11 @@ class LocalChatModel:
         return cache, shared
 
     def _keep_cache(self, ids: list[int], cache) -> None:
+        """Keep a cache for reuse, cropped to `ids`: only prompt tokens, never generated ones, whose KV came from
+        the decoding weights and would differ from the prompt weights' when a later prompt contains them."""
+        surplus = cache.get_seq_length() - len(ids)
+        if surplus > 0:
+            cache.crop(-surplus)
         self._caches.append((ids[: cache.get_seq_length()], cache))
         del self._caches[:-CACHE_SLOTS]
 
@@ -255,7 +265,7 @@ class LocalChatModel:
 
             def generate() -> None:
                 try:
-                    with torch.inference_mode():
+                    with torch.inference_mode(), self._prompt_then_decode():
                         outputs.append(
                             self.model.generate(
                                 input_ids=input_ids,
@@ -299,7 +309,7 @@ class LocalChatModel:
                         pass
                 worker.join()
                 if outputs:  # a failed generation's cache is dropped: it may hold a half-written step
-                    self._keep_cache(outputs[0][0].tolist(), cache)
+                    self._keep_cache(ids, cache)
                     self._count(len(ids), reused, len(outputs[0][0]) - len(ids), started, criterion.first_token_at)
             if failure:
                 raise LLMError(f"generation failed: {failure[0]}") from failure[0]
@@ -378,19 +388,21 @@ class LocalChatModel:
             def generate():
                 with torch.inference_mode():
                     if cached > reused:
-                        self.model(input_ids=torch.tensor([longest[reused:cached]]), cache=cache, use_cache=True,
-                                   logits_to_keep=1)
+                        with self._prompt_weights():
+                            self.model(input_ids=torch.tensor([longest[reused:cached]]), cache=cache, use_cache=True,
+                                       logits_to_keep=1)
                     if len(rows) > 1:
                         cache.batch_repeat_interleave(len(rows))
-                    return self.model.generate(
-                        input_ids=input_ids,
-                        attention_mask=attention_mask,
-                        cache=cache,
-                        max_new_tokens=max_new_tokens,
-                        do_sample=False,
-                        stopping_criteria=StoppingCriteriaList([criterion]),
-                        pad_token_id=pad,
-                    )
+                    with self._prompt_then_decode():
+                        return self.model.generate(
+                            input_ids=input_ids,
+                            attention_mask=attention_mask,
+                            cache=cache,
+                            max_new_tokens=max_new_tokens,
+                            do_sample=False,
+                            stopping_criteria=StoppingCriteriaList([criterion]),
+                            pad_token_id=pad,
+                        )
 
             # On a worker thread, as `stream` generates: on the caller's main thread torch's OpenMP threads
             # wait on each other whenever another process holds a core (a 3-row matmul: 8 ms there, 0.4 ms here).
@@ -404,7 +416,7 @@ class LocalChatModel:
             texts = [_trim_at_stop(tokenizer.decode(tokens[:k], skip_special_tokens=True), stop)[0]
                      for tokens, k in zip(new, kept)]
             if len(rows) == 1:
-                self._keep_cache(output[0].tolist(), cache)
+                self._keep_cache(longest, cache)
             elif cached:  # the longest row's prefill is what a later call can reuse; the padded rows are not
                 cache.batch_select_indices(torch.tensor([0]))
                 cache.crop(cached - cache.get_seq_length())
@@ -422,7 +434,7 @@ class LocalChatModel:
         torch = self._torch
         answer_ids = [self.tokenizer(a, add_special_tokens=False)["input_ids"][0] for a in answers]
         probabilities = []
-        with self._lock, torch.inference_mode():
+        with self._lock, torch.inference_mode(), self._prompt_weights():
             for messages in conversations:
                 ids = self.prompt_ids(messages)
                 started = time.perf_counter()

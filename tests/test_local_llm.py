@@ -33,10 +33,10 @@ CHAT_TEMPLATE = ("{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['cont
                  "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}")
 
 
-@pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory):
+@pytest.fixture(scope="module", params=["none", "int8"], ids=["float", "int8"])
+def tiny_model(tmp_path_factory, request):
     """A random two-layer Llama and a 300-token ASCII BPE tokenizer with a ChatML template, saved to a
-    folder and loaded from it as the app loads a model."""
+    folder and loaded from it as the app loads a model: with float weights, and with int8 weights for decoding."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 
@@ -56,7 +56,7 @@ def tiny_model(tmp_path_factory):
     tokenizer.save_pretrained(folder)
     threads = torch.get_num_threads()
     # One thread: a model this small gains nothing from two, and on a busy machine the second one waits for a core.
-    yield LocalChatModel(str(folder), threads=1)
+    yield LocalChatModel(str(folder), threads=1, quantize=request.param)
     torch.set_num_threads(threads)
 
 
@@ -106,6 +106,26 @@ def test_the_cache_kept_after_a_batch_continues_as_a_fresh_one(tiny_model):
     assert tiny_model.complete_many(MESSAGES, PREFIXES[1:], 16) == streamed(tiny_model, PREFIXES[1:], 16)
 
 
+def fresh(model: LocalChatModel, prefix: str, max_new_tokens: int) -> str:
+    """What the model writes for a prefix with nothing kept from earlier calls."""
+    model._caches.clear()
+    return "".join(model.stream(MESSAGES, prefix, max_new_tokens))
+
+
+@pytest.mark.parametrize("prefix", ["", *PREFIXES, *LINES])
+def test_output_is_a_function_of_the_prompt_whatever_the_cache_held(tiny_model, prefix):
+    """Greedy output for a prompt is the same computed fresh, after a short call on the same prompt (its cache kept,
+    the last prompt token computed alone), after a longer one, streamed or in a batch."""
+    expected = fresh(tiny_model, prefix, 16)
+    assert len(expected) >= 8
+    "".join(tiny_model.stream(MESSAGES, prefix, 2))  # keeps this prompt's cache: the next call computes one token
+    assert "".join(tiny_model.stream(MESSAGES, prefix, 16)) == expected
+    "".join(tiny_model.stream(MESSAGES, prefix + expected[:6], 4))  # a cache that runs past this prompt
+    assert "".join(tiny_model.stream(MESSAGES, prefix, 16)) == expected
+    assert tiny_model.complete_many(MESSAGES, [prefix], 16) == [expected]
+    assert tiny_model.complete_many(MESSAGES, [prefix, *PREFIXES], 16)[0] == expected
+
+
 def test_scoring_reuses_the_shared_start_and_matches_a_fresh_computation(tiny_model):
     chats = [[MESSAGES[0], {"role": "user", "content": f"Request: a tense horror film\n\nFilm: {title}"}]
              for title in ("Heat (1995) | crime", "Alien (1979) | horror")]
@@ -144,10 +164,29 @@ def test_the_real_model_writes_the_same_reason_in_a_one_row_batch_as_streamed():
 
 
 @pytest.mark.slow
-def test_the_real_model_in_float32_writes_each_batched_reason_as_streamed():
-    """In float32 only: with int8 weights a few prompt tokens take the int8 path in a batch and the float one
-    alone (chat.quantize.PREFILL_ROWS), so a word may differ now and then."""
+@pytest.mark.parametrize("quantize", ["none", "int8"])
+def test_the_real_model_writes_each_batched_reason_as_streamed(quantize):
     messages, prefixes = explainer_prompt()
-    model = real_model("none")
+    model = real_model(quantize)
     assert model.complete_many(messages, prefixes, 36, ["\n"]) == [
         "".join(model.stream(messages, prefix, 36, ["\n"])) for prefix in prefixes]
+
+
+QUESTIONS = ["What is the capital of France?", "Name a film about a shark.", "Say hello in three words.",
+             "I loved Alien. Recommend one more film."]
+
+
+@pytest.mark.slow
+def test_the_real_default_model_answers_a_prompt_the_same_fresh_cached_streamed_or_batched():
+    """The default model (int8 decoding): token for token the same greedy answer, whatever earlier calls left cached."""
+    offline_by_default()
+    model = LocalChatModel(quantize="int8")
+    for question in QUESTIONS:
+        messages = [{"role": "user", "content": question}]
+        model._caches.clear()
+        expected = "".join(model.stream(messages, "", 24))
+        assert expected
+        "".join(model.stream(messages, "", 3))  # as a max_tokens=3 request before it would
+        assert "".join(model.stream(messages, "", 24)) == expected, question
+        assert model.complete_many(messages, [""], 24) == [expected], question
+        assert model.complete_many(messages, ["", expected[:10]], 24)[0] == expected, question
