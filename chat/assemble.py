@@ -32,13 +32,7 @@ def build_engine(settings: Settings, progress: bool = True) -> ChatEngine:
     catalog = index.catalog  # the catalogue plus any items added with `build_index --add`
     llm = None
     if settings.llm == "local":
-        llm = LocalChatModel(
-            settings.base_model,
-            adapter=settings.adapter_path,
-            dtype=settings.dtype,
-            quantize=settings.quantize,
-            threads=settings.threads or None,
-        )
+        llm = LocalChatModel.from_settings(settings)
     elif settings.llm == "remote":
         from chat.remote_llm import RemoteChatModel
 

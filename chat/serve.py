@@ -43,7 +43,7 @@ from chat.settings import add_arguments, load_settings
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_TOKENS = 512
-SERVE_SETTINGS = ("base_model", "adapter", "dtype", "quantize", "threads")
+SERVE_SETTINGS = ("base_model", "adapter", "dtype", "quantize", "threads", "model_cache")
 
 
 class TextPart(BaseModel):
@@ -239,8 +239,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = load_settings(args)
         offline_by_default()
-        model = LocalChatModel(settings.base_model, adapter=settings.adapter_path, dtype=settings.dtype,
-                               quantize=settings.quantize, threads=settings.threads or None)
+        model = LocalChatModel.from_settings(settings)
     except (ValueError, LLMError) as error:
         log.error("%s", error)
         return 2

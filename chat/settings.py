@@ -43,6 +43,8 @@ class Settings:
                          "'int8-dynamic' is torch's dynamic quantization (breaks the adapter's format), 'none'",
                          "int8", choices=("none", "int8", "int8-dynamic"))
     threads: int = _doc("CPU threads for torch (0: torch's default)", 0)
+    model_cache: str = _doc("folder where a GGUF base model is kept dequantized (with the adapter merged) for fast starts; "
+                            "'none' to turn off", str(PROJECT_ROOT / "var" / "models"))
     remote_url: str = _doc("with llm=remote: base URL of an OpenAI-compatible API (vLLM, TGI, llama.cpp, Ollama, chat.serve)",
                            "http://127.0.0.1:8000/v1")
     remote_model: str = _doc("with llm=remote: the model name the server knows", "default")

@@ -175,8 +175,7 @@ def run_variant(base: ChatEngine, settings: Settings, dtype: str, quantize: str,
                 conversation: tuple[str, ...]) -> tuple[list[TurnMeasure], float]:
     """The conversation's turn measures with the local model in one mode, and how long the model took to load."""
     started = time.perf_counter()
-    llm = LocalChatModel(settings.base_model, adapter=settings.adapter_path, dtype=dtype, quantize=quantize,
-                         threads=settings.threads or None)
+    llm = LocalChatModel.from_settings(settings, dtype=dtype, quantize=quantize)
     load_s = time.perf_counter() - started
     engine = ChatEngine(base.catalog, base.retriever, base.reranker, llm, None,
                         replace(base.settings, model_id=llm.name), collaborative=base.collaborative)

@@ -54,8 +54,7 @@ def load_llm() -> ChatModel:
 
     offline_by_default()
     settings = Settings()
-    return LocalChatModel(settings.base_model, adapter=settings.adapter_path, dtype=settings.dtype,
-                          quantize=settings.quantize)
+    return LocalChatModel.from_settings(settings)
 
 
 def project_path(path: str) -> str:

@@ -190,3 +190,20 @@ def test_the_real_default_model_answers_a_prompt_the_same_fresh_cached_streamed_
         assert "".join(model.stream(messages, "", 24)) == expected, question
         assert model.complete_many(messages, [""], 24) == [expected], question
         assert model.complete_many(messages, ["", expected[:10]], 24)[0] == expected, question
+
+
+@pytest.mark.slow
+def test_the_dequantized_model_is_kept_once_and_loads_back_to_the_same_answers(tmp_path):
+    """The first start keeps base + adapter as safetensors (named by the files' hashes); the next start loads that copy."""
+    offline_by_default()
+    adapter = str(ROOT / "adapters" / "default")
+    messages = [{"role": "user", "content": QUESTIONS[0]}]
+    uncached = "".join(LocalChatModel(adapter=adapter, model_cache=None).stream(messages, "", 16))
+    first = LocalChatModel(adapter=adapter, model_cache=tmp_path)
+    kept = [folder.name for folder in tmp_path.iterdir()]
+    assert len(kept) == 1 and kept[0].startswith("SmolLM2-135M-Instruct.Q4_1-") and "+default-" in kept[0]
+    assert (tmp_path / kept[0] / "model.safetensors").is_file()
+    second = LocalChatModel(adapter=adapter, model_cache=tmp_path)
+    assert "".join(first.stream(messages, "", 16)) == "".join(second.stream(messages, "", 16)) == uncached
+    assert [folder.name for folder in tmp_path.iterdir()] == kept
+    assert LocalChatModel(adapter=None, model_cache=tmp_path).adapter is None and len(list(tmp_path.iterdir())) == 2
