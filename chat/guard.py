@@ -7,10 +7,10 @@ item, a year or decade that is not the item's, a runtime ("190 minutes", "2 hour
 or "X's film" for someone in the cast; "starring" for a director or someone not on the card),
 markup, a reason that starts over its own line ("1. **Alien (1979)**: ..."), or a degenerate
 sentence are problems; the engine then falls back to a templated reason, so such text never
-reaches the person. The card is the item's fields; a runtime or a count of years that its title,
-synopsis or keywords state in the same words ("a 10-year-old boy") is on it too. A year or decade
-must be the item's own, even when the synopsis names another: "1967, a war film from Oliver Stone"
-reads as the release year of Platoon (1986), set in 1967.
+reaches the person. The card is the item's fields; a decade, a runtime or a count of years that
+its title, synopsis or keywords state ("1950s", "a 10-year-old boy") is on it too. A year must be
+the item's own, even when the synopsis names another: "1967, a war film from Oliver Stone" reads
+as the release year of Platoon (1986), set in 1967.
 """
 
 from __future__ import annotations
@@ -60,7 +60,9 @@ def reason_problems(
         problems.append("too long")
     if _MARKUP.search(text):
         problems.append("contains markup")
-    for item_id in named_items(text, titles) - allowed:
+    # The card's own people and keywords are not film titles: "Martin Scorsese" is no "The Martian", "Akira Kurosawa"
+    # no "Akira", the keyword "chicago" no "Chicago (2002)".
+    for item_id in named_items(_without_phrases(text, (*item.directors, *item.cast, *item.keywords)), titles) - allowed:
         problems.append(f"names {catalog[item_id].label}, which is not shown")
     if _repeats_line_start(text, item):
         problems.append("repeats the start of its line (number or title)")
@@ -81,8 +83,10 @@ def reason_problems(
     for person in people - on_card:
         if " " in person and f" {person} " in spoken:
             problems.append(f"names someone not on the card ({person})")
+    # A genre word inside one of the card's keywords ("cold war", "dysfunctional family") is the keyword, not a genre.
+    unkeyworded = _without_phrases(text, item.keywords).lower()
     for genre in catalog.genres - set(item.genres):
-        if re.search(rf"\b{re.escape(genre)}\b", text.lower()):
+        if re.search(rf"\b{re.escape(genre)}\b", unkeyworded):
             problems.append(f"calls it {genre}, which is not on the card")
     for previous in earlier:
         if difflib.SequenceMatcher(None, previous.lower(), text.lower()).ratio() > 0.75:
@@ -102,6 +106,7 @@ _DECADE_WORDS = {"twenties": 2, "thirties": 3, "forties": 4, "fifties": 5, "sixt
                  "eighties": 8, "nineties": 9}
 _DECADE = re.compile(r"\b(1[89]|20)(\d)0[’']?s\b|(?<![\w])[’']?(\d)0[’']?s\b|\b(" + "|".join(_DECADE_WORDS) + r")\b",
                      re.IGNORECASE)
+_AGE_BEFORE = re.compile(r"\b(?:his|her|their|your|my|our)\s+(?:early\s+|mid\s+|mid-|late\s+)?$", re.IGNORECASE)  # "in his 50s"
 _COUNT_WORDS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
                 "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15,
                 "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19, "twenty": 20, "thirty": 30,
@@ -125,7 +130,7 @@ _HEDGE_KIND = {"under": "under", "less than": "under", "shorter than": "under", 
 
 
 def _card_text(item: Item) -> str:
-    """The card's free text, lowercased: where a runtime or a count of years may be stated ("a 10-year-old boy")."""
+    """The card's free text, lowercased: where a decade, a runtime or a count of years may be stated ("1950s")."""
     return " ".join((item.title, item.synopsis, *item.keywords)).lower()
 
 
@@ -138,10 +143,14 @@ def _count(word: str) -> float:
 def _decades(text: str) -> set[int]:
     """The decades a text names, as their first year; a two-digit one ("'90s") in both centuries.
 
-    Example: "a 1990s film with an eighties score" -> {1990, 1980, 1880, ...};  "'70s" -> {1970, 2070}
+    Example: "a 1990s film with an eighties score" -> {1990, 1880, 1980, 2080};  "'70s" -> {1870, 1970, 2070};
+             "a man in his 50s" -> set()
     """
     found = set()
-    for century, digit, short, word in _DECADE.findall(text):
+    for match in _DECADE.finditer(text):
+        century, digit, short, word = match.groups()
+        if _AGE_BEFORE.search(text[: match.start()]):
+            continue
         if century:
             found.add(int(century) * 100 + int(digit) * 10)
         else:
@@ -168,7 +177,7 @@ def _unsupported_numbers(text: str, item: Item, card_text: str) -> list[str]:
     """Decades, runtimes and counts of years that the card does not support."""
     problems = []
     said = _decades(text)
-    if said and (item.year is None or (item.year // 10) * 10 not in said):
+    if said and (item.year is None or (item.year // 10) * 10 not in said) and not said & _decades(card_text):
         problems.append(f"places it in another decade than {item.year}, which the card does not say")
     for match in _DURATION.finditer(text):
         hedge = (match.group("hedge") or "").lower()
@@ -201,15 +210,16 @@ _PERFORMANCE = re.compile(r"\b(?:performances?|turns?|roles?|acting|cameos?|voic
 _NOT_DIRECTING = re.compile(r"\b(?:written|novel|book|story|play|score|music|composed|produced|adapted|based|inspired|"
                             r"songs?|screenplay|script|photographed|shot)\s*$", re.IGNORECASE)
 _WORK = r"(?:film|movie|picture|classic|masterpiece|debut|feature|production|thriller|comedy|drama|western|epic|direction)"
-# (pattern, role it claims, whether the name must be a known person for the phrase to be about one)
-_ROLE_CLAIMS = tuple((re.compile(pattern), role, known_only) for pattern, role, known_only in (
-    (rf"\b(?:[Dd]irected|[Hh]elmed) by {_NAME}", "director", False),
-    (rf"\b[Dd]irector {_NAME}", "director", False),
-    (rf"\b(?:from|by) {_NAME}", "director", True),  # "by"/"from" after a performance word: cast (see _claimed_role)
-    (rf"\b{_NAME}['’]s(?:\s+[\w-]+){{0,3}}?\s+{_WORK}s?\b", "director", True),
-    (rf"\b[Aa]n? {_NAME} {_WORK}\b", "director", True),
-    (rf"\b(?:[Ss]tarring|[Ss]tars|[Ll]ed by|[Cc]o-starring) {_NAME}", "cast", False),
-    (rf"\b[Ff]eaturing {_NAME}", "cast", True),
+# (pattern, role it claims, whether the phrase is about a person only when the name is someone known,
+#  whether the words around it decide the role: "from X" is authorship, "a turn from X" is acting)
+_ROLE_CLAIMS = tuple((re.compile(pattern), role, known_only, contextual) for pattern, role, known_only, contextual in (
+    (rf"\b(?:[Dd]irected|[Hh]elmed) by {_NAME}", "director", False, False),
+    (rf"\b[Dd]irector {_NAME}", "director", False, False),
+    (rf"(?<![Dd]irected )(?<![Hh]elmed )(?<![Ll]ed )\b(?:from|by) {_NAME}", "director", True, True),
+    (rf"\b{_NAME}['’]s(?:\s+[\w-]+){{0,3}}?\s+{_WORK}s?\b", "director", True, True),
+    (rf"\b[Aa]n? {_NAME} {_WORK}\b", "director", True, False),
+    (rf"\b(?:[Ss]tarring|[Ss]tars|[Ll]ed by|[Cc]o-starring) {_NAME}", "cast", False, False),
+    (rf"\b[Ff]eaturing {_NAME}", "cast", True, False),
 ))
 
 
@@ -218,15 +228,18 @@ def _name_keys(names: tuple[str, ...]) -> set[str]:
     return {key for name in names for key in (normalize_term(name), normalize_term(name.split()[-1]) if name.split() else "")} - {""}
 
 
-def _claimed_role(text: str, match: re.Match, role: str) -> str | None:
-    """The role a matched phrase gives its name: a performance word turns "by"/"X's" into cast; a writing word means
-    no role the card holds (None)."""
+def _claimed_role(text: str, match: re.Match) -> str | None:
+    """The role "from X", "by X" or "X's ..." gives X: acting after a performance word ("a turn from X", "X's
+    performance"), none the card holds after a writing word ("a novel by X"), else directing.
+
+    Example: "a classic from Boris Karloff" -> "director";  "a fine turn from Boris Karloff" -> "cast"
+    """
     before = text[: match.start("name")]
-    if role == "director" and _PERFORMANCE.search(match.group() + " " + before[-25:].split(".")[-1]):
+    if _PERFORMANCE.search(match.group() + " " + before[-25:].split(".")[-1]):
         return "cast"
-    if role == "director" and before.endswith("by ") and _NOT_DIRECTING.search(before[:-3]):
+    if before.endswith("by ") and _NOT_DIRECTING.search(before[:-3]):
         return None
-    return role
+    return "director"
 
 
 def _unsupported_roles(text: str, item: Item, people: frozenset[str]) -> list[str]:
@@ -235,9 +248,9 @@ def _unsupported_roles(text: str, item: Item, people: frozenset[str]) -> list[st
     on_card = {"director": _name_keys(item.directors), "cast": _name_keys(item.cast)}
     surnames = {person.split()[-1] for person in people if " " in person}
     problems = []
-    for pattern, role, known_only in _ROLE_CLAIMS:
+    for pattern, role, known_only, contextual in _ROLE_CLAIMS:
         for match in pattern.finditer(text):
-            claimed = _claimed_role(text, match, role)
+            claimed = _claimed_role(text, match) if contextual else role
             tokens = match.group("name").split()
             # The longest leading run of the capitalized words that is someone known ("Karloff Frankenstein" -> Karloff).
             keys = [normalize_term(" ".join(tokens[:n])) for n in range(len(tokens), 0, -1)]
@@ -255,7 +268,17 @@ def _unsupported_roles(text: str, item: Item, people: frozenset[str]) -> list[st
             else:
                 fact = f"but {name} is its director" if key in on_card["director"] else "which the card does not say"
                 problems.append(f"says {name} acts in it, {fact}")
-    return problems
+    return list(dict.fromkeys(problems))
+
+
+def _without_phrases(text: str, phrases: tuple[str, ...]) -> str:
+    """The text with each whole-word occurrence of the phrases (any case) blanked out, longest first.
+
+    Example: ("A film by Martin Scorsese", ("Martin Scorsese",)) -> "A film by  "
+    """
+    for phrase in sorted(filter(None, phrases), key=len, reverse=True):
+        text = re.sub(rf"(?<!\w){re.escape(phrase)}(?!\w)", " ", text, flags=re.IGNORECASE)
+    return text
 
 
 def _name_forms(name: str) -> set[str]:

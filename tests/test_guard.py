@@ -126,6 +126,10 @@ def test_numbers_ages_and_roles_the_card_does_not_support_are_caught(demo, item_
     ("frankenstein-1931", "James Whale's tragic monster classic, with a moving turn from Boris Karloff."),
     ("frankenstein-1931", "A 1931 horror classic by James Whale, eerie and tragic, starring Colin Clive."),
     ("superbad-2007", "A raunchy, sweet high school comedy about two friends and one wild party."),
+    # The card's own people and keywords are no film titles or genres ("Martin" is no "The Martian").
+    ("goodfellas-1990", "A sprawling mob saga directed by Martin Scorsese, starring Ray Liotta."),
+    ("the-iron-giant-1999", "A gentle robot friendship tale set against cold war paranoia, from Brad Bird."),
+    ("the-blues-brothers-1980", "A riotous musical road movie through chicago with car chases, from John Landis."),
 ])
 def test_true_numbers_and_roles_pass(demo, item_id, text):
     assert demo_problems(demo, item_id, text) == []
