@@ -193,8 +193,18 @@ class LogStore:
             raise LogStoreNotFoundError(f"no log store at {path}")
         return cls(url)
 
-    def _clean(self, text: str) -> str:
-        return redact(text) if self.redact else text
+    def _clean(self, value: Any) -> Any:
+        """The value with every string in it redacted (when redaction is on): texts, and the JSON of the tool call
+        and the state, which can carry the person's words (a planner may copy a phone number into its query)."""
+        if not self.redact:
+            return value
+        if isinstance(value, str):
+            return redact(value)
+        if isinstance(value, dict):
+            return {key: self._clean(item) for key, item in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [self._clean(item) for item in value]
+        return value
 
     def ensure_session(self, session_id: str, client: str, model_id: str, adapter_id: str, app_version: str) -> None:
         """Record a session the first time it is seen."""
@@ -204,13 +214,14 @@ class LogStore:
 
     def append_turn(self, session_id: str, turn_index: int, user_text: str, reply: str, kind: str, **details: Any) -> int:
         """Store one completed turn; returns its id. `details` are the optional TurnRow columns."""
+        personal = {name: self._clean(details[name]) for name in ("tool_call", "state") if name in details}
         row = TurnRow(
             session_id=session_id,
             turn_index=turn_index,
             user_text=self._clean(user_text),
             reply=self._clean(reply),
             kind=kind,
-            **details,
+            **{**details, **personal},
         )
         row.total_ms = float((details.get("timings_ms") or {}).get("total", 0.0))
         with Session(self.engine) as db, db.begin():

@@ -90,3 +90,24 @@ def test_every_export_keeps_the_year_range_and_drops_the_phone_number(tmp_path):
     assert record["messages"][-1]["content"] == "Here are three from 1990-1999 (96 min):"
     (row,) = csv.DictReader((tmp_path / "export.csv").open(encoding="utf-8"))
     assert row["reply"] == "Here are three from 1990-1999 (96 min):"
+
+
+def test_the_tool_call_and_state_are_redacted_too(tmp_path):
+    store = LogStore(f"sqlite:///{tmp_path / 'log.db'}")
+    store.ensure_session("s", "test", "m", "a", "0")
+    call = {"text": '<tool_call>{"query": "comedy 1990-1999 415-555-0132"}</tool_call>', "valid": True,
+            "model_output": 'comedy 1990-1999 415-555-0132"'}
+    store.append_turn("s", 1, "hi", "ok", "recommend", tool_call=call, shown=[{"id": "tt0111161", "title": "Heat"}],
+                      state={"preferences": ["comedy a.b@c.org"], "year_min": 1990, "shown": ["tt0111161"]})
+    turn = store.turns()[0]
+    assert turn["tool_call"] == {"text": '<tool_call>{"query": "comedy 1990-1999 [phone]"}</tool_call>', "valid": True,
+                                 "model_output": 'comedy 1990-1999 [phone]"'}
+    assert turn["state"] == {"preferences": ["comedy [email]"], "year_min": 1990, "shown": ["tt0111161"]}
+    (record,) = [json.loads(line) for line in _export(store, "sft", tmp_path).splitlines()]
+    assert record["tool_call"] == '<tool_call>{"query": "comedy 1990-1999 [phone]"}</tool_call>'
+
+
+def _export(store, export_format, tmp_path):
+    out = tmp_path / f"export.{export_format}"
+    export_logs(store, export_format, out)
+    return out.read_text(encoding="utf-8")
