@@ -33,6 +33,7 @@ from chat.logstore import LogStore
 from chat.settings import AdminLogin, Settings, add_arguments, load_settings
 from retrieval.catalog import CatalogError
 from retrieval.embeddings import ModelUnavailableError
+from retrieval.index import StaleIndexError
 
 log = logging.getLogger("app")
 
@@ -326,7 +327,7 @@ def main(argv: list[str] | None = None) -> int:
         settings = load_settings(parse_args(argv))
         admin = AdminLogin.from_environment()
         engine = build_engine(settings)
-    except (CatalogError, ValueError, LLMError, ModelUnavailableError) as error:
+    except (CatalogError, ValueError, LLMError, ModelUnavailableError, StaleIndexError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     demo = build_ui(engine, settings, admin)

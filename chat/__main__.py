@@ -17,8 +17,9 @@ from chat.llm import LLMError
 from chat.settings import add_arguments, load_settings
 from retrieval.catalog import CatalogError
 from retrieval.embeddings import ModelUnavailableError
+from retrieval.index import StaleIndexError
 
-CLI_SETTINGS = ("catalog", "index", "embedding_model", "base_model", "adapter", "llm", "remote_url", "remote_model",
+CLI_SETTINGS = ("catalog", "index", "rebuild_index", "embedding_model", "base_model", "adapter", "llm", "remote_url", "remote_model",
                 "remote_api_key", "dtype", "quantize", "threads", "items_per_reply", "candidates_k", "planner", "explainer",
                 "explain_batch", "reranker", "scorer_candidates", "rerank_semantic", "rerank_liked", "rerank_disliked", "rerank_popularity",
                 "rerank_collaborative", "log_db", "no_log", "redact")
@@ -40,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = load_settings(args)
         engine = build_engine(settings, progress=False)
-    except (CatalogError, ValueError, LLMError, ModelUnavailableError) as error:
+    except (CatalogError, ValueError, LLMError, ModelUnavailableError, StaleIndexError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     session = engine.new_session()

@@ -13,7 +13,7 @@ from chat.logstore import LogStore
 from chat.settings import Settings
 from retrieval.collaborative import ItemCooccurrence
 from retrieval.embeddings import SentenceTransformerEmbedder
-from retrieval.index import load_catalog_for_index, open_index
+from retrieval.index import load_catalog_for_index, open_index, open_named_index
 from retrieval.rerank import Reranker
 from retrieval.retriever import FaissRetriever
 
@@ -24,10 +24,13 @@ APP_VERSION = "0.1.0"
 
 def build_engine(settings: Settings, progress: bool = True) -> ChatEngine:
     offline_by_default()
-    # An index built from this file by `retrieval.build_index` keeps its column mapping (--id, --text, ...).
-    catalog = load_catalog_for_index(settings.catalog, settings.index_dir)
     embedder = SentenceTransformerEmbedder(settings.embedding_model, threads=settings.threads or None)
-    index = open_index(catalog, embedder, settings.index_dir, progress=progress)
+    if settings.index:  # a folder the person named: its own catalogue, never rebuilt unless asked
+        index = open_named_index(settings.index, embedder, settings.catalog or None, settings.catalog_path,
+                                 rebuild=settings.rebuild_index, progress=progress)
+    else:  # the app's own folder; an index built from this file by `retrieval.build_index` keeps its column mapping
+        catalog = load_catalog_for_index(settings.catalog_path, settings.index_dir)
+        index = open_index(catalog, embedder, settings.index_dir, progress=progress)
     embedder.encode(["warm up"])  # the first encode pays one-off set-up costs; keep them out of the first turn
     catalog = index.catalog  # the catalogue plus any items added with `build_index --add`
     llm = None

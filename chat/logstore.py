@@ -23,16 +23,64 @@ from sqlalchemy import JSON, DateTime, Float, ForeignKey, Integer, String, Text,
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
-_PHONE = re.compile(r"(?<!\w)(?:\+?\d[\d ().-]{7,}\d)(?!\w)")
+_EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+# A phone number is recognised by its shape, never by being a long run of digits: "1990-1999",
+# "2024-01-31", "tt0111161", "item-1234-5678" and "$12.99" are not phone-shaped. Each shape comes
+# with the fewest digits it may hold. Not after a word character, "$" or a separator (ids, prices),
+# not before a word character or another digit group.
+_NOT_AFTER = r"(?<![\w$£€#/.,:+-])"
+_NOT_BEFORE = r"(?![\w/]|[.,:-]\d)"
+_PHONE_SHAPES = tuple((re.compile(_NOT_AFTER + shape + _NOT_BEFORE), fewest_digits) for shape, fewest_digits in (
+    (r"\+\s?\d{1,4}(?:[ .-]?\(\d{1,4}\)|[ .-]?\d{1,5}){1,6}", 8),       # +1 415 555 0132, +44 (0)20 7946 0958
+    (r"(?:1[ .-]?)?(?:\(\d{3}\)[ .-]?|\d{3}[ .-])\d{3}[ .-]\d{4}", 10),   # (415) 555-0132, 415.555.0132
+    (r"\(0\d{1,4}\)[ .-]?\d{3,8}(?:[ .-]\d{3,4})?", 9),                  # (020) 7946 0958
+    (r"0\d{1,4}(?:[ .-]?\d{2,8}){1,4}", 10),                               # 07700 900123, 020 7946 0958, 01 23 45 67 89
+    (r"\d{10,11}", 10),                                                   # 4155550132
+))
+# Seven or more digits right after "call", "phone", "my number is", ...: a local number such as 555-0132.
+_CUED_PHONE = re.compile(r"(?i:\b(?:call|phone|tel|telephone|mobile|cell|text|ring|whatsapp|fax|number)\b"
+                         r"(?:[\s:.,]+(?:me|us|on|at|is|my|number))*[\s:.]*)(\d[\d .-]{5,16}\d)" + _NOT_BEFORE)
+_YEAR_OR_DATE = re.compile(r"(?:(?:1[89]|20)\d\d[ .-]*)+|(?:19|20)\d\d([-./])\d\d\1\d\d|\d\d([-./])\d\d\2(?:19|20)\d\d")
+_ISBN_BEFORE = re.compile(r"ISBN(?:-1[03])?:?\s*$", re.IGNORECASE)
+MOST_PHONE_DIGITS = 15  # E.164
+
+
+def _phone_part(text: str, fewest_digits: int) -> int:
+    """How many leading characters of `text` are a phone number (0: none). A shape may run on into a year
+    ("+1 415 555 0132 1999"): the longest run of whole digit groups with an allowed count is the number."""
+    if _YEAR_OR_DATE.fullmatch(text.strip()):
+        return 0
+    for group in reversed(list(re.finditer(r"\d+\)?", text))):
+        digits = sum(character.isdigit() for character in text[: group.end()])
+        if digits < fewest_digits:
+            return 0
+        if digits <= MOST_PHONE_DIGITS:
+            return group.end()
+    return 0
+
+
+def _redact_phones(text: str, pattern: re.Pattern, fewest_digits: int) -> str:
+    def replace(match: re.Match) -> str:
+        number = match.group(match.lastindex or 0)
+        start = match.start(match.lastindex or 0)
+        length = 0 if _ISBN_BEFORE.search(match.string[:start]) else _phone_part(number, fewest_digits)
+        if not length:
+            return match.group()
+        return match.group()[: start - match.start()] + "[phone]" + number[length:]
+    return pattern.sub(replace, text)
 
 
 def redact(text: str) -> str:
-    """Replace e-mail addresses and phone numbers.
+    """Replace e-mail addresses and phone numbers; years, ranges, dates, runtimes, prices, ids, ISBNs and
+    titles with numbers stay as they are (tests/test_redaction.py holds the table of both).
 
-    Example: "mail me at a.b@c.org or +1 (555) 123-4567" -> "mail me at [email] or [phone]"
+    Example: "mail me at a.b@c.org or +1 (555) 123-4567 about 1990-1999"
+             -> "mail me at [email] or [phone] about 1990-1999"
     """
-    return _PHONE.sub("[phone]", _EMAIL.sub("[email]", text))
+    text = _EMAIL.sub("[email]", text)
+    for pattern, fewest_digits in (*_PHONE_SHAPES, (_CUED_PHONE, 7)):
+        text = _redact_phones(text, pattern, fewest_digits)
+    return text
 
 
 def _now() -> dt.datetime:
@@ -145,8 +193,18 @@ class LogStore:
             raise LogStoreNotFoundError(f"no log store at {path}")
         return cls(url)
 
-    def _clean(self, text: str) -> str:
-        return redact(text) if self.redact else text
+    def _clean(self, value: Any) -> Any:
+        """The value with every string in it redacted (when redaction is on): texts, and the JSON of the tool call
+        and the state, which can carry the person's words (a planner may copy a phone number into its query)."""
+        if not self.redact:
+            return value
+        if isinstance(value, str):
+            return redact(value)
+        if isinstance(value, dict):
+            return {key: self._clean(item) for key, item in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [self._clean(item) for item in value]
+        return value
 
     def ensure_session(self, session_id: str, client: str, model_id: str, adapter_id: str, app_version: str) -> None:
         """Record a session the first time it is seen."""
@@ -156,13 +214,14 @@ class LogStore:
 
     def append_turn(self, session_id: str, turn_index: int, user_text: str, reply: str, kind: str, **details: Any) -> int:
         """Store one completed turn; returns its id. `details` are the optional TurnRow columns."""
+        personal = {name: self._clean(details[name]) for name in ("tool_call", "state") if name in details}
         row = TurnRow(
             session_id=session_id,
             turn_index=turn_index,
             user_text=self._clean(user_text),
             reply=self._clean(reply),
             kind=kind,
-            **details,
+            **{**details, **personal},
         )
         row.total_ms = float((details.get("timings_ms") or {}).get("total", 0.0))
         with Session(self.engine) as db, db.begin():

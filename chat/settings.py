@@ -23,6 +23,7 @@ from retrieval.rerank import RerankWeights
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 ENV_PREFIX = "RECSYS_"
+DEMO_CATALOG = PROJECT_ROOT / "data" / "movies.jsonl"
 
 
 def _doc(text: str, default: Any, **extra: Any) -> Any:
@@ -31,8 +32,13 @@ def _doc(text: str, default: Any, **extra: Any) -> Any:
 
 @dataclass(frozen=True)
 class Settings:
-    catalog: str = _doc("catalogue file (JSONL or CSV)", str(PROJECT_ROOT / "data" / "movies.jsonl"))
-    index: str = _doc("index folder; built there when missing or stale (default: var/index/<catalogue name>)", "")
+    catalog: str = _doc("catalogue file (JSONL, CSV, TSV or Parquet); empty: the one the --index folder was built from, "
+                        "else the demo catalogue data/movies.jsonl", "")
+    index: str = _doc("index folder built by retrieval.build_index, used with the catalogue it was built from (a --catalog "
+                      "that disagrees is an error); built there when missing, never rebuilt without --rebuild-index "
+                      "(default: the app's own folder var/index/<catalogue name>, rebuilt whenever stale)", "")
+    rebuild_index: bool = _doc("with --index: rebuild that folder in place when it is stale or was built from another "
+                               "catalogue than --catalog", False)
     embedding_model: str = _doc("sentence-transformers id or folder; 'default' is the embedded all-MiniLM-L6-v2", "default")
     base_model: str = _doc("LLM: hub id, folder or .gguf file; 'default' is the embedded SmolLM2-135M-Instruct", "default")
     adapter: str = _doc("LoRA adapter folder, or 'none'; 'auto' uses adapters/default when it exists", "auto")
@@ -99,8 +105,13 @@ class Settings:
                              self.rerank_collaborative)
 
     @property
+    def catalog_path(self) -> Path:
+        """The catalogue given, else the demo one (a named --index brings its own: see chat.assemble)."""
+        return Path(self.catalog) if self.catalog else DEMO_CATALOG
+
+    @property
     def index_dir(self) -> Path:
-        return Path(self.index) if self.index else PROJECT_ROOT / "var" / "index" / Path(self.catalog).stem
+        return Path(self.index) if self.index else PROJECT_ROOT / "var" / "index" / self.catalog_path.stem
 
     @property
     def adapter_path(self) -> str | None:

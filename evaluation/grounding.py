@@ -248,7 +248,8 @@ def run(llm: str = "none", cache_dir: Path = DEFAULT_CACHE, scripts_path: Path =
         embedder: Embedder | None = None) -> dict:
     """The suite over the demo catalogue, the engine built as the app builds it (`embedder`: a test's fake, no LLM)."""
     started = time.perf_counter()
-    settings = Settings(catalog=str(DEMO_CATALOG), index=str(Path(cache_dir) / "movies"), llm=llm, no_log=True)
+    settings = Settings(catalog=str(DEMO_CATALOG), index=str(Path(cache_dir) / "movies"), rebuild_index=True,  # its own cache
+                        llm=llm, no_log=True)
     if embedder is None:
         engine = build_engine(settings, progress=progress)
     else:

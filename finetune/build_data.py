@@ -30,7 +30,7 @@ from tqdm.auto import tqdm
 
 from chat.assemble import build_engine
 from chat.engine import ChatEngine
-from chat.settings import PROJECT_ROOT, Settings
+from chat.settings import Settings
 from chat.state import DialogueState, update_state
 from chat.tools import SearchCall, ToolCallError, parse_call
 from chat.understanding import clean_message, read_message
@@ -161,8 +161,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--source", action="append", choices=("synthetic", "redial", "logs"), required=True,
                         help="data source; repeat for several")
     parser.add_argument("--out", required=True, type=Path, help="output JSONL file")
-    parser.add_argument("--catalog", default=str(PROJECT_ROOT / "data" / "movies.jsonl"), help="catalogue file")
-    parser.add_argument("--index", default="", help="index folder (default: the app's)")
+    parser.add_argument("--catalog", default="", help="catalogue file (default: the --index folder's own, else the demo one)")
+    parser.add_argument("--index", default="", help="index folder, used with the catalogue it was built from (default: the app's)")
     parser.add_argument("--redial", type=Path, help="ReDial folder with train_part_*.jsonl and movies_with_mentions.csv")
     parser.add_argument("--logs", type=Path, help="file from `python -m chat.logs export --format sft`")
     parser.add_argument("--synthetic-conversations", type=int, default=300, help="how many synthetic conversations")

@@ -8,9 +8,13 @@ An index folder is self-contained:
     manifest.json   embedding model, dimension, catalogue hash and source, column mapping, the text
                     recipe with an example, filterable fields, index type and parameters; written last
 
-`open_index` reuses a folder only when its manifest matches the catalogue and the embedder;
-otherwise it rebuilds and says why. Items added later (`ItemIndex.add`, `build_index --add`)
-keep the folder valid for the catalogue it was first built from.
+Two ways to open a folder. `open_index` is for a folder the app owns (its cache under var/): it
+reuses the folder only when its manifest matches the catalogue and the embedder, and otherwise
+rebuilds it and says why. `open_named_index` is for a folder a person named (`--index`): it is
+used with the catalogue it was built from (the manifest's source and hash), an explicit catalogue
+that disagrees is an error naming both, and a stale folder is an error saying how to rebuild it:
+it is rebuilt in place only when asked (`rebuild=True`). Items added later (`ItemIndex.add`,
+`build_index --add`) keep the folder valid for the catalogue it was first built from.
 """
 
 from __future__ import annotations
@@ -122,6 +126,10 @@ class StaleIndexError(RuntimeError):
 
 class IndexMissingError(FileNotFoundError):
     """No saved index at the given folder."""
+
+
+class IndexCatalogConflictError(StaleIndexError):
+    """An explicit catalogue is not the one the named index folder was built from."""
 
 
 def read_manifest(folder: str | Path) -> Manifest:
@@ -346,7 +354,63 @@ def open_index(catalog: Catalog, embedder: Embedder, folder: str | Path, progres
         log.info("no index at %s: building one for %d items", folder, len(catalog))
     except StaleIndexError as reason:
         log.warning("index at %s is stale (%s): rebuilding", folder, reason)
+    return _build_and_save(catalog, embedder, Path(folder), progress)
+
+
+def _rebuild_hint(folder: Path, source: str) -> str:
+    return (f"rebuild it with `python -m retrieval.build_index --catalog {source or 'FILE'} --out {folder}` "
+            f"(with the column flags it was built with), build into a new folder, or pass --rebuild-index")
+
+
+def _build_and_save(catalog: Catalog, embedder: Embedder, folder: Path, progress: bool) -> ItemIndex:
     index = ItemIndex.build(catalog, embedder, progress=progress)
     index.save(folder)
     log.info("index saved to %s (%d items, %.1f s)", folder, len(catalog), index.manifest.build_seconds)
     return index
+
+
+def open_named_index(folder: str | Path, embedder: Embedder, catalog_path: str | Path | None,
+                     default_catalog: str | Path, rebuild: bool = False, progress: bool = True) -> ItemIndex:
+    """The index in a folder a person named, with the catalogue it was built from.
+
+    catalog_path: a catalogue the person gave explicitly, or None for the index's own (the source
+    in its manifest; the items saved in the folder when that file is gone). A folder without an
+    index is built from `catalog_path` or else `default_catalog`. A stale folder, or an explicit
+    catalogue other than the one it was built from, raises StaleIndexError (IndexCatalogConflictError
+    for the latter) saying why and how to rebuild; with `rebuild` it is rebuilt from the catalogue
+    in place instead.
+    """
+    folder = Path(folder)
+    try:
+        saved = read_manifest(folder)
+    except IndexMissingError:
+        catalog = load_catalog(catalog_path or default_catalog)
+        log.info("no index at %s: building one for %d items from %s", folder, len(catalog), catalog.source)
+        return _build_and_save(catalog, embedder, folder, progress)
+    source = saved.catalog_source
+    if catalog_path is None and not (source and Path(source).is_file()):
+        log.info("index %s: its catalogue %s is not here; using the %d items saved in the folder", folder,
+                 source or "(not recorded)", saved.item_count)
+        if (saved.embedding_model, saved.dimension) != (embedder.name, embedder.dimension):
+            raise StaleIndexError(f"index {folder} was built with {saved.embedding_model!r} ({saved.dimension} dims), "
+                                  f"not {embedder.name!r} ({embedder.dimension} dims): pass --embedding-model")
+        return ItemIndex.open(folder)
+    chosen = Path(catalog_path or source)
+    catalog = load_catalog_for_index(chosen, folder)
+    same_file = bool(source) and chosen.resolve() == Path(source).resolve()
+    if catalog_path is not None and not same_file and catalog.content_hash() != saved.catalog_hash:
+        if not rebuild:
+            raise IndexCatalogConflictError(
+                f"--catalog {catalog_path} is not the catalogue the index in --index {folder} was built from "
+                f"({source or 'not recorded'}): drop --catalog to use the index's own, give --index a new folder "
+                f"to build one for {catalog_path}, or pass --rebuild-index to replace {folder}")
+        log.warning("rebuilding %s from %s, as asked (it was built from %s)", folder, catalog_path, source)
+        return _build_and_save(catalog, embedder, folder, progress)
+    try:
+        return ItemIndex.load(folder, catalog, wanted_manifest(catalog, embedder))
+    except StaleIndexError as reason:
+        if not rebuild:
+            why = f"{chosen} has changed since it was built" if "catalog_hash" in str(reason) else str(reason)
+            raise StaleIndexError(f"index {folder} is stale ({why}): {_rebuild_hint(folder, source)}") from reason
+        log.warning("index at %s is stale (%s): rebuilding, as asked", folder, reason)
+    return _build_and_save(catalog, embedder, folder, progress)

@@ -77,3 +77,70 @@ def test_a_reason_that_repeats_its_line_start_is_caught(catalog, text, repeats):
 ])
 def test_a_reason_that_says_a_phrase_twice_is_repetitive(catalog, reason, repetitive):
     assert ("repetitive" in problems(catalog, reason)) is repetitive
+
+
+# ----- numbers with units and roles, on the demo catalogue's cards ------------------------------
+
+@pytest.fixture(scope="module")
+def demo():
+    from conftest import DEMO_CATALOG
+    from retrieval.catalog import load_catalog
+    return load_catalog(DEMO_CATALOG)
+
+
+def demo_problems(demo, item_id, text):
+    people = frozenset(normalize_term(n) for item in demo for n in (*item.cast, *item.directors))
+    return reason_problems(text, demo[item_id], {item_id}, TitleMatcher(demo.items), demo, people)
+
+
+@pytest.mark.parametrize("item_id, text, caught", [
+    # Seen in replies (the cases): each must be caught.
+    ("up-2009", "A heartfelt 190 minutes of balloons, grief and adventure for the whole family.", "190 minutes"),
+    ("monsters-inc-2001", "A funny, warm monster caper that runs 190 minutes and never drags.", "190 minutes"),
+    ("the-french-connection-1971", "A gritty chase thriller, now 20 years old and still as tense as ever.", "20 years"),
+    ("superbad-2007", "A raunchy high school comedy that feels fresh even 10 years old.", "10 years"),
+    ("frankenstein-1931", "A classic monster story from Boris Karloff, eerie and tragic to the end.", "Boris Karloff"),
+    # The same kinds of claim in other words.
+    ("up-2009", "A moving family adventure that lasts 2 hours and flies by with humour.", "2 hours"),
+    ("up-2009", "A moving family adventure, a two-hour flight of humour and heart.", "two-hour"),
+    ("the-shining-1980", "Released in 1975, a tense ghost story in a snowbound hotel.", "1975"),
+    ("the-french-connection-1971", "A gritty 1990s crime thriller with a famous car chase.", "decade"),
+    ("superbad-2007", "An eighties-style teen comedy about one wild night before graduation.", "decade"),
+    ("frankenstein-1931", "Directed by Boris Karloff, a tragic and eerie monster classic.", "Boris Karloff"),
+    ("frankenstein-1931", "Boris Karloff's film about a creature made from stolen corpses.", "Boris Karloff"),
+    ("frankenstein-1931", "A tragic, eerie monster classic starring James Whale as the scientist.", "James Whale"),
+    ("frankenstein-1931", "A tragic, eerie monster classic starring Peter Cushing as the scientist.", "Peter Cushing"),
+    ("frankenstein-1931", "A tragic, eerie monster classic directed by Todd Haynes in black and white.", "Todd Haynes"),
+])
+def test_numbers_ages_and_roles_the_card_does_not_support_are_caught(demo, item_id, text, caught):
+    assert any(caught in problem for problem in demo_problems(demo, item_id, text)), demo_problems(demo, item_id, text)
+
+
+@pytest.mark.parametrize("item_id, text", [
+    ("up-2009", "A moving 96-minute family adventure with balloons, grief and plenty of humour."),
+    ("up-2009", "A moving family adventure, about 95 minutes of balloons, grief and humour."),
+    ("up-2009", "A moving family adventure, well under two hours, full of balloons and humour."),
+    ("the-french-connection-1971", "A gritty 1971 crime thriller from William Friedkin with a famous car chase."),
+    ("the-french-connection-1971", "A gritty seventies crime thriller directed by William Friedkin, starring Gene Hackman."),
+    ("the-french-connection-1971", "Gene Hackman's ferocious performance drives this gritty crime thriller."),
+    ("frankenstein-1931", "James Whale's tragic monster classic, with a moving turn from Boris Karloff."),
+    ("frankenstein-1931", "A 1931 horror classic by James Whale, eerie and tragic, starring Colin Clive."),
+    ("superbad-2007", "A raunchy, sweet high school comedy about two friends and one wild party."),
+    # The card's own people and keywords are no film titles or genres ("Martin" is no "The Martian").
+    ("goodfellas-1990", "A sprawling mob saga directed by Martin Scorsese, starring Ray Liotta."),
+    ("the-iron-giant-1999", "A gentle robot friendship tale set against cold war paranoia, from Brad Bird."),
+    ("the-blues-brothers-1980", "A riotous musical road movie through chicago with car chases, from John Landis."),
+])
+def test_true_numbers_and_roles_pass(demo, item_id, text):
+    assert demo_problems(demo, item_id, text) == []
+
+
+def test_a_setting_year_from_the_synopsis_said_as_the_release_year_is_caught(demo):
+    platoon = demo["platoon-1986"]
+    assert "1967" in platoon.synopsis
+    assert any("1967" in p for p in demo_problems(demo, platoon.id, "1967, moral conflict war from Oliver Stone."))
+
+
+def test_a_count_of_years_the_synopsis_states_is_on_the_card(demo):
+    film = next(item for item in demo if "ten-year-old" in item.synopsis)
+    assert not any("years" in p for p in demo_problems(demo, film.id, "A gentle story about a 10-year-old and a big adventure."))
