@@ -26,7 +26,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from chat import prompts
 from chat.guard import reason_problems
 from chat.llm import ChatModel, LLMError
-from chat.logstore import LogStore
+from chat.logstore import LogStore, redact
 from chat.state import DialogueState, record_feedback, record_shown, update_state
 from chat.titles import TitleMatcher
 from chat.tools import QUERY_PREFIX, SearchCall, ToolCallError, parse_query, render_call
@@ -166,6 +166,8 @@ class ChatEngine:
             timings[name] = round((now - since) * 1000, 1)
             return now
 
+        if self.log_store is not None and self.log_store.redact:  # personal data is no request: the state never keeps it
+            message = redact(message)
         reading = read_message(message, self.titles, self.people)
         mark = lap("understand", started)
         canned = self._canned_reply(session, reading)

@@ -4,7 +4,6 @@ import pytest
 
 from chat import prompts
 from chat.llm import LLMError
-from chat.llm import LLMError
 from chat.tools import parse_call
 from conftest import make_engine
 from fakes import ScriptedChatModel
@@ -115,6 +114,15 @@ def test_every_turn_is_logged_with_its_details(engine, log_store):
     assert [t["turn_index"] for t in turns] == [1, 2]
     assert turns[0]["tool_call"]["text"].startswith("<tool_call>")
     assert turns[0]["shown"] and turns[0]["candidates"] and turns[0]["timings_ms"]["total"] > 0
+
+
+def test_personal_data_in_a_message_reaches_neither_the_state_nor_the_log(engine, log_store):
+    session = engine.new_session()
+    run_turn(engine, session, "I loved Alien, mail me at bob.smith@example.com or call 415-555-0132 in the 1990s")
+    assert "1990" in str(session.state)
+    stored = str(log_store.turns(session.id))
+    for private in ("bob", "smith", "example", "415", "0132"):
+        assert private not in str(session.state) and private not in stored
 
 
 def test_thumbs_down_item_is_never_shown_again_and_is_logged(engine, log_store):
