@@ -103,3 +103,10 @@ def test_a_typo_is_found_among_100k_titles():
         typed = with_typo(titles[index], rng)
         assert typed != titles[index].lower()
         assert [m.item_id for m in matcher.find(f"I loved {typed} last week")] == [f"t{index}"], typed
+
+
+@pytest.mark.parametrize("text", ["**Pirates of the Coral Sea**: A fine pick", "I loved Pirates of the Coral Sea a lot"])
+def test_a_title_plus_a_word_is_not_a_typo_of_its_expansion(text):
+    games = [Item(id="base", title="Pirates of the Coral Sea"), Item(id="duel", title="Pirates of the Coral Sea: Duel")]
+    assert found(games, text) == ["base"]
+    assert found(games, "Pirates of the Coral Sea: Dule") == ["duel"]
