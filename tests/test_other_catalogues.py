@@ -116,10 +116,11 @@ def test_the_reply_names_only_catalogue_items(first_turn):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=False, reason="issue 14 item 1: a category word the catalogue lacks ('mystery') becomes a hard "
-                                        "genre filter, so the books request gets no items")
-def test_an_answerable_request_shows_items(first_turn):
+def test_an_answerable_request_shows_items(first_turn, request):
     name, engine, result = first_turn
+    if name == "books":
+        request.applymarker(pytest.mark.xfail(strict=False, reason="issue 14 item 1: a category word the catalogue lacks "
+                                                                   "('mystery') becomes a hard genre filter: no items"))
     assert result.items, f"{name}: {result.kind}: {result.reply}"
 
 
