@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 from chat.titles import TitleMatcher
 from retrieval.catalog import Item
+from retrieval.text_keys import fold
 
 _OPENERS = ("the", "the", "", "", "")
 _ADJECTIVES = """last silent hidden broken golden crimson distant quiet burning frozen endless hollow wild bitter
@@ -111,7 +112,7 @@ def typo_messages(titles: list[str], count: int, seed: int) -> list[tuple[str, i
         index = rng.randrange(len(titles))
         typed = with_typo(titles[index], rng)
         if rng.random() < 0.5:
-            typed = typed.translate(str.maketrans("éëñüàçâ", "eenuaca"))
+            typed = fold(typed)  # typed without its accents
         messages.append((f"I loved {typed}, something like it please", index))
     return messages
 
