@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from chat.titles import TitleMatcher
 from retrieval.filters import normalize_term
+from retrieval.text_keys import fold
 
 MAX_MESSAGE_CHARS = 2000
 
@@ -258,7 +259,8 @@ def read_message(text: str, titles: TitleMatcher, people: frozenset[str] = froze
     for mention in mentions:
         masked[mention.start : mention.end] = " " * (mention.end - mention.start)
     masked_text = "".join(masked)
-    lowered = MARKUP.sub(" ", masked_text).lower().replace("’", "'")  # a tag or a link is no preference
+    # A tag or a link is no preference; folded so "no Penelope Cruz" avoids "Penélope Cruz" (`retrieval.text_keys`).
+    lowered = fold(MARKUP.sub(" ", masked_text)).replace("’", "'")
     lowered_ranges = re.sub(r"\b((?:19|20)\d\d)\s*[-–]\s*((?:19|20)\d\d)\b", r"\1 to \2", lowered)
     normalized = " ".join(re.findall(r"[a-z0-9']+", lowered_ranges.replace("-", " ")))
 

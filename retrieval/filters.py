@@ -1,7 +1,8 @@
 """Hard constraints on items: which items a person's stated constraints allow, and why one is not allowed.
 
 Pure functions over Item fields. Terms are compared in a normalized form (lowercase, no
-punctuation, a plural 's' dropped), so "Zombies" in a request matches the keyword "zombie".
+accents, no punctuation, a plural 's' dropped), so "Zombies" in a request matches the keyword
+"zombie" and "Penelope Cruz" the cast member "Penélope Cruz".
 Any field can also be constrained by a `FieldCondition`, written `field=value` on the command
 line: `genres=comedy,drama` (any of), `year=1990..1999` or `price=..20` (a numeric range);
 several conditions must all hold, so `genres=comedy` twice with other values means all of them.
@@ -10,13 +11,11 @@ several conditions must all hold, so `genres=comedy` twice with other values mea
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 from retrieval.catalog import Item
-
-_WORD = re.compile(r"[a-z0-9]+")
+from retrieval.text_keys import fold, words
 
 
 class FilterSyntaxError(ValueError):
@@ -24,22 +23,22 @@ class FilterSyntaxError(ValueError):
 
 
 def normalize_term(text: str) -> str:
-    """Lowercase words joined by single spaces, each without a trailing plural 's'.
+    """Folded words (`retrieval.text_keys`) joined by single spaces, each without a trailing plural 's'.
 
-    Example: "Zombies!" -> "zombie";  "Tom  Cruise" -> "tom cruise"
+    Example: "Zombies!" -> "zombie";  "Tom  Cruise" -> "tom cruise";  "Penélope Cruz" -> "penelope cruz"
     """
-    words = _WORD.findall(text.lower())
-    return " ".join(w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith("ss") else w for w in words)
+    return " ".join(w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith("ss") else w for w in words(text))
 
 
 def category(value: Any) -> str:
-    """A value as compared by categorical filters: casefolded, spaces collapsed, whole numbers without ".0".
+    """A value as compared by categorical filters: folded (`retrieval.text_keys`), spaces collapsed, whole numbers
+    without ".0".
 
-    Example: "  Science  Fiction" -> "science fiction";  1994.0 -> "1994";  9.5 -> "9.5"
+    Example: "  Science  Fiction" -> "science fiction";  "Comédie" -> "comedie";  1994.0 -> "1994";  9.5 -> "9.5"
     """
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    return " ".join(str(value).casefold().split())
+    return " ".join(fold(str(value)).split())
 
 
 def number(value: Any) -> float | None:

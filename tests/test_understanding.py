@@ -4,7 +4,8 @@ import pytest
 
 from chat.titles import TitleMatcher
 from chat.understanding import clean_message, read_message
-from retrieval.filters import normalize_term
+from retrieval.catalog import Item
+from retrieval.filters import ItemFilter, normalize_term
 
 
 @pytest.fixture
@@ -80,6 +81,41 @@ def test_negation_covers_only_what_follows_no_or_without(read, text, wanted, avo
 
 def test_negative_person(read):
     assert "tom cruise" in read("an action film but not Tom Cruise").avoid_terms
+
+
+SPANISH_FILMS = [
+    Item(id="volver-2006", title="Volver", year=2006, cast=("Penélope Cruz", "Carmen Maura"), directors=("Pedro Almodóvar",)),
+    Item(id="amelie-2001", title="Amélie", year=2001, cast=("Audrey Tautou",), directors=("Jean-Pierre Jeunet",)),
+]
+
+
+def read_spanish_films(text):
+    people = frozenset(normalize_term(n) for item in SPANISH_FILMS for n in (*item.cast, *item.directors))
+    return read_message(text, TitleMatcher(SPANISH_FILMS), people)
+
+
+@pytest.mark.parametrize("text, person", [
+    ("nothing with Penélope Cruz", "penelope cruz"), ("nothing with Penelope Cruz", "penelope cruz"),
+    ("a drama but not PENÉLOPE CRUZ", "penelope cruz"), ("no Pedro Almodovar please", "pedro almodovar"),
+    ("no Pedro Almodóvar please", "pedro almodovar"), ("no Pedro Almodo\u0301var please", "pedro almodovar"),
+])
+def test_avoided_people_are_read_with_or_without_accents(text, person):
+    reading = read_spanish_films(text)
+    assert person in reading.avoid_terms
+    avoid = ItemFilter(avoid_terms=reading.avoid_terms)
+    assert [item.id for item in SPANISH_FILMS if avoid.allows(item)] == ["amelie-2001"]
+
+
+@pytest.mark.parametrize("text", ["something with Pedro Almodóvar", "something with pedro almodovar"])
+def test_wanted_person_is_a_preference_with_or_without_accents(text):
+    reading = read_spanish_films(text)
+    assert not reading.avoid_terms
+    assert "pedro almodovar" in reading.preference_text
+
+
+@pytest.mark.parametrize("text", ["I loved Amelie", "I loved Amélie", "i loved AMELIE"])
+def test_accented_title_is_liked_with_or_without_accents(text):
+    assert read_spanish_films(text).liked == ("amelie-2001",)
 
 
 def test_negative_genre(read):
