@@ -125,7 +125,8 @@ def load_or_train(histories: Histories, model_dir: Path | None, data_hash: str, 
         return recommender, {**recommender.metadata.get("report", {}), "loaded_from": model_dir.name}
     recommender, report = train(histories, training=training, progress=progress)
     return recommender, {"best_epoch": report.best_epoch, "epochs_run": report.epochs_run,
-                         "validation": report.validation, "seconds": report.seconds, "threads": training.threads}
+                         "validation": report.validation, "seconds": report.seconds, "threads": training.threads,
+                         "validation_ndcg@10_curve": list(report.curve)}
 
 
 def run(data: Path, split: str = "llamarec", model_dir: Path | None = None, training: TrainingConfig = TrainingConfig(),

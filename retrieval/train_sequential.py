@@ -43,9 +43,9 @@ class TrainingConfig:
     """How the network is trained."""
 
     epochs: int = 200
-    patience: int = 20
+    patience: int = 15
     batch_size: int = 64
-    learning_rate: float = 1e-3
+    learning_rate: float = 2e-3
     weight_decay: float = 0.01
     seed: int = 0
     threads: int = 1  # on a shared 2-core machine one thread ran 4x faster than two
