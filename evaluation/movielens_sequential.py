@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -114,13 +115,16 @@ def tune_weights(parts: dict[str, np.ndarray], targets: np.ndarray, fixed_zero: 
     return weights, best
 
 
-def load_or_train(histories: Histories, model_dir: Path | None, data_hash: str, training: TrainingConfig,
+def load_or_train(histories: Histories, model_dir: Path | None, made_here: dict, training: TrainingConfig,
                   progress: bool) -> tuple[SequentialRecommender, dict]:
-    """A saved SASRec when it was trained on this very file and vocabulary, else a new one trained here."""
+    """A saved SASRec when it was trained on this very file, split and vocabulary, else a new one trained here.
+
+    `made_here`: the data file's sha256, min_count and ties_by_item_id, as the training command records them.
+    """
     if model_dir is not None:
         recommender = SequentialRecommender.load(model_dir)
         made = recommender.metadata.get("data", {})
-        if made.get("sha256") != data_hash or list(recommender.items) != list(histories.items):
+        if any(made.get(key) != value for key, value in made_here.items()) or list(recommender.items) != list(histories.items):
             raise ValueError(f"{model_dir}: trained on other data or another split than this benchmark's")
         return recommender, {**recommender.metadata.get("report", {}), "loaded_from": model_dir.name}
     recommender, report = train(histories, training=training, progress=progress)
@@ -133,14 +137,15 @@ def run(data: Path, split: str = "llamarec", model_dir: Path | None = None, trai
         progress: bool = True) -> SequentialRun:
     if split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
-    started = time.perf_counter()
+    started, load_before = time.perf_counter(), os.getloadavg()[0]
     path = find_folder(Path(data), "ml-100k", "ml-100k.inter") / "ml-100k.inter"
-    histories = ordered_histories(read_interactions(path), min_count=5 if split == "llamarec" else 1,
-                                  ties_by_item_id=split == "llamarec")
+    made_here = {"sha256": file_sha256(path), "min_count": 5 if split == "llamarec" else 1,
+                 "ties_by_item_id": split == "llamarec"}
+    histories = ordered_histories(read_interactions(path), made_here["min_count"], made_here["ties_by_item_id"])
     ids, position = list(histories.items), {item_id: n for n, item_id in enumerate(histories.items)}
     train_sequences = [[position[i] for i in s] for s in histories.train()]
     cases = {"validation": histories.validation(), "test": histories.test()}
-    recommender, training_report = load_or_train(histories, model_dir, file_sha256(path), training, progress)
+    recommender, training_report = load_or_train(histories, model_dir, made_here, training, progress)
 
     mark = time.perf_counter()
     models = {l2: item_scores.InteractionModels.fit(train_sequences, len(ids), l2) for l2 in EASE_L2}
@@ -204,7 +209,8 @@ def run(data: Path, split: str = "llamarec", model_dir: Path | None = None, trai
               "ablation_weights": ablations}
     info = {"users": len(histories.users), "items": len(ids), "interactions": sum(len(s) for s in histories.sequences),
             "interaction_models_fit_seconds": round(fit_seconds, 1), "seconds": round(time.perf_counter() - started, 1),
-            "sasrec_ms_per_single_user": round(single_user_ms(recommender, [h for _, h, _ in cases["test"]]), 2)}
+            "sasrec_ms_per_single_user": round(single_user_ms(recommender, [h for _, h, _ in cases["test"]]), 2),
+            "machine": f"{os.cpu_count()} CPU cores", "load_average_1min": [round(load_before, 2), round(os.getloadavg()[0], 2)]}
     return SequentialRun(split, runs["validation"], runs["test"], chosen, training_report, info)
 
 
@@ -238,7 +244,8 @@ def table_lines(summary: dict) -> list[str]:
 
 def print_report(summary: dict) -> None:
     print(f"MovieLens-100k, split {summary['split']}: {summary['users']} users, {summary['items']:,} items, "
-          f"{summary['interactions']:,} interactions ({summary['seconds']} s)")
+          f"{summary['interactions']:,} interactions ({summary['seconds']} s on {summary['machine']}, 1-minute load "
+          f"average {summary['load_average_1min'][0]} at the start, {summary['load_average_1min'][1]} at the end)")
     print(f"protocol: {summary['protocol']}")
     for line in table_lines(summary):
         print(line)

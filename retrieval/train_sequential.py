@@ -196,7 +196,7 @@ def metadata(source: Path, min_count: int, training: TrainingConfig, report: Tra
     """What a saved model says about how it was made."""
     return {
         "model": "SASRec (Kang & McAuley 2018), cross-entropy over all items",
-        "data": {"file": source.name, "sha256": file_sha256(source), "min_count": min_count,
+        "data": {"file": source.name, "sha256": file_sha256(source), "min_count": min_count, "ties_by_item_id": True,
                  "split": "per user by (timestamp, item id); last item unused, second-to-last validation"},
         "training": asdict(training),
         "report": asdict(report),

@@ -161,3 +161,17 @@ def test_benchmark_on_tiny_data_tunes_on_validation_and_reports_both_splits(tmp_
     assert summary["test"]["baselines"]["transitions"]["recall@1"] == 1.0
     assert summary["test"]["metrics"]["recall@1"] == 1.0
     assert any(line.startswith("| blend") for line in movielens_sequential.table_lines(summary))
+
+
+def test_benchmark_uses_a_saved_model_only_when_it_was_trained_on_the_same_split(tmp_path):
+    folder = tmp_path / "ml-100k"
+    folder.mkdir()
+    (folder / "ml-100k.inter").write_text("user_id:token\titem_id:token\trating:float\ttimestamp:float\n"
+                                          + "".join(f"{u}\t{i}\t4\t{t}\n" for u, i, t in cycle_rows(30, 9)))
+    model = tmp_path / "model"
+    assert train_sequential.main(["--interactions", str(folder / "ml-100k.inter"), "--out", str(model), "--hidden", "8",
+                                  "--blocks", "1", "--max-length", "6", "--epochs", "1"]) == 0
+    result = movielens_sequential.run(tmp_path, "llamarec", model_dir=model, progress=False)
+    assert result.training["loaded_from"] == "model"
+    with pytest.raises(ValueError, match="another split"):
+        movielens_sequential.run(tmp_path, "loo", model_dir=model, progress=False)  # file-order ties, no 5-core
