@@ -251,3 +251,26 @@ def print_report(summary: dict) -> None:
         print(line)
     print(f"chosen on validation: {summary['chosen']}")
     print(f"SASRec training: {summary['sasrec_training']}; one user's top 50: {summary['sasrec_ms_per_single_user']} ms")
+
+
+def markdown_lines(summary: dict, command: str) -> list[str]:
+    """A report section from one run's summary: protocol, the table, what validation chose, training time and cost."""
+    chosen, trained = summary["chosen"], summary["sasrec_training"]
+    weights = ", ".join(f"{name} {value:g}" for name, value in chosen["blend_weights"].items())
+    return [
+        f"Produced by `{command}` ({summary['seconds']:.0f} s on {summary['machine']}, 1-minute load average "
+        f"{summary['load_average_1min'][0]} at the start and {summary['load_average_1min'][1]} at the end: the machine was shared). "
+        f"{summary['users']} users, {summary['items']:,} items, {summary['interactions']:,} ratings. Protocol: {summary['protocol']}. "
+        "Test columns rank each user's last item once; the validation columns (second-to-last item, training items as "
+        "history) are where every choice below was made. R@10 intervals are Wilson, NDCG@10 bootstrap (95%).",
+        "",
+        *table_lines(summary),
+        "",
+        f"Chosen on validation: EASE l2 {chosen['ease_l2']:g}, recency decay {chosen['ease_decay']:g}; transitions decay "
+        f"{chosen['transition_decay']:g}; blend weights (of per-user standardized scores) {weights}. The \"blend without\" rows "
+        "re-tune the weights on validation without that part (the ablation).",
+        f"SASRec: best validation epoch {trained.get('best_epoch')} of {trained.get('epochs_run')}, trained in "
+        f"{trained.get('seconds')} s with {trained.get('threads')} torch thread(s); one user's top 50, one request at a "
+        f"time: {summary['sasrec_ms_per_single_user']} ms. The ms / user column is the batched cost of scoring all test "
+        "users (a blend pays for its parts).",
+    ]
