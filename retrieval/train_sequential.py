@@ -205,26 +205,24 @@ def metadata(source: Path, min_count: int, training: TrainingConfig, report: Tra
     }
 
 
+MODEL_HELP = {"hidden": "embedding and attention width", "blocks": "self-attention blocks", "heads": "attention heads",
+              "max_length": "most recent items the model reads", "dropout": "dropout rate"}
+TRAINING_HELP = {"epochs": "most epochs", "patience": "stop after this many epochs without a better validation NDCG@10",
+                 "batch_size": "training windows per step", "learning_rate": "AdamW learning rate",
+                 "weight_decay": "AdamW weight decay", "seed": "random seed", "threads": "torch CPU threads"}
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    defaults_model, defaults = SasrecConfig(items=1), TrainingConfig()
     parser = argparse.ArgumentParser(prog="python -m retrieval.train_sequential", description=__doc__.split("\n")[0],
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--interactions", type=Path, required=True,
                         help="user-item interactions with timestamps: .csv, .tsv, .parquet or RecBole .inter")
     parser.add_argument("--out", type=Path, required=True, help="folder for sequential.safetensors and sequential.json")
     parser.add_argument("--min-count", type=int, default=MIN_COUNT, help="keep users and items with at least this many interactions")
-    parser.add_argument("--hidden", type=int, default=defaults_model.hidden, help="embedding and attention width")
-    parser.add_argument("--blocks", type=int, default=defaults_model.blocks, help="self-attention blocks")
-    parser.add_argument("--heads", type=int, default=defaults_model.heads, help="attention heads")
-    parser.add_argument("--max-length", type=int, default=defaults_model.max_length, help="most recent items the model reads")
-    parser.add_argument("--dropout", type=float, default=defaults_model.dropout, help="dropout rate")
-    parser.add_argument("--epochs", type=int, default=defaults.epochs, help="most epochs")
-    parser.add_argument("--patience", type=int, default=defaults.patience, help="stop after this many epochs without a better validation NDCG@10")
-    parser.add_argument("--batch-size", type=int, default=defaults.batch_size, help="training windows per step")
-    parser.add_argument("--learning-rate", type=float, default=defaults.learning_rate, help="AdamW learning rate")
-    parser.add_argument("--weight-decay", type=float, default=defaults.weight_decay, help="AdamW weight decay")
-    parser.add_argument("--seed", type=int, default=defaults.seed, help="random seed")
-    parser.add_argument("--threads", type=int, default=defaults.threads, help="torch CPU threads")
+    for defaults, helps in ((SasrecConfig(items=1), MODEL_HELP), (TrainingConfig(), TRAINING_HELP)):
+        for name, help_text in helps.items():
+            value = getattr(defaults, name)
+            parser.add_argument("--" + name.replace("_", "-"), type=type(value), default=value, help=help_text)
     return parser.parse_args(argv)
 
 
@@ -233,11 +231,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(message)s")
     try:
         histories = ordered_histories(read_interactions(args.interactions), args.min_count)
-        model = SasrecConfig(items=max(len(histories.items), 1), hidden=args.hidden, blocks=args.blocks, heads=args.heads,
-                             max_length=args.max_length, dropout=args.dropout)
-        training = TrainingConfig(epochs=args.epochs, patience=args.patience, batch_size=args.batch_size,
-                                  learning_rate=args.learning_rate, weight_decay=args.weight_decay, seed=args.seed,
-                                  threads=args.threads)
+        model = SasrecConfig(items=max(len(histories.items), 1), **{name: getattr(args, name) for name in MODEL_HELP})
+        training = TrainingConfig(**{name: getattr(args, name) for name in TRAINING_HELP})
         log.info("%d users, %d items, %d interactions after the %d-core filter", len(histories.users),
                  len(histories.items), sum(len(s) for s in histories.sequences), args.min_count)
         recommender, report = train(histories, model, training)

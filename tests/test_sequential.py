@@ -175,3 +175,9 @@ def test_benchmark_uses_a_saved_model_only_when_it_was_trained_on_the_same_split
     assert result.training["loaded_from"] == "model"
     with pytest.raises(ValueError, match="another split"):
         movielens_sequential.run(tmp_path, "loo", model_dir=model, progress=False)  # file-order ties, no 5-core
+
+
+def test_training_command_defaults_are_the_configs_defaults():
+    args = train_sequential.parse_args(["--interactions", "r.csv", "--out", "m"])
+    assert args.learning_rate == TrainingConfig().learning_rate and args.max_length == SasrecConfig(items=1).max_length
+    assert args.min_count == 5 and args.threads == TrainingConfig().threads
