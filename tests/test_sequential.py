@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,7 +12,7 @@ import torch
 
 from evaluation import item_scores, movielens_sequential
 from retrieval import train_sequential
-from retrieval.collaborative import Interactions
+from retrieval.collaborative import Interactions, read_interactions
 from retrieval.sequences import k_core, ordered_histories
 from retrieval.sequential import SasrecConfig, SasrecNetwork, SequentialModelError, SequentialRecommender, left_padded
 from retrieval.train_sequential import TrainingConfig, target_ranks, train
@@ -181,3 +183,14 @@ def test_training_command_defaults_are_the_configs_defaults():
     args = train_sequential.parse_args(["--interactions", "r.csv", "--out", "m"])
     assert args.learning_rate == TrainingConfig().learning_rate and args.max_length == SasrecConfig(items=1).max_length
     assert args.min_count == 5 and args.threads == TrainingConfig().threads
+
+
+ML100K = Path(os.environ.get("RECSYS_EVAL_DATA", Path(__file__).resolve().parents[2] / "shared" / "data")) / "ml-100k"
+
+
+@pytest.mark.skipif(not (ML100K / "ml-100k.inter").is_file(), reason=f"no MovieLens-100k at {ML100K}")
+def test_llamarec_preprocessing_of_movielens_keeps_943_users_and_1349_items():
+    histories = ordered_histories(read_interactions(ML100K / "ml-100k.inter"))
+    assert (len(histories.users), len(histories.items)) == (943, 1349)  # the 5-core filter drops 333 rarely rated items, no user
+    assert sum(len(s) for s in histories.sequences) == 99287
+    assert all(len(s) >= 5 for s in histories.sequences)
