@@ -1,4 +1,9 @@
-"""MovieLens-100k benchmark: `python -m evaluation.movielens --data DIR [--limit N] [--json] [--llm]`.
+"""MovieLens-100k benchmark: `python -m evaluation.movielens [--protocol llamarec|loo] [--data DIR] [--json]`.
+
+`--protocol llamarec` (the default) ranks with the interaction models (SASRec, EASE,
+transitions, their blend and the baselines) under LlamaRec's preprocessing and split; see
+`evaluation.movielens_sequential`. `--protocol loo` is the project's older benchmark, below,
+followed by the same interaction models on its split, so both protocols can be read side by side.
 
 Leave-one-out next-item recommendation on the RecBole atomic files (`ml-100k.inter`,
 `ml-100k.item`): each user's last interaction (by timestamp; ties by file order) is held out;
@@ -7,7 +12,7 @@ liked A (1995), B (1994) and C (1996). What should I watch next?", naming the us
 recent liked films (rating >= 4; the most recent films when none is liked). The held-out item
 is ranked against all 1,682 items; items of the user's history are left out of every ranking
 (they are what the person has seen). Recall@10 (Wilson 95% interval; one sample per user) and
-NDCG@10 (bootstrap 95% interval), plus Recall@1 and @50.
+NDCG@10 (bootstrap 95% interval), plus Recall@1, @5, @20 and @50.
 
 Systems in one run:
 - system: the chat engine without an LLM (rules planner): the message is read by the chat's
@@ -27,6 +32,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 import time
 from contextlib import nullcontext
@@ -38,6 +44,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from chat.engine import ChatEngine
+from chat.settings import PROJECT_ROOT
 from chat.state import DialogueState, update_state
 from chat.understanding import read_message
 from evaluation import baselines, metrics
@@ -48,10 +55,11 @@ from evaluation.system import (DEFAULT_CACHE, LIST_LENGTH, add_run_arguments, ca
 from retrieval.catalog import Catalog
 from retrieval.collaborative import read_interactions
 from retrieval.embeddings import Embedder
+from retrieval.train_sequential import TrainingConfig
 
 log = logging.getLogger("evaluation.movielens")
 
-KS = (1, 10, 50)
+KS = (1, 5, 10, 20, 50)
 LIKED_RATING = 4.0
 HISTORY_TITLES = 5
 LABELS = {
@@ -113,6 +121,8 @@ class MovielensRun:
     headline: str
     info: dict = field(default_factory=dict)
     seconds: float = 0.0
+    protocol: str = "leave-one-out, ranked against all items, history left out"
+    labels: dict[str, str] = field(default_factory=lambda: LABELS)
 
     def ranks(self, name: str) -> list[int | None]:
         return [metrics.rank_of(ranked, user.target) for ranked, user in zip(self.rankings[name], self.users)]
@@ -125,7 +135,7 @@ class MovielensRun:
         summary["ndcg@10_ci95"] = [round(v, 4) for v in metrics.bootstrap_interval(gains, seed=seed)]
         summary = {key: round(value, 4) if isinstance(value, float) else value for key, value in summary.items()}
         ms = 1000 * self.seconds_by_system[name] / len(self.users) if self.users else float("nan")
-        return {**summary, "ms_per_user": round(ms, 2), "label": LABELS[name]}
+        return {**summary, "ms_per_user": round(ms, 2), "label": self.labels[name]}
 
     def curve(self, name: str, ks: Sequence[int]) -> list[float]:
         return metrics.recall_curve(self.ranks(name), ks)
@@ -133,8 +143,8 @@ class MovielensRun:
     def summary(self) -> dict:
         return {
             "benchmark": "movielens-100k",
-            "protocol": "leave-one-out, ranked against all items, history left out",
-            "system": LABELS[self.headline],
+            "protocol": self.protocol,
+            "system": self.labels[self.headline],
             "n": len(self.users),
             "metrics": self.scores(self.headline),
             "baselines": {name: self.scores(name) for name in self.rankings if name != self.headline},
@@ -224,25 +234,42 @@ def print_table(summary: dict) -> None:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m evaluation.movielens", description=__doc__.split("\n")[0],
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("--data", type=Path, required=True, help="folder with ml-100k.inter and ml-100k.item, or one holding ml-100k/")
-    parser.add_argument("--limit", type=int, default=None, help="evaluate only the first N users (all users still train)")
-    add_run_arguments(parser, llm_help="also rank with the LLM planner (slow)")
+    parser.add_argument("--protocol", choices=("llamarec", "loo"), default="llamarec",
+                        help="llamarec: LlamaRec's split, interaction models only; loo: the older engine benchmark, then "
+                             "the interaction models on its split")
+    parser.add_argument("--data", type=Path, default=Path(os.environ.get("RECSYS_EVAL_DATA", PROJECT_ROOT.parent / "shared" / "data")),
+                        help="folder with ml-100k.inter and ml-100k.item, or one holding ml-100k/ (env RECSYS_EVAL_DATA)")
+    parser.add_argument("--limit", type=int, default=None, help="loo: evaluate the engine on only the first N users (all users still train)")
+    parser.add_argument("--sequential-model", type=Path, default=None,
+                        help="a SASRec folder from retrieval.train_sequential trained on this file and split (else one is trained here)")
+    parser.add_argument("--threads", type=int, default=TrainingConfig().threads, help="torch CPU threads for training SASRec")
+    parser.add_argument("--seed", type=int, default=TrainingConfig().seed, help="SASRec's random seed")
+    add_run_arguments(parser, llm_help="loo: also rank with the LLM planner (slow)")
     return parse_checked(parser, argv)
 
 
 def main(argv: list[str] | None = None) -> int:
+    from evaluation import movielens_sequential  # it builds on this module's run records: imported when used
+
     args = parse_args(argv)
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    training = TrainingConfig(threads=args.threads, seed=args.seed)
+    summaries = {}
     try:
-        result = run(args.data, args.limit, args.llm, args.cache)
-    except FileNotFoundError as error:
+        if args.protocol == "loo":
+            summaries["engine"] = run(args.data, args.limit, args.llm, args.cache).summary()
+        summaries["interaction_models"] = movielens_sequential.run(args.data, args.protocol, args.sequential_model,
+                                                                   training).summary()
+    except (FileNotFoundError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    summary = result.summary()
     if args.json:
-        print(json.dumps(summary, indent=2))
-    else:
-        print_table(summary)
+        print(json.dumps(summaries, indent=2))
+        return 0
+    if "engine" in summaries:
+        print_table(summaries["engine"])
+        print()
+    movielens_sequential.print_report(summaries["interaction_models"])
     return 0
 
 
