@@ -19,7 +19,7 @@ import re
 import sys
 import tempfile
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
@@ -84,24 +84,26 @@ def reply_text(text: str, items: Sequence[ShownItem]) -> str:
     return plain_text("\n".join(lines))
 
 
+@dataclass(frozen=True)
+class TakenMessage:
+    """A message taken from the box, with the session it was sent in and the chat it was shown in."""
+
+    text: str
+    session: ChatSession
+    chat: list[dict]  # the messages on screen, this one and a placeholder for its reply last
+
+
 @dataclass
 class Conversation:
-    """What one browser tab's chat shows: the engine session behind it, and whether a reply to it is being written.
+    """What one browser tab's chat shows: the engine session behind it, and the turn under way.
 
     Gradio hands every event of a browser session the same State object, so "New conversation" can swap the session
     while a reply streams, and the reply's handler sees the swap and leaves the screen alone.
     """
 
     session: ChatSession
-    replying: bool = False
-
-
-@dataclass(frozen=True)
-class PendingTurn:
-    """A message taken from the box, with the session it was sent in."""
-
-    message: str
-    session: ChatSession
+    replying: bool = False  # a message was taken and its reply is not finished
+    taken: list[TakenMessage] = field(default_factory=list)  # taken, not yet being answered; oldest first
 
 
 def card_html(shown: ShownItem) -> str:
@@ -249,26 +251,36 @@ def build_ui(engine: ChatEngine, settings: Settings, admin: AdminLogin | None = 
             updates.append(gr.update(visible=visible))
         return updates
 
-    def take_message(message: str, history: list, conversation: Conversation):
-        """The box's message into the chat, unless a reply is still being written: then it stays in the box."""
+    def take(message: str, history: list, conversation: Conversation) -> TakenMessage | None:
+        """Takes the message for a reply, unless one is still being written: then a notice says so, and None."""
+        chat = [*(history or []), {"role": "user", "content": plain_text(message)}, {"role": "assistant", "content": "…"}]
         with claims:
-            busy, conversation.replying = conversation.replying, True
-        if busy:
+            if conversation.replying:
+                taken = None
+            else:
+                taken = TakenMessage(message, conversation.session, chat)
+                conversation.replying = True
+                conversation.taken.append(taken)
+        if taken is None:
             gr.Warning(BUSY, title="One message at a time")
-            return gr.skip(), gr.skip(), None
-        history = [*(history or []), {"role": "user", "content": plain_text(message)},
-                   {"role": "assistant", "content": "…"}]
-        return "", history, PendingTurn(message, conversation.session)
+        return taken
 
-    def write_reply(pending: PendingTurn | None, history: list, dont_log: bool, conversation: Conversation):
-        """Streams the reply to a taken message. The turn always runs to its end and is logged; once the person has
-        started over, nothing more of it reaches the screen."""
-        if pending is None:
-            return
-        session, history = pending.session, list(history)
+    def take_message(message: str, history: list, conversation: Conversation):
+        """The box's message into the chat, or, while a reply is being written, left in the box."""
+        taken = take(message, history, conversation)
+        return ("", taken.chat) if taken else (gr.skip(), gr.skip())
+
+    def write_reply(dont_log: bool, conversation: Conversation):
+        """Streams the reply to the oldest taken message, if any (a refused message leaves none). The turn always runs
+        to its end and is logged; once the person has started over, nothing more of it reaches the screen."""
+        with claims:
+            if not conversation.taken:
+                return
+            message = conversation.taken.pop(0)
+        session, history = message.session, list(message.chat)
         try:
             set_log_choice(bool(dont_log), session)
-            for update in engine.respond(session, pending.message):
+            for update in engine.respond(session, message.text):
                 if conversation.session is session:
                     history[-1] = {"role": "assistant", "content": reply_text(update.text, update.items)}
                     yield (history, [s.item.id for s in update.items], under_the_hood(update.result),
@@ -285,11 +297,10 @@ def build_ui(engine: ChatEngine, settings: Settings, admin: AdminLogin | None = 
 
     def respond(message: str, history: list, dont_log: bool, conversation: Conversation):
         """One turn for API clients: what sending a message does in the browser, in one call."""
-        _, taken, pending = take_message(message, history, conversation)
-        if pending is None:
+        if take(message, history, conversation) is None:
             yield history, gr.skip(), gr.skip(), *[gr.skip()] * (2 * slots)
             return
-        yield from write_reply(pending, taken, dont_log, conversation)
+        yield from write_reply(dont_log, conversation)
 
     def start_over(conversation: Conversation):
         """A new engine session (so a new log session) behind an empty chat; a reply still streaming stays off screen."""
@@ -316,7 +327,6 @@ def build_ui(engine: ChatEngine, settings: Settings, admin: AdminLogin | None = 
 
     with gr.Blocks(title=settings.title) as demo:
         conversation = gr.State(new_conversation)
-        pending = gr.State(None)
         shown_ids = gr.State([])
         with gr.Row(elem_id="header"):
             if settings.logo:
@@ -358,10 +368,11 @@ def build_ui(engine: ChatEngine, settings: Settings, admin: AdminLogin | None = 
                 build_logs_tab(store, admin)
         reply_outputs = [chatbot, shown_ids, hood, *card_outputs]
         for trigger in (send.click, box.submit):
-            # Taking the message is quick and unqueued by others' replies, so the box empties (or a refusal shows) at once.
-            trigger(take_message, [box, chatbot, conversation], [box, chatbot, pending], concurrency_limit=None,
-                    api_visibility="private").then(write_reply, [pending, chatbot, dont_log, conversation],
-                                                   reply_outputs, api_visibility="private")
+            # Taking a message has no concurrency limit, so it never waits behind others' replies: the box empties,
+            # or the refusal shows, at once.
+            trigger(take_message, [box, chatbot, conversation], [box, chatbot], concurrency_limit=None,
+                    api_visibility="private").then(write_reply, [dont_log, conversation], reply_outputs,
+                                                   api_visibility="private")
         api = gr.Button(visible=False)  # the one API endpoint for a turn, as in Gradio's ChatInterface
         api.click(respond, [box, chatbot, dont_log, conversation], reply_outputs, api_name="respond")
         new.click(start_over, [conversation], reply_outputs, api_visibility="private")
