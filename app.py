@@ -369,10 +369,11 @@ def build_ui(engine: ChatEngine, settings: Settings, admin: AdminLogin | None = 
         reply_outputs = [chatbot, shown_ids, hood, *card_outputs]
         for trigger in (send.click, box.submit):
             # Taking a message has no concurrency limit, so it never waits behind others' replies: the box empties,
-            # or the refusal shows, at once.
+            # or the refusal shows, at once. Its reply may start while a reply the person walked away from (by
+            # starting over) still runs: "multiple", or the browser would drop it.
             trigger(take_message, [box, chatbot, conversation], [box, chatbot], concurrency_limit=None,
                     api_visibility="private").then(write_reply, [dont_log, conversation], reply_outputs,
-                                                   api_visibility="private")
+                                                   api_visibility="private", trigger_mode="multiple")
         api = gr.Button(visible=False)  # the one API endpoint for a turn, as in Gradio's ChatInterface
         api.click(respond, [box, chatbot, dont_log, conversation], reply_outputs, api_name="respond")
         new.click(start_over, [conversation], reply_outputs, api_visibility="private")

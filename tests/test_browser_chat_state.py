@@ -115,11 +115,21 @@ def test_the_chatbots_clear_button_starts_a_new_engine_and_log_session(page, db)
 
 
 def test_new_conversation_clicked_while_a_reply_streams_stays_new(page, db):
-    send_and_act_while_it_streams(page, db, COMEDY, lambda p: p.click("#new-conversation"))
-    assert on_screen(page) == [] and page.locator(".card").count() == 0
-    started_over = logged_turns(db)[-1]
-    assert "comedy" in json.loads(started_over["state"])["genres_wanted"]  # the abandoned turn ran to its end, logged
-    assert_fresh_conversation(send_and_wait(page, db, HORROR), started_over)
+    before = count(db, "turns")
+
+    def start_over_and_ask_again(page):
+        page.click("#new-conversation")
+        page.wait_for_timeout(500)
+        send(page, HORROR)  # the abandoned reply is still being written
+
+    send_and_act_while_it_streams(page, db, COMEDY, start_over_and_ask_again)
+    wait_until(lambda: count(db, "turns") == before + 2, TURN_TIMEOUT_S, "the new conversation's first turn")
+    page.wait_for_timeout(2500)
+    assert on_screen(page)[0] == f"user's message: {HORROR}" and len(on_screen(page)) == 2
+    new = next(turn for turn in logged_turns(db)[-2:] if turn["user_text"] == HORROR)
+    abandoned = next(turn for turn in logged_turns(db)[-2:] if turn != new)
+    assert "comedy" in json.loads(abandoned["state"])["genres_wanted"]  # the abandoned turn ran to its end, logged
+    assert_fresh_conversation(new, abandoned)
 
 
 def test_text_typed_while_a_reply_streams_is_kept(page, db):
