@@ -13,10 +13,13 @@ from __future__ import annotations
 import argparse
 import contextlib
 import html
+import html.entities
 import logging
 import re
 import sys
 import tempfile
+import threading
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
@@ -50,31 +53,58 @@ CSS = """
 .card .title {font-weight: 600;} .card .meta {opacity: .75; font-size: .9em;} .card .why {margin-top: 4px;}
 @media (max-width: 640px) { .cards-column {min-width: 100% !important;} }
 """
-# Every ASCII punctuation character Markdown (CommonMark, GFM) or HTML can give a meaning, at any place in a line.
-_MARKUP_CHARACTERS = re.compile(r"[\\`*_{}\[\]()#+\-.!|~<>&$:@=]")
+BUSY = "Still writing the reply to your last message. Your new message stays in the box: send it when the reply is done."
+# A `<` that would open a tag, comment or declaration, and a `&` that would start a character reference (HTML5 reads
+# some names without their `;`, like "&copy").
+_LEGACY_REFERENCES = sorted((name for name in html.entities.html5 if not name.endswith(";")), key=len, reverse=True)
+_MARKUP_STARTS = re.compile(r"<(?=[A-Za-z/!?])|&(?=#|[A-Za-z0-9]+;|" + "|".join(_LEGACY_REFERENCES) + ")")
 
 
-def inert_markdown(text: str) -> str:
-    """Text that the chat's Markdown renderer shows exactly as written: no HTML, links, emphasis, lists or headings.
+def plain_text(text: str) -> str:
+    """Text that the chat shows exactly as written, and that its copy button and screen readers get as written.
 
-    A backslash before ASCII punctuation makes it a literal character in CommonMark.
-    Example: "<b>hi</b> [x](http://a)" -> "\\<b\\>hi\\</b\\> \\[x\\]\\(http\\://a\\)"
+    The chat renders no Markdown (`render_markdown=False`): a message is read as HTML, then sanitized. Only what
+    HTML would read as markup is escaped, so nearly every message is sent unchanged.
+    Example: "1990-1999, funny. Thelma & Louise <3 M*A*S*H" -> unchanged;
+             "<b>hi</b> &amp;" -> "&lt;b>hi&lt;/b> &amp;amp;"
     """
-    return _MARKUP_CHARACTERS.sub(lambda match: "\\" + match.group(), text)
+    return _MARKUP_STARTS.sub(lambda match: "&lt;" if match.group() == "<" else "&amp;", text)
 
 
-def reply_markdown(text: str, items: Sequence[ShownItem]) -> str:
-    """An engine reply for the chat: each item line keeps its bold label, everything else is inert.
+def reply_text(text: str, items: Sequence[ShownItem]) -> str:
+    """An engine reply for the chat: each item line starts "1. Title (year): " rather than with its Markdown label.
 
-    The label is already escaped (`chat.prompts.item_line_prefix`); the rest may hold catalogue text
-    (keywords, people, liked titles) or the person's words, and a catalogue can be anyone's file.
+    Example: "Try these:\n1. **M\\*A\\*S\\*H (1970)**: funny." -> "Try these:\n1. M*A*S*H (1970): funny."
     """
-    prefixes = [prompts.item_line_prefix(number, shown.item) for number, shown in enumerate(items, start=1)]
+    labels = {prompts.item_line_prefix(number, shown.item): f"{number}. {shown.item.label}: "
+              for number, shown in enumerate(items, start=1)}
     lines = []
     for line in text.split("\n"):
-        prefix = next((p for p in prefixes if line.startswith(p)), "")
-        lines.append(prefix + inert_markdown(line[len(prefix):]))
-    return "\n".join(lines)
+        prefix = next((p for p in labels if line.startswith(p)), "")
+        lines.append(labels.get(prefix, "") + line[len(prefix):])
+    return plain_text("\n".join(lines))
+
+
+@dataclass(frozen=True)
+class TakenMessage:
+    """A message taken from the box, with the session it was sent in and the chat it was shown in."""
+
+    text: str
+    session: ChatSession
+    chat: list[dict]  # the messages on screen, this one and a placeholder for its reply last
+
+
+@dataclass
+class Conversation:
+    """What one browser tab's chat shows: the engine session behind it, and the turn under way.
+
+    Gradio hands every event of a browser session the same State object, so "New conversation" can swap the session
+    while a reply streams, and the reply's handler sees the swap and leaves the screen alone.
+    """
+
+    session: ChatSession
+    replying: bool = False  # a message was taken and its reply is not finished
+    taken: list[TakenMessage] = field(default_factory=list)  # taken, not yet being answered; oldest first
 
 
 def card_html(shown: ShownItem) -> str:
@@ -191,8 +221,10 @@ def build_ui(engine: ChatEngine, settings: Settings, admin: AdminLogin | None = 
     slots = settings.items_per_reply
     store = engine.log_store
 
-    def new_session() -> ChatSession:
-        return engine.new_session()
+    claims = threading.Lock()  # makes "is a reply being written? if not, one is now" a single step
+
+    def new_conversation() -> Conversation:
+        return Conversation(engine.new_session())
 
     def apply_log_choice(session: ChatSession, dont_log: bool) -> bool:
         """Honour the opt-out; when it is newly set, delete what was logged of this conversation. True if deleted."""
@@ -204,15 +236,13 @@ def build_ui(engine: ChatEngine, settings: Settings, admin: AdminLogin | None = 
         session.log_session_started, session.last_turn_id = False, None
         return True
 
-    def set_log_choice(dont_log: bool, session: ChatSession | None):
-        session = session or new_session()
+    def set_log_choice(dont_log: bool, session: ChatSession) -> None:
         try:
             if apply_log_choice(session, dont_log):
                 gr.Info("This conversation is not logged any more; what was logged of it is deleted.")
         except SQLAlchemyError:
             log.exception("could not delete the logged turns of session %s", session.id)
             gr.Warning("Nothing more of this conversation will be logged, but its earlier turns could not be deleted.")
-        return session
 
     def card_updates(items: list[ShownItem]) -> list:
         updates = []
@@ -222,46 +252,82 @@ def build_ui(engine: ChatEngine, settings: Settings, admin: AdminLogin | None = 
             updates.append(gr.update(visible=visible))
         return updates
 
-    def respond(message: str, history: list, dont_log: bool, session: ChatSession | None, shown_ids: list):
-        session = set_log_choice(bool(dont_log), session)
-        history = list(history or []) + [{"role": "user", "content": inert_markdown(message)},
-                                         {"role": "assistant", "content": "…"}]
-        yield history, "", session, shown_ids, {}, *card_updates([])
-        result, items = None, []
+    def take(message: str, history: list, conversation: Conversation) -> TakenMessage | None:
+        """Takes the message for a reply, unless one is still being written: then a notice says so, and None."""
+        chat = [*(history or []), {"role": "user", "content": plain_text(message)}, {"role": "assistant", "content": "…"}]
+        with claims:
+            if conversation.replying:
+                taken = None
+            else:
+                taken = TakenMessage(message, conversation.session, chat)
+                conversation.replying = True
+                conversation.taken.append(taken)
+        if taken is None:
+            gr.Warning(BUSY, title="One message at a time")
+        return taken
+
+    def take_message(message: str, history: list, conversation: Conversation):
+        """The box's message into the chat, or, while a reply is being written, left in the box."""
+        taken = take(message, history, conversation)
+        return ("", taken.chat) if taken else (gr.skip(), gr.skip())
+
+    def write_reply(dont_log: bool, conversation: Conversation):
+        """Streams the reply to the oldest taken message, if any (a refused message leaves none). The turn always runs
+        to its end and is logged; once the person has started over, nothing more of it reaches the screen."""
+        with claims:
+            if not conversation.taken:
+                return
+            message = conversation.taken.pop(0)
+        session, history = message.session, list(message.chat)
         try:
-            for update in engine.respond(session, message):
-                history[-1] = {"role": "assistant", "content": reply_markdown(update.text, update.items)}
-                items, result = update.items, update.result
-                yield history, "", session, [s.item.id for s in items], under_the_hood(result), *card_updates(items)
+            set_log_choice(bool(dont_log), session)
+            for update in engine.respond(session, message.text):
+                if conversation.session is session:
+                    history[-1] = {"role": "assistant", "content": reply_text(update.text, update.items)}
+                    yield (history, [s.item.id for s in update.items], under_the_hood(update.result),
+                           *card_updates(update.items))
         except Exception:  # noqa: BLE001 - the edge: a person never sees a traceback
             log.exception("turn failed")
-            history[-1] = {"role": "assistant", "content": SORRY}
-            yield history, "", session, [], {}, *card_updates([])
+            if conversation.session is session:
+                history[-1] = {"role": "assistant", "content": SORRY}
+                yield history, [], {}, *card_updates([])
+        finally:
+            with claims:
+                if conversation.session is session:
+                    conversation.replying = False
+
+    def respond(message: str, history: list, dont_log: bool, conversation: Conversation):
+        """One turn for API clients: what sending a message does in the browser, in one call."""
+        if take(message, history, conversation) is None:
+            yield history, gr.skip(), gr.skip(), *[gr.skip()] * (2 * slots)
+            return
+        yield from write_reply(dont_log, conversation)
+
+    def start_over(conversation: Conversation):
+        """A new engine session (so a new log session) behind an empty chat; a reply still streaming stays off screen."""
+        with claims:
+            conversation.session, conversation.replying = engine.new_session(), False
+        return [], [], {}, *card_updates([])
 
     def item_feedback(kind: str, slot: int):
-        def handler(session: ChatSession | None, shown_ids: list):
-            if session is None or slot >= len(shown_ids):
+        def handler(conversation: Conversation, shown_ids: list):
+            if slot >= len(shown_ids):
                 return gr.update()
-            engine.feedback(session, kind, shown_ids[slot])
+            engine.feedback(conversation.session, kind, shown_ids[slot])
             labels = {"like": "Noted: you like it.", "dislike": "Noted: not for you.", "not_interested": "Noted: won't show it again."}
             gr.Info(labels[kind])
             return gr.update(visible=kind == "like")
         return handler
 
-    def reply_feedback(data: gr.LikeData, session: ChatSession | None, history: list):
-        if session is None:
-            return
+    def reply_feedback(data: gr.LikeData, conversation: Conversation, history: list):
         if data.index != len(history or []) - 1:
             # The engine files reply feedback under the latest turn; an older reply's would be mislabelled.
             gr.Info("Feedback is recorded for the latest reply only.")
             return
-        engine.feedback(session, "like" if data.liked else "dislike")
-
-    def reset():
-        return [], "", new_session(), [], {}, *card_updates([])
+        engine.feedback(conversation.session, "like" if data.liked else "dislike")
 
     with gr.Blocks(title=settings.title) as demo:
-        session = gr.State(None)
+        conversation = gr.State(new_conversation)
         shown_ids = gr.State([])
         with gr.Row(elem_id="header"):
             if settings.logo:
@@ -272,10 +338,10 @@ def build_ui(engine: ChatEngine, settings: Settings, admin: AdminLogin | None = 
             with gr.Tab("Chat", elem_id="chat-tab") if admin else contextlib.nullcontext():
                 with gr.Row(equal_height=False):
                     with gr.Column(scale=3, min_width=320):
-                        # Replies are Markdown with escaped data (`reply_markdown`); Gradio's sanitizer stays on as a
-                        # second line, with no custom tags let through and no LaTeX.
-                        chatbot = gr.Chatbot(label="Conversation", height=480, elem_id="chat", sanitize_html=True,
-                                             allow_tags=False, latex_delimiters=[])
+                        # Messages are plain text (`plain_text`), so the copy button and screen readers get them as
+                        # written; Gradio's sanitizer stays on as a second line, with no custom tags and no LaTeX.
+                        chatbot = gr.Chatbot(label="Conversation", height=480, elem_id="chat", render_markdown=False,
+                                             sanitize_html=True, allow_tags=False, latex_delimiters=[])
                         with gr.Row():
                             box = gr.Textbox(placeholder="e.g. a 90s comedy, nothing with zombies", show_label=False,
                                              scale=5, elem_id="message", max_lines=4)
@@ -301,16 +367,25 @@ def build_ui(engine: ChatEngine, settings: Settings, admin: AdminLogin | None = 
                             hood = gr.JSON(label="tool call, candidates and scores, guard, timings")
             if admin:
                 build_logs_tab(store, admin)
-        outputs = [chatbot, box, session, shown_ids, hood, *card_outputs]
-        send.click(respond, [box, chatbot, dont_log, session, shown_ids], outputs, api_name="respond")
-        box.submit(respond, [box, chatbot, dont_log, session, shown_ids], outputs, api_visibility="private")
-        new.click(reset, None, outputs)
-        dont_log.change(set_log_choice, [dont_log, session], [session], api_visibility="private")
-        chatbot.like(reply_feedback, [session, chatbot], None)
+        reply_outputs = [chatbot, shown_ids, hood, *card_outputs]
+        for trigger in (send.click, box.submit):
+            # Taking a message has no concurrency limit, so it never waits behind others' replies: the box empties,
+            # or the refusal shows, at once. Its reply may start while a reply the person walked away from (by
+            # starting over) still runs: "multiple", or the browser would drop it.
+            trigger(take_message, [box, chatbot, conversation], [box, chatbot], concurrency_limit=None,
+                    api_visibility="private").then(write_reply, [dont_log, conversation], reply_outputs,
+                                                   api_visibility="private", trigger_mode="multiple")
+        api = gr.Button(visible=False)  # the one API endpoint for a turn, as in Gradio's ChatInterface
+        api.click(respond, [box, chatbot, dont_log, conversation], reply_outputs, api_name="respond")
+        new.click(start_over, [conversation], reply_outputs, api_visibility="private")
+        chatbot.clear(start_over, [conversation], reply_outputs, api_visibility="private")
+        dont_log.change(lambda choice, current: set_log_choice(choice, current.session), [dont_log, conversation], None,
+                        api_visibility="private")
+        chatbot.like(reply_feedback, [conversation, chatbot], None)
         for slot, up, down, skip, actions in feedback_buttons:
-            up.click(item_feedback("like", slot), [session, shown_ids], actions)
-            down.click(item_feedback("dislike", slot), [session, shown_ids], actions)
-            skip.click(item_feedback("not_interested", slot), [session, shown_ids], actions)
+            up.click(item_feedback("like", slot), [conversation, shown_ids], actions)
+            down.click(item_feedback("dislike", slot), [conversation, shown_ids], actions)
+            skip.click(item_feedback("not_interested", slot), [conversation, shown_ids], actions)
     return demo
 
 

@@ -10,8 +10,9 @@ import pytest
 from gradio_client import Client
 from markdown_it import MarkdownIt
 
-from app import build_ui, stats_views
+from app import Conversation, build_ui, plain_text, stats_views
 from chat import prompts
+from chat.engine import ChatSession
 from chat.settings import AdminLogin, Settings
 from conftest import SMALL_CATALOG, make_engine
 from retrieval.catalog import Item, load_catalog
@@ -106,8 +107,8 @@ HOSTILE_FILM = {
     "synopsis": "<iframe src=http://evil.example></iframe> A western.",
 }
 HOSTILE_MESSAGE = "a western <i>please</i> **now** [see](http://evil.example) <img src=x onerror=alert(2)>"
-# Gradio's chat renders Markdown with marked (GFM, line breaks, HTML allowed, then sanitized); markdown-it with
-# the same options stands in for it here.
+# The engine's replies are Markdown (bold item labels) where they are logged and exported; marked, as Gradio renders
+# Markdown (GFM, line breaks, HTML allowed), is stood in for by markdown-it with the same options.
 MARKDOWN = MarkdownIt("commonmark", {"html": True, "breaks": True}).enable(["strikethrough", "table"])
 
 
@@ -120,6 +121,7 @@ class RenderedHTML(HTMLParser):
         self.text, self.bold = "", []
         self._in_bold = False
         self.feed(markup)
+        self.close()
 
     def handle_starttag(self, tag, attrs):
         self.tags.add(tag)
@@ -148,11 +150,11 @@ def hostile_engine(tmp_path, embedder):
     return make_engine(catalog, ItemIndex.build(catalog, embedder, progress=False), embedder, llm=None)
 
 
-def ui_turn(demo: gr.Blocks, message: str) -> tuple[list[dict], list]:
+def ui_turn(demo: gr.Blocks, session: ChatSession, message: str) -> tuple[list[dict], list]:
     """One turn through the app's own handler: the chat as Gradio sends it to the browser, and the card updates."""
     respond = next(fn.fn for fn in demo.fns.values() if fn.api_name == "respond")
-    *_, last = respond(message, [], True, None, [])
-    history, cards = last[0], last[5:]
+    *_, last = respond(message, [], True, Conversation(session))
+    history, cards = last[0], last[3:]
     chatbot = next(block for block in demo.blocks.values() if getattr(block, "elem_id", None) == "chat")
     return chatbot.postprocess(history).model_dump(), cards
 
@@ -160,19 +162,34 @@ def ui_turn(demo: gr.Blocks, message: str) -> tuple[list[dict], list]:
 def test_markup_in_catalogue_fields_and_messages_is_shown_as_plain_text(hostile_engine):
     demo = build_ui(hostile_engine, Settings())
     chatbot = next(block for block in demo.blocks.values() if getattr(block, "elem_id", None) == "chat")
-    assert chatbot.sanitize_html and chatbot.allow_tags is False and chatbot.latex_delimiters == []
+    assert not chatbot.render_markdown and chatbot.sanitize_html and chatbot.allow_tags is False
+    assert chatbot.latex_delimiters == []
 
-    messages, cards = ui_turn(demo, HOSTILE_MESSAGE)
-    user, reply = (rendered(m["content"][0]["text"]) for m in messages)
-    assert user.tags == {"p"} and user.text.strip() == HOSTILE_MESSAGE
-    assert reply.tags <= {"p", "ol", "li", "strong", "br"}, reply.tags
-    assert f"{HOSTILE_TITLE} (1999)" in reply.bold  # bold, and every character as the catalogue has it
-    assert all(label in reply.text for label in ("Unforgiven (1992)", "High Noon (1952)"))
+    # With Markdown off, the chat reads each message as HTML (then sanitizes it): Python's HTML parser stands in.
+    messages, cards = ui_turn(demo, hostile_engine.new_session(), HOSTILE_MESSAGE)
+    user, reply = (RenderedHTML(m["content"][0]["text"]) for m in messages)
+    assert not user.tags and user.text == HOSTILE_MESSAGE
+    assert not reply.tags, reply.tags
+    assert f". {HOSTILE_TITLE} (1999): " in reply.text  # every character as the catalogue has it
+    assert all(label in reply.text for label in ("Unforgiven (1992): ", "High Noon (1952): "))
     assert "<img src=x onerror=alert(1)>, [a link](http://evil.example)" in reply.text  # the keywords, in a template reason
     assert "**Bold** Director" in reply.text
     hostile_card = next(card["value"] for card in cards[::2] if "hostile-1999" in card["value"])
     card = RenderedHTML(hostile_card)
     assert card.tags == {"div"} and HOSTILE_TITLE in card.text and "**Bold** Director" in card.text
+
+
+@pytest.mark.parametrize("text", [
+    "1990-1999, funny.", "M*A*S*H", "Thelma & Louise", "AT&T", "Q&A", "<3 a < b > c", "[x](y) **z** `w` # h", "Back\\slash",
+])
+def test_ordinary_text_reaches_the_chat_unchanged(text):
+    assert plain_text(text) == text and RenderedHTML(text).text == text
+
+
+@pytest.mark.parametrize("text", ["<b>bold</b>", "</p>", "<!-- c -->", "<?x", "&amp;", "&copy 2020", "&#169;", "&notit;"])
+def test_text_that_html_would_read_as_markup_is_escaped(text):
+    escaped = plain_text(text)
+    assert escaped != text and RenderedHTML(escaped).text == text and not RenderedHTML(escaped).tags
 
 
 @pytest.mark.parametrize("title", [

@@ -1,69 +1,21 @@
 """The web app in headless Chromium: chat, item cards, a thumbs down honoured next turn, feedback in SQLite,
 the Logs tab behind its sign-in, and the per-conversation opt-out."""
 
-import os
-import socket
 import sqlite3
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 
-from conftest import ROOT
+from served_app import CHROMIUM, CHROMIUM_ARGS, count, serve_app, wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
-CHROMIUM = "/usr/bin/chromium"
 ADMIN_USER, ADMIN_PASSWORD = "admin", "correct horse battery"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def count(db: Path, table: str) -> int:
-    if not db.exists():
-        return 0
-    with sqlite3.connect(db) as connection:
-        try:
-            return connection.execute(f"select count(*) from {table}").fetchone()[0]
-        except sqlite3.OperationalError:
-            return 0
-
-
-def wait_until(condition, timeout_s: float, what: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.25)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @pytest.fixture
 def app_url(tmp_path):
-    port, db = free_port(), tmp_path / "logs.db"
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False",
-           "RECSYS_ADMIN_USER": ADMIN_USER, "RECSYS_ADMIN_PASSWORD": ADMIN_PASSWORD}
-    process = subprocess.Popen(
-        [sys.executable, "app.py", "--port", str(port), "--log-db", f"sqlite:///{db}", "--index", str(tmp_path / "index")],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
-    try:
-        def serving() -> bool:
-            assert process.poll() is None, process.stdout.read()
-            with socket.socket() as s:
-                return s.connect_ex(("127.0.0.1", port)) == 0
-        wait_until(serving, 300, "the app to serve")
-        yield f"http://127.0.0.1:{port}/", db
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+    with serve_app(tmp_path, env={"RECSYS_ADMIN_USER": ADMIN_USER, "RECSYS_ADMIN_PASSWORD": ADMIN_PASSWORD}) as served:
+        yield served
 
 
 @pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is installed by `make test-deps`")

@@ -1,0 +1,171 @@
+"""The chat in headless Chromium keeps what its screen shows: clearing it or starting over starts a new engine and log
+session, even while a reply streams; text typed, or a second message sent, while a reply streams is never lost; the
+copy button and screen readers get a message as it was written.
+
+One app process serves every test here, each test in its own browser context (its own conversation). It is the
+default app, LLM on: on a CPU a reply takes seconds, the window in which these tests act. Each test that acts while a
+reply streams checks afterwards that the turn was not logged yet when it acted, so a reply too quick to act in fails
+the test rather than passing it without testing anything.
+"""
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from served_app import CHROMIUM, CHROMIUM_ARGS, count, serve_app, wait_until
+
+pytestmark = [pytest.mark.slow, pytest.mark.browser,
+              pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is installed by `make test-deps`")]
+COMEDY = "A 90s comedy (1990-1999), nothing with zombies; something funny."
+HORROR = "a horror film"
+TURN_TIMEOUT_S = 180
+MESSAGES = "#chat [aria-label*=\"'s message: \"]"
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory):
+    with serve_app(tmp_path_factory.mktemp("app")) as served:
+        yield served
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(app, browser):
+    url, _ = app
+    context = browser.new_context()
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=url)
+    page = context.new_page()
+    page.goto(url)
+    page.wait_for_selector("#message textarea", timeout=60_000)
+    yield page
+    assert "Traceback" not in page.content()
+    context.close()
+
+
+@pytest.fixture
+def db(app) -> Path:
+    return app[1]
+
+
+def logged_turns(db: Path) -> list[dict]:
+    with sqlite3.connect(db) as connection:
+        connection.row_factory = sqlite3.Row
+        return [dict(row) for row in connection.execute("select session_id, user_text, reply, state from turns order by id")]
+
+
+def on_screen(page) -> list[str]:
+    """The chat's messages as screen readers get them: "user's message: ..." and "bot's message: ..."."""
+    return page.eval_on_selector_all(MESSAGES, "messages => messages.map(m => m.getAttribute('aria-label'))")
+
+
+def send(page, text: str) -> None:
+    page.fill("#message textarea", text)
+    page.click("#send")
+
+
+def send_and_wait(page, db: Path, text: str) -> dict:
+    """Sends a message, waits until its turn is logged and its last update has reached the page; the logged turn."""
+    before = count(db, "turns")
+    send(page, text)
+    wait_until(lambda: count(db, "turns") == before + 1, TURN_TIMEOUT_S, f"the turn for {text!r} to be logged")
+    page.wait_for_function("() => document.querySelectorAll('.card').length > 0", timeout=30_000)
+    page.wait_for_timeout(1500)  # a turn is logged before its last update is sent
+    return logged_turns(db)[-1]
+
+
+def send_and_act_while_it_streams(page, db: Path, text: str, act) -> None:
+    """Sends a message and, once it shows in the chat, does `act(page)`; fails unless the reply was still being written
+    then. Returns once the turn is logged and its reply would have reached the page."""
+    before = count(db, "turns")
+    send(page, text)
+    page.wait_for_selector(f"{MESSAGES}[aria-label^=\"user's message\"]", timeout=30_000)
+    act(page)
+    assert count(db, "turns") == before, "the reply was finished before the test could act: it tests nothing"
+    wait_until(lambda: count(db, "turns") == before + 1, TURN_TIMEOUT_S, f"the turn for {text!r} to be logged")
+    page.wait_for_timeout(2500)  # time for its last updates to reach the page, were they sent
+
+
+def assert_fresh_conversation(turn: dict, earlier: dict) -> None:
+    """`turn` was logged in a new log session and its engine state knows nothing of `earlier`'s."""
+    state = json.loads(turn["state"])
+    assert turn["session_id"] != earlier["session_id"]
+    assert "comedy" not in state["genres_wanted"] and not state["avoid_terms"] and state["year_min"] is None
+    assert "comedy" not in turn["reply"] and "zombie" not in turn["reply"]
+
+
+def test_the_chatbots_clear_button_starts_a_new_engine_and_log_session(page, db):
+    first = send_and_wait(page, db, COMEDY)
+    page.click("#chat button[aria-label='Clear']")
+    page.wait_for_timeout(1500)
+    assert on_screen(page) == []
+    cards_left = page.locator(".card").count()
+    assert_fresh_conversation(send_and_wait(page, db, HORROR), first)
+    assert cards_left == 0
+
+
+def test_new_conversation_clicked_while_a_reply_streams_stays_new(page, db):
+    before = count(db, "turns")
+
+    def start_over_and_ask_again(page):
+        page.click("#new-conversation")
+        page.wait_for_timeout(500)
+        send(page, HORROR)  # the abandoned reply is still being written
+
+    send_and_act_while_it_streams(page, db, COMEDY, start_over_and_ask_again)
+    wait_until(lambda: count(db, "turns") == before + 2, TURN_TIMEOUT_S, "the new conversation's first turn")
+    page.wait_for_timeout(2500)
+    assert on_screen(page)[0] == f"user's message: {HORROR}" and len(on_screen(page)) == 2
+    new = next(turn for turn in logged_turns(db)[-2:] if turn["user_text"] == HORROR)
+    abandoned = next(turn for turn in logged_turns(db)[-2:] if turn != new)
+    assert "comedy" in json.loads(abandoned["state"])["genres_wanted"]  # the abandoned turn ran to its end, logged
+    assert_fresh_conversation(new, abandoned)
+
+
+def test_text_typed_while_a_reply_streams_is_kept(page, db):
+    typed = "and not too long"
+    send_and_act_while_it_streams(page, db, COMEDY, lambda p: p.locator("#message textarea").press_sequentially(typed))
+    assert page.input_value("#message textarea") == typed
+    assert len(on_screen(page)) == 2
+
+
+def test_a_message_sent_while_a_reply_streams_is_refused_visibly_and_kept(page, db):
+    second = "something older"
+
+    def send_second(page):
+        send(page, second)
+        page.wait_for_selector("[data-testid='toast-text']", timeout=10_000)
+
+    send_and_act_while_it_streams(page, db, COMEDY, send_second)
+    assert page.input_value("#message textarea") == second
+    assert [turn["user_text"] for turn in logged_turns(db)].count(second) == 0
+    assert on_screen(page)[0] == f"user's message: {COMEDY}" and len(on_screen(page)) == 2
+
+    page.click("#send")  # once the reply is done, the kept message goes through
+    wait_until(lambda: logged_turns(db)[-1]["user_text"] == second, TURN_TIMEOUT_S, "the second message's turn")
+    page.wait_for_timeout(1500)
+    assert f"user's message: {second}" in on_screen(page)
+
+
+def test_copy_and_screen_readers_get_messages_as_written(page, db):
+    send_and_wait(page, db, COMEDY)
+    user, bot = on_screen(page)
+    assert user == f"user's message: {COMEDY}"
+    assert "1990-1999" in bot and "\\" not in bot
+
+    copies = []
+    for button in page.locator("#chat button[aria-label='Copy message']").all():
+        button.click()
+        copies.append(page.evaluate("navigator.clipboard.readText()"))
+    assert copies[0] == COMEDY
+    assert copies[1] == bot.removeprefix("bot's message: ") and "1990-1999" in copies[1]
