@@ -1,0 +1,94 @@
+"""The reason-quality metrics: the strict fact check, repetition, ties to the request, and the tally over replies."""
+
+from chat.state import DialogueState
+from evaluation.reason_quality import (FactChecker, ReasonTally, Request, ShownReason, repeated_phrases, ties,
+                                       unsupported_facts)
+from retrieval.catalog import Catalog, Item
+
+SHINING = Item("the-shining-1980", "The Shining", 1980, ("horror", "drama"), ("Stanley Kubrick",), ("Jack Nicholson",), 146,
+               "A struggling writer takes a winter caretaker job at a remote mountain hotel.", ("atmospheric", "ghosts", "isolation"))
+ALIEN = Item("alien-1979", "Alien", 1979, ("horror", "science fiction"), ("Ridley Scott",), ("Sigourney Weaver",), 117,
+             "A space crew meets a deadly organism.", ("tense", "space", "gore"))
+JAWS = Item("jaws-1975", "Jaws", 1975, ("thriller", "adventure"), ("Steven Spielberg",), ("Roy Scheider",), 124,
+            "A shark terrorizes a beach town.", ("shark", "summer", "tense"))
+CATALOG = Catalog([SHINING, ALIEN, JAWS])
+CHECKER = FactChecker.of(CATALOG)
+ASKED = Request(liked_titles=("Alien",), named_titles=("Alien",), wanted=("horror", "scary"), avoided=("gore",))
+
+
+def false_facts(text, item=SHINING, request=ASKED):
+    return unsupported_facts(text, item, request, CHECKER)
+
+
+def test_a_reason_made_only_of_card_facts_has_no_false_fact():
+    assert false_facts("Kubrick's slow, atmospheric 1980 horror with Jack Nicholson in an isolated mountain hotel.") == []
+
+
+def test_a_title_the_person_named_may_be_named():
+    assert false_facts("Fans of Alien will find the same dread in its empty hotel.") == []
+
+
+def test_a_wrong_year_decade_or_runtime_is_a_false_fact():
+    assert false_facts("A 1978 chiller.") == ["number 1978"]
+    assert false_facts("A 70s chiller at 146 minutes.") == ["number 70s"]
+    assert false_facts("An 80s chiller that runs about 2.5 hours.") == []
+    assert false_facts("A chiller that runs 90 minutes.") == ["number 90 minutes"]
+    assert false_facts("A chiller from the seventies.") == ["decade seventies"]
+
+
+def test_a_surname_the_guard_would_not_know_is_a_false_fact():
+    # The guard checks full names of catalogue people; a bare surname or an invented name slips past it.
+    assert "name Spielberg" in false_facts("A horror classic in the Spielberg mould.")
+    assert "name Oscar-winning" in false_facts("An Oscar-winning horror in a hotel.")
+
+
+def test_another_catalogue_title_is_a_false_fact():
+    assert "title Jaws" in false_facts("As gripping as Jaws, set in a hotel.")
+
+
+def test_a_genre_not_on_the_card_is_a_false_fact_in_any_form():
+    assert "genre science fiction" in false_facts("A science fiction story of a hotel.")
+    assert "genre sci-fi" in false_facts("A sci-fi chiller in a hotel.")
+    assert false_facts("A tense sci-fi horror in space.", item=ALIEN) == []
+
+
+def test_a_sentence_may_open_with_a_common_word():
+    assert false_facts("Expect ghosts. Isolation does the rest in a winter hotel.") == []
+
+
+def test_ties_find_liked_titles_wanted_words_and_avoided_things_said_absent():
+    assert ties("Scary in the way Alien was, and no gore at all.", ASKED) == ["Alien", "scary", "no gore"]
+    assert ties("A quiet hotel drama.", ASKED) == []
+    assert ties("Full of gore.", ASKED) == []  # an avoided thing said present is no tie
+
+
+def test_a_request_is_read_from_the_dialogue_state():
+    state = DialogueState(liked=("alien-1979",), disliked=("jaws-1975",), genres_wanted=frozenset({"horror"}),
+                          avoid_terms=frozenset({"gore"}), preferences=("something scary",))
+    assert Request.from_state(state, CATALOG) == Request(("Alien",), ("Alien", "Jaws"), ("horror", "scary"), ("gore",))
+
+
+def test_repeated_phrases_are_the_ones_in_two_lines():
+    assert repeated_phrases(["for fans of Alien, tense", "a western, for fans of Alien"]) == {
+        ("for", "fans", "of"), ("fans", "of", "alien")}
+    assert repeated_phrases(["tense and tense and tense", "a hotel"]) == set()  # within one line is not across lines
+
+
+def test_the_tally_counts_replies_turns_and_kept_reasons():
+    tally = ReasonTally(CHECKER)
+    tally.start_conversation()
+    tally.add_reply([ShownReason(SHINING, "In the vein of Alien: a scary hotel.", True),
+                     ShownReason(ALIEN, "In the vein of Alien, a 1990 film.", False)], ASKED)
+    tally.add_reply([ShownReason(JAWS, "A scary hotel story with a shark.", True)], ASKED)
+    summary = tally.summary()
+    assert summary["reasons"] == 3 and summary["replies"] == 2
+    assert summary["llm_kept_rate"] == round(2 / 3, 4)
+    assert summary["reply_without_repeat_rate"] == 0.5  # "in the vein" in two lines of the first reply
+    assert summary["cross_turn_repeat_rate"] == round(1 / 3, 4)  # "a scary hotel" again in the second turn
+    assert summary["false_fact_reasons"] == 1  # 1990 for Alien (naming Alien is fine: the person named it)
+    assert summary["false_fact_examples"] == [{"item": "Alien (1979)", "reason": "In the vein of Alien, a 1990 film.",
+                                               "problems": ["number 1990"]}]
+    assert summary["tied_rate"] == 1.0
+    tally.start_conversation()
+    tally.add_reply([ShownReason(JAWS, "A scary hotel story with a shark.", True)], ASKED)
+    assert tally.summary()["cross_turn_repeat_rate"] == round(1 / 4, 4)  # a new conversation starts afresh
