@@ -305,10 +305,12 @@ def run_variant(base, variant: str, settings, scripts, progress: bool = True) ->
     from chat import prompts
     from chat.engine import ChatEngine
     from chat.llm import LocalChatModel
+    from chat.settings import PROJECT_ROOT
     from evaluation.grounding import final_result
 
     started = time.perf_counter()
-    llm = None if variant == "templates" else LocalChatModel.from_settings(replace(settings, adapter=variant))
+    adapter = variant if variant in ("templates", "none") or Path(variant).exists() else str(PROJECT_ROOT / variant)
+    llm = None if variant == "templates" else LocalChatModel.from_settings(replace(settings, adapter=adapter))
     engine = ChatEngine(base.catalog, base.retriever, base.reranker, llm, None,
                         replace(base.settings, planner="rules", explainer="llm" if llm else "template",
                                 model_id=llm.name if llm else "none", adapter_id=variant),
@@ -334,6 +336,7 @@ def run_variant(base, variant: str, settings, scripts, progress: bool = True) ->
             "median_turn_s": round(statistics.median(turn_s), 2) if turn_s else None, "load_s": round(load_s, 1)}
 
 
+DEFAULT_VARIANTS = ("templates", "none", "adapters/default")
 LABELS = {"templates": "templates", "none": "base model (`--adapter none`)"}
 COLUMNS = (("llm_kept_rate", "LLM reasons kept by the guard"), ("false_fact_reasons", "shown reasons with a false fact"),
            ("reply_without_repeat_rate", "replies with no 3-word phrase in two lines"),
@@ -361,7 +364,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
     parser = argparse.ArgumentParser(prog="python -m evaluation.reason_quality", description=__doc__.split("\n")[0],
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("--variants", default="templates,none,adapters/default",
+    parser.add_argument("--variants", default=",".join(DEFAULT_VARIANTS),
                         help="comma-separated: 'templates', 'none' (the base model) or an adapter folder")
     parser.add_argument("--limit", type=int, help="only the first N scripted conversations")
     parser.add_argument("--scripts", type=Path, default=SCRIPTS, help="scripted conversations (JSON)")
@@ -374,11 +377,24 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def main(argv: list[str] | None = None) -> int:
+def run(variants: Sequence[str], cache_dir: Path, scripts_path: Path, limit: int | None = None, threads: int = 0,
+        progress: bool = True) -> dict:
+    """Every variant over the scripted conversations (the first `limit` of them); rows ready for `table`."""
     from chat.assemble import build_engine
     from chat.settings import Settings
     from evaluation.grounding import DEMO_CATALOG, load_scripts
 
+    started = time.perf_counter()
+    settings = Settings(catalog=str(DEMO_CATALOG), index=str(Path(cache_dir) / "movies"), rebuild_index=True, llm="none",
+                        no_log=True, threads=threads)
+    base = build_engine(settings, progress=False)
+    scripts = load_scripts(scripts_path)[:limit]
+    rows = [run_variant(base, variant, settings, scripts, progress) for variant in variants]
+    return {"conversations": len(scripts), "rows": rows, "seconds": round(time.perf_counter() - started, 1),
+            "finished": time.strftime("%Y-%m-%d %H:%M %Z")}
+
+
+def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     variants = [v.strip() for v in args.variants.split(",") if v.strip()]
@@ -386,16 +402,14 @@ def main(argv: list[str] | None = None) -> int:
         if variant not in ("templates", "none") and not (Path(variant) / "adapter_config.json").is_file():
             print(f"error: --variants: {variant!r} is neither 'templates', 'none' nor an adapter folder", file=sys.stderr)
             return 2
-    settings = Settings(catalog=str(DEMO_CATALOG), index=str(args.cache / "movies"), rebuild_index=True, llm="none",
-                        no_log=True, threads=args.threads)
-    base = build_engine(settings, progress=False)
-    scripts = load_scripts(args.scripts)[: args.limit]
-    rows = [run_variant(base, variant, settings, scripts) for variant in variants]
-    print(f"{len(scripts)} scripted conversations, rules planner, same items for every variant\n")
-    print(table(rows))
+    result = run(variants, args.cache, args.scripts, args.limit, args.threads)
+    result["command"] = "python -m evaluation.reason_quality " + " ".join(argv if argv is not None else sys.argv[1:])
+    print(f"{result['conversations']} scripted conversations, rules planner, same items for every variant "
+          f"({result['seconds']} s)\n")
+    print(table(result["rows"]))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps({"conversations": len(scripts), "rows": rows}, indent=1) + "\n", encoding="utf-8")
+        args.json.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
     return 0
 
 

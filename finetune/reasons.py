@@ -43,7 +43,7 @@ GENRE_NOUNS = {"sport": "sports film", "history": "history film", "family": "fam
                "science fiction": "science fiction film", "biography": "biopic", "documentary": "documentary"}
 _NOT_SAID = {"something", "anything", "film", "films", "movie", "movies", "similar", "instead", "please", "like", "want",
              "the", "and", "but", "not", "with", "from", "more", "less", "really", "kind", "sort", "good", "tonight", "this", "that", "your"}
-MAX_ATTEMPTS = 24
+MAX_ATTEMPTS = 60
 MAX_SYNOPSIS_WORDS = 16
 _STORY_OPENERS = {"a", "an", "the", "two", "three", "four", "five", "six", "seven"}  # a clause that can follow "the story:"
 
@@ -163,7 +163,7 @@ def _cores(item: Item, rng: random.Random) -> list[str]:
     if theme:
         cores += [f"this {genre} is about {theme}", f"expect {theme} at the heart of {with_article(genre)}"]
         if mood:
-            cores += [f"it is {with_article(mood)} {genre} about {theme}", f"expect {theme} and a {mood} tone"]
+            cores += [f"it is {with_article(mood)} {genre} about {theme}", f"expect {theme} and {with_article(mood)} tone"]
     for director in item.directors[:1]:
         cores += [f"{director} directs this {genre}", f"it is {with_article(genre)} directed by {director}"]
         if mood:
