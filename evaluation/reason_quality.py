@@ -14,7 +14,9 @@ only the reasons differ. Over the reasons a person is shown it reports:
 - reply_without_repeat_rate: replies in which no phrase of 3 words stands in two of the lines
 - cross_turn_repeat_rate: reasons sharing a 3-word phrase with a reason shown earlier in the conversation
 - tied_rate: reasons that tie the item to something the person said: a liked title, a wanted
-  genre, a word of what they asked for ("scary", "heist"), or a thing they avoid said as absent ("no gore")
+  genre, a word of what they asked for ("scary", "heist"), or a thing they avoid said as absent
+  ("no gore"); llm_tied_rate: the same over the LLM-written reasons the guard kept (templates name
+  the genre, so they nearly always tie)
 - mean_words: words per reason
 
 The metric functions are pure and take hand-made inputs too: `finetune.build_data` scores its
@@ -191,6 +193,7 @@ def _unsupported_names(reason: str, allowed: str, checker: FactChecker) -> list[
             tokens = tokens[1:]
         if not tokens or (len(tokens) == 1 and tokens[0] == "I"):
             continue
+        tokens[-1] = tokens[-1].rstrip(".")
         name = _plain(" ".join(tokens))
         if name in allowed or name.strip().replace(" ", "") == "":
             continue
@@ -252,6 +255,7 @@ class ReasonTally:
     false_fact: int = 0
     cross_turn_repeat: int = 0
     tied: int = 0
+    tied_by_llm: int = 0
     lengths: list[int] = field(default_factory=list)
     examples: list[dict] = field(default_factory=list)  # shown reasons with false facts, for reading
     _earlier: set = field(default_factory=set)
@@ -272,7 +276,9 @@ class ReasonTally:
                     self.examples.append({"item": reason.item.label, "reason": reason.text, "problems": problems})
             phrases = trigrams(reason.text)
             self.cross_turn_repeat += bool(phrases & self._earlier)
-            self.tied += bool(ties(reason.text, request))
+            tied = bool(ties(reason.text, request))
+            self.tied += tied
+            self.tied_by_llm += tied and reason.by_llm
             self.lengths.append(len(reason.text.split()))
         for reason in reasons:
             self._earlier |= trigrams(reason.text)
@@ -288,6 +294,7 @@ class ReasonTally:
             "reply_without_repeat_rate": rate(self.replies_without_repeat, self.replies),
             "cross_turn_repeat_rate": rate(self.cross_turn_repeat, self.reasons),
             "tied_rate": rate(self.tied, self.reasons),
+            "llm_tied_rate": rate(self.tied_by_llm, self.by_llm) if llm else None,
             "mean_words": round(statistics.mean(self.lengths), 1) if self.lengths else None,
             "replies": self.replies,
             "reasons": self.reasons,
@@ -341,7 +348,8 @@ LABELS = {"templates": "templates", "none": "base model (`--adapter none`)"}
 COLUMNS = (("llm_kept_rate", "LLM reasons kept by the guard"), ("false_fact_reasons", "shown reasons with a false fact"),
            ("reply_without_repeat_rate", "replies with no 3-word phrase in two lines"),
            ("cross_turn_repeat_rate", "reasons repeating a phrase of an earlier turn"),
-           ("tied_rate", "reasons tied to the person's words"), ("mean_words", "words / reason"))
+           ("tied_rate", "reasons tied to the person's words"), ("llm_tied_rate", "of the kept LLM reasons, tied"),
+           ("mean_words", "words / reason"))
 
 
 def table(rows: Iterable[dict]) -> str:

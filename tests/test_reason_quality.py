@@ -40,6 +40,8 @@ def test_a_surname_the_guard_would_not_know_is_a_false_fact():
     # The guard checks full names of catalogue people; a bare surname or an invented name slips past it.
     assert "name Spielberg" in false_facts("A horror classic in the Spielberg mould.")
     assert "name Oscar-winning" in false_facts("An Oscar-winning horror in a hotel.")
+    assert false_facts("A hotel horror, a Disney classic.") == ["name Disney"]
+    assert false_facts("A 1980 horror by Michael Rosenberg.") == ["name Michael Rosenberg"]  # an invented director  # no trailing full stop in the name
 
 
 def test_another_catalogue_title_is_a_false_fact():
@@ -88,7 +90,7 @@ def test_the_tally_counts_replies_turns_and_kept_reasons():
     assert summary["false_fact_reasons"] == 1  # 1990 for Alien (naming Alien is fine: the person named it)
     assert summary["false_fact_examples"] == [{"item": "Alien (1979)", "reason": "In the vein of Alien, a 1990 film.",
                                                "problems": ["number 1990"]}]
-    assert summary["tied_rate"] == 1.0
+    assert summary["tied_rate"] == 1.0 and summary["llm_tied_rate"] == 1.0
     tally.start_conversation()
     tally.add_reply([ShownReason(JAWS, "A scary hotel story with a shark.", True)], ASKED)
     assert tally.summary()["cross_turn_repeat_rate"] == round(1 / 4, 4)  # a new conversation starts afresh
@@ -98,11 +100,11 @@ def test_the_report_section_shows_every_variant_with_its_command():
     from evaluation.report import _reason_quality_lines
 
     row = {"variant": "none", "llm_kept_rate": 0.5, "false_fact_reasons": 2, "reply_without_repeat_rate": 0.25,
-           "cross_turn_repeat_rate": 0.1, "tied_rate": 0.75, "mean_words": 11.5, "reasons": 9, "turns": 3, "median_turn_s": 1.2}
+           "cross_turn_repeat_rate": 0.1, "tied_rate": 0.75, "llm_tied_rate": 0.5, "mean_words": 11.5, "reasons": 9, "turns": 3, "median_turn_s": 1.2}
     measured = {"conversations": 1, "seconds": 12.0, "finished": "today", "command": "python -m evaluation.reason_quality --limit 1",
-                "rows": [{**row, "variant": "templates", "llm_kept_rate": None}, row]}
+                "rows": [{**row, "variant": "templates", "llm_kept_rate": None, "llm_tied_rate": None}, row]}
     text = "\n".join(_reason_quality_lines(measured))
     assert "`python -m evaluation.reason_quality --limit 1`" in text
-    assert "| templates | n/a | 2 | 25% | 10% | 75% | 11.5 | 9 (3) | 1.2 |" in text
+    assert "| templates | n/a | 2 | 25% | 10% | 75% | n/a | 11.5 | 9 (3) | 1.2 |" in text
     assert "| base model (`--adapter none`) | 50% |" in text
     assert _reason_quality_lines(None) == []
