@@ -58,7 +58,10 @@ _OPENERS = {"a", "an", "the", "this", "that", "it", "its", "if", "for", "with", 
             "and", "but", "or", "so", "yet", "no", "not", "more", "less", "much", "very", "all", "some", "any", "each",
             "every", "few", "many", "most", "best", "good", "fine", "nice", "same", "such", "my", "our", "their", "his",
             "her", "these", "those", "is", "are", "was", "were", "be", "has", "have", "had", "do", "does", "did", "try",
-            "watch", "see", "enjoy", "love", "loved", "liked", "wanted", "asked"}
+            "watch", "see", "enjoy", "love", "loved", "liked", "wanted", "asked", "since", "after", "before", "because",
+            "although", "though", "while", "once", "until", "then", "now", "even", "only", "right", "well", "over",
+            "under", "through", "into", "about", "around", "between", "without", "within", "against", "during",
+            "despite", "either", "neither", "unless", "keeping", "on", "at", "to", "up", "out", "off", "down"}
 _STOP = _OPENERS | {"something", "anything", "film", "films", "movie", "movies", "please", "want", "looking", "recommend",
                     "maybe", "kind", "sort", "tonight", "really", "else", "other", "older", "newer", "recent", "options",
                     "ones", "one", "about", "of", "to", "at", "me", "them", "then", "than", "too", "get", "give"}

@@ -131,8 +131,10 @@ def _ties(item: Item, state: DialogueState, catalog: Catalog) -> tuple[list[tupl
     wanted = [genre_noun(g) for g in item.genres if g in state.genres_wanted]
     if wanted:
         leads += [(f"You asked for {with_article(wanted[0])}", ": "), (f"As {with_article(wanted[0])} pick", ", "),
-                  (f"On the {wanted[0]} front", ", ")]
-        tails += [f", the {wanted[0]} you asked for", f", right in the {wanted[0]} you wanted"]
+                  (f"On the {wanted[0]} front", ", "), (f"Keeping to {wanted[0]}", ", "),
+                  (f"If {with_article(wanted[0])} is what you are after", ", ")]
+        tails += [f", the {wanted[0]} you asked for", f", right in the {wanted[0]} you wanted",
+                  f", which fits your {wanted[0]} request", f", just the {wanted[0]} you had in mind"]
     keywords = set(item.keywords)
     for word in _said_words(state):
         if word in keywords and is_mood(word):
@@ -188,13 +190,13 @@ def _capitalized(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def natural_reason(item: Item, state: DialogueState, catalog: Catalog, rng: random.Random) -> str:
-    """One grounded sentence for `item`, tied to the request when the request gives something to tie to.
+def natural_reason(item: Item, state: DialogueState, catalog: Catalog, rng: random.Random, tie: bool = True) -> str:
+    """One grounded sentence for `item`, tied to the request when the request gives something to tie to (and `tie`).
 
     Example: (The Shining card, liked Alien, wants horror) ->
              "Since you liked Alien, Stanley Kubrick keeps it atmospheric, the horror you asked for."
     """
-    leads, tails = _ties(item, state, catalog)
+    leads, tails = _ties(item, state, catalog) if tie else ([], [])
     core = rng.choice(_cores(item, rng))
     if item.year and str(item.year) in core:
         tails = [tail for tail in tails if str(item.year) not in tail]
@@ -224,14 +226,18 @@ def _trigrams(text: str) -> set[tuple[str, ...]]:
 def reply_reasons(items: Sequence[Item], state: DialogueState, catalog: Catalog, rng: random.Random,
                   accept: Accept) -> list[str | None]:
     """A reason for each item of one reply, each passing `accept(reason, item, earlier)` and sharing no 3-word
-    phrase with the reasons before it; None for an item where no draw passed."""
+    phrase with the reasons before it; None for an item where no draw passed.
+
+    The ties to a request are few, so the later lines of a reply may run out of fresh ones: after half the
+    draws, reasons without a tie are drawn too.
+    """
     reasons: list[str | None] = []
     for item in items:
         earlier = [r for r in reasons if r]
         used = set().union(*map(_trigrams, earlier)) if earlier else set()
         chosen = None
-        for _ in range(MAX_ATTEMPTS):
-            draft = natural_reason(item, state, catalog, rng)
+        for attempt in range(MAX_ATTEMPTS):
+            draft = natural_reason(item, state, catalog, rng, tie=attempt < MAX_ATTEMPTS // 2 or rng.random() < 0.5)
             if not _trigrams(draft) & used and not says_a_word_twice(draft) and accept(draft, item, earlier):
                 chosen = draft
                 break
