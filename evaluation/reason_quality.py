@@ -179,7 +179,7 @@ def unsupported_facts(reason: str, item: Item, request: Request, checker: FactCh
                 problems.append(f"genre {form}")
                 break
     problems += _unsupported_names(reason, allowed, checker)
-    return problems
+    return list(dict.fromkeys(problems))
 
 
 def _unsupported_names(reason: str, allowed: str, checker: FactChecker) -> list[str]:

@@ -186,6 +186,12 @@ def _reason_quality_lines(measured: dict | None) -> list[str]:
         "",
         reason_quality.table(measured["rows"]),
         "",
+        "The last column is wall time on the machine as it was, other jobs included; turn latency is what "
+        "`evaluation.latency` measures. False facts that reached the person:",
+        "",
+        *[f"- {reason_quality.LABELS.get(row['variant'], row['variant'])}, {example['item']}: \"{example['reason']}\" "
+          f"({'; '.join(example['problems'])})" for row in measured["rows"] for example in row["false_fact_examples"][:4]],
+        "",
     ]
 
 

@@ -100,11 +100,13 @@ def test_the_report_section_shows_every_variant_with_its_command():
     from evaluation.report import _reason_quality_lines
 
     row = {"variant": "none", "llm_kept_rate": 0.5, "false_fact_reasons": 2, "reply_without_repeat_rate": 0.25,
-           "cross_turn_repeat_rate": 0.1, "tied_rate": 0.75, "llm_tied_rate": 0.5, "mean_words": 11.5, "reasons": 9, "turns": 3, "median_turn_s": 1.2}
+           "cross_turn_repeat_rate": 0.1, "tied_rate": 0.75, "llm_tied_rate": 0.5, "mean_words": 11.5, "reasons": 9, "turns": 3, "median_turn_s": 1.2,
+           "false_fact_examples": [{"item": "Alien (1979)", "reason": "A 1990 film.", "problems": ["number 1990"]}]}
     measured = {"conversations": 1, "seconds": 12.0, "finished": "today", "command": "python -m evaluation.reason_quality --limit 1",
                 "rows": [{**row, "variant": "templates", "llm_kept_rate": None, "llm_tied_rate": None}, row]}
     text = "\n".join(_reason_quality_lines(measured))
     assert "`python -m evaluation.reason_quality --limit 1`" in text
     assert "| templates | n/a | 2 | 25% | 10% | 75% | n/a | 11.5 | 9 (3) | 1.2 |" in text
     assert "| base model (`--adapter none`) | 50% |" in text
+    assert '- base model (`--adapter none`), Alien (1979): "A 1990 film." (number 1990)' in text
     assert _reason_quality_lines(None) == []
