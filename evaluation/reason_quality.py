@@ -308,27 +308,22 @@ class ReasonTally:
 # ----- running the engine -------------------------------------------------------------------
 
 
-def run_variant(base, variant: str, settings, scripts, progress: bool = True) -> dict:
-    """The scripts through the engine with one explainer variant: "templates", "none" (base model) or an adapter folder."""
+def measure(engine, scripts, progress: bool = True) -> dict:
+    """The reason-quality summary of the shown reasons when the scripts are played through `engine`.
+
+    A shown reason counts as the LLM's when the engine has an LLM and the reason is not the template the
+    engine falls back to (`chat.prompts.template_reason` for the state the explainer saw).
+    """
     from tqdm.auto import tqdm
 
     from chat import prompts
-    from chat.engine import ChatEngine
-    from chat.llm import LocalChatModel
-    from chat.settings import PROJECT_ROOT
     from evaluation.grounding import final_result
 
-    started = time.perf_counter()
-    adapter = variant if variant in ("templates", "none") or Path(variant).exists() else str(PROJECT_ROOT / variant)
-    llm = None if variant == "templates" else LocalChatModel.from_settings(replace(settings, adapter=adapter))
-    engine = ChatEngine(base.catalog, base.retriever, base.reranker, llm, None,
-                        replace(base.settings, planner="rules", explainer="llm" if llm else "template",
-                                model_id=llm.name if llm else "none", adapter_id=variant),
-                        collaborative=base.collaborative)
-    load_s = time.perf_counter() - started
     tally = ReasonTally(FactChecker.of(engine.catalog))
+    llm = engine.llm is not None and engine.settings.explainer == "llm"
     turn_s: list[float] = []
-    for script in tqdm(scripts, desc=variant, unit="conversation", leave=False, disable=not progress):
+    for script in tqdm(scripts, desc=engine.settings.adapter_id or "reasons", unit="conversation", leave=False,
+                       disable=not progress):
         session = engine.new_session()
         session.logging_enabled = False
         tally.start_conversation()
@@ -339,11 +334,28 @@ def run_variant(base, variant: str, settings, scripts, progress: bool = True) ->
             if result.kind != "recommend" or result.plan_state is None:
                 continue
             state = result.plan_state
-            shown = [ShownReason(s.item, s.why, llm is not None and s.why != prompts.template_reason(s.item, state, engine.catalog))
+            shown = [ShownReason(s.item, s.why, llm and s.why != prompts.template_reason(s.item, state, engine.catalog))
                      for s in result.items]
             tally.add_reply(shown, Request.from_state(state, engine.catalog))
-    return {"variant": variant, **tally.summary(llm=llm is not None), "turns": len(turn_s),
-            "median_turn_s": round(statistics.median(turn_s), 2) if turn_s else None, "load_s": round(load_s, 1)}
+    return {**tally.summary(llm=llm), "turns": len(turn_s),
+            "median_turn_s": round(statistics.median(turn_s), 2) if turn_s else None}
+
+
+def run_variant(base, variant: str, settings, scripts, progress: bool = True) -> dict:
+    """The scripts through the engine with one explainer variant: "templates", "none" (base model) or an adapter folder."""
+    from chat.engine import ChatEngine
+    from chat.llm import LocalChatModel
+    from chat.settings import PROJECT_ROOT
+
+    started = time.perf_counter()
+    adapter = variant if variant in ("templates", "none") or Path(variant).exists() else str(PROJECT_ROOT / variant)
+    llm = None if variant == "templates" else LocalChatModel.from_settings(replace(settings, adapter=adapter))
+    engine = ChatEngine(base.catalog, base.retriever, base.reranker, llm, None,
+                        replace(base.settings, planner="rules", explainer="llm" if llm else "template",
+                                model_id=llm.name if llm else "none", adapter_id=variant),
+                        collaborative=base.collaborative)
+    load_s = time.perf_counter() - started
+    return {"variant": variant, **measure(engine, scripts, progress), "load_s": round(load_s, 1)}
 
 
 DEFAULT_VARIANTS = ("templates", "none", "adapters/default")

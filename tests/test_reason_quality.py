@@ -110,3 +110,23 @@ def test_the_report_section_shows_every_variant_with_its_command():
     assert "| base model (`--adapter none`) | 50% |" in text
     assert '- base model (`--adapter none`), Alien (1979): "A 1990 film." (number 1990)' in text
     assert _reason_quality_lines(None) == []
+
+
+def test_the_engine_run_counts_kept_llm_reasons_and_templates_apart(catalog, index, embedder):
+    from conftest import make_engine
+    from evaluation.grounding import Script, ScriptedTurn
+    from evaluation.reason_quality import measure
+    from fakes import ScriptedChatModel
+    from retrieval.filters import ItemFilter
+
+    # The first reason is fine; the second names a year that is on no card, so the guard swaps in the template.
+    llm = ScriptedChatModel(["A tense, claustrophobic horror of dread for a fan of Alien", "A 1901 film of little note at all"])
+    engine = make_engine(catalog, index, embedder, llm=llm, planner="rules", explainer="llm", explain_batch=False,
+                         items_per_reply=2)
+    script = Script("horror", (ScriptedTurn("I loved Alien, a horror film please", ItemFilter()),))
+    summary = measure(engine, [script], progress=False)
+    assert summary["reasons"] == 2 and summary["turns"] == 1
+    assert summary["llm_kept_rate"] == 0.5
+    assert summary["false_fact_reasons"] == 0  # the guard's template, not the 1901 reason, was shown
+    templates = measure(make_engine(catalog, index, embedder, planner="rules", explainer="template"), [script], progress=False)
+    assert templates["llm_kept_rate"] is None and templates["reasons"] == 3
