@@ -278,7 +278,9 @@ def markdown(results: dict) -> str:
         + (f"; 1-minute load average {results['load_average_1min']['start']} at the start, "
            f"{results['load_average_1min']['end']} at the end" if results.get("load_average_1min") else "") + "). "
         "Every number is from that run, except rows marked *published*: those are quoted from the cited papers and "
-        "were not re-run here, under settings that differ from ours (see the notes under each table).",
+        "were not re-run here, under settings that differ from ours (see the notes under each table)."
+        + (" The reason-quality section was measured apart, by the command it names."
+           if (results.get("reason_quality") or {}).get("command") else ""),
         "",
         *([f"Note: {results['note']}", ""] if results.get("note") else []),
         "## Headlines",
