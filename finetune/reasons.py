@@ -3,7 +3,7 @@
 A reason is put together from pieces, each true by construction:
 - a tie to what the person said: a liked title and what this item shares with it (director,
   a cast member, a keyword, a genre), a wanted genre, the words of their request, a thing they
-  avoid said absent (only when the item's card really lacks it), the era they asked for;
+  avoid said absent (only when the card itself says so, as in "no gore"), the era they asked for;
 - facts from the card: moods and themes (keywords), the director, the lead, the year or decade,
   the start of the synopsis.
 Pieces are arranged in many sentence shapes (a lead-in, a main clause, a tail), so the model
@@ -42,7 +42,8 @@ GENRE_NOUNS = {"sport": "sports film", "history": "history film", "family": "fam
                "animation": "animated film", "crime": "crime film", "action": "action film", "horror": "horror film",
                "science fiction": "science fiction film", "biography": "biopic", "documentary": "documentary"}
 _NOT_SAID = {"something", "anything", "film", "films", "movie", "movies", "similar", "instead", "please", "like", "want",
-             "the", "and", "but", "not", "with", "from", "more", "less", "really", "kind", "sort", "good", "tonight", "this", "that", "your"}
+             "the", "and", "but", "not", "with", "from", "more", "less", "really", "kind", "sort", "good", "tonight",
+             "this", "that", "your"}
 MAX_ATTEMPTS = 60
 MAX_SYNOPSIS_WORDS = 16
 _STORY_OPENERS = {"a", "an", "the", "two", "three", "four", "five", "six", "seven"}  # a clause that can follow "the story:"
@@ -194,7 +195,7 @@ def natural_reason(item: Item, state: DialogueState, catalog: Catalog, rng: rand
     """One grounded sentence for `item`, tied to the request when the request gives something to tie to (and `tie`).
 
     Example: (The Shining card, liked Alien, wants horror) ->
-             "Since you liked Alien, Stanley Kubrick keeps it atmospheric, the horror you asked for."
+             "Since you liked Alien, Stanley Kubrick keeps it atmospheric, the horror film you asked for."
     """
     leads, tails = _ties(item, state, catalog) if tie else ([], [])
     core = rng.choice(_cores(item, rng))

@@ -174,3 +174,21 @@ def test_a_training_reason_ties_to_a_liked_film_only_through_what_the_cards_shar
     assert any("Alien" in r for r in reasons) and any("horror film you" in r or "for a horror film" in r for r in reasons)
     # Alien and The Shining share "tense" and horror, never a director: no reason may say they do.
     assert not any("Ridley Scott" in r or "who also made" in r for r in reasons)
+
+
+@pytest.mark.parametrize("keyword, mood", [("tense", True), ("slow-burn", True), ("atmospheric", True), ("journalism", False),
+                                           ("haunted house", False), ("survival", False), ("british", False)])
+def test_keywords_read_as_moods_or_themes(keyword, mood):
+    from finetune.reasons import is_mood
+
+    assert is_mood(keyword) is mood
+
+
+def test_a_reason_saying_a_word_twice_is_caught_and_a_synopsis_opens_a_clause_only_with_an_article():
+    from finetune.reasons import says_a_word_twice, synopsis_start
+    from retrieval.catalog import Item
+
+    assert says_a_word_twice("You asked for a comedy: a funny comedy.")
+    assert not says_a_word_twice("You asked for a comedy: absurd and silly from start to finish.")
+    assert synopsis_start(Item("x", "X", synopsis="A writer takes a job at a hotel, where it snows.")) == "a writer takes a job at a hotel"
+    assert synopsis_start(Item("x", "X", synopsis="In the day after a riot, three friends drift.")) == ""
