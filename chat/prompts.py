@@ -125,17 +125,67 @@ def reason_prefixes(items: list[Item], stand_ins: list[str]) -> list[str]:
     return prefixes
 
 
+_COUNT_WORDS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
+
+
+def _era(year_min: int | None, year_max: int | None) -> str:
+    """A year range as a person says it.
+
+    Example: (1990, 1999) -> "from the 90s";  (None, 1977) -> "made before 1978";  (2010, None) -> "from 2010 on";
+             (1985, 1985) -> "from 1985";  (1980, 1995) -> "from 1980 to 1995"
+    """
+    if year_min is not None and year_max is not None:
+        if year_min == year_max:
+            return f"from {year_min}"
+        if year_min % 10 == 0 and year_max == year_min + 9:
+            return f"from the {year_min % 100:02d}s" if 1900 <= year_min < 2000 else f"from the {year_min}s"
+        return f"from {year_min} to {year_max}"
+    if year_max is not None:
+        return f"made before {year_max + 1}"
+    return f"from {year_min} on" if year_min is not None else ""
+
+
+def _spoken_list(words: list[str], last: str = "and") -> str:
+    """Example: ["gore"] -> "gore";  ["gore", "zombies", "clowns"] -> "gore, zombies or clowns" (last="or")"""
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + f" {last} {words[-1]}"
+
+
 def intro_line(state: DialogueState, catalog: Catalog, count: int) -> str:
-    """The opening sentence of a reply with recommendations, built from the state alone."""
-    reasons = []
-    liked = [catalog[i].title for i in state.liked[-2:] if i in catalog]
+    """The opening sentence of a reply with recommendations, built from the state alone: it names every stated
+    constraint and liked film, in words a person would use, and its wording changes from turn to turn.
+
+    Example: liked Alien, wants horror, before 1978, no gore, first turn ->
+             "Since you liked Alien, here are three horror films made before 1978, with no gore:"
+    """
+    what = " and ".join(sorted(state.genres_wanted))
+    films = f"{what} films" if what else "films"
+    number = _COUNT_WORDS[count] if count < len(_COUNT_WORDS) else str(count)
+    picks = f"one {what + ' film' if what else 'pick'}" if count == 1 else f"{number} {films}"
+    details = [_era(state.year_min, state.year_max)]
+    if state.runtime_max:
+        details.append(f"under {state.runtime_max} minutes")
+    people = {person.lower(): person for item in catalog.items for person in (*item.cast, *item.directors)}
+    things = sorted(state.genres_avoided) + sorted(t for t in state.avoid_terms if t not in people)
+    avoided_people = [people[t] for t in sorted(state.avoid_terms) if t in people]
+    avoided = ([f"with no {_spoken_list(things, 'or')}"] if things else []) + (
+        [f"without {_spoken_list(avoided_people, 'or')}"] if avoided_people else [])
+    if avoided:
+        details.append(" and ".join(avoided))
+    described = ", ".join(d for d in details if d)
+    described = f", {described}" if described.startswith("with") else f" {described}" if described else ""
+    liked = _spoken_list([catalog[i].title for i in state.liked[-2:] if i in catalog]) if state.liked else ""
+    turn = len(state.shown) // max(count, 1)  # a different wording each turn, the same for the same state
     if liked:
-        reasons.append("since you liked " + " and ".join(liked))
-    constraints = state.filters().describe()
-    if constraints:
-        reasons.append(f"keeping to {constraints}")
-    tail = (" " + ", ".join(reasons)) if reasons else ""
-    return f"Here {'is one pick' if count == 1 else f'are {count} picks'}{tail}:"
+        frames = (f"Since you liked {liked}, here {'is' if count == 1 else 'are'} {picks}{described}:",
+                  f"If {liked} hit the spot, try {'this' if count == 1 else 'these'}: {picks}{described}.",
+                  f"For a fan of {liked}, I found {picks}{described}:",
+                  f"More in the spirit of {liked}: {picks}{described}.")
+    else:
+        frames = (f"Here {'is' if count == 1 else 'are'} {picks}{described}:",
+                  f"Try {'this' if count == 1 else 'these'}: {picks}{described}.",
+                  f"I found {picks}{described}:",
+                  f"Some ideas for you, {picks}{described}:" if count > 1 else f"One idea for you: {picks}{described}.")
+    return frames[turn % len(frames)]
 
 
 def template_reason(item: Item, state: DialogueState, catalog: Catalog) -> str:

@@ -11,7 +11,8 @@ Sizes:
   about 2 minutes on 2 CPU cores when the indexes must be built, so CI runs it (tests/test_evaluation_smoke.py)
 - full: every ReDial test dialogue and every MovieLens user; the grounding suite with and
   without the LLM; the LLM planner on the first 25 ReDial test dialogues (with the rules
-  system on the same dialogues beside it). About 15 minutes on 2 CPU cores.
+  system on the same dialogues beside it); reason quality (`evaluation.reason_quality`) for templates,
+  the base model and the shipped adapter. About 25 minutes on 2 CPU cores.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from chat.settings import PROJECT_ROOT
-from evaluation import grounding, movielens, plots, published, redial
+from evaluation import grounding, movielens, plots, published, reason_quality, redial
 from evaluation.system import DEFAULT_CACHE
 from retrieval.embeddings import Embedder
 
@@ -90,6 +91,10 @@ def collect(size: Size, data: Path, cache_dir: Path, progress: bool = True, embe
         mark = time.perf_counter()
         results["grounding_llm"] = grounding.run("local", cache_dir, progress=progress)
         lap("grounding_llm", mark)
+        mark = time.perf_counter()
+        results["reason_quality"] = reason_quality.run(reason_quality.DEFAULT_VARIANTS, cache_dir, grounding.SCRIPTS,
+                                                       progress=progress)
+        lap("reason_quality", mark)
     if size.redial_llm_dialogues:
         mark = time.perf_counter()
         run = redial.run(data, "test", size.redial_llm_dialogues, llm=True, cache_dir=cache_dir, diagnostics=False,
@@ -160,6 +165,34 @@ def _grounding_table(results: dict) -> list[str]:
     counts = [f"{run['metrics']['turns']} turns, {run['metrics']['shown']} shown" for run in runs.values()]
     lines.append("| turns, items shown | " + " | ".join(counts + [f"{baseline['turns']} turns, {baseline['shown']} shown"]) + " |")
     return lines
+
+
+def _reason_quality_lines(measured: dict | None) -> list[str]:
+    """The reason-quality section (`evaluation.reason_quality`), when it was measured."""
+    if not measured:
+        return []
+    how = (f"Measured by `{measured['command']}` (finished {measured['finished']}, {measured['seconds']:.0f} s)"
+           if measured.get("command") else f"Measured in this run ({measured['seconds']:.0f} s)")
+    return [
+        "## Reason quality",
+        "",
+        f"{how}: the {measured['conversations']} scripted conversations of the grounding suite, planned by the "
+        "dialogue-state rules so that every variant explains the same items; only the reasons differ. A false fact is "
+        "a number, year, decade, capitalized name or genre word in a shown reason that is not on the item's card (nor "
+        "a title the person named), found by a check written apart from the guard and stricter than it. A reason is "
+        "tied when it names a liked title, a wanted genre, a word of the request, or an avoided thing as absent. "
+        "Targets (issue 15): >= 90% of LLM reasons kept, 0 false facts, >= 95% of replies with no 3-word phrase in "
+        "two lines, >= 60% of reasons tied.",
+        "",
+        reason_quality.table(measured["rows"]),
+        "",
+        "The last column is wall time on the machine as it was, other jobs included; turn latency is what "
+        "`evaluation.latency` measures. False facts that reached the person:",
+        "",
+        *[f"- {reason_quality.LABELS.get(row['variant'], row['variant'])}, {example['item']}: \"{example['reason']}\" "
+          f"({'; '.join(example['problems'])})" for row in measured["rows"] for example in row["false_fact_examples"][:4]],
+        "",
+    ]
 
 
 def _latency_lines(results: dict) -> list[str]:
@@ -245,7 +278,9 @@ def markdown(results: dict) -> str:
         + (f"; 1-minute load average {results['load_average_1min']['start']} at the start, "
            f"{results['load_average_1min']['end']} at the end" if results.get("load_average_1min") else "") + "). "
         "Every number is from that run, except rows marked *published*: those are quoted from the cited papers and "
-        "were not re-run here, under settings that differ from ours (see the notes under each table).",
+        "were not re-run here, under settings that differ from ours (see the notes under each table)."
+        + (" The reason-quality section was measured apart, by the command it names."
+           if (results.get("reason_quality") or {}).get("command") else ""),
         "",
         *([f"Note: {results['note']}", ""] if results.get("note") else []),
         "## Headlines",
@@ -371,6 +406,7 @@ def markdown(results: dict) -> str:
             lines += [f"Replies naming a film that was not shown, or an unknown one (engine, {title}):", ""]
             lines += [f"- {f['conversation']}, turn {f['turn']}: {', '.join(f['names'])}" for f in run["flagged_replies"][:8]]
             lines.append("")
+    lines += _reason_quality_lines(results.get("reason_quality"))
     lines += [
         "## Latency",
         "",

@@ -28,15 +28,17 @@ from typing import Iterator
 
 from tqdm.auto import tqdm
 
+from chat import prompts
 from chat.assemble import build_engine
 from chat.engine import ChatEngine
 from chat.settings import Settings
 from chat.state import DialogueState, update_state
 from chat.tools import SearchCall, ToolCallError, parse_call
 from chat.understanding import clean_message, read_message
+from evaluation.reason_quality import FactChecker, ReasonTally, Request, ShownReason, unsupported_facts
 from finetune import redial, synthetic
 from finetune.examples import explain_example, grounded, plan_example, score_example, split_of
-from finetune.reasons import natural_reason
+from finetune.reasons import reply_reasons
 from retrieval.catalog import Item
 from retrieval.retriever import SearchRequest
 
@@ -49,19 +51,43 @@ _REPLY_LINE = re.compile(r"^\d+\. \*\*(.+?)\*\*: (.+)$")
 class Report:
     examples: collections.Counter
     dropped: collections.Counter
+    reasons: ReasonTally  # the training reasons scored as the reason-quality benchmark scores shown ones
+    conversation: str = ""
+
+    @classmethod
+    def new(cls, catalog) -> "Report":
+        return cls(collections.Counter(), collections.Counter(), ReasonTally(FactChecker.of(catalog)))
 
     def as_dict(self) -> dict:
-        return {"examples": dict(sorted(self.examples.items())), "dropped": dict(sorted(self.dropped.items()))}
+        quality = {k: v for k, v in self.reasons.summary(llm=False).items() if k != "llm_kept_rate"}
+        return {"examples": dict(sorted(self.examples.items())), "dropped": dict(sorted(self.dropped.items())),
+                "reason_quality": quality}
+
+    def score(self, conversation_id: str, state: DialogueState, items: list[Item], reasons: list[str], catalog) -> None:
+        if conversation_id != self.conversation:
+            self.reasons.start_conversation()
+            self.conversation = conversation_id
+        self.reasons.add_reply([ShownReason(item, reason, False) for item, reason in zip(items, reasons)],
+                               Request.from_state(state, catalog))
 
 
-def _reasons(engine: ChatEngine, state: DialogueState, items: list[Item], rng: random.Random, report: Report, source: str) -> list[str]:
-    reasons: list[str] = []
-    for item in items:
-        reason = natural_reason(item, state, engine.catalog, rng)
-        if not grounded(reason, item, state, items, engine.catalog, engine.titles, engine.people, reasons):
-            report.dropped[f"{source}: reason failed the guard, template used"] += 1
-            reason = natural_reason(item, DialogueState(), engine.catalog, rng)
+def _reasons(engine: ChatEngine, state: DialogueState, items: list[Item], rng: random.Random, report: Report, source: str,
+             conversation_id: str) -> list[str]:
+    """A reason per item, each passing the engine's guard and the strict card check; the template where none did."""
+    checker = report.reasons.checker
+    request = Request.from_state(state, engine.catalog)
+
+    def accept(reason: str, item: Item, earlier) -> bool:
+        return (grounded(reason, item, state, items, engine.catalog, engine.titles, engine.people, earlier)
+                and not unsupported_facts(reason, item, request, checker))
+
+    reasons = []
+    for item, reason in zip(items, reply_reasons(items, state, engine.catalog, rng, accept)):
+        if reason is None:
+            report.dropped[f"{source}: no drawn reason passed the guard, template used"] += 1
+            reason = prompts.template_reason(item, state, engine.catalog)
         reasons.append(reason)
+    report.score(conversation_id, state, items, reasons, engine.catalog)
     return reasons
 
 
@@ -80,7 +106,7 @@ def from_synthetic(engine: ChatEngine, count: int, seed: int, report: Report) ->
             call = parse_call(result.tool_call["text"])
             items = [shown.item for shown in result.items]
             yield plan_example(state, engine.catalog, text, call, "synthetic", conversation_id)
-            yield explain_example(state, engine.catalog, text, items, _reasons(engine, state, items, rng, report, "synthetic"),
+            yield explain_example(state, engine.catalog, text, items, _reasons(engine, state, items, rng, report, "synthetic", conversation_id),
                                   "synthetic", conversation_id)
 
 
@@ -117,7 +143,7 @@ def _redial_examples(engine: ChatEngine, state: DialogueState, message: str, tar
             yield score_example(state, engine.catalog, message, other.item, False, "redial", conversation_id)
     items = [target] + [o.item for o in others]
     rng.shuffle(items)
-    yield explain_example(state, engine.catalog, message, items, _reasons(engine, state, items, rng, report, "redial"),
+    yield explain_example(state, engine.catalog, message, items, _reasons(engine, state, items, rng, report, "redial", conversation_id),
                           "redial", conversation_id)
 
 
@@ -183,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
     engine = build_engine(Settings(catalog=args.catalog, index=args.index, llm="none", no_log=True, planner="rules",
                                    explainer="template"), progress=True)
-    report = Report(collections.Counter(), collections.Counter())
+    report = Report.new(engine.catalog)
     streams = {"synthetic": lambda: from_synthetic(engine, args.synthetic_conversations, args.seed, report),
                "redial": lambda: from_redial(engine, args.redial, args.seed, report, args.score_examples),
                "logs": lambda: from_logs(engine, args.logs, report)}

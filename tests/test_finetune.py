@@ -18,14 +18,12 @@ def replay_engine(catalog, index, embedder):
     return make_engine(catalog, index, embedder, llm=None, planner="rules", explainer="template")
 
 
-def fresh_report():
-    import collections
-
-    return build_data.Report(collections.Counter(), collections.Counter())
+def fresh_report(catalog):
+    return build_data.Report.new(catalog)
 
 
 def test_synthetic_examples_render_valid_calls_and_grounded_lines(replay_engine, catalog):
-    examples = list(build_data.from_synthetic(replay_engine, count=8, seed=1, report=fresh_report()))
+    examples = list(build_data.from_synthetic(replay_engine, count=8, seed=1, report=fresh_report(replay_engine.catalog)))
     plans = [e for e in examples if e["task"] == "plan"]
     explains = [e for e in examples if e["task"] == "explain"]
     assert plans and len(plans) == len(explains)
@@ -52,7 +50,7 @@ def write_redial(folder: Path) -> None:
 
 def test_redial_uses_training_dialogues_and_skips_movies_outside_the_catalogue(replay_engine, tmp_path):
     write_redial(tmp_path / "redial")
-    report = fresh_report()
+    report = fresh_report(replay_engine.catalog)
     examples = list(build_data.from_redial(replay_engine, tmp_path / "redial", seed=0, report=report, score_examples=True))
     assert {e["conversation_id"] for e in examples} == {"redial-7"}
     explain = next(e for e in examples if e["task"] == "explain")
@@ -62,7 +60,7 @@ def test_redial_uses_training_dialogues_and_skips_movies_outside_the_catalogue(r
     answers = {e["messages"][1]["content"].split("Film: ")[1].split(" |")[0]: e["messages"][-1]["content"] for e in scores}
     assert answers.pop("The Shining (1980)") == "yes"  # the film the recommender chose
     assert answers and set(answers.values()) == {"no"}  # films retrieved for the same request
-    plain = build_data.from_redial(replay_engine, tmp_path / "redial", seed=0, report=fresh_report())
+    plain = build_data.from_redial(replay_engine, tmp_path / "redial", seed=0, report=fresh_report(replay_engine.catalog))
     assert {e["task"] for e in plain} == {"plan", "explain"}  # score examples only when asked for
 
 
@@ -74,7 +72,7 @@ def test_logs_keep_positive_turns_and_drop_negative_ones(replay_engine, tmp_path
     path = tmp_path / "logs.jsonl"
     path.write_text("\n".join(json.dumps({**base, "session_id": sid, "label": label})
                               for sid, label in [("good", "positive"), ("bad", "negative")]) + "\n")
-    report = fresh_report()
+    report = fresh_report(replay_engine.catalog)
     examples = list(build_data.from_logs(replay_engine, path, report))
     assert {e["conversation_id"] for e in examples} == {"logs-good"}
     assert {e["task"] for e in examples} == {"plan", "explain"}
@@ -151,3 +149,46 @@ def test_lora_training_changes_only_the_adapter_and_reloads_identically(tiny_mod
     reloaded.eval()
     with torch.no_grad():
         assert torch.allclose(trained(ids).logits, reloaded(ids).logits, atol=1e-5)
+
+
+def test_training_reasons_pass_the_guard_and_the_strict_check_and_never_repeat_a_phrase_in_a_reply(replay_engine):
+    report = fresh_report(replay_engine.catalog)
+    explains = [e for e in build_data.from_synthetic(replay_engine, count=12, seed=3, report=report) if e["task"] == "explain"]
+    quality = report.as_dict()["reason_quality"]
+    assert quality["reasons"] == sum(len(e["messages"][-1]["content"].splitlines()) for e in explains) > 0
+    assert quality["false_fact_reasons"] == 0
+    assert quality["reply_without_repeat_rate"] == 1.0
+    reasons = [line.split("**: ", 1)[1] for e in explains for line in e["messages"][-1]["content"].splitlines()]
+    assert len(set(reasons)) > 0.8 * len(reasons)  # varied wording, not one template
+
+
+def test_a_training_reason_ties_to_a_liked_film_only_through_what_the_cards_share(catalog):
+    import random
+
+    from chat.state import DialogueState
+    from finetune.reasons import natural_reason
+
+    state = DialogueState(liked=("alien-1979",), genres_wanted=frozenset({"horror"}))
+    reasons = {natural_reason(catalog["the-shining-1980"], state, catalog, random.Random(seed)) for seed in range(60)}
+    assert len(reasons) > 30
+    assert any("Alien" in r for r in reasons) and any("horror film you" in r or "for a horror film" in r for r in reasons)
+    # Alien and The Shining share "tense" and horror, never a director: no reason may say they do.
+    assert not any("Ridley Scott" in r or "who also made" in r for r in reasons)
+
+
+@pytest.mark.parametrize("keyword, mood", [("tense", True), ("slow-burn", True), ("atmospheric", True), ("journalism", False),
+                                           ("haunted house", False), ("survival", False), ("british", False)])
+def test_keywords_read_as_moods_or_themes(keyword, mood):
+    from finetune.reasons import is_mood
+
+    assert is_mood(keyword) is mood
+
+
+def test_a_reason_saying_a_word_twice_is_caught_and_a_synopsis_opens_a_clause_only_with_an_article():
+    from finetune.reasons import says_a_word_twice, synopsis_start
+    from retrieval.catalog import Item
+
+    assert says_a_word_twice("You asked for a comedy: a funny comedy.")
+    assert not says_a_word_twice("You asked for a comedy: absurd and silly from start to finish.")
+    assert synopsis_start(Item("x", "X", synopsis="A writer takes a job at a hotel, where it snows.")) == "a writer takes a job at a hotel"
+    assert synopsis_start(Item("x", "X", synopsis="In the day after a riot, three friends drift.")) == ""
