@@ -2,9 +2,9 @@
 
 Each one returns a ranked list of item ids, best first, at most k long, never holding an
 excluded id. They learn only from what they are given (the benchmarks pass training data
-only). Co-occurrence is the project's own `retrieval.collaborative.ItemCooccurrence` (cosine
-of the sets of users, or dialogues, that mention two items), so the "collaborative-only"
-baseline and the engine's collaborative signal are the same statistics.
+only). Co-occurrence and EASE are the project's own `retrieval.collaborative.ItemItemModel`
+(cosine of the sets of users, or dialogues, that mention two items; or EASE's closed form), so
+the "collaborative-only" baselines and the engine's collaborative source are the same statistics.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Collection, Iterable, Sequence
 
 import numpy as np
 
-from retrieval.collaborative import Interactions, ItemCooccurrence
+from retrieval.collaborative import EASE_LAMBDA, NEIGHBOURS, Interactions, ItemItemModel
 from retrieval.rerank import CollaborativeSignal
 
 log = logging.getLogger(__name__)
@@ -44,14 +44,21 @@ class PopularityRanker:
         return ranked
 
 
-def cooccurrence_from_baskets(baskets: Sequence[Sequence[str]], known_ids: Collection[str]) -> ItemCooccurrence:
-    """Item-item co-occurrence where each basket (a dialogue's mentioned items, a user's items) is one "user"."""
+def model_from_baskets(baskets: Sequence[Sequence[str]], known_ids: Collection[str], method: str = "ease",
+                       ease_lambda: float = EASE_LAMBDA, neighbours: int = NEIGHBOURS) -> ItemItemModel:
+    """An item-item model where each basket (a dialogue's mentioned items, a user's items) is one "user"."""
     users = [str(number) for number, basket in enumerate(baskets) for _ in basket]
     items = [item_id for basket in baskets for item_id in basket]
     interactions = Interactions(np.asarray(users, dtype=str), np.asarray(items, dtype=str), None, None, "baskets")
-    cooccurrence, report = ItemCooccurrence.build(interactions, known_ids)
-    log.info("co-occurrence: %s", report.summary())
-    return cooccurrence
+    model, report = ItemItemModel.build(interactions, known_ids, method=method, ease_lambda=ease_lambda,
+                                        neighbours=neighbours)
+    log.info("item-item model: %s", report.summary())
+    return model
+
+
+def cooccurrence_from_baskets(baskets: Sequence[Sequence[str]], known_ids: Collection[str]) -> ItemItemModel:
+    """Item-item co-occurrence (cosine) where each basket is one "user": the classic baseline."""
+    return model_from_baskets(baskets, known_ids, method="cosine")
 
 
 def cooccurrence_ranking(signal: CollaborativeSignal, seeds: Sequence[str], popularity: PopularityRanker, k: int,
