@@ -233,14 +233,21 @@ class ChatEngine:
 
         call, valid, notes, raw_call = self._plan(state, reading)
         lap("plan")
-        request = SearchRequest(query=call.query, liked=state.liked, filters=state.filters(), exclude=state.excluded,
-                                k=self.settings.candidates_k, disliked=state.disliked, mentioned=state.mentioned)
-        ranked = self.search.run(request)
+        ranked = self.search.run(self.search_request(state, call))
         lap("search")
         if self.settings.reranker == "llm":
             ranked = self._llm_rerank(state, reading, ranked, notes)
             lap("llm_rerank")
         return Ranking(call, valid, notes, raw_call, ranked, timings)
+
+    def search_request(self, state: DialogueState, call: SearchCall) -> SearchRequest:
+        """What the search is asked for a planned call: its query, the state's items and constraints."""
+        return SearchRequest(query=call.query, liked=state.liked, filters=state.filters(), exclude=state.excluded,
+                             k=self.settings.candidates_k, disliked=state.disliked, mentioned=state.mentioned)
+
+    def plan(self, state: DialogueState, reading: Reading) -> SearchCall:
+        """The turn's search call alone (for training data: nothing is searched, shown or logged)."""
+        return self._plan(state, reading)[0]
 
     def _llm_rerank(self, state: DialogueState, reading: Reading, ranked: list[ScoredItem], notes: list[str]) -> list[ScoredItem]:
         """The top candidates reordered by the LLM's P(yes) that each suits the request (TALLRec-style pointwise scorer).

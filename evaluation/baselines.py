@@ -16,7 +16,6 @@ from typing import Collection, Iterable, Sequence
 import numpy as np
 
 from retrieval.collaborative import EASE_LAMBDA, NEIGHBOURS, Interactions, ItemItemModel
-from retrieval.rerank import CollaborativeSignal
 
 log = logging.getLogger(__name__)
 
@@ -61,15 +60,16 @@ def cooccurrence_from_baskets(baskets: Sequence[Sequence[str]], known_ids: Colle
     return model_from_baskets(baskets, known_ids, method="cosine")
 
 
-def cooccurrence_ranking(signal: CollaborativeSignal, seeds: Sequence[str], popularity: PopularityRanker, k: int,
-                         exclude: Collection[str] = frozenset()) -> list[str]:
-    """Items by mean co-occurrence with the seeds; the rest of the k places filled by popularity.
+def cooccurrence_ranking(model: ItemItemModel, seeds: Sequence[str], popularity: PopularityRanker, k: int,
+                         exclude: Collection[str] = frozenset(), weights: Sequence[float] | None = None) -> list[str]:
+    """Items by their (weighted) item-item score from the seeds; the rest of the k places filled by popularity.
 
     Without seeds (nothing mentioned yet) this is the popularity ranking.
     """
-    scores = signal.scores_for(list(seeds)) if seeds else {}
-    ranked = [item_id for item_id in sorted(scores, key=lambda i: (-scores[i], -popularity.counts.get(i, 0), i))
-              if item_id not in exclude][:k]
+    scores = model.weighted_scores(list(seeds), weights) if seeds else np.zeros(0)
+    positive = np.flatnonzero(scores > 0)
+    order = positive[np.lexsort((-np.asarray([popularity.counts.get(model.names[i], 0) for i in positive]), -scores[positive]))]
+    ranked = [model.names[i] for i in order if model.names[i] not in exclude][:k]
     if len(ranked) < k:
         taken = set(ranked) | set(exclude)
         ranked += popularity.top(k - len(ranked), exclude=taken)
