@@ -432,9 +432,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--ranker", default="none", help="learned ranker folder (finetune.train_ranker) or 'none' "
                         "for the weighted fallback")
     parser.add_argument("--ablation", action="store_true", help="also rank with parts of the search left out")
+    parser.add_argument("--no-diagnostics", action="store_true", help="leave out the exact-mentions and soft-genres variants")
     parser.add_argument("--split", choices=SPLITS, default="test",
                         help="test, or validation (a fifth of the train dialogues; models learn from the rest)")
-    parser.add_argument("--protocol", choices=PROTOCOLS, default="novel", help="which targets count")
+    parser.add_argument("--protocol", choices=(*PROTOCOLS, "both"), default="novel", help="which targets count")
     parser.add_argument("--limit", type=int, default=None, help="only the first N dialogues of the split")
     add_run_arguments(parser, llm_help="also rank with the LLM planner (slow: ~1 s per turn)")
     return parse_checked(parser, argv)
@@ -444,16 +445,18 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     try:
-        result = run(args.data, args.split, args.limit, args.llm, args.cache, items=args.items, ranker=args.ranker,
-                     ablation=args.ablation)
+        result = run(args.data, args.split, args.limit, args.llm, args.cache, diagnostics=not args.no_diagnostics,
+                     items=args.items, ranker=args.ranker, ablation=args.ablation)
     except (FileNotFoundError, StaleIndexError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    summary = result.summary(args.protocol)
+    summary = result.summary("novel" if args.protocol == "both" else args.protocol)
     if args.json:
-        print(json.dumps(summary, indent=2))
+        print(json.dumps({protocol: result.summary(protocol) for protocol in PROTOCOLS} if args.protocol == "both"
+                         else summary, indent=2))
     else:
-        print_table(summary)
+        for protocol in (PROTOCOLS if args.protocol == "both" else (args.protocol,)):
+            print_table(result.summary(protocol))
     return 0
 
 

@@ -152,8 +152,7 @@ class ItemSearch:
         candidates = fuse(hits)
         index, request = self.index, context.request
         items = [index.catalog.items[row] for row in candidates.rows]
-        vectors = (np.vstack([index.vector_of(item.id) for item in items]) if items
-                   else np.zeros((0, len(context.vector)), dtype=np.float32))
+        vectors = self._vectors_at(candidates.rows, len(context.vector))
         source_scores = {
             "dense": vectors @ context.vector,
             "collaborative": (self._collaborative.row_scores(request)[candidates.rows] if self._collaborative
@@ -164,8 +163,8 @@ class ItemSearch:
         known = index.catalog
 
         def seed_vectors(ids) -> np.ndarray:
-            ids = [i for i in dict.fromkeys(ids) if i in known]
-            return np.vstack([index.vector_of(i) for i in ids]) if ids else np.zeros((0, len(context.vector)), np.float32)
+            rows = np.asarray([index.row_of(i) for i in dict.fromkeys(ids) if i in known], dtype=np.int64)
+            return self._vectors_at(rows, len(context.vector))
 
         seeds = {"liked": seed_vectors(request.liked), "disliked": seed_vectors(request.disliked),
                  "mentioned": seed_vectors(request.mentioned or request.liked)}
@@ -174,6 +173,14 @@ class ItemSearch:
                                       self.options.weights.fusion)
         scores = self.ranker.score(features) if len(candidates) else np.zeros(0)
         return RankedCandidates(candidates, features, np.asarray(scores, dtype=np.float64))
+
+    def _vectors_at(self, rows: np.ndarray, dimension: int) -> np.ndarray:
+        """The item vectors of some index rows: a slice of the stored matrix for exact (flat) indexes."""
+        if not len(rows):
+            return np.zeros((0, dimension), dtype=np.float32)
+        if self.index.manifest.index_type == "flat":
+            return np.asarray(self.index.vectors[rows])
+        return np.vstack([self.index.vector_of(self.index.catalog.items[row].id) for row in rows])
 
     def run(self, request: SearchRequest) -> list[ScoredItem]:
         """The k best items for the request, best first."""
