@@ -33,7 +33,6 @@ log = logging.getLogger("evaluation.tune_redial")
 LAMBDAS = (20.0, 50.0, 100.0, 200.0, 500.0, 1000.0, 2000.0)
 DECAYS = (0.5, 0.7, 0.85, 1.0)
 FUSION_GRID = {"semantic": (0.5, 1.0), "collaborative": (1.0,), "popularity": (0.0, 0.5, 1.0), "liked": (0.0,)}
-               "liked": (0.0, 0.5)}
 
 
 def mention_turns(dialogues: list[Dialogue]) -> list[tuple[tuple[str, ...], tuple[str, ...]]]:
