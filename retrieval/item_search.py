@@ -169,8 +169,7 @@ class ItemSearch:
         seeds = {"liked": seed_vectors(request.liked), "disliked": seed_vectors(request.disliked),
                  "mentioned": seed_vectors(request.mentioned or request.liked)}
         years = [known[i].year for i in dict.fromkeys(request.mentioned or request.liked) if i in known and known[i].year]
-        features = candidate_features(candidates, context, items, vectors, seeds, source_scores, years,
-                                      self.options.weights.fusion)
+        features = candidate_features(candidates, context, items, vectors, seeds, source_scores, years)
         scores = self.ranker.score(features) if len(candidates) else np.zeros(0)
         return RankedCandidates(candidates, features, np.asarray(scores, dtype=np.float64))
 

@@ -21,6 +21,8 @@ from retrieval.sources import Hits, SearchContext
 
 SOURCES = ("dense", "collaborative", "popularity")
 RRF_K = 60  # reciprocal rank fusion's constant (Cormack et al. 2009)
+# The "fused" feature's fixed source weights: a feature must not move when the weighted ranker's settings do.
+FEATURE_FUSION = {"dense": 0.5, "collaborative": 1.0, "popularity": 0.5}
 FEATURES = (
     "dense_score", "dense_rank", "collaborative_score", "collaborative_rank", "popularity_score", "popularity_rank",
     "fused", "liked_similarity", "disliked_similarity", "mentioned_similarity_max", "mentioned_similarity_mean",
@@ -81,7 +83,7 @@ def _genre_match(item: Item, wanted: frozenset[str]) -> float:
 
 def candidate_features(candidates: Candidates, context: SearchContext, items: Sequence[Item],
                        vectors: np.ndarray, seed_vectors: dict[str, np.ndarray], source_scores: dict[str, np.ndarray],
-                       seed_years: Sequence[int], fusion_weights: dict[str, float]) -> np.ndarray:
+                       seed_years: Sequence[int]) -> np.ndarray:
     """The (candidates x FEATURES) matrix; `items` and `vectors` are the candidates', row-aligned.
 
     `seed_vectors` holds the vectors of the "liked", "disliked" and "mentioned" items (empty arrays when none);
@@ -94,7 +96,7 @@ def candidate_features(candidates: Candidates, context: SearchContext, items: Se
     for name in SOURCES:
         features[:, column[f"{name}_score"]] = source_scores[name]
         features[:, column[f"{name}_rank"]] = candidates.ranks.get(name, np.full(n, np.nan))
-    features[:, column["fused"]] = reciprocal_rank(candidates.ranks, fusion_weights)
+    features[:, column["fused"]] = reciprocal_rank(candidates.ranks, FEATURE_FUSION)
     for name, feature in (("liked", "liked_similarity"), ("disliked", "disliked_similarity")):
         similar = _similarity(vectors, seed_vectors[name])
         if similar.shape[1]:

@@ -14,7 +14,7 @@ from typing import Protocol
 
 import numpy as np
 
-from retrieval.ranking_features import FEATURES, RRF_K
+from retrieval.ranking_features import FEATURES, RRF_K, SOURCES
 
 
 class Ranker(Protocol):
@@ -42,7 +42,8 @@ class RerankWeights:
 
 
 class WeightedRanker:
-    """RRF_K * fused + liked * closeness to liked items - disliked * closeness to disliked items (missing counts 0)."""
+    """Weighted reciprocal rank fusion of the sources' ranks (times RRF_K, so a first place is worth about its weight),
+    plus liked * closeness to liked items, minus disliked * closeness to disliked items (missing counts 0)."""
 
     name = "weights"
 
@@ -51,7 +52,9 @@ class WeightedRanker:
         self._column = {name: position for position, name in enumerate(FEATURES)}
 
     def score(self, features: np.ndarray) -> np.ndarray:
-        values = np.nan_to_num(features, nan=0.0)
         w = self.weights
-        return (RRF_K * values[:, self._column["fused"]] + w.liked * values[:, self._column["liked_similarity"]]
+        fused = sum(np.nan_to_num(weight / (RRF_K + features[:, self._column[f"{name}_rank"]]), nan=0.0)
+                    for name, weight in w.fusion.items() if name in SOURCES)
+        values = np.nan_to_num(features, nan=0.0)
+        return (RRF_K * fused + w.liked * values[:, self._column["liked_similarity"]]
                 - w.disliked * values[:, self._column["disliked_similarity"]])
