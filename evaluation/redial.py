@@ -412,7 +412,8 @@ def run(data: Path, split: str = "test", limit: int | None = None, llm: bool = F
 
 
 def print_table(summary: dict) -> None:
-    print(f"ReDial {summary['split']}, protocol {summary['protocol']}: {summary['n']} targets in "
+    name = {"redial": "ReDial", "inspired": "INSPIRED"}.get(summary["benchmark"], summary["benchmark"])
+    print(f"{name} {summary['split']}, protocol {summary['protocol']}: {summary['n']} targets in "
           f"{summary['n_turns']} turns of {summary['n_dialogues']} dialogues ({summary['seconds']} s)")
     print(f"{'system':66} {'R@1':>6} {'R@10':>6} {'R@50':>6}  {'R@10 95% CI':>15} {'ms/turn':>8}")
     rows = {summary["system"]: summary["metrics"], **{v["label"]: v for v in summary["baselines"].values()}}
