@@ -97,7 +97,7 @@ LABELS = {
     "popularity": "popularity (train mention counts)",
     "embedding": "embedding only (MiniLM, dialogue text)",
     "collaborative": "collaborative only (train co-occurrence)",
-    "ease": "EASE only (train dialogues, recency-weighted seeds)",
+    "ease": "EASE only (train dialogues, seeded with every earlier mention)",
     "repeat": "repeat earlier mentions",
     "ablation_dense": "ablation: dense source only (item text)",
     "ablation_dense_collaborative": "ablation: dense + EASE, fused (no popularity, no learned ranker)",
