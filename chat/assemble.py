@@ -1,4 +1,4 @@
-"""Building a ready ChatEngine from Settings: catalogue, embedder, index, retriever, reranker, LLM, log store.
+"""Building a ready ChatEngine from Settings: catalogue, embedder, index, the item search, LLM, log store.
 
 Shared by the web app and the headless CLI so both serve exactly the same system.
 """
@@ -11,11 +11,9 @@ from chat.engine import ChatEngine, EngineSettings
 from chat.llm import LocalChatModel, offline_by_default
 from chat.logstore import LogStore
 from chat.settings import Settings
-from retrieval.collaborative import ItemCooccurrence
 from retrieval.embeddings import SentenceTransformerEmbedder
 from retrieval.index import load_catalog_for_index, open_index, open_named_index
-from retrieval.rerank import Reranker
-from retrieval.retriever import FaissRetriever
+from retrieval.item_search import ItemSearch
 
 log = logging.getLogger(__name__)
 
@@ -53,12 +51,6 @@ def build_engine(settings: Settings, progress: bool = True) -> ChatEngine:
         adapter_id=settings.adapter_path or "none",
         app_version=APP_VERSION,
     )
-    return ChatEngine(
-        catalog,
-        FaissRetriever(index, embedder),
-        Reranker(index.vector_of, settings.rerank_weights),
-        llm,
-        log_store,
-        engine_settings,
-        collaborative=ItemCooccurrence.load(settings.index_dir),
-    )
+    search = ItemSearch.open(index, embedder, settings.search_options)
+    log.info("search: sources %s, ranker %s", [source.name for source in search.sources], search.ranker.name)
+    return ChatEngine(catalog, search, llm, log_store, engine_settings)

@@ -3,7 +3,9 @@
 1. read the message and update the dialogue state (rules: `understanding`, `state`)
 2. plan: the LLM writes the search call's query; the state adds the hard constraints; a malformed
    query is repaired from the state
-3. recall with FAISS under the state's hard constraints and exclusions, then rerank
+3. search (`retrieval.item_search.ItemSearch`): every candidate source (dense FAISS, the
+   collaborative model seeded with everything mentioned so far, popularity) recalls under the
+   state's hard constraints and exclusions, the candidates are fused and ranked
 4. explain: the reply names exactly the chosen items (the engine writes each title); the LLM
    writes each item's reason (all items at once as one batch, or one after another), and the
    guard swaps any reason that names another film or a fact not on the card for a templated
@@ -33,8 +35,8 @@ from chat.tools import QUERY_PREFIX, SearchCall, ToolCallError, parse_query, ren
 from chat.understanding import Reading, read_message
 from retrieval.catalog import Catalog, Item
 from retrieval.filters import normalize_term
-from retrieval.rerank import CollaborativeSignal, Reranker
-from retrieval.retriever import Retriever, ScoredItem, SearchRequest
+from retrieval.item_search import ItemSearch
+from retrieval.retriever import ScoredItem, SearchRequest
 
 log = logging.getLogger(__name__)
 
@@ -133,17 +135,13 @@ class ChatEngine:
     def __init__(
         self,
         catalog: Catalog,
-        retriever: Retriever,
-        reranker: Reranker,
+        search: ItemSearch,
         llm: ChatModel | None,
         log_store: LogStore | None = None,
         settings: EngineSettings = EngineSettings(),
-        collaborative: CollaborativeSignal | None = None,
     ):
         self.catalog = catalog
-        self.collaborative = collaborative
-        self.retriever = retriever
-        self.reranker = reranker
+        self.search = search
         self.llm = llm
         self.log_store = log_store
         self.settings = settings
@@ -237,19 +235,21 @@ class ChatEngine:
 
         call, valid, notes, raw_call = self._plan(state, reading)
         lap("plan")
-        request = SearchRequest(query=call.query, liked=state.liked, filters=state.filters(), exclude=state.excluded,
-                                k=self.settings.candidates_k)
-        candidates = self.retriever.search(request)
-        lap("retrieve")
-        collaborative = None
-        if self.collaborative is not None and state.liked:
-            collaborative = self.collaborative.scores_for(state.liked)
-        ranked = self.reranker.rank(candidates, liked=state.liked, disliked=state.disliked, collaborative=collaborative)
-        lap("rerank")
+        ranked = self.search.run(self.search_request(state, call))
+        lap("search")
         if self.settings.reranker == "llm":
             ranked = self._llm_rerank(state, reading, ranked, notes)
             lap("llm_rerank")
         return Ranking(call, valid, notes, raw_call, ranked, timings)
+
+    def search_request(self, state: DialogueState, call: SearchCall) -> SearchRequest:
+        """What the search is asked for a planned call: its query, the state's items and constraints."""
+        return SearchRequest(query=call.query, liked=state.liked, filters=state.filters(), exclude=state.excluded,
+                             k=self.settings.candidates_k, disliked=state.disliked, mentioned=state.mentioned)
+
+    def plan(self, state: DialogueState, reading: Reading) -> SearchCall:
+        """The turn's search call alone (for training data: nothing is searched, shown or logged)."""
+        return self._plan(state, reading)[0]
 
     def _llm_rerank(self, state: DialogueState, reading: Reading, ranked: list[ScoredItem], notes: list[str]) -> list[ScoredItem]:
         """The top candidates reordered by the LLM's P(yes) that each suits the request (TALLRec-style pointwise scorer).

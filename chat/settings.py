@@ -19,11 +19,15 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from retrieval.item_search import CANDIDATES_PER_SOURCE, SearchOptions
 from retrieval.rerank import RerankWeights
+from retrieval.sources import RECENCY_DECAY
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-ENV_PREFIX = "RECSYS_"
 DEMO_CATALOG = PROJECT_ROOT / "data" / "movies.jsonl"
+DEMO_COLLABORATIVE = PROJECT_ROOT / "data" / "collaborative.npz"  # EASE over the ReDial train dialogues (data/README.md)
+DEMO_RANKER = PROJECT_ROOT / "data" / "ranker"
+ENV_PREFIX = "RECSYS_"
 
 
 def _doc(text: str, default: Any, **extra: Any) -> Any:
@@ -56,7 +60,14 @@ class Settings:
     remote_model: str = _doc("with llm=remote: the model name the server knows", "default")
     remote_api_key: str = _doc("with llm=remote: API key sent to the server (prefer the environment variable)", "none")
     items_per_reply: int = _doc("how many items each reply recommends", 3)
-    candidates_k: int = _doc("how many candidates FAISS recalls before reranking", 50)
+    candidates_k: int = _doc("how many ranked candidates a search keeps (the reply shows the first few)", 50)
+    candidates_per_source: int = _doc("how many candidates each source (dense, collaborative, popularity) recalls "
+                                      "before they are fused and ranked", CANDIDATES_PER_SOURCE)
+    collaborative_model: str = _doc("item-item model (collaborative.npz written by build_index --interactions), 'none', "
+                                    "or 'auto': the index folder's own, else the shipped one for the demo catalogue", "auto")
+    ranker_model: str = _doc("learned ranker folder (finetune.train_ranker), 'none' for the weighted ranker, or 'auto': "
+                             "the index folder's ranker/, else the shipped one for the demo catalogue", "auto")
+    recency_decay: float = _doc("weight of an earlier mention in the collaborative seeds, per later mention", RECENCY_DECAY)
     planner: str = _doc("'llm': the model writes the search call; 'rules': built from the dialogue state", "llm", choices=("llm", "rules"))
     explainer: str = _doc("'llm': the model writes each reason; 'template': reasons from item facts", "llm", choices=("llm", "template"))
     explain_batch: bool = _doc("with explainer=llm: the model writes every item's reason at once, as one batch (about "
@@ -66,11 +77,11 @@ class Settings:
                          "candidates by its probability of 'yes, it suits them' (TALLRec-style; about 1 s more per turn on a CPU)",
                          "weights", choices=("weights", "llm"))
     scorer_candidates: int = _doc("with reranker=llm: how many of the top candidates the LLM scores", 10)
-    rerank_semantic: float = _doc("reranker weight: similarity to the search query", RerankWeights.semantic)
-    rerank_liked: float = _doc("reranker weight: closeness to films the person liked", RerankWeights.liked)
-    rerank_disliked: float = _doc("reranker weight: distance from films the person disliked", RerankWeights.disliked)
-    rerank_popularity: float = _doc("reranker weight: popularity", RerankWeights.popularity)
-    rerank_collaborative: float = _doc("reranker weight: co-occurrence with liked films in interaction data", RerankWeights.collaborative)
+    rerank_semantic: float = _doc("weighted ranker: fusion weight of the dense (text similarity) source", RerankWeights.semantic)
+    rerank_liked: float = _doc("weighted ranker: weight of closeness to films the person liked", RerankWeights.liked)
+    rerank_disliked: float = _doc("weighted ranker: weight of distance from films the person disliked", RerankWeights.disliked)
+    rerank_popularity: float = _doc("weighted ranker: fusion weight of the popularity source", RerankWeights.popularity)
+    rerank_collaborative: float = _doc("weighted ranker: fusion weight of the collaborative source", RerankWeights.collaborative)
     log_db: str = _doc("SQLAlchemy URL of the conversation log store", f"sqlite:///{PROJECT_ROOT / 'var' / 'conversations.db'}")
     no_log: bool = _doc("do not store conversations", False)
     redact: bool = _doc("redact e-mail addresses and phone numbers before storing", True)
@@ -108,6 +119,26 @@ class Settings:
     def catalog_path(self) -> Path:
         """The catalogue given, else the demo one (a named --index brings its own: see chat.assemble)."""
         return Path(self.catalog) if self.catalog else DEMO_CATALOG
+
+    @property
+    def search_options(self) -> SearchOptions:
+        """How the search is assembled; "auto" models resolve to the index folder's, else the demo's shipped ones."""
+        demo = not self.index and self.catalog_path.resolve() == DEMO_CATALOG.resolve()
+
+        def resolve(choice: str, in_index: Path, shipped: Path) -> str:
+            if choice != "auto":
+                return choice
+            if in_index.exists():
+                return str(in_index)
+            return str(shipped) if demo and shipped.exists() else "none"
+
+        return SearchOptions(
+            collaborative=resolve(self.collaborative_model, self.index_dir / "collaborative.npz", DEMO_COLLABORATIVE),
+            ranker=resolve(self.ranker_model, self.index_dir / "ranker", DEMO_RANKER),
+            weights=self.rerank_weights,
+            recency_decay=self.recency_decay,
+            candidates_per_source=self.candidates_per_source,
+        )
 
     @property
     def index_dir(self) -> Path:

@@ -31,6 +31,7 @@ class DialogueState:
     last_shown: tuple[str, ...] = ()
     rejected: frozenset[str] = frozenset()
     preferences: tuple[str, ...] = ()  # newest first
+    mentioned: tuple[str, ...] = ()  # every item named by the person or shown to them, oldest first, repeats kept
 
     @property
     def excluded(self) -> frozenset[str]:
@@ -114,11 +115,13 @@ def update_state(state: DialogueState, reading: Reading, catalog: Catalog) -> Di
         runtime_max=reading.runtime_max or state.runtime_max,
         rejected=state.rejected | newly_rejected,
         preferences=preferences,
+        mentioned=state.mentioned + tuple(dict.fromkeys((*reading.liked, *reading.disliked))),
     )
 
 
 def record_shown(state: DialogueState, item_ids: list[str]) -> DialogueState:
-    return replace(state, shown=state.shown + tuple(item_ids), last_shown=tuple(item_ids))
+    return replace(state, shown=state.shown + tuple(item_ids), last_shown=tuple(item_ids),
+                   mentioned=state.mentioned + tuple(item_ids))
 
 
 def record_feedback(state: DialogueState, item_id: str, positive: bool) -> DialogueState:

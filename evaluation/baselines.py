@@ -2,9 +2,9 @@
 
 Each one returns a ranked list of item ids, best first, at most k long, never holding an
 excluded id. They learn only from what they are given (the benchmarks pass training data
-only). Co-occurrence is the project's own `retrieval.collaborative.ItemCooccurrence` (cosine
-of the sets of users, or dialogues, that mention two items), so the "collaborative-only"
-baseline and the engine's collaborative signal are the same statistics.
+only). Co-occurrence and EASE are the project's own `retrieval.collaborative.ItemItemModel`
+(cosine of the sets of users, or dialogues, that mention two items; or EASE's closed form), so
+the "collaborative-only" baselines and the engine's collaborative source are the same statistics.
 """
 
 from __future__ import annotations
@@ -15,8 +15,7 @@ from typing import Collection, Iterable, Sequence
 
 import numpy as np
 
-from retrieval.collaborative import Interactions, ItemCooccurrence
-from retrieval.rerank import CollaborativeSignal
+from retrieval.collaborative import EASE_LAMBDA, NEIGHBOURS, Interactions, ItemItemModel
 
 log = logging.getLogger(__name__)
 
@@ -44,25 +43,33 @@ class PopularityRanker:
         return ranked
 
 
-def cooccurrence_from_baskets(baskets: Sequence[Sequence[str]], known_ids: Collection[str]) -> ItemCooccurrence:
-    """Item-item co-occurrence where each basket (a dialogue's mentioned items, a user's items) is one "user"."""
+def model_from_baskets(baskets: Sequence[Sequence[str]], known_ids: Collection[str], method: str = "ease",
+                       ease_lambda: float = EASE_LAMBDA, neighbours: int = NEIGHBOURS) -> ItemItemModel:
+    """An item-item model where each basket (a dialogue's mentioned items, a user's items) is one "user"."""
     users = [str(number) for number, basket in enumerate(baskets) for _ in basket]
     items = [item_id for basket in baskets for item_id in basket]
     interactions = Interactions(np.asarray(users, dtype=str), np.asarray(items, dtype=str), None, None, "baskets")
-    cooccurrence, report = ItemCooccurrence.build(interactions, known_ids)
-    log.info("co-occurrence: %s", report.summary())
-    return cooccurrence
+    model, report = ItemItemModel.build(interactions, known_ids, method=method, ease_lambda=ease_lambda,
+                                        neighbours=neighbours)
+    log.info("item-item model: %s", report.summary())
+    return model
 
 
-def cooccurrence_ranking(signal: CollaborativeSignal, seeds: Sequence[str], popularity: PopularityRanker, k: int,
-                         exclude: Collection[str] = frozenset()) -> list[str]:
-    """Items by mean co-occurrence with the seeds; the rest of the k places filled by popularity.
+def cooccurrence_from_baskets(baskets: Sequence[Sequence[str]], known_ids: Collection[str]) -> ItemItemModel:
+    """Item-item co-occurrence (cosine) where each basket is one "user": the classic baseline."""
+    return model_from_baskets(baskets, known_ids, method="cosine")
+
+
+def cooccurrence_ranking(model: ItemItemModel, seeds: Sequence[str], popularity: PopularityRanker, k: int,
+                         exclude: Collection[str] = frozenset(), weights: Sequence[float] | None = None) -> list[str]:
+    """Items by their (weighted) item-item score from the seeds; the rest of the k places filled by popularity.
 
     Without seeds (nothing mentioned yet) this is the popularity ranking.
     """
-    scores = signal.scores_for(list(seeds)) if seeds else {}
-    ranked = [item_id for item_id in sorted(scores, key=lambda i: (-scores[i], -popularity.counts.get(i, 0), i))
-              if item_id not in exclude][:k]
+    scores = model.weighted_scores(list(seeds), weights) if seeds else np.zeros(0)
+    positive = np.flatnonzero(scores > 0)
+    order = positive[np.lexsort((-np.asarray([popularity.counts.get(model.names[i], 0) for i in positive]), -scores[positive]))]
+    ranked = [model.names[i] for i in order if model.names[i] not in exclude][:k]
     if len(ranked) < k:
         taken = set(ranked) | set(exclude)
         ranked += popularity.top(k - len(ranked), exclude=taken)

@@ -60,7 +60,7 @@ _NAMED = re.compile(r"\*\*([^*\n]{1,80})\*\*|[\"“]([^\"”\n]{2,80})[\"”]")
 _YEAR_SUFFIX = re.compile(r"\s*\((?:1[89]|20)\d\d\)\s*$")
 _NUMBERING = re.compile(r"^\s*\d+\.\s+")
 _NUMBER_ONLY = re.compile(r"[\d\s.,:;()-]+")
-LATENCY_STAGES = ("understand", "plan", "retrieve", "rerank", "first_token", "explain", "total")
+LATENCY_STAGES = ("understand", "plan", "search", "first_token", "explain", "total")
 
 
 @dataclass(frozen=True)
@@ -229,7 +229,7 @@ def run_scripts(engine: ChatEngine, scripts: list[Script], progress: bool = True
             system.guard_flagged += bool(unshown_as_guard_sees(result.reply, shown_ids, named, engine.titles))
             shown_before |= shown_ids
 
-            hits = engine.retriever.search(SearchRequest(query=" ".join(said), exclude=frozenset(baseline_before),
+            hits = engine.search.retriever.search(SearchRequest(query=" ".join(said), exclude=frozenset(baseline_before),
                                                          k=engine.settings.items_per_reply))
             baseline.turns += 1
             baseline.no_results += not hits
@@ -253,7 +253,9 @@ def run(llm: str = "none", cache_dir: Path = DEFAULT_CACHE, scripts_path: Path =
     if embedder is None:
         engine = build_engine(settings, progress=progress)
     else:
-        engine = engine_over(cached_index(load_catalog(DEMO_CATALOG), embedder, cache_dir, "movies", progress), embedder, None)
+        shipped = Settings().search_options  # the demo's collaborative model and ranker, as the app loads them
+        engine = engine_over(cached_index(load_catalog(DEMO_CATALOG), embedder, cache_dir, "movies", progress), embedder,
+                             shipped.collaborative if shipped.collaborative != "none" else None, ranker=shipped.ranker)
     scripts = load_scripts(scripts_path)
     measured = run_scripts(engine, scripts, progress)
     return {

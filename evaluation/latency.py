@@ -177,8 +177,7 @@ def run_variant(base: ChatEngine, settings: Settings, dtype: str, quantize: str,
     started = time.perf_counter()
     llm = LocalChatModel.from_settings(settings, dtype=dtype, quantize=quantize)
     load_s = time.perf_counter() - started
-    engine = ChatEngine(base.catalog, base.retriever, base.reranker, llm, None,
-                        replace(base.settings, model_id=llm.name), collaborative=base.collaborative)
+    engine = ChatEngine(base.catalog, base.search, llm, None, replace(base.settings, model_id=llm.name))
     for _ in engine.respond(engine.new_session(), WARM_UP):
         pass
     session = engine.new_session()

@@ -1,4 +1,4 @@
-"""ReDial benchmark: `python -m evaluation.redial --data DIR [--split test] [--protocol novel|all] [--limit N] [--json] [--llm]`.
+"""ReDial benchmark: `python -m evaluation.redial --data DIR [--items DIR] [--ranker DIR] [--split test|validation] [--protocol novel|all] [--limit N] [--json] [--llm]`.
 
 For every recommender turn of a ReDial dialogue that mentions a movie, each system gets the
 dialogue so far and ranks 50 items; a target is a movie the recommender mentioned in that
@@ -9,16 +9,23 @@ Protocols: "all" counts every mentioned target; "novel" (the default, the honest
 targets not mentioned earlier in the dialogue by either side. Repeating earlier mentions
 scores well on "all" and 0 on "novel" by construction.
 
-Candidate universe: the ReDial movie list (`movies_with_mentions.csv`, 6,924 ids), joined with
-the demo catalogue's richer fields where title and year match (`evaluation.catalogs`); about
-450 items are demo films, the rest have a title and a year only. It is indexed with the same
-MiniLM embedder as the app, cached in `--cache` (default `var/eval/`).
+Candidate universe: with `--items DIR` (or RECSYS_REDIAL_ITEMS), the index folder that
+`retrieval.build_index` built from the staged ReDial item text (title, year, genres, director,
+cast, plot; the command is in docs/benchmarks.md), read at run time, never copied into the
+project. Without it, the ReDial movie list (`movies_with_mentions.csv`, 6,924 ids) joined with
+the demo catalogue's richer fields where title and year match (`evaluation.catalogs`; about 450
+demo films, the rest "Title (Year)" only), indexed with the app's MiniLM and cached in `--cache`.
+
+Splits (`evaluation.redial_splits`): `test` evaluates the test dialogues with models learned
+from every train dialogue; `validation` evaluates the validation dialogues (a fifth of train,
+by dialogue) with models learned from the rest. Hyperparameters are chosen on validation only.
 
 Systems, all in one run over the same turns:
 - system: the chat engine without an LLM (`planner="rules"`): the dialogue state is read from
   the seeker's turns by the chat's own rules (titles, genres, eras, things to avoid), the
-  recommender's earlier mentions count as shown; FAISS recall under the state's hard
-  constraints, reranked with co-occurrence learned from the train parts
+  recommender's earlier mentions count as shown; the engine's `ItemSearch` (dense, EASE seeded
+  with every mention so far, popularity; fused, then the `--ranker` or the weighted fallback)
+  under the state's hard constraints
 - system_exact_mentions (diagnostic): the same, but the seeker's mentions are taken from the
   dataset's `@id` marks instead of being found in the text, which shows what title recognition costs
 - system_soft_genres (diagnostic): the same, but a wanted genre ("I like comedies") is a query
@@ -26,17 +33,21 @@ Systems, all in one run over the same turns:
   hard filter keeps every other item out, and this shows what that costs
 - system_llm (only with `--llm`, slow: ~1 s per turn on 2 CPU cores): the engine with the LLM
   planner (the app's default model and adapter)
-- popularity: ReDial mention counts (dialogues mentioning a movie) in the train parts only
+- ablations (with `--ablation`): the same engine with fewer sources or without the learned ranker
+- popularity: ReDial mention counts (dialogues mentioning a movie) in the training dialogues only
   (`nbMentions` in the CSV counts all splits, test included, so it is not used)
 - embedding: MiniLM similarity of the item text to the last 150 words of the dialogue so far
 - collaborative: item-item co-occurrence (movies mentioned in one train dialogue), scored
   against every movie mentioned earlier in the dialogue; popularity fills the remaining places
+- ease: EASE alone (the engine's collaborative model), seeded as the engine seeds it (recent
+  mentions weighted up); popularity fills the remaining places
 - repeat: the movies mentioned earlier in the dialogue, most recent first (a sanity check)
 Every system except `repeat` leaves out movies mentioned earlier in the dialogue, as the app
 never shows again what the person named or was shown.
 
-Training data: only the ReDial train parts staged in the data folder (1,401 dialogues, about
-14% of the official train split) teach popularity and co-occurrence; nothing is fine-tuned here.
+Training data: only ReDial training dialogues (the train parts and IARD's extra ones: 1,663, about
+17% of the official train split) teach popularity, co-occurrence and EASE; the learned ranker
+is trained by `finetune.train_ranker` on the same dialogues, never on test.
 """
 
 from __future__ import annotations
@@ -44,6 +55,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 import time
 from contextlib import nullcontext
@@ -60,12 +72,17 @@ from chat.titles import TitleMatcher
 from chat.understanding import Reading, clean_message, read_message
 from evaluation import baselines, metrics
 from evaluation.catalogs import RedialCatalog, read_redial_catalog
-from evaluation.system import (DEFAULT_CACHE, LIST_LENGTH, add_run_arguments, cached_index, engine_over,
+from evaluation.redial_splits import SPLITS, fit_and_evaluated
+from evaluation.system import (DEFAULT_CACHE, LIST_LENGTH, QueryCache, add_run_arguments, cached_index, engine_over,
                                ExactTitleMatcher, load_embedder, load_llm, one_torch_thread, parse_checked,
                                project_path)
-from finetune.redial import Dialogue, read_dialogues, read_movie_names
+from finetune.redial import Dialogue, read_movie_names
 from retrieval.catalog import load_catalog
+from retrieval.collaborative import EASE_LAMBDA
 from retrieval.embeddings import Embedder
+from retrieval.index import ItemIndex, StaleIndexError
+from retrieval.item_search import SearchOptions
+from retrieval.sources import RECENCY_DECAY, seed_weights
 
 log = logging.getLogger("evaluation.redial")
 
@@ -80,8 +97,20 @@ LABELS = {
     "popularity": "popularity (train mention counts)",
     "embedding": "embedding only (MiniLM, dialogue text)",
     "collaborative": "collaborative only (train co-occurrence)",
+    "ease": "EASE only (train dialogues, seeded with every earlier mention)",
     "repeat": "repeat earlier mentions",
+    "ablation_dense": "ablation: dense source only (item text)",
+    "ablation_dense_collaborative": "ablation: dense + EASE, fused (no popularity, no learned ranker)",
+    "ablation_fused": "ablation: all three sources, weighted fusion (no learned ranker)",
+    "ablation_no_dense": "ablation: EASE + popularity, fused (no dense source)",
 }
+ABLATIONS = {  # name -> (sources, learned ranker used)
+    "ablation_dense": (("dense",), False),
+    "ablation_dense_collaborative": (("dense", "collaborative"), False),
+    "ablation_no_dense": (("collaborative", "popularity"), False),
+    "ablation_fused": (("dense", "collaborative", "popularity"), False),
+}
+ITEMS_ENV = "RECSYS_REDIAL_ITEMS"
 
 
 @dataclass(frozen=True)
@@ -260,39 +289,73 @@ def find_folder(data: Path, name: str, marker: str) -> Path:
     raise FileNotFoundError(f"no {marker} in {data} or {data / name}")
 
 
+@dataclass
+class RedialSetup:
+    """What every system of a run shares: the universe, its index, the training baskets and the models learned from them."""
+
+    universe: RedialCatalog
+    index: ItemIndex
+    embedder: Embedder
+    fit: list[Dialogue]
+    evaluated: list[Dialogue]
+    baskets: list[list[str]]
+    popularity: baselines.PopularityRanker
+    cooccurrence: object
+    ease: object
+
+
+def universe_from_items(items: Path, names: dict[str, str], embedder: Embedder | None) -> tuple[RedialCatalog, ItemIndex, Embedder]:
+    """The universe of an index folder built from the ReDial item text (item ids are ReDial movie ids)."""
+    index = ItemIndex.open(items)
+    embedder = embedder or load_embedder()
+    if embedder.name != index.manifest.embedding_model:
+        raise StaleIndexError(f"{items} was built with {index.manifest.embedding_model!r}, not {embedder.name!r}")
+    item_of = {movie_id: movie_id for movie_id in names if movie_id in index.catalog}
+    return RedialCatalog(index.catalog, item_of, 0), index, embedder
+
+
+def prepare(data: Path, split: str = "test", limit: int | None = None, cache_dir: Path = DEFAULT_CACHE, progress: bool = True,
+            embedder: Embedder | None = None, items: Path | None = None, ease_lambda: float = EASE_LAMBDA) -> RedialSetup:
+    """Read the split, the universe and the training dialogues; learn popularity, co-occurrence and EASE from training only."""
+    if split not in SPLITS:
+        raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+    folder = find_folder(Path(data), "redial", "movies_with_mentions.csv")
+    names = read_movie_names(folder / "movies_with_mentions.csv")
+    if items is not None:
+        universe, index, embedder = universe_from_items(Path(items), names, embedder)
+    else:
+        universe = read_redial_catalog(folder, load_catalog(PROJECT_ROOT / "data" / "movies.jsonl"))
+        embedder = embedder or load_embedder()
+        index = cached_index(universe.catalog, embedder, cache_dir, "redial-movies", progress=progress)
+    fit, evaluated = fit_and_evaluated(split, folder, names)
+    evaluated = evaluated[:limit] if limit else evaluated
+    baskets = [[i for i in dict.fromkeys(universe.item_id(m) for turn in dialogue.turns for m in turn.movie_ids) if i]
+               for dialogue in fit]
+    known = {item.id for item in universe.catalog}
+    return RedialSetup(universe, index, embedder, fit, evaluated, baskets, baselines.PopularityRanker(baskets),
+                       baselines.cooccurrence_from_baskets(baskets, known),
+                       baselines.model_from_baskets(baskets, known, "ease", ease_lambda))
+
+
 def run(data: Path, split: str = "test", limit: int | None = None, llm: bool = False, cache_dir: Path = DEFAULT_CACHE,
-        diagnostics: bool = True, progress: bool = True, embedder: Embedder | None = None) -> BenchmarkRun:
+        diagnostics: bool = True, progress: bool = True, embedder: Embedder | None = None, items: Path | None = None,
+        ranker: object = "none", ablation: bool = False, options: SearchOptions | None = None) -> BenchmarkRun:
     """Replay the split's dialogues and rank with every system (see the module docstring).
 
-    `diagnostics` adds the two diagnostic variants of the system; `embedder` replaces MiniLM (tests pass a fake).
+    `diagnostics` adds the two diagnostic variants of the system, `ablation` the engine with parts left out;
+    `embedder` replaces MiniLM (tests pass a fake); `options` replaces the app's search settings.
     """
     started = time.perf_counter()
-    folder = find_folder(Path(data), "redial", "movies_with_mentions.csv")
-    demo = load_catalog(PROJECT_ROOT / "data" / "movies.jsonl")
-    universe = read_redial_catalog(folder, demo)
-    names = read_movie_names(folder / "movies_with_mentions.csv")
-    train_files = sorted(folder.glob("train_part_*.jsonl"))
-    if not train_files:
-        raise FileNotFoundError(f"no train_part_*.jsonl in {folder}: popularity and co-occurrence need training dialogues")
-    evaluated = [folder / "test_data.jsonl"] if split == "test" else train_files
-    if split != "test":
-        log.warning("evaluating on the train parts: popularity and co-occurrence have seen these dialogues")
-    train_baskets = [
-        [i for i in dict.fromkeys(universe.item_id(m) for turn in dialogue.turns for m in turn.movie_ids) if i]
-        for path in train_files for dialogue in read_dialogues(path, names)
-    ]
-    popularity = baselines.PopularityRanker(train_baskets)
-    cooccurrence = baselines.cooccurrence_from_baskets(train_baskets, {item.id for item in universe.catalog})
-    embedder = embedder or load_embedder()
-    index = cached_index(universe.catalog, embedder, cache_dir, "redial-movies", progress=progress)
-    engine = engine_over(index, embedder, cooccurrence)
+    setup = prepare(data, split, limit, cache_dir, progress, embedder, items)
+    universe, index, embedder = setup.universe, setup.index, setup.embedder
+    popularity, cooccurrence, ease = setup.popularity, setup.cooccurrence, setup.ease
+    queries = QueryCache(embedder)  # the engine variants share the query encodings
+    engine = engine_over(index, queries, ease, ranker=ranker, options=options)
     titles = ExactTitleMatcher(universe.catalog.items)
 
-    dialogues = [d for path in evaluated for d in read_dialogues(path, names)]
-    dialogues = dialogues[:limit] if limit else dialogues
-    turns = list(replay(tqdm(dialogues, desc="replay dialogues", unit="dialogue", leave=False, disable=not progress),
+    turns = list(replay(tqdm(setup.evaluated, desc="replay dialogues", unit="dialogue", leave=False, disable=not progress),
                         universe, titles, engine.people))
-    log.info("%d dialogues, %d recommender turns with a mention", len(dialogues), len(turns))
+    log.info("%d dialogues, %d recommender turns with a mention", len(setup.evaluated), len(turns))
 
     systems: dict[str, SystemRun] = {}
     systems["system"] = timed("system", lambda: engine_rankings(engine, turns, lambda t: t.state, "system (rules)"))
@@ -301,25 +364,40 @@ def run(data: Path, split: str = "test", limit: int | None = None, llm: bool = F
             engine, turns, lambda t: t.exact_state, "system (exact mentions)"))
         systems["system_soft_genres"] = timed("system_soft_genres", lambda: engine_rankings(
             engine, turns, lambda t: soft_genres(t.state), "system (soft genres)"))
+    if ablation:
+        for name, (sources, learned) in ABLATIONS.items():
+            variant = engine_over(index, queries, ease, ranker=ranker if learned else "none",
+                                  options=replace(engine.search.options, sources=sources))
+            systems[name] = timed(name, lambda: engine_rankings(variant, turns, lambda t: t.state, name))
     valid_calls: list[bool] = []
     if llm:
-        engine_llm = engine_over(index, embedder, cooccurrence, load_llm())
+        engine_llm = engine_over(index, embedder, ease, load_llm(), ranker=ranker, options=options)
         systems["system_llm"] = timed("system_llm", lambda: engine_rankings(
             engine_llm, turns, lambda t: t.state, "system (LLM planner)", valid_calls))
     systems["popularity"] = timed("popularity", lambda: [popularity.top(LIST_LENGTH, set(t.earlier)) for t in turns])
 
     def embedding() -> list[list[str]]:
-        queries = embedder.encode([last_words(t.context) for t in turns], batch_size=64, show_progress=progress)
+        query_vectors = embedder.encode([last_words(t.context) for t in turns], batch_size=64, show_progress=progress)
         ids = [item.id for item in index.catalog.items]
-        return baselines.embedding_rankings(queries, index.vectors, ids, LIST_LENGTH, [set(t.earlier) for t in turns])
+        return baselines.embedding_rankings(query_vectors, index.vectors, ids, LIST_LENGTH, [set(t.earlier) for t in turns])
 
     systems["embedding"] = timed("embedding", embedding)
     systems["collaborative"] = timed("collaborative", lambda: [
         baselines.cooccurrence_ranking(cooccurrence, t.earlier, popularity, LIST_LENGTH, set(t.earlier)) for t in turns])
+    decay = engine.search.options.recency_decay
+
+    def ease_ranking(turn: RecommenderTurn) -> list[str]:
+        seeds, weights = seed_weights(turn.earlier, decay)
+        return baselines.cooccurrence_ranking(ease, seeds, popularity, LIST_LENGTH, set(turn.earlier), weights=weights)
+
+    systems["ease"] = timed("ease", lambda: [ease_ranking(t) for t in turns])
     systems["repeat"] = timed("repeat", lambda: [baselines.repeat_ranking(t.earlier, LIST_LENGTH) for t in turns])
     info = {
         "catalogue": {"items": len(universe.catalog), "redial_ids": len(universe.item_of),
-                      "joined_with_demo": universe.joined, "train_dialogues": len(train_baskets)},
+                      "joined_with_demo": universe.joined, "item_text": project_path(str(items)) if items else "title (year)",
+                      "train_dialogues": len(setup.baskets)},
+        "search": {"sources": [source.name for source in engine.search.sources], "ranker": engine.search.ranker.name,
+                   "recency_decay": decay, "ease_lambda": EASE_LAMBDA},
         "limit_dialogues": limit,
     }
     if llm:
@@ -334,7 +412,8 @@ def run(data: Path, split: str = "test", limit: int | None = None, llm: bool = F
 
 
 def print_table(summary: dict) -> None:
-    print(f"ReDial {summary['split']}, protocol {summary['protocol']}: {summary['n']} targets in "
+    name = {"redial": "ReDial", "inspired": "INSPIRED"}.get(summary["benchmark"], summary["benchmark"])
+    print(f"{name} {summary['split']}, protocol {summary['protocol']}: {summary['n']} targets in "
           f"{summary['n_turns']} turns of {summary['n_dialogues']} dialogues ({summary['seconds']} s)")
     print(f"{'system':66} {'R@1':>6} {'R@10':>6} {'R@50':>6}  {'R@10 95% CI':>15} {'ms/turn':>8}")
     rows = {summary["system"]: summary["metrics"], **{v["label"]: v for v in summary["baselines"].values()}}
@@ -349,8 +428,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--data", type=Path, required=True, help="ReDial folder (movies_with_mentions.csv, test_data.jsonl, "
                         "train_part_*.jsonl) or a folder holding redial/")
-    parser.add_argument("--split", choices=("test", "train"), default="test", help="dialogues to evaluate on")
-    parser.add_argument("--protocol", choices=PROTOCOLS, default="novel", help="which targets count")
+    parser.add_argument("--items", type=Path, default=os.environ.get(ITEMS_ENV) or None,
+                        help=f"index folder built from the ReDial item text (see docs/benchmarks.md; env {ITEMS_ENV}); "
+                             "default: the title-only universe joined with the demo catalogue")
+    parser.add_argument("--ranker", default="none", help="learned ranker folder (finetune.train_ranker) or 'none' "
+                        "for the weighted fallback")
+    parser.add_argument("--ablation", action="store_true", help="also rank with parts of the search left out")
+    parser.add_argument("--no-diagnostics", action="store_true", help="leave out the exact-mentions and soft-genres variants")
+    parser.add_argument("--split", choices=SPLITS, default="test",
+                        help="test, or validation (a fifth of the train dialogues; models learn from the rest)")
+    parser.add_argument("--protocol", choices=(*PROTOCOLS, "both"), default="novel", help="which targets count")
     parser.add_argument("--limit", type=int, default=None, help="only the first N dialogues of the split")
     add_run_arguments(parser, llm_help="also rank with the LLM planner (slow: ~1 s per turn)")
     return parse_checked(parser, argv)
@@ -360,15 +447,18 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     try:
-        result = run(args.data, args.split, args.limit, args.llm, args.cache)
-    except FileNotFoundError as error:
+        result = run(args.data, args.split, args.limit, args.llm, args.cache, diagnostics=not args.no_diagnostics,
+                     items=args.items, ranker=args.ranker, ablation=args.ablation)
+    except (FileNotFoundError, StaleIndexError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    summary = result.summary(args.protocol)
+    summary = result.summary("novel" if args.protocol == "both" else args.protocol)
     if args.json:
-        print(json.dumps(summary, indent=2))
+        print(json.dumps({protocol: result.summary(protocol) for protocol in PROTOCOLS} if args.protocol == "both"
+                         else summary, indent=2))
     else:
-        print_table(summary)
+        for protocol in (PROTOCOLS if args.protocol == "both" else (args.protocol,)):
+            print_table(result.summary(protocol))
     return 0
 
 

@@ -1,8 +1,9 @@
 """The system under test over an evaluation catalogue: the chat engine with a cached MiniLM index, without showing or logging.
 
-It is the engine the app serves (FAISS recall under the dialogue's hard constraints, the
-reranker with the collaborative signal), built from parts as `chat.assemble.build_engine`
-builds it, but over a catalogue made in memory and with an index cached in the evaluation's
+It is the engine the app serves (the one `ItemSearch`: dense, collaborative and popularity
+sources under the dialogue's hard constraints, fused and ranked), assembled by
+`ItemSearch.open` from the app's own settings as `chat.assemble.build_engine` does, but over a
+catalogue made in memory, with the benchmark's own collaborative model and ranker, and with an index cached in the evaluation's
 cache folder (`var/eval/` by default, git-ignored; rebuilt when the catalogue or the embedding
 model changes, as the app's index is). Benchmarks call `ChatEngine.rank`, which plans,
 recalls and reranks; nothing is explained, shown or logged.
@@ -11,10 +12,12 @@ recalls and reranks; nothing is explained, shown or logged.
 from __future__ import annotations
 
 import argparse
-
 import logging
+from dataclasses import replace
 from pathlib import Path
 from typing import Iterable
+
+import numpy as np
 
 from chat.engine import ChatEngine, EngineSettings
 from chat.llm import ChatModel, offline_by_default
@@ -23,8 +26,7 @@ from chat.titles import TitleMatcher
 from retrieval.catalog import Catalog, Item
 from retrieval.embeddings import Embedder, SentenceTransformerEmbedder, one_torch_thread  # noqa: F401 (used by redial, movielens)
 from retrieval.index import ItemIndex, open_index
-from retrieval.rerank import CollaborativeSignal, Reranker
-from retrieval.retriever import FaissRetriever
+from retrieval.item_search import ItemSearch, SearchOptions
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +43,24 @@ class ExactTitleMatcher(TitleMatcher):
 
     def __init__(self, items: Iterable[Item]):
         super().__init__(items, fuzzy=False)
+
+
+class QueryCache:
+    """An embedder that encodes each distinct text once: the variants of one benchmark run ask for the same queries.
+
+    Only the first system to encode a query pays for it, so later variants' ms per turn leave the encoding out.
+    """
+
+    def __init__(self, embedder: Embedder):
+        self.embedder = embedder
+        self.name, self.dimension = embedder.name, embedder.dimension
+        self._vectors: dict[str, np.ndarray] = {}
+
+    def encode(self, texts, batch_size: int = 64, show_progress: bool = False) -> np.ndarray:
+        missing = [text for text in dict.fromkeys(texts) if text not in self._vectors]
+        if missing:
+            self._vectors.update(zip(missing, self.embedder.encode(missing, batch_size=batch_size, show_progress=show_progress)))
+        return np.vstack([self._vectors[text] for text in texts]) if texts else np.zeros((0, self.dimension), np.float32)
 
 
 def load_embedder() -> SentenceTransformerEmbedder:
@@ -73,17 +93,21 @@ def cached_index(catalog: Catalog, embedder: Embedder, cache_dir: Path, name: st
     return open_index(catalog, embedder, Path(cache_dir) / name, progress=progress)
 
 
-def engine_over(index: ItemIndex, embedder: Embedder, collaborative: CollaborativeSignal | None,
-                llm: ChatModel | None = None) -> ChatEngine:
-    """The engine over an index: the LLM plans when one is given, the dialogue-state rules plan otherwise."""
+def engine_over(index: ItemIndex, embedder: Embedder, collaborative: object, llm: ChatModel | None = None,
+                ranker: object = "none", options: SearchOptions | None = None) -> ChatEngine:
+    """The engine over an index: the LLM plans when one is given, the dialogue-state rules plan otherwise.
+
+    `collaborative` (an ItemItemModel, a path, or None) and `ranker` (a ranker, a folder, or "none")
+    replace the app's; everything else of the search comes from `options` (default: the app's settings).
+    """
+    options = replace(options or Settings().search_options, collaborative=collaborative or "none", ranker=ranker)
     settings = EngineSettings(
         candidates_k=LIST_LENGTH,
         planner="llm" if llm is not None else "rules",
         explainer="template",
         model_id=getattr(llm, "name", "none"),
     )
-    return ChatEngine(index.catalog, FaissRetriever(index, embedder), Reranker(index.vector_of), llm, None, settings,
-                      collaborative=collaborative)
+    return ChatEngine(index.catalog, ItemSearch.open(index, embedder, options), llm, None, settings)
 
 
 def add_run_arguments(parser: argparse.ArgumentParser, llm_help: str) -> None:

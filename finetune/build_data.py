@@ -136,7 +136,7 @@ def _redial_examples(engine: ChatEngine, state: DialogueState, message: str, tar
     call = SearchCall(query or " ".join(target.genres[:2]) or "films", tuple(sorted(state.genres_wanted)),
                       state.year_min, state.year_max, tuple(sorted(state.avoid_terms | state.genres_avoided)))
     yield plan_example(state, engine.catalog, message, call, "redial", conversation_id)
-    others = engine.retriever.search(SearchRequest(call.query, state.liked, state.filters(), state.excluded | {target.id}, k=2))
+    others = engine.search.retriever.search(SearchRequest(call.query, state.liked, state.filters(), state.excluded | {target.id}, k=2))
     if score_examples:  # for the LLM reranker (reranker=llm): the chosen film "yes", the other retrieved films "no"
         yield score_example(state, engine.catalog, message, target, True, "redial", conversation_id)
         for other in others:

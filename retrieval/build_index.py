@@ -3,7 +3,7 @@
     python -m retrieval.build_index --catalog items.csv --out var/index/items
     python -m retrieval.build_index --catalog books.parquet --out idx --id isbn --title name --text name blurb --filters author price
     python -m retrieval.build_index --add new_items.jsonl --out idx          # embeds only the new items
-    python -m retrieval.build_index --out idx --interactions ratings.inter   # co-occurrence for the reranker
+    python -m retrieval.build_index --out idx --interactions ratings.inter   # the EASE model for collaborative recall
 
 Exit status 0 when the index was written, 2 when the input is invalid: each bad row is printed
 as `file:row:field: what is wrong` on stderr and nothing is written (unless --skip-invalid).
@@ -20,7 +20,7 @@ from pathlib import Path
 import faiss
 
 from retrieval.catalog import CatalogReading, ColumnMap, read_catalog
-from retrieval.collaborative import InteractionsError, ItemCooccurrence, read_interactions
+from retrieval.collaborative import EASE_LAMBDA, METHODS, InteractionsError, ItemItemModel, read_interactions
 from retrieval.embeddings import DEFAULT_EMBEDDING_MODEL, Embedder, ModelUnavailableError, SentenceTransformerEmbedder, model_for_name
 from retrieval.index import IndexMissingError, ItemIndex, StaleIndexError
 from retrieval.vector_index import EXACT_UP_TO, INDEX_TYPES
@@ -52,6 +52,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     columns = parser.add_argument_group("columns (detected from common names when not given)")
     columns.add_argument("--id", metavar="COLUMN", help="unique item id (detects id, item_id, movieId, product_id, sku, ...)")
     columns.add_argument("--title", metavar="COLUMN", help="what a person calls the item (detects title, name, ...)")
+    columns.add_argument("--field", metavar="FIELD=COLUMN", nargs="+", default=[],
+                         help="map a column onto an item field the detection would miss, e.g. genres=mese_genres "
+                              "synopsis=plot (fields: year, genres, directors, cast, runtime_min, synopsis, keywords)")
     columns.add_argument("--text", metavar="COLUMN", nargs="+", default=[],
                          help="columns embedded, in this order, joined by '. ' (default: title (year), genres, directors, "
                               "cast, synopsis, keywords: whichever exist; description/overview/plot count as synopsis, "
@@ -74,7 +77,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     collaborative = parser.add_argument_group("collaborative signal")
     collaborative.add_argument("--interactions", metavar="PATH",
                                help="user,item[,rating,timestamp] rows (.csv, .tsv, .parquet or RecBole .inter): "
-                                    "item-to-item co-occurrence for the reranker; unknown item ids are counted, not fatal")
+                                    "the item-item model and popularity behind the collaborative and popularity "
+                                    "sources; unknown item ids are counted, not fatal")
+    collaborative.add_argument("--collaborative-method", choices=METHODS, default="ease",
+                               help="ease: EASE's closed form (Steck 2019); cosine: co-occurrence cosine (default: ease)")
+    collaborative.add_argument("--ease-lambda", type=float, default=EASE_LAMBDA, metavar="X",
+                               help=f"EASE's L2 weight; larger for sparser data (default: {EASE_LAMBDA:g})")
     collaborative.add_argument("--min-rating", type=float, default=None, metavar="X",
                                help="only interactions rated at least X count (default: all)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -85,8 +93,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.error("nothing to do: give --catalog, --add or --interactions")
     if args.batch_size < 1:
         parser.error("--batch-size must be at least 1")
-    if args.add and (args.text or args.filters):
-        parser.error("--text and --filters are fixed when the index is built; --add reuses them")
+    if args.add and (args.text or args.filters or args.field):
+        parser.error("--text, --filters and --field are fixed when the index is built; --add reuses them")
+    if any("=" not in pair for pair in args.field):
+        parser.error("--field takes FIELD=COLUMN pairs, e.g. genres=mese_genres")
     return args
 
 
@@ -112,7 +122,8 @@ def make_embedder(model: str, threads: int) -> Embedder:
 
 def build(args: argparse.Namespace, embedder: Embedder | None) -> ItemIndex:
     out = Path(args.out)
-    columns = ColumnMap(id=args.id, title=args.title, text=tuple(args.text), filters=tuple(args.filters))
+    columns = ColumnMap(id=args.id, title=args.title, text=tuple(args.text), filters=tuple(args.filters),
+                        fields=tuple(tuple(pair.split("=", 1)) for pair in args.field))
     reading = checked(read_catalog(args.catalog, columns), out, args.skip_invalid)
     embedder = embedder or make_embedder(args.embedding_model or DEFAULT_EMBEDDING_MODEL, args.threads)
     skipped = len({p.row for p in reading.problems})
@@ -157,9 +168,9 @@ def add(args: argparse.Namespace, embedder: Embedder | None) -> ItemIndex:
 
 def attach_interactions(args: argparse.Namespace, index: ItemIndex | None) -> None:
     index = index or ItemIndex.open(args.out)
-    cooccurrence, report = ItemCooccurrence.build(read_interactions(args.interactions), index.catalog,
-                                                  min_rating=args.min_rating)
-    cooccurrence.save(args.out, report)
+    model, report = ItemItemModel.build(read_interactions(args.interactions), index.catalog, min_rating=args.min_rating,
+                                        method=args.collaborative_method, ease_lambda=args.ease_lambda)
+    model.save(args.out, report)
     print(f"collaborative signal: {report.summary()}")
 
 

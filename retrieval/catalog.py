@@ -111,6 +111,7 @@ class ColumnMap:
     title: str | None = None
     text: tuple[str, ...] = ()
     filters: tuple[str, ...] = ()
+    fields: tuple[tuple[str, str], ...] = ()  # (Item field, column) pairs given explicitly, e.g. ("genres", "mese_genres")
 
 
 @dataclass(frozen=True)
@@ -124,7 +125,8 @@ class ResolvedColumns:
     def as_column_map(self) -> ColumnMap:
         """The ColumnMap that resolves to the same items and fields again on the same header."""
         return ColumnMap(id=self.fields.get("id"), title=self.fields.get("title"),
-                         text=self.text_fields, filters=self.filter_fields)
+                         text=self.text_fields, filters=self.filter_fields,
+                         fields=tuple((name, column) for name, column in self.fields.items() if name not in ("id", "title")))
 
 
 @dataclass(frozen=True)
@@ -323,10 +325,12 @@ def resolve_columns(header: Sequence[str], wanted: ColumnMap, path: str) -> tupl
     problems: list[RowProblem] = []
     fields: dict[str, str] = {}
     used: set[str] = set()
-    for name, column in (("id", wanted.id), ("title", wanted.title)):
+    for name, column in (("id", wanted.id), ("title", wanted.title), *wanted.fields):
         if column is None:
             continue
-        if column not in header:
+        if name not in FIELD_ALIASES:
+            problems.append(RowProblem(path, 1, name, f"not an item field; map columns onto {', '.join(FIELD_ALIASES)}"))
+        elif column not in header:
             problems.append(RowProblem(path, 1, name, f"column {column!r} is not in the header {list(header)[:12]}"))
         else:
             fields[name] = column

@@ -1,18 +1,24 @@
-"""The collaborative signal: item-to-item co-occurrence learned from user-item interactions, saved beside the index.
+"""The collaborative model: item-to-item weights learned from user-item interactions, saved beside the index.
 
 Interactions are rows of (user, item[, rating, timestamp]) in CSV, TSV, Parquet or RecBole's
 `.inter` format (tab-separated, headers like `user_id:token  item_id:token  rating:float`).
 Column names are detected (user/user_id/userId, item/item_id/movieId/product_id, rating,
-timestamp). Two items co-occur when one user interacted with both; their similarity is the
-cosine of their user sets, c_ij / sqrt(n_i * n_j) (classic item-based collaborative filtering),
-and each item keeps its NEIGHBOURS most similar items. Item ids the index does not know are
-counted and reported, never fatal. `scores_for(liked)` is what the reranker gets.
+timestamp). Two ways to weigh item j for a person who interacted with item i:
+- "ease" (the default): EASE (Steck, "Embarrassingly Shallow Autoencoders", WWW 2019), the
+  closed-form item-item regression B = I - P / diag(P) with P = (X^T X + lambda I)^-1 over the
+  binary user x item matrix X, diagonal forced to 0
+- "cosine": the cosine of the two items' user sets, c_ij / sqrt(n_i * n_j) (classic item-based CF)
+Each item keeps its `neighbours` highest weights; the model also keeps how many users
+interacted with each item (the popularity prior). Item ids the index does not know are counted
+and reported, never fatal. `weighted_scores(seeds, weights)` is what the collaborative source
+asks for; `scores_for(liked)` (mean weight) is the co-occurrence baseline's view.
 """
 
 from __future__ import annotations
 
 import csv
 import json
+import logging
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -22,7 +28,12 @@ import numpy as np
 
 from retrieval.catalog import bare_column
 
-NEIGHBOURS = 50
+log = logging.getLogger(__name__)
+
+NEIGHBOURS = 100
+EASE_LAMBDA = 500.0  # chosen on the ReDial validation dialogues (evaluation.tune_redial; docs/benchmarks.md)
+MAX_EASE_ITEMS = 20_000  # EASE inverts an items x items matrix; past this, cosine
+METHODS = ("ease", "cosine")
 MAX_ITEMS_PER_USER = 200  # the most recent ones; bounds the pair count of very active users
 SCORES_FILE, REPORT_FILE = "collaborative.npz", "collaborative.json"
 USER_NAMES = ("user", "user_id", "userid", "uid", "customer_id", "customer", "visitor_id", "session_id")
@@ -61,6 +72,8 @@ class InteractionReport:
     unknown_examples: tuple[str, ...]
     empty_rows: int
     below_min_rating: int
+    method: str = "cosine"
+    ease_lambda: float | None = None
     built_at: str = ""
 
     def summary(self) -> str:
@@ -68,7 +81,7 @@ class InteractionReport:
                    f" (e.g. {', '.join(repr(x) for x in self.unknown_examples)})" if self.unknown_item_rows else "")
         skipped = f"; {self.empty_rows} rows without a user or item" if self.empty_rows else ""
         low = f"; {self.below_min_rating} rows under the minimum rating" if self.below_min_rating else ""
-        return (f"{self.rows_used} of {self.rows} interactions used from {self.users} users; "
+        return (f"{self.method}: {self.rows_used} of {self.rows} interactions used from {self.users} users; "
                 f"{self.items_with_neighbours} items have neighbours{unknown}{skipped}{low}")
 
 
@@ -133,38 +146,94 @@ def read_interactions(path: str | Path) -> Interactions:
     return Interactions(strings(user), strings(item), numbers(rating), numbers(timestamp), str(path))
 
 
-class ItemCooccurrence:
-    """Each item's most co-occurring items with their cosine similarity, keyed by item id."""
+def ease_weights(matrix: np.ndarray, lam: float) -> np.ndarray:
+    """EASE's item-item weights for a (users x items) 0/1 matrix: B = I - P / diag(P), P = (X^T X + lam I)^-1, diag(B) = 0.
 
-    def __init__(self, names: Sequence[str], indptr: np.ndarray, indices: np.ndarray, scores: np.ndarray):
+    Example: two users who both hold items a and b, lam=1 -> B[a, b] = B[b, a] = 2/3 (one fewer for each, shrunk)
+    """
+    gram = (matrix.T @ matrix).astype(np.float64)
+    gram[np.diag_indices_from(gram)] += lam
+    inverse = np.linalg.inv(gram)
+    weights = -inverse / np.diag(inverse)[None, :]
+    np.fill_diagonal(weights, 0.0)
+    return weights.astype(np.float32)
+
+
+def _top_rows(weights, neighbours: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """CSR arrays (indptr, indices, values) keeping each row's `neighbours` largest positive weights, largest first."""
+    from scipy import sparse
+
+    rows = sparse.csr_matrix(weights)
+    indptr, indices, scores = [0], [], []
+    for row in range(rows.shape[0]):
+        start, end = rows.indptr[row], rows.indptr[row + 1]
+        columns, values = rows.indices[start:end], rows.data[start:end]
+        positive = values > 0
+        columns, values = columns[positive], values[positive]
+        best = np.argsort(-values, kind="stable")[:neighbours]
+        indices.append(columns[best])
+        scores.append(values[best])
+        indptr.append(indptr[-1] + len(best))
+    return (np.asarray(indptr, dtype=np.int64),
+            np.concatenate(indices).astype(np.int32) if indices else np.zeros(0, np.int32),
+            np.concatenate(scores).astype(np.float32) if scores else np.zeros(0, np.float32))
+
+
+class ItemItemModel:
+    """Each item's highest-weighted other items (EASE or cosine), and each item's interaction count, keyed by item id."""
+
+    def __init__(self, names: Sequence[str], indptr: np.ndarray, indices: np.ndarray, scores: np.ndarray,
+                 counts: np.ndarray | None = None, method: str = "cosine"):
         self.names = list(names)
+        self.method = method
         self._position = {name: position for position, name in enumerate(self.names)}
         self._indptr, self._indices, self._scores = indptr, indices, scores
+        self.counts = counts if counts is not None else np.zeros(len(self.names), dtype=np.float32)
 
     def __len__(self) -> int:
         return int(np.count_nonzero(np.diff(self._indptr)))
 
+    def position(self, item_id: str) -> int | None:
+        return self._position.get(item_id)
+
     def neighbours(self, item_id: str) -> list[tuple[str, float]]:
-        """Co-occurring items, most similar first (empty for an item without interactions)."""
+        """Weighted items, highest first (empty for an item without interactions)."""
         position = self._position.get(item_id)
         if position is None:
             return []
         start, end = self._indptr[position], self._indptr[position + 1]
         return [(self.names[i], float(s)) for i, s in zip(self._indices[start:end], self._scores[start:end])]
 
+    def weighted_scores(self, seeds: Sequence[str], weights: Sequence[float] | None = None) -> np.ndarray:
+        """One score per model item (in `names` order): the weighted sum of the seeds' rows; unknown seeds add nothing.
+
+        Example: seeds ("a", "b"), weights (1.0, 0.5) -> 1.0 * row(a) + 0.5 * row(b)
+        """
+        total = np.zeros(len(self.names), dtype=np.float32)
+        weights = [1.0] * len(seeds) if weights is None else weights
+        for item_id, weight in zip(seeds, weights):
+            position = self._position.get(item_id)
+            if position is None:
+                continue
+            start, end = self._indptr[position], self._indptr[position + 1]
+            np.add.at(total, self._indices[start:end], weight * self._scores[start:end])
+        return total
+
     def scores_for(self, liked: Sequence[str]) -> dict[str, float]:
-        """item id -> mean similarity to the liked items, in [0, 1]; items co-occurring with none are left out."""
-        totals: dict[str, float] = {}
-        for item_id in liked:
-            for neighbour, score in self.neighbours(item_id):
-                totals[neighbour] = totals.get(neighbour, 0.0) + score
-        return {item_id: total / len(liked) for item_id, total in totals.items()} if liked else {}
+        """item id -> mean weight from the liked items; items no liked item points to are left out."""
+        if not liked:
+            return {}
+        total = self.weighted_scores(liked) / len(liked)
+        return {self.names[i]: float(total[i]) for i in np.flatnonzero(total)}
 
     @classmethod
     def build(cls, interactions: Interactions, known_ids: Collection[str], min_rating: float | None = None,
-              neighbours: int = NEIGHBOURS, max_items_per_user: int = MAX_ITEMS_PER_USER) -> tuple["ItemCooccurrence", InteractionReport]:
+              neighbours: int = NEIGHBOURS, max_items_per_user: int = MAX_ITEMS_PER_USER, method: str = "ease",
+              ease_lambda: float = EASE_LAMBDA) -> tuple["ItemItemModel", InteractionReport]:
         from scipy import sparse
 
+        if method not in METHODS:
+            raise ValueError(f"method must be one of {METHODS}, got {method!r}")
         users, items = interactions.users, interactions.items
         total = len(items)
         keep = (users != "") & (items != "")
@@ -194,57 +263,58 @@ class ItemCooccurrence:
         n_users = int(user_codes.max()) + 1 if len(user_codes) else 0
         matrix = sparse.csr_matrix((np.ones(len(user_codes), dtype=np.float32), (user_codes, item_codes)),
                                    shape=(n_users, len(distinct)))
-        counts = (matrix.T @ matrix).tocsr()
-        per_item = counts.diagonal()
-        counts.setdiag(0)
-        counts.eliminate_zeros()
-        coo = counts.tocoo()
-        cosine = coo.data / np.sqrt(per_item[coo.row] * per_item[coo.col])
-        similar = sparse.csr_matrix((cosine, (coo.row, coo.col)), shape=counts.shape)
-
-        indptr, indices, scores = [0], [], []
-        for row in range(similar.shape[0]):
-            start, end = similar.indptr[row], similar.indptr[row + 1]
-            columns, values = similar.indices[start:end], similar.data[start:end]
-            best = np.argsort(-values, kind="stable")[:neighbours]
-            indices.append(columns[best])
-            scores.append(values[best])
-            indptr.append(indptr[-1] + len(best))
-        index = cls(
-            [str(name) for name in distinct],
-            np.asarray(indptr, dtype=np.int64),
-            np.concatenate(indices).astype(np.int32) if indices else np.zeros(0, np.int32),
-            np.concatenate(scores).astype(np.float32) if scores else np.zeros(0, np.float32),
-        )
+        counts = np.asarray(matrix.sum(axis=0)).ravel().astype(np.float32)
+        used = np.flatnonzero(counts)
+        if method == "ease" and len(used) > MAX_EASE_ITEMS:
+            log.warning("%d items have interactions: more than EASE's %d, using cosine", len(used), MAX_EASE_ITEMS)
+            method = "cosine"
+        if method == "ease":
+            weights = np.zeros((len(distinct), len(distinct)), dtype=np.float32)
+            weights[np.ix_(used, used)] = ease_weights(matrix[:, used].toarray(), ease_lambda)
+        else:
+            overlap = (matrix.T @ matrix).tocsr()
+            overlap.setdiag(0)
+            overlap.eliminate_zeros()
+            coo = overlap.tocoo()
+            weights = sparse.csr_matrix((coo.data / np.sqrt(counts[coo.row] * counts[coo.col]), (coo.row, coo.col)),
+                                        shape=overlap.shape)
+        model = cls([str(name) for name in distinct], *_top_rows(weights, neighbours), counts=counts, method=method)
         report = InteractionReport(
             source=interactions.source,
             rows=total,
             rows_used=int(len(user_codes)),
             users=n_users,
-            items_with_neighbours=len(index),
+            items_with_neighbours=len(model),
             unknown_item_rows=int(unknown_rows.sum()),
             unknown_item_ids=len(unknown_ids),
             unknown_examples=tuple(str(x) for x in unknown_ids[:5]),
             empty_rows=empty_rows,
             below_min_rating=below,
+            method=method,
+            ease_lambda=ease_lambda if method == "ease" else None,
             built_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         )
-        return index, report
+        return model, report
 
     def save(self, folder: str | Path, report: InteractionReport) -> None:
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         temporary = folder / (SCORES_FILE + ".tmp.npz")
-        np.savez(temporary, names=np.asarray(self.names, dtype=str), indptr=self._indptr, indices=self._indices,
-                 scores=self._scores)
+        np.savez_compressed(temporary, names=np.asarray(self.names, dtype=str), indptr=self._indptr,
+                            indices=self._indices, scores=self._scores, counts=self.counts,
+                            method=np.asarray(self.method))
         temporary.replace(folder / SCORES_FILE)
         (folder / REPORT_FILE).write_text(json.dumps(asdict(report), indent=2, ensure_ascii=False))
 
     @classmethod
-    def load(cls, folder: str | Path) -> "ItemCooccurrence | None":
-        """The co-occurrence saved in an index folder, or None when it has none."""
-        path = Path(folder) / SCORES_FILE
+    def load(cls, path: str | Path) -> "ItemItemModel | None":
+        """The model saved in an index folder (or the file itself), or None when there is none."""
+        path = Path(path)
+        path = path / SCORES_FILE if path.is_dir() or path.suffix != ".npz" else path
         if not path.is_file():
             return None
         with np.load(path, allow_pickle=False) as data:
-            return cls(data["names"].tolist(), data["indptr"], data["indices"], data["scores"])
+            counts = data["counts"] if "counts" in data else None
+            method = str(data["method"]) if "method" in data else "cosine"
+            return cls(data["names"].tolist(), data["indptr"], data["indices"], data["scores"],
+                       counts, method)

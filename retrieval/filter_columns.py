@@ -102,6 +102,14 @@ class FilterColumns:
                 mask[rows] = True
         return mask
 
+    def rows_with_any(self, name: str) -> np.ndarray:
+        """A mask of the rows with at least one value in field `name` (a genre known, say)."""
+        self.rows_with(name, frozenset())  # builds the column
+        mask = np.zeros(self.count, dtype=bool)
+        for rows in self._categories[self.field(name)].values():
+            mask[rows] = True
+        return mask
+
     def rows_with_term(self, term: str) -> np.ndarray:
         """The rows whose avoid-text holds `term` as whole words (see filters.avoid_text)."""
         rows = self._term_rows.get(term)
@@ -142,8 +150,10 @@ def _condition_mask(condition: FieldCondition, columns: FilterColumns) -> np.nda
 def filter_mask(filters: ItemFilter, columns: FilterColumns) -> np.ndarray:
     """True for every row the filter allows; the vectorized twin of `ItemFilter.allows`."""
     mask = np.ones(columns.count, dtype=bool)
-    for genre in filters.genres_all:
-        mask &= columns.rows_with("genres", frozenset({genre}))
+    if filters.genres_all:
+        unknown = ~columns.rows_with_any("genres")  # a wanted genre rules out only items whose genres are known
+        for genre in filters.genres_all:
+            mask &= columns.rows_with("genres", frozenset({genre})) | unknown
     if filters.genres_none:
         mask &= ~columns.rows_with("genres", filters.genres_none)
     with np.errstate(invalid="ignore"):

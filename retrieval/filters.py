@@ -149,7 +149,10 @@ def avoid_text(item: Item) -> str:
 
 @dataclass(frozen=True)
 class ItemFilter:
-    """Constraints that every shown item must satisfy. Empty fields constrain nothing."""
+    """Constraints that every shown item must satisfy. Empty fields constrain nothing.
+
+    A wanted genre rules out only items whose genres are known: an item without genres may be one.
+    """
 
     genres_all: frozenset[str] = frozenset()
     genres_none: frozenset[str] = frozenset()
@@ -163,7 +166,7 @@ class ItemFilter:
         """Every constraint this item breaks, in words; empty when the item is allowed."""
         broken = []
         genres = {category(genre) for genre in item.genres}
-        for genre in sorted(self.genres_all):
+        for genre in sorted(self.genres_all if genres else ()):  # unknown genres are "maybe", not "no"
             if category(genre) not in genres:
                 broken.append(f"not {genre}")
         for genre in sorted(self.genres_none):

@@ -38,6 +38,8 @@ class SearchRequest:
     filters: ItemFilter = ItemFilter()
     exclude: frozenset[str] = frozenset()
     k: int = 50
+    disliked: tuple[str, ...] = ()
+    mentioned: tuple[str, ...] = ()  # every item named or shown so far, oldest first (seeds the collaborative source)
 
 
 class Retriever(Protocol):
@@ -64,12 +66,21 @@ class FaissRetriever:
         self.index = index
         self.embedder = embedder
 
-    def search(self, request: SearchRequest) -> list[ScoredItem]:
-        """Raises filter_columns.UnknownFilterFieldError for a filter on a field the index cannot filter on."""
+    def query_vector(self, request: SearchRequest) -> np.ndarray:
+        """The request as one unit vector: its words blended with its liked items (the catalogue's centre when empty)."""
         query_vector = self.embedder.encode([request.query])[0] if request.query.strip() else None
         liked = [self.index.vector_of(i) for i in request.liked if i in self.index.catalog]
         if query_vector is None and not liked:
             query_vector = self.index.centre  # nothing said yet: the catalogue's centre
-        vector = blend(query_vector, liked)
-        hits = self.index.search(vector, request.k, self.index.allowed(request.filters, request.exclude))
+        return blend(query_vector, liked)
+
+    def search(self, request: SearchRequest, vector: np.ndarray | None = None,
+               allowed: np.ndarray | None = None) -> list[ScoredItem]:
+        """The k nearest allowed items; `vector` and `allowed` (a row mask) when the caller has them already.
+
+        Raises filter_columns.UnknownFilterFieldError for a filter on a field the index cannot filter on.
+        """
+        vector = self.query_vector(request) if vector is None else vector
+        allowed = self.index.allowed(request.filters, request.exclude) if allowed is None else allowed
+        hits = self.index.search(vector, request.k, allowed)
         return [ScoredItem(item, score, {"semantic": score}) for item, score in hits]

@@ -22,8 +22,7 @@ from chat.engine import ChatEngine, EngineSettings  # noqa: E402
 from chat.logstore import LogStore  # noqa: E402
 from retrieval.catalog import load_catalog  # noqa: E402
 from retrieval.index import ItemIndex  # noqa: E402
-from retrieval.rerank import Reranker  # noqa: E402
-from retrieval.retriever import FaissRetriever  # noqa: E402
+from retrieval.item_search import ItemSearch, SearchOptions  # noqa: E402
 
 DEMO_CATALOG = ROOT / "data" / "movies.jsonl"
 
@@ -86,8 +85,8 @@ def log_store(tmp_path):
 
 
 def make_engine(catalog, index, embedder, llm=None, log_store=None, **settings) -> ChatEngine:
-    return ChatEngine(catalog, FaissRetriever(index, embedder), Reranker(index.vector_of), llm, log_store,
-                      EngineSettings(**settings))
+    search = ItemSearch.open(index, embedder, SearchOptions(collaborative="none", ranker="none"))
+    return ChatEngine(catalog, search, llm, log_store, EngineSettings(**settings))
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Item co-occurrence from interaction files (CSV, RecBole .inter, Parquet), and the engine passing it to the reranker."""
+"""The item-item model (cosine, EASE) from interaction files (CSV, RecBole .inter, Parquet), and the engine seeding it with the dialogue."""
 
 import json
 import math
@@ -7,12 +7,14 @@ import pyarrow as pa
 import pyarrow.parquet as parquet
 import pytest
 
+import numpy as np
+
 from chat.engine import ChatEngine
 from fakes import HashingEmbedder, ScriptedChatModel
 from retrieval import build_index, search
-from retrieval.collaborative import InteractionsError, ItemCooccurrence, read_interactions
-from retrieval.rerank import Reranker
-from retrieval.retriever import FaissRetriever
+from retrieval.collaborative import InteractionsError, ItemItemModel, ease_weights, read_interactions
+from retrieval.item_search import ItemSearch, SearchOptions
+from retrieval.retriever import SearchRequest
 
 ROWS = [  # user, item, rating, timestamp
     ("u1", "alien-1979", 5, 10), ("u1", "the-thing-1982", 5, 11),
@@ -50,7 +52,7 @@ def test_each_format_gives_the_same_interactions(tmp_path, write):
 
 
 def test_cooccurrence_is_the_cosine_of_user_sets(tmp_path):
-    cooccurrence, _ = ItemCooccurrence.build(read_interactions(write_inter(tmp_path / "r.inter")), KNOWN)
+    cooccurrence, _ = ItemItemModel.build(read_interactions(write_inter(tmp_path / "r.inter")), KNOWN, method="cosine")
     # alien: {u1, u2}; the thing: {u1, u2}; heat: {u2, u3}
     assert dict(cooccurrence.neighbours("alien-1979")) == pytest.approx({"the-thing-1982": 1.0, "heat-1995": 0.5})
     assert cooccurrence.neighbours("psycho-1960") == []
@@ -59,25 +61,26 @@ def test_cooccurrence_is_the_cosine_of_user_sets(tmp_path):
 
 
 def test_unknown_items_are_counted_not_fatal(tmp_path):
-    _, report = ItemCooccurrence.build(read_interactions(write_inter(tmp_path / "r.inter")), KNOWN)
+    _, report = ItemItemModel.build(read_interactions(write_inter(tmp_path / "r.inter")), KNOWN, method="cosine")
     assert (report.rows, report.rows_used, report.users) == (7, 6, 3)
     assert (report.unknown_item_rows, report.unknown_item_ids, report.unknown_examples) == (1, 1, ("mystery-item",))
     assert "1 rows name 1 item id(s) not in the index" in report.summary()
 
 
 def test_min_rating_keeps_only_liked_interactions(tmp_path):
-    cooccurrence, report = ItemCooccurrence.build(read_interactions(write_csv(tmp_path / "r.csv")), KNOWN, min_rating=4)
+    cooccurrence, report = ItemItemModel.build(read_interactions(write_csv(tmp_path / "r.csv")), KNOWN, min_rating=4,
+                                                method="cosine")
     assert report.below_min_rating == 1
     # u2 no longer counts for the thing: alien {u1, u2}, the thing {u1}
     assert dict(cooccurrence.neighbours("alien-1979"))["the-thing-1982"] == pytest.approx(1 / math.sqrt(2))
 
 
 def test_saved_scores_load_back_from_the_index_folder(tmp_path):
-    cooccurrence, report = ItemCooccurrence.build(read_interactions(write_inter(tmp_path / "r.inter")), KNOWN)
+    cooccurrence, report = ItemItemModel.build(read_interactions(write_inter(tmp_path / "r.inter")), KNOWN, method="cosine")
     cooccurrence.save(tmp_path / "idx", report)
-    loaded = ItemCooccurrence.load(tmp_path / "idx")
+    loaded = ItemItemModel.load(tmp_path / "idx")
     assert loaded.neighbours("heat-1995") == cooccurrence.neighbours("heat-1995")
-    assert ItemCooccurrence.load(tmp_path / "empty") is None
+    assert ItemItemModel.load(tmp_path / "empty") is None
 
 
 def test_a_file_without_user_and_item_columns_is_a_clear_error(tmp_path):
@@ -87,39 +90,63 @@ def test_a_file_without_user_and_item_columns_is_a_clear_error(tmp_path):
         read_interactions(path)
 
 
-class RecordingSignal:
-    """A collaborative signal that scores one item and remembers what it was asked about."""
+def test_ease_matches_its_closed_form():
+    matrix = np.array([[1, 1, 0], [1, 1, 1], [0, 1, 1], [0, 0, 1]], dtype=np.float32)
+    weights = ease_weights(matrix, lam=2.0)
+    gram = matrix.T @ matrix + 2.0 * np.eye(3)
+    # B minimises ||X - XB||^2 + lam ||B||^2 with diag(B) = 0: each column is a ridge regression on the other items
+    for j in range(3):
+        others = [i for i in range(3) if i != j]
+        ridge = np.linalg.solve(gram[np.ix_(others, others)], (matrix.T @ matrix)[others, j])
+        assert weights[others, j] == pytest.approx(ridge, abs=1e-5)
+    assert np.all(np.diag(weights) == 0)
 
-    def __init__(self, item_id: str, score: float):
-        self.item_id, self.score = item_id, score
-        self.asked: list[tuple[str, ...]] = []
 
-    def scores_for(self, liked):
-        self.asked.append(tuple(liked))
-        return {self.item_id: self.score}
+def test_ease_model_counts_users_per_item_for_the_popularity_prior(tmp_path):
+    model, report = ItemItemModel.build(read_interactions(write_inter(tmp_path / "r.inter")), KNOWN, ease_lambda=1.0)
+    assert report.method == "ease" and model.method == "ease"
+    counts = dict(zip(model.names, model.counts))
+    assert counts == {"alien-1979": 2, "heat-1995": 2, "the-thing-1982": 2, "mystery-item": 0}
+    assert dict(model.neighbours("alien-1979"))["the-thing-1982"] > 0
 
 
-def test_engine_gives_the_reranker_cooccurrence_scores_for_the_liked_items(catalog, index, embedder):
-    signal = RecordingSignal("psycho-1960", 3.0)
-    engine = ChatEngine(catalog, FaissRetriever(index, embedder), Reranker(index.vector_of), ScriptedChatModel(),
-                        collaborative=signal)
+def test_recent_mentions_weigh_more_in_the_collaborative_seeds(tmp_path, index, embedder):
+    model, _ = ItemItemModel.build(read_interactions(write_pairs(tmp_path / "pairs.csv")), KNOWN, ease_lambda=0.5)
+    search = ItemSearch.open(index, embedder, SearchOptions(collaborative=model, ranker="none", sources=("collaborative",),
+                                                            recency_decay=0.1))
+    seeds = frozenset({"alien-1979", "heat-1995"})
+    heat_last = search.run(SearchRequest("", mentioned=("alien-1979", "heat-1995"), exclude=seeds, k=2))
+    alien_last = search.run(SearchRequest("", mentioned=("heat-1995", "alien-1979"), exclude=seeds, k=2))
+    assert [s.item.id for s in heat_last] == ["psycho-1960", "the-thing-1982"]
+    assert [s.item.id for s in alien_last] == ["the-thing-1982", "psycho-1960"]
+
+
+def test_engine_seeds_the_collaborative_source_with_everything_mentioned(tmp_path, catalog, index, embedder):
+    model, _ = ItemItemModel.build(read_interactions(write_pairs(tmp_path / "pairs.csv")), KNOWN, ease_lambda=0.5)
+    engine = ChatEngine(catalog, ItemSearch.open(index, embedder, SearchOptions(collaborative=model, ranker="none")),
+                        ScriptedChatModel())
     session = engine.new_session()
     *_, last = engine.respond(session, "I loved Alien, something scary")
-    assert signal.asked == [("alien-1979",)]
-    assert last.result.items[0].item.id == "psycho-1960"
-    assert last.result.items[0].signals["collaborative"] == 3.0
+    assert session.state.mentioned[0] == "alien-1979"
+    assert last.result.items[0].signals["collaborative"] > 0
+    assert "popularity" in last.result.items[0].signals
 
 
-def test_engine_without_liked_items_asks_for_no_scores(catalog, index, embedder):
-    signal = RecordingSignal("psycho-1960", 3.0)
-    engine = ChatEngine(catalog, FaissRetriever(index, embedder), Reranker(index.vector_of), None, collaborative=signal)
-    list(engine.respond(engine.new_session(), "a 90s comedy"))
-    assert signal.asked == []
+ROWS_TWO_CLUSTERS = [  # alien goes with the thing, heat with psycho
+    ("u1", "alien-1979"), ("u1", "the-thing-1982"), ("u2", "alien-1979"), ("u2", "the-thing-1982"),
+    ("u3", "heat-1995"), ("u3", "psycho-1960"), ("u4", "heat-1995"), ("u4", "psycho-1960"),
+]
+
+
+def write_pairs(path, rows=ROWS_TWO_CLUSTERS):
+    path.write_text("user,item\n" + "".join(f"{u},{i}\n" for u, i in rows))
+    return path
 
 
 def test_search_command_uses_the_cooccurrence_saved_with_the_index(tmp_path, catalog_path, capsys):
     interactions = write_inter(tmp_path / "r.inter")
-    argv = ["--catalog", str(catalog_path), "--out", str(tmp_path / "idx"), "--interactions", str(interactions), "--quiet"]
+    argv = ["--catalog", str(catalog_path), "--out", str(tmp_path / "idx"), "--interactions", str(interactions), "--quiet",
+            "--collaborative-method", "cosine"]
     assert build_index.main(argv, embedder=HashingEmbedder()) == 0
     capsys.readouterr()
     assert search.main(["--index", str(tmp_path / "idx"), "--like", "alien-1979", "--exclude", "alien-1979", "--json",
@@ -128,3 +155,4 @@ def test_search_command_uses_the_cooccurrence_saved_with_the_index(tmp_path, cat
     assert items["the-thing-1982"]["signals"]["collaborative"] == pytest.approx(1.0)
     assert items["heat-1995"]["signals"]["collaborative"] == pytest.approx(0.5)
     assert items["psycho-1960"]["signals"]["collaborative"] == 0.0
+    assert items["heat-1995"]["signals"]["popularity"] == pytest.approx(math.log(3))  # two users: log(1 + 2)

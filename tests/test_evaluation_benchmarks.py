@@ -105,7 +105,7 @@ def test_redial_run_scores_every_system_and_repeat_is_zero_on_novel_targets(tmp_
     novel, every = run.summary("novel"), run.summary("all")
     assert (novel["n"], every["n"]) == (4, 5)
     assert set(novel["baselines"]) == {"system_exact_mentions", "system_soft_genres", "popularity", "embedding",
-                                        "collaborative", "repeat"}
+                                        "collaborative", "ease", "repeat"}
     assert novel["baselines"]["repeat"]["recall@50"] == 0.0
     assert every["baselines"]["repeat"]["recall@1"] == pytest.approx(1 / 5)
     assert all(0.0 <= v <= 1.0 for v in all_rates(novel) + all_rates(every))

@@ -36,8 +36,15 @@ def items(catalog):
               {"price": "n/a", "brand": "Initech", "tags": ["green"]}, {}]
     return [Item(**{**{f: getattr(item, f) for f in ("id", "title", "year", "genres", "directors", "cast",
                                                      "runtime_min", "synopsis", "keywords")},
-                    "extra": extras[n % len(extras)]})
+                    "extra": extras[n % len(extras)], **({"genres": ()} if n % 5 == 4 else {})})  # some genres unknown
             for n, item in enumerate(catalog.items)]
+
+
+def test_a_wanted_genre_rules_out_only_items_whose_genres_are_known():
+    wanted = ItemFilter(genres_all=frozenset({"horror"}))
+    assert wanted.allows(Item(id="a", title="A", genres=("horror",)))
+    assert wanted.allows(Item(id="b", title="B"))  # genres unknown: maybe
+    assert not wanted.allows(Item(id="c", title="C", genres=("comedy",)))
 
 
 @pytest.mark.parametrize("filters", FILTERS, ids=lambda f: f.describe() or "none")

@@ -6,10 +6,11 @@ import pytest
 
 from fakes import HashingEmbedder
 from retrieval import build_index, search
-from retrieval.filters import ItemFilter
+from chat.engine import ChatEngine
+from chat.state import DialogueState
+from chat.understanding import read_message
 from retrieval.index import ItemIndex
-from retrieval.rerank import Reranker
-from retrieval.retriever import FaissRetriever, SearchRequest
+from retrieval.item_search import ItemSearch
 
 
 @pytest.fixture
@@ -30,7 +31,7 @@ def test_json_lists_k_ranked_items_with_scores_and_signals(index_dir, capsys):
     assert result["items"][0]["id"] == "alien-1979"
     scores = [item["score"] for item in result["items"]]
     assert scores == sorted(scores, reverse=True)
-    assert set(result["items"][0]["signals"]) == {"semantic", "liked", "disliked", "popularity", "collaborative"}
+    assert set(result["items"][0]["signals"]) == {"semantic", "liked", "disliked", "popularity", "collaborative", "fused"}
     assert result["index_type"] == "flat"
 
 
@@ -60,12 +61,13 @@ def test_a_selective_filter_still_returns_k_items(index_dir, capsys):
 
 
 def test_results_are_what_the_chat_engine_would_rank(index_dir, capsys):
-    """The engine recalls with FaissRetriever under an ItemFilter and reranks with Reranker: same items, same order."""
-    result = run_json(index_dir, capsys, "--query", "tense", "--like", "heat-1995", "--filter", "year=1980..1999", "--k", "4")
-    index = ItemIndex.open(index_dir)
-    embedder = HashingEmbedder()
-    request = SearchRequest("tense", liked=("heat-1995",), filters=ItemFilter(year_min=1980, year_max=1999), k=50)
-    ranked = Reranker(index.vector_of).rank(FaissRetriever(index, embedder).search(request), liked=("heat-1995",))
+    """The command and the engine run the same ItemSearch over the index folder: same items, same order."""
+    result = run_json(index_dir, capsys, "--query", "tense", "--like", "heat-1995", "--exclude", "heat-1995",
+                      "--filter", "year=1980..1999", "--k", "4")
+    catalog = ItemIndex.open(index_dir).catalog
+    engine = ChatEngine(catalog, ItemSearch.from_folder(index_dir, HashingEmbedder()), None)
+    state = DialogueState(liked=("heat-1995",), year_min=1980, year_max=1999, preferences=("tense",))
+    ranked = engine.rank(state, read_message("", engine.titles, engine.people)).ranked
     assert [item["id"] for item in result["items"]] == [s.item.id for s in ranked[:4]]
 
 

@@ -45,3 +45,13 @@ def test_reranker_weights_are_settings():
     settings = load_settings(None, {"RECSYS_RERANK_POPULARITY": "0.2", "RECSYS_RERANK_LIKED": "0"})
     assert settings.rerank_weights.popularity == 0.2 and settings.rerank_weights.liked == 0.0
     assert Settings().rerank_weights == RerankWeights()
+
+
+def test_demo_catalogue_loads_the_shipped_collaborative_model_by_default(tmp_path):
+    from chat.settings import DEMO_COLLABORATIVE
+
+    options = Settings(index=str(tmp_path / "empty-index")).search_options
+    assert options.collaborative == str(DEMO_COLLABORATIVE) and DEMO_COLLABORATIVE.is_file()
+    assert options.ranker == "none"  # no ranker ships for the demo: the weighted fallback ranks
+    other = Settings(catalog=str(tmp_path / "mine.csv"), index=str(tmp_path / "idx")).search_options
+    assert other.collaborative == "none"

@@ -1,0 +1,80 @@
+"""ReDial dialogues by split: train, a validation split carved from train by dialogue, and test.
+
+Train is every staged ReDial training dialogue: the `train_part_*.jsonl` files in the ReDial
+folder plus the IARD copies of training dialogues (`../iard/iard_train_range.json` beside it,
+1,663 distinct dialogues in all, deduplicated by conversation id). Validation is the train
+dialogues whose id hashes into the first VALIDATION_SHARE of the range (a stable split by
+dialogue, so no dialogue is in both); everything tuned (EASE's lambda, fusion weights, recency,
+the ranker's early stopping) is chosen on it. Test is `test_data.jsonl`; nothing learns from it.
+
+`fit_and_evaluated(split)` says which dialogues the models may learn from for a split:
+validation -> (train minus validation, validation); test -> (all train, test).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from pathlib import Path
+from typing import Iterator
+
+from finetune.redial import Dialogue, Turn, read_dialogues
+
+VALIDATION_SHARE = 0.2
+SPLITS = ("validation", "test")
+IARD_FILE = Path("iard") / "iard_train_range.json"
+_IARD_MENTION = re.compile(r"@(\d+)\s*<([^>]*)>")
+
+
+def read_iard_dialogues(path: str | Path) -> Iterator[Dialogue]:
+    """IARD's annotated ReDial dialogues, mentions written "@id <Title (Year)>", as Dialogues.
+
+    Example utterance: "Yes, how about @187028 <It  (2017)>  ?" -> Turn("recommender", "Yes, how about It (2017)  ?", ("187028",))
+    """
+    with open(path, encoding="utf-8") as handle:
+        records = json.load(handle)
+    for conversation_id, record in records.items():
+        utterances = sorted(record["dialogue_info"].values(), key=lambda u: u["utterance_pos"])
+        turns: list[Turn] = []
+        for utterance in utterances:
+            text = utterance["utterance_text"]
+            ids = tuple(match.group(1) for match in _IARD_MENTION.finditer(text))
+            text = _IARD_MENTION.sub(lambda m: " ".join(m.group(2).split()), text)
+            role = "seeker" if utterance["role"] == "seeker" else "recommender"
+            if turns and turns[-1].role == role:
+                turns[-1] = Turn(role, f"{turns[-1].text} {text}", turns[-1].movie_ids + ids)
+            else:
+                turns.append(Turn(role, text, ids))
+        yield Dialogue(str(conversation_id), tuple(turns))
+
+
+def train_dialogues(redial_folder: Path, movie_names: dict[str, str]) -> list[Dialogue]:
+    """Every staged training dialogue once: the train parts, then IARD's extra ones (when the IARD file is there)."""
+    dialogues: dict[str, Dialogue] = {}
+    for path in sorted(redial_folder.glob("train_part_*.jsonl")):
+        for dialogue in read_dialogues(path, movie_names):
+            dialogues.setdefault(dialogue.id, dialogue)
+    iard = redial_folder.parent / IARD_FILE
+    if iard.is_file():
+        for dialogue in read_iard_dialogues(iard):
+            dialogues.setdefault(dialogue.id, dialogue)
+    if not dialogues:
+        raise FileNotFoundError(f"no train_part_*.jsonl in {redial_folder}: the models need training dialogues")
+    return list(dialogues.values())
+
+
+def is_validation(dialogue_id: str, share: float = VALIDATION_SHARE) -> bool:
+    """A stable coin for a dialogue: the first bytes of sha256(id) below `share` of their range."""
+    digest = hashlib.sha256(dialogue_id.encode()).digest()
+    return int.from_bytes(digest[:4], "big") < share * 2**32
+
+
+def fit_and_evaluated(split: str, redial_folder: Path, movie_names: dict[str, str]) -> tuple[list[Dialogue], list[Dialogue]]:
+    """(dialogues the models learn from, dialogues evaluated) for the split."""
+    if split not in SPLITS:
+        raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+    train = train_dialogues(redial_folder, movie_names)
+    if split == "test":
+        return train, list(read_dialogues(redial_folder / "test_data.jsonl", movie_names))
+    return [d for d in train if not is_validation(d.id)], [d for d in train if is_validation(d.id)]

@@ -1,0 +1,182 @@
+"""Training the learned ranker on ReDial train dialogues: `python -m finetune.train_ranker --data DIR --items DIR --out DIR`.
+
+1. The train dialogues minus validation (`evaluation.redial_splits`) are cut into `--folds`
+   folds by dialogue. For each fold, EASE and popularity are learned from the other folds only
+   (out of fold, so a dialogue's own mentions never feed its features), the engine's own
+   `ItemSearch` recalls and fuses candidates for each of its recommender turns, and every
+   candidate gets its features (`retrieval.ranking_features.FEATURES`) and label (1: a movie the
+   recommender mentions here for the first time).
+2. The validation dialogues get the same, with EASE learned from all of the train part.
+3. LightGBM LambdaRank trains on (1) and stops early on NDCG@10 of (2); recall@10/50 on the
+   validation turns is printed for the learned ranker beside the weighted fallback.
+4. The model is saved in `--out` (ranker.txt + ranker.json: features, LightGBM version, the hash
+   of the dialogues and the item index, parameters, validation scores). The engine loads it
+   with `--ranker-model DIR` (or from `ranker/` in the index folder).
+The test split is never read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import logging
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from evaluation import baselines
+from evaluation.redial import ITEMS_ENV, RedialSetup, prepare, replay
+from evaluation.redial_splits import is_validation
+from evaluation.system import ExactTitleMatcher, engine_over, one_torch_thread
+from finetune.redial import Dialogue
+from retrieval.embeddings import Embedder
+from retrieval.learned_ranker import LightGBMRanker, RankingGroups, train
+from retrieval.rerank import WeightedRanker
+
+log = logging.getLogger("finetune.train_ranker")
+
+
+@dataclass(frozen=True)
+class TrainRankerArgs:
+    data: Path
+    items: Path
+    out: Path
+    folds: int = 4
+    rounds: int = 400
+    early_stopping: int = 40
+    learning_rate: float = 0.05
+    num_leaves: int = 15
+    min_data_in_leaf: int = 40
+    limit: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.folds < 2:
+            raise ValueError(f"folds: at least 2, got {self.folds}")
+        if self.rounds < 1 or self.early_stopping < 1:
+            raise ValueError("rounds and early_stopping: at least 1")
+
+
+def groups_for(setup: RedialSetup, dialogues: list[Dialogue], model, progress: bool) -> tuple[RankingGroups, list[int]]:
+    """Feature rows and labels for each recommender turn of the dialogues, with EASE/popularity `model`.
+
+    Also returns each turn's number of novel targets (those the candidates missed count too, for recall).
+    """
+    engine = engine_over(setup.index, setup.embedder, model)
+    titles = ExactTitleMatcher(setup.universe.catalog.items)
+    parts, targets = [], []
+    with one_torch_thread():
+        for turn in tqdm(list(replay(dialogues, setup.universe, titles, engine.people)), desc="features", unit="turn",
+                         leave=False, disable=not progress):
+            if not turn.novel:
+                continue
+            request = engine.search_request(turn.state, engine.plan(turn.state, turn.reading))
+            ranked = engine.search.rank_candidates(engine.search.context(request))
+            ids = [setup.index.catalog.items[row].id for row in ranked.candidates.rows]
+            labels = np.asarray([float(i in turn.novel) for i in ids], dtype=np.float32)
+            parts.append(RankingGroups(ranked.features, labels, np.asarray([len(ids)])))
+            targets.append(len(turn.novel))
+    return RankingGroups.concatenate(parts), targets
+
+
+def fold_of(dialogue_id: str, folds: int) -> int:
+    return int(hashlib.sha256(("fold:" + dialogue_id).encode()).hexdigest(), 16) % folds
+
+
+def recall_at(groups: RankingGroups, scores: np.ndarray, targets: list[int], k: int) -> float:
+    """Novel targets found in each turn's top k by `scores`, over all novel targets of the turns."""
+    hits, start = 0, 0
+    for size in groups.group_sizes:
+        order = np.argsort(-scores[start:start + size], kind="stable")[:k]
+        hits += int(groups.labels[start:start + size][order].sum())
+        start += size
+    return hits / sum(targets) if targets else float("nan")
+
+
+def data_hash(setup: RedialSetup) -> str:
+    digest = hashlib.sha256()
+    for dialogue in sorted(setup.fit + setup.evaluated, key=lambda d: d.id):
+        digest.update(dialogue.id.encode())
+    digest.update(setup.index.manifest.catalog_hash.encode())
+    return digest.hexdigest()[:16]
+
+
+def main_with(args: TrainRankerArgs, progress: bool = True, embedder: Embedder | None = None) -> dict:
+    """Train and save the ranker; `embedder` replaces MiniLM (tests pass a fake). Returns the saved metadata."""
+    started = time.perf_counter()
+    setup = prepare(args.data, "validation", args.limit, items=args.items, embedder=embedder)
+    fit = setup.fit[: args.limit * 4] if args.limit else setup.fit
+    known = {item.id for item in setup.universe.catalog}
+    parts, train_targets = [], []
+    for fold in range(args.folds):
+        held = [d for d in fit if fold_of(d.id, args.folds) == fold]
+        rest = [d for d in setup.fit if fold_of(d.id, args.folds) != fold]
+        baskets = [[i for i in dict.fromkeys(setup.universe.item_id(m) for t in d.turns for m in t.movie_ids) if i]
+                   for d in rest]
+        model = baselines.model_from_baskets(baskets, known, "ease")
+        log.info("fold %d: %d dialogues, EASE from %d others", fold + 1, len(held), len(rest))
+        groups, targets = groups_for(setup, held, model, progress)
+        parts.append(groups)
+        train_targets += targets
+    training = RankingGroups.concatenate(parts)
+    validation, valid_targets = groups_for(setup, setup.evaluated, setup.ease, progress)
+    assert not any(is_validation(d.id) for d in setup.fit)
+    log.info("train: %d turns, %d rows; validation: %d turns, %d rows", len(training.group_sizes), len(training.labels),
+             len(validation.group_sizes), len(validation.labels))
+    params = {"learning_rate": args.learning_rate, "num_leaves": args.num_leaves, "min_data_in_leaf": args.min_data_in_leaf,
+              "feature_fraction": 0.9, "bagging_fraction": 0.9, "bagging_freq": 1, "seed": 0, "num_threads": 2}
+    meta = {"data_hash": data_hash(setup), "train_dialogues": len(fit), "validation_dialogues": len(setup.evaluated),
+            "train_turns": len(training.group_sizes), "validation_turns": len(validation.group_sizes),
+            "items": setup.index.manifest.catalog_source.rsplit("/", 1)[-1], "folds": args.folds}
+    ranker = train(training, validation, params, args.rounds, args.early_stopping, meta)
+    weighted = WeightedRanker().score(validation.features)
+    learned = ranker.score(validation.features)
+    scores = {name: {f"recall@{k}": round(recall_at(validation, values, valid_targets, k), 4) for k in (10, 50)}
+              for name, values in (("learned", learned), ("weighted", weighted))}
+    ranker.meta["validation_recall"] = scores
+    ranker.meta["seconds"] = round(time.perf_counter() - started, 1)
+    ranker.save(args.out)
+    return ranker.meta
+
+
+def parse_args(argv: list[str] | None = None) -> TrainRankerArgs:
+    import os
+
+    parser = argparse.ArgumentParser(prog="python -m finetune.train_ranker", description=__doc__.split("\n")[0],
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--data", type=Path, required=True, help="ReDial folder, or a folder holding redial/ and iard/")
+    parser.add_argument("--items", type=Path, default=os.environ.get(ITEMS_ENV) or None,
+                        help=f"index folder built from the ReDial item text (env {ITEMS_ENV})")
+    parser.add_argument("--out", type=Path, default=Path("var") / "ranker" / "redial", help="folder for the ranker")
+    defaults = TrainRankerArgs(Path(), Path(), Path())
+    parser.add_argument("--folds", type=int, default=defaults.folds, help="out-of-fold parts of the train dialogues")
+    parser.add_argument("--rounds", type=int, default=defaults.rounds, help="most boosting rounds")
+    parser.add_argument("--early-stopping", type=int, default=defaults.early_stopping,
+                        help="stop after this many rounds without a better validation NDCG@10")
+    parser.add_argument("--learning-rate", type=float, default=defaults.learning_rate)
+    parser.add_argument("--num-leaves", type=int, default=defaults.num_leaves)
+    parser.add_argument("--min-data-in-leaf", type=int, default=defaults.min_data_in_leaf)
+    parser.add_argument("--limit", type=int, default=None, help="only N validation and 4N train dialogues (a smoke run)")
+    args = parser.parse_args(argv)
+    if args.items is None:
+        parser.error(f"--items is required (or set {ITEMS_ENV})")
+    return TrainRankerArgs(args.data, args.items, args.out, args.folds, args.rounds, args.early_stopping,
+                           args.learning_rate, args.num_leaves, args.min_data_in_leaf, args.limit)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+    meta = main_with(args)
+    print(json.dumps({key: meta[key] for key in ("best_iteration", "validation", "validation_recall", "data_hash",
+                                                 "train_turns", "validation_turns", "seconds")}, indent=2))
+    print(f"saved to {args.out}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
