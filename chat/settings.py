@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from retrieval.index import IndexMissingError, StaleIndexError, read_manifest
 from retrieval.item_search import CANDIDATES_PER_SOURCE, SearchOptions
 from retrieval.rerank import RerankWeights
 from retrieval.sources import RECENCY_DECAY
@@ -121,9 +122,21 @@ class Settings:
         return Path(self.catalog) if self.catalog else DEMO_CATALOG
 
     @property
+    def catalog_source(self) -> Path:
+        """The catalogue the search will hold: --catalog, else the one a named --index was built from, else the demo's."""
+        if self.index and not self.catalog:
+            try:
+                return Path(read_manifest(self.index).catalog_source or self.index)
+            except IndexMissingError:  # built on first use from the demo catalogue
+                pass
+            except StaleIndexError:  # unreadable: not known to be the demo's
+                return Path(self.index)
+        return self.catalog_path
+
+    @property
     def search_options(self) -> SearchOptions:
         """How the search is assembled; "auto" models resolve to the index folder's, else the demo's shipped ones."""
-        demo = not self.index and self.catalog_path.resolve() == DEMO_CATALOG.resolve()
+        demo = self.catalog_source.resolve() == DEMO_CATALOG.resolve()
 
         def resolve(choice: str, in_index: Path, shipped: Path) -> str:
             if choice != "auto":

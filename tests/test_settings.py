@@ -1,6 +1,7 @@
 """Settings: defaults, config file, environment and flags, later winning; bad values name the field."""
 
 import argparse
+import json
 
 import pytest
 
@@ -55,3 +56,6 @@ def test_demo_catalogue_loads_the_shipped_collaborative_model_by_default(tmp_pat
     assert options.ranker == "none"  # no ranker ships for the demo: the weighted fallback ranks
     other = Settings(catalog=str(tmp_path / "mine.csv"), index=str(tmp_path / "idx")).search_options
     assert other.collaborative == "none"
+    (tmp_path / "books").mkdir()  # a named index built from another catalogue never gets the demo's model
+    (tmp_path / "books" / "manifest.json").write_text(json.dumps({"catalog_source": str(tmp_path / "books.csv")}))
+    assert Settings(index=str(tmp_path / "books")).search_options.collaborative == "none"
