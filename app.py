@@ -321,7 +321,8 @@ def build_ui(engine: ChatEngine, settings: Settings, admin: AdminLogin | None = 
         try:
             found = match_history(read_history(path), engine.catalog.items)
         except HistoryError as error:
-            gr.Warning(f"{Path(path).name}: {error.reason}. Expected: {HISTORY_FORMATS}.", title="Could not read that history")
+            notice = f"{Path(path).name}: {error.reason}. Expected: {HISTORY_FORMATS}."
+            gr.Warning(html.escape(notice, quote=False), title="Could not read that history")  # a toast reads HTML
             return gr.skip()
         with claims:  # not while a reply changes the same state; a start-over waits for the seeding, then clears it
             busy = conversation.replying
