@@ -20,6 +20,7 @@ from __future__ import annotations
 import csv
 import datetime
 import re
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
@@ -122,7 +123,12 @@ def read_history(path: str | Path) -> list[RatedTitle]:
     path = Path(path)
     if not path.is_file():
         raise HistoryError(path, "file not found")
-    text = path.read_text(encoding="utf-8-sig", errors="replace")
+    if zipfile.is_zipfile(path):  # Letterboxd exports arrive zipped
+        raise HistoryError(path, "a zip archive; bring one CSV from it, e.g. ratings.csv or diary.csv")
+    try:
+        text = path.read_text(encoding="utf-8-sig", errors="replace")
+    except OSError as error:
+        raise HistoryError(path, f"cannot be read ({error.strerror})") from error
     if "\x00" in text:
         raise HistoryError(path, "not a text file; export your ratings or diary as CSV")
     delimiter = "\t" if path.suffix.lower() in (".tsv", ".tab") or ("\t" in text.split("\n", 1)[0]) else ","

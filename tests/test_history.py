@@ -7,6 +7,7 @@ import datetime
 import json
 import subprocess
 import sys
+import zipfile
 
 import pytest
 
@@ -72,11 +73,16 @@ def test_files_without_titles_are_refused_with_the_reason(tmp_path):
 
 
 def test_binary_and_title_less_files_are_refused_with_the_reason(tmp_path):
-    binary = tmp_path / "ratings.csv"
-    binary.write_bytes(b"PK\x03\x04\x00\x00binary")
+    binary = tmp_path / "poster.csv"
+    binary.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
     with pytest.raises(HistoryError, match="not a text file") as error:
         read_history(binary)
     assert error.value.path == binary and str(error.value) == f"{binary}: {error.value.reason}"
+    export = tmp_path / "letterboxd-export.zip"
+    with zipfile.ZipFile(export, "w") as archive:
+        archive.writestr("ratings.csv", "Date,Name,Year,Letterboxd URI,Rating\n")
+    with pytest.raises(HistoryError, match="a zip archive; bring one CSV from it"):
+        read_history(export)
     header_only = tmp_path / "empty.csv"
     header_only.write_text("Date,Name,Year,Letterboxd URI,Rating\n")
     with pytest.raises(HistoryError, match="no titles under its 'Name' column"):
