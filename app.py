@@ -30,6 +30,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from chat import prompts
 from chat.assemble import build_engine
 from chat.engine import ChatEngine, ChatSession, ShownItem
+from chat.history import HistoryError, match_history, read_history
 from chat.llm import LLMError
 from chat.log_reports import EXPORT_FORMATS, export_logs, log_stats, stats_markdown
 from chat.logstore import LogStore
@@ -51,9 +52,12 @@ CSS = """
 .card {border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 8px 10px; margin: 0;}
 #header {align-items: center;} #logo {flex-grow: 0 !important;}
 .card .title {font-weight: 600;} .card .meta {opacity: .75; font-size: .9em;} .card .why {margin-top: 4px;}
+#history-formats {opacity: .75; font-size: .9em;}
 @media (max-width: 640px) { .cards-column {min-width: 100% !important;} }
 """
 BUSY = "Still writing the reply to your last message. Your new message stays in the box: send it when the reply is done."
+HISTORY_BUSY = "Still writing the reply to your last message. Bring your history again when the reply is done."
+HISTORY_FORMATS = "Letterboxd or IMDb export, or a CSV with title, year, rating, date"
 # A `<` that would open a tag, comment or declaration, and a `&` that would start a character reference (HTML5 reads
 # some names without their `;`, like "&copy").
 _LEGACY_REFERENCES = sorted((name for name in html.entities.html5 if not name.endswith(";")), key=len, reverse=True)
@@ -309,6 +313,27 @@ def build_ui(engine: ChatEngine, settings: Settings, admin: AdminLogin | None = 
             conversation.session, conversation.replying = engine.new_session(), False
         return [], [], {}, *card_updates([])
 
+    def bring_history(path: str | None, history: list, dont_log: bool, conversation: Conversation):
+        """Seeds this conversation with an uploaded watch history, and says in the chat what matched and what did not.
+        A file that cannot be read, or one brought while a reply is being written, is a notice and changes nothing."""
+        if not path:
+            return gr.skip()
+        try:
+            found = match_history(read_history(path), engine.catalog.items)
+        except HistoryError as error:
+            notice = f"{Path(path).name}: {error.reason}. Expected: {HISTORY_FORMATS}."
+            gr.Warning(html.escape(notice, quote=False), title="Could not read that history")  # a toast reads HTML
+            return gr.skip()
+        with claims:  # not while a reply changes the same state; a start-over waits for the seeding, then clears it
+            busy = conversation.replying
+            if not busy:
+                set_log_choice(bool(dont_log), conversation.session)
+                seeded = engine.seed_history(conversation.session, found)
+        if busy:
+            gr.Warning(HISTORY_BUSY, title="One thing at a time")
+            return gr.skip()
+        return [*(history or []), {"role": "assistant", "content": plain_text(seeded.reply)}]
+
     def item_feedback(kind: str, slot: int):
         def handler(conversation: Conversation, shown_ids: list):
             if slot >= len(shown_ids):
@@ -348,8 +373,11 @@ def build_ui(engine: ChatEngine, settings: Settings, admin: AdminLogin | None = 
                             send = gr.Button("Send", variant="primary", scale=1, elem_id="send")
                         with gr.Row():
                             new = gr.Button("New conversation", size="sm", elem_id="new-conversation")
+                            bring = gr.UploadButton("Bring your watch history", size="sm", elem_id="history-upload",
+                                                    file_types=[".csv", ".tsv", ".txt"])
                             dont_log = gr.Checkbox(False, label="Don't log this conversation", elem_id="dont-log",
                                                    visible=store is not None)
+                        gr.Markdown(f"Watch history: {HISTORY_FORMATS}.", elem_id="history-formats")
                         gr.Examples(EXAMPLES, inputs=box)
                     with gr.Column(scale=2, min_width=280, elem_classes="cards-column"):
                         gr.Markdown("### Recommended")
@@ -378,6 +406,7 @@ def build_ui(engine: ChatEngine, settings: Settings, admin: AdminLogin | None = 
         api = gr.Button(visible=False)  # the one API endpoint for a turn, as in Gradio's ChatInterface
         api.click(respond, [box, chatbot, dont_log, conversation], reply_outputs, api_name="respond")
         new.click(start_over, [conversation], reply_outputs, api_visibility="private")
+        bring.upload(bring_history, [bring, chatbot, dont_log, conversation], chatbot, api_visibility="private")
         chatbot.clear(start_over, [conversation], reply_outputs, api_visibility="private")
         dont_log.change(lambda choice, current: set_log_choice(choice, current.session), [dont_log, conversation], None,
                         api_visibility="private")

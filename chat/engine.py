@@ -12,6 +12,9 @@
    one before it is streamed
 5. log the turn
 
+A watch history the person brings seeds the state before (or between) turns: `seed_history`,
+logged as a turn of kind "history".
+
 Per-person state lives in `ChatSession`, never on the engine, which is shared by all sessions.
 """
 
@@ -27,9 +30,10 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from chat import prompts
 from chat.guard import reason_problems
+from chat.history import HistoryMatch, history_reply
 from chat.llm import ChatModel, LLMError
 from chat.logstore import LogStore, redact
-from chat.state import DialogueState, record_feedback, record_shown, update_state
+from chat.state import DialogueState, add_history, record_feedback, record_shown, update_state
 from chat.titles import TitleMatcher
 from chat.tools import QUERY_PREFIX, SearchCall, ToolCallError, parse_query, render_call
 from chat.understanding import Reading, read_message
@@ -96,7 +100,7 @@ class ShownItem:
 class TurnResult:
     reply: str
     items: list[ShownItem]
-    kind: str  # recommend, no_results, clarify, small_talk, polite, error
+    kind: str  # recommend, no_results, clarify, small_talk, polite, error, history
     timings_ms: dict[str, float]
     tool_call: dict | None = None
     tool_call_valid: bool | None = None
@@ -399,6 +403,18 @@ class ChatEngine:
         except SQLAlchemyError:
             log.exception("could not log turn %d of session %s", session.turn_index, session.id)
             return None
+
+    # ----- a brought watch history -----------------------------------------------------------
+
+    def seed_history(self, session: ChatSession, history: HistoryMatch) -> TurnResult:
+        """Seeds the conversation with a matched watch history (`chat.state.add_history`) and logs that as a turn of
+        kind "history": its user text says how many titles came, its reply (`history_reply`) is what to show the
+        person, its state holds the seeded items."""
+        started = time.perf_counter()
+        session.state = add_history(session.state, history.liked_ids(), history.disliked_ids(), history.item_ids())
+        result = TurnResult(history_reply(history, self.catalog), [], "history", {})
+        brought = f"[watch history: {len(history.matched) + len(history.unmatched)} titles]"
+        return self._finish(session, brought, result, started).result
 
     # ----- feedback -------------------------------------------------------------------------
 

@@ -11,7 +11,8 @@ after the dated ones), as a sequential recommender wants them.
 Matching: the title's normalized forms (`chat.titles.title_aliases`: case, punctuation, a
 leading article) against the catalogue's, then the year: the same year, else one year apart
 (release years differ between sources), else the only candidate when the row has no year.
-What does not match is returned, so the person can be told which titles were not found.
+What does not match is returned, so the person can be told which titles were not found
+(`history_reply` writes that message).
 """
 
 from __future__ import annotations
@@ -19,22 +20,32 @@ from __future__ import annotations
 import csv
 import datetime
 import re
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
 from chat.titles import title_aliases
-from retrieval.catalog import Item
+from retrieval.catalog import Catalog, Item
 
 TITLE_NAMES = ("title", "name", "movie", "film", "movie title", "film title", "original title")
 YEAR_NAMES = ("year", "release year")
 RATING_NAMES = ("rating", "your rating", "my rating", "stars", "score")
 DATE_NAMES = ("watched date", "date watched", "date rated", "watched", "date", "rated at", "logged date")
 LIKED_AT, DISLIKED_AT = 3.5, 2.0  # on the 0-5 scale
+NAMED_IN_REPLY = 3  # matched titles a reply names
+LISTED_UNMATCHED = 20  # unmatched titles a reply lists before "and N more"
 
 
 class HistoryError(ValueError):
-    """A history file that cannot be read: missing, not a CSV/TSV, or without a title column."""
+    """A history file that cannot be read: missing, not a CSV/TSV, or without a title column or titles.
+
+    str() is "path: reason"; `reason` alone suits a person who knows which file they gave.
+    """
+
+    def __init__(self, path: Path, reason: str):
+        super().__init__(f"{path}: {reason}")
+        self.path, self.reason = path, reason
 
 
 @dataclass(frozen=True)
@@ -64,10 +75,20 @@ class HistoryMatch:
         return list(dict.fromkeys(item_id for _, item_id in self.matched))
 
     def liked_ids(self) -> list[str]:
-        return list(dict.fromkeys(i for row, i in self.matched if row.rating is not None and row.rating >= LIKED_AT))
+        """The items whose latest rating is LIKED_AT or more, oldest first."""
+        return [i for i, rating in self._latest_ratings().items() if rating >= LIKED_AT]
 
     def disliked_ids(self) -> list[str]:
-        return list(dict.fromkeys(i for row, i in self.matched if row.rating is not None and row.rating <= DISLIKED_AT))
+        """The items whose latest rating is DISLIKED_AT or less, oldest first."""
+        return [i for i, rating in self._latest_ratings().items() if rating <= DISLIKED_AT]
+
+    def _latest_ratings(self) -> dict[str, float]:
+        """Item id -> its latest rating (a rewatch may change the mind), in the order the items were first rated."""
+        ratings: dict[str, float] = {}
+        for row, item_id in self.matched:
+            if row.rating is not None:
+                ratings[item_id] = row.rating
+        return ratings
 
 
 def _column(header: list[str], names: tuple[str, ...]) -> int | None:
@@ -101,16 +122,26 @@ def read_history(path: str | Path) -> list[RatedTitle]:
     """The rated titles of a history file, oldest first (see the module docstring)."""
     path = Path(path)
     if not path.is_file():
-        raise HistoryError(f"{path}: file not found")
-    text = path.read_text(encoding="utf-8-sig", errors="replace")
+        raise HistoryError(path, "file not found")
+    if zipfile.is_zipfile(path):  # Letterboxd exports arrive zipped
+        raise HistoryError(path, "a zip archive; bring one CSV from it, e.g. ratings.csv or diary.csv")
+    try:
+        text = path.read_text(encoding="utf-8-sig", errors="replace")
+    except OSError as error:
+        raise HistoryError(path, f"cannot be read ({error.strerror})") from error
+    if "\x00" in text:
+        raise HistoryError(path, "not a text file; export your ratings or diary as CSV")
     delimiter = "\t" if path.suffix.lower() in (".tsv", ".tab") or ("\t" in text.split("\n", 1)[0]) else ","
-    rows = list(csv.reader(text.splitlines(), delimiter=delimiter))
+    try:
+        rows = list(csv.reader(text.splitlines(), delimiter=delimiter))
+    except csv.Error as error:
+        raise HistoryError(path, f"not a readable CSV ({error})") from error
     if not rows:
-        raise HistoryError(f"{path}: empty file")
+        raise HistoryError(path, "empty file")
     header = rows[0]
     title = _column(header, TITLE_NAMES)
     if title is None:
-        raise HistoryError(f"{path}: needs a title column (e.g. Title or Name); header is {header[:8]}")
+        raise HistoryError(path, f"needs a title column (e.g. Title or Name); header is {header[:8]}")
     year, rating, date = (_column(header, names) for names in (YEAR_NAMES, RATING_NAMES, DATE_NAMES))
 
     def cell(row: list[str], column: int | None) -> str:
@@ -118,6 +149,8 @@ def read_history(path: str | Path) -> list[RatedTitle]:
 
     read = [RatedTitle(line, row[title].strip(), _year(cell(row, year)), _number(cell(row, rating)), _date(cell(row, date)))
             for line, row in enumerate(rows[1:], start=2) if len(row) > title and row[title].strip()]
+    if not read:
+        raise HistoryError(path, f"no titles under its {header[title]!r} column")
     if any(r.rating is not None and r.rating > 5 for r in read):  # IMDb: out of 10
         read = [RatedTitle(r.line, r.title, r.year, None if r.rating is None else r.rating / 2, r.watched) for r in read]
     return sorted(read, key=lambda r: (r.watched is None, r.watched or datetime.date.min, r.line))
@@ -152,3 +185,33 @@ def _by_year(candidates: list[Item], year: int | None) -> Item | None:
         if close:
             return close[0]
     return None
+
+
+def history_reply(history: HistoryMatch, catalog: Catalog) -> str:
+    """What the person is told after bringing a history: how many titles matched, a few of them, what was not found.
+
+    Example: Alien (1979) rated 5 matched, "Nope" (2022) not ->
+             "Found 1 of your 2 titles in the catalogue: Alien (1979). I'll count 1 as a film you liked, and won't
+             suggest it again.\nNot found: Nope (2022)."
+    """
+    ids = history.item_ids()
+    total = len(ids) + len(history.unmatched)
+    if not ids:
+        which = f"None of the {total} titles in your history is" if total > 1 else "The title in your history is not"
+        text = f"{which} in the catalogue, so I know no more than before."
+    else:
+        liked, disliked = history.liked_ids(), history.disliked_ids()
+        latest_first = ids if len(ids) <= NAMED_IN_REPLY else (liked or ids)[-NAMED_IN_REPLY:][::-1]
+        named = [catalog[i].label for i in latest_first if i in catalog]
+        found = f"Found {len(ids)} of your {total} titles in the catalogue"
+        text = f"{found}: {', '.join(named)}." if len(ids) <= NAMED_IN_REPLY else f"{found}, among them {', '.join(named)}."
+        counted = [f"{len(liked)} as {'a film' if len(liked) == 1 else 'films'} you liked"] if liked else []
+        counted += [f"{len(disliked)} as {'a film' if len(disliked) == 1 else 'films'} you didn't"] if disliked else []
+        again = "it" if len(ids) == 1 else "either" if len(ids) == 2 else f"any of the {len(ids)}"
+        text += f" I'll count {' and '.join(counted)}, and won't suggest {again} again." if counted else \
+            f" I won't suggest {again} again."
+    if history.unmatched:
+        listed = "; ".join(row.label for row in history.unmatched[:LISTED_UNMATCHED])
+        more = len(history.unmatched) - LISTED_UNMATCHED
+        text += f"\nNot found: {listed}" + (f"; and {more} more." if more > 0 else ".")
+    return text

@@ -109,7 +109,7 @@ class TurnRow(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now, index=True)
     user_text: Mapped[str] = mapped_column(Text)
     reply: Mapped[str] = mapped_column(Text)
-    kind: Mapped[str] = mapped_column(String(32))  # recommend, clarify, small_talk, polite, error
+    kind: Mapped[str] = mapped_column(String(32))  # recommend, clarify, small_talk, polite, error, history
     tool_call: Mapped[Any] = mapped_column(JSON, nullable=True)
     candidates: Mapped[Any] = mapped_column(JSON, default=list)
     shown: Mapped[Any] = mapped_column(JSON, default=list)

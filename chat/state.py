@@ -2,10 +2,12 @@
 
 `update_state(state, reading, catalog)` is pure: it returns a new state. A newly stated genre or
 era replaces the old one (people refine); avoided things accumulate (people rarely un-ban).
+`add_history` seeds a state with a watch history the person brought (`chat.history`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from chat.understanding import Reading
@@ -15,12 +17,16 @@ from retrieval.filters import ItemFilter
 DEFAULT_OLDER_BEFORE = 1980
 DEFAULT_NEWER_AFTER = 2010
 MAX_PREFERENCES = 4
+# A brought history's latest liked and disliked items that count as taste. Searches blend every liked item's vector
+# and prompts list them all: hundreds would blur the one and overflow the other. The rest is still `watched`.
+HISTORY_TASTE_ITEMS = 50
 
 
 @dataclass(frozen=True)
 class DialogueState:
     liked: tuple[str, ...] = ()
     disliked: tuple[str, ...] = ()
+    watched: tuple[str, ...] = ()  # a brought history's items, in watch order: never recommended
     genres_wanted: frozenset[str] = frozenset()
     genres_avoided: frozenset[str] = frozenset()
     avoid_terms: frozenset[str] = frozenset()
@@ -35,8 +41,9 @@ class DialogueState:
 
     @property
     def excluded(self) -> frozenset[str]:
-        """Items never to show again: already shown, rejected, or named by the person."""
-        return frozenset(self.shown) | self.rejected | frozenset(self.liked) | frozenset(self.disliked)
+        """Items never to show again: already shown, rejected, named by the person or in their watch history."""
+        return (frozenset(self.shown) | self.rejected | frozenset(self.liked) | frozenset(self.disliked)
+                | frozenset(self.watched))
 
     def filters(self) -> ItemFilter:
         return ItemFilter(
@@ -131,3 +138,20 @@ def record_feedback(state: DialogueState, item_id: str, positive: bool) -> Dialo
     disliked = state.disliked + (item_id,) if item_id not in state.disliked else state.disliked
     return replace(state, disliked=disliked, rejected=state.rejected | {item_id},
                    liked=tuple(i for i in state.liked if i != item_id))
+
+
+def add_history(state: DialogueState, liked: Sequence[str], disliked: Sequence[str], watched: Sequence[str]) -> DialogueState:
+    """The state with a brought watch history (oldest first) seeded in before what the conversation said.
+
+    Every item becomes `watched`; the latest HISTORY_TASTE_ITEMS liked and disliked ones become liked and
+    disliked. An item the conversation already likes or dislikes keeps that: the person said it since.
+    Example: liked ("up",) and a history liked ("heat", "up"), disliked ("psycho",), watched ("heat", "psycho", "up", "m")
+             -> liked ("heat", "up"), disliked ("psycho",), watched ("heat", "psycho", "up", "m")
+    """
+    said = set(state.liked) | set(state.disliked)
+    return replace(
+        state,
+        liked=tuple(i for i in liked[-HISTORY_TASTE_ITEMS:] if i not in said) + state.liked,
+        disliked=tuple(i for i in disliked[-HISTORY_TASTE_ITEMS:] if i not in said) + state.disliked,
+        watched=tuple(dict.fromkeys((*state.watched, *watched))),
+    )

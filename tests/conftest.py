@@ -92,3 +92,21 @@ def make_engine(catalog, index, embedder, llm=None, log_store=None, **settings) 
 @pytest.fixture
 def engine(catalog, index, embedder, log_store):
     return make_engine(catalog, index, embedder, ScriptedChatModel(), log_store)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Chromium for a module of browser tests."""
+    from served_app import chromium
+
+    with chromium() as browser:
+        yield browser
+
+
+@pytest.fixture
+def page(app, browser):
+    """A page of the module's `app` fixture (a `served_app.serve_app`), in a browser context of its own."""
+    from served_app import chat_page
+
+    with chat_page(browser, app[0]) as page:
+        yield page

@@ -1,8 +1,10 @@
-"""The web app as a person meets it, for the browser tests: `python app.py` in its own process, and headless Chromium."""
+"""The web app as a person meets it, for the browser tests: `python app.py` in its own process, headless Chromium,
+and the steps a person takes in its chat (send a message, read the chat as screen readers do), checked in the log."""
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import socket
 import sqlite3
@@ -12,11 +14,17 @@ import time
 from pathlib import Path
 from typing import Iterator
 
+import pytest
+
 from conftest import ROOT
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
+TURN_TIMEOUT_S = 180
+BROWSER_TEST = [pytest.mark.slow, pytest.mark.browser,
+                pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is installed by `make test-deps`")]
+MESSAGES = "#chat [aria-label*=\"'s message: \"]"
 
 
 def free_port() -> int:
@@ -68,3 +76,55 @@ def serve_app(folder: Path, *flags: str, env: dict[str, str] | None = None) -> I
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+@contextlib.contextmanager
+def chromium():
+    """Headless Debian Chromium through Playwright."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@contextlib.contextmanager
+def chat_page(browser, url: str):
+    """A page of the app in a browser context of its own (its own conversation); never showing a traceback."""
+    context = browser.new_context()
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=url)
+    page = context.new_page()
+    page.goto(url)
+    page.wait_for_selector("#message textarea", timeout=60_000)
+    yield page
+    assert "Traceback" not in page.content()
+    context.close()
+
+
+def logged_turns(db: Path) -> list[dict]:
+    """Every logged turn, oldest first; `state` and `shown` parsed."""
+    with sqlite3.connect(db) as connection:
+        connection.row_factory = sqlite3.Row
+        rows = connection.execute("select session_id, kind, user_text, reply, state, shown from turns order by id")
+        return [{**dict(row), "state": json.loads(row["state"]), "shown": json.loads(row["shown"])} for row in rows]
+
+
+def on_screen(page) -> list[str]:
+    """The chat's messages as screen readers get them: "user's message: ..." and "bot's message: ..."."""
+    return page.eval_on_selector_all(MESSAGES, "messages => messages.map(m => m.getAttribute('aria-label'))")
+
+
+def send(page, text: str) -> None:
+    page.fill("#message textarea", text)
+    page.click("#send")
+
+
+def send_and_wait(page, db: Path, text: str) -> dict:
+    """Sends a message, waits until its turn is logged and its last update has reached the page; the logged turn."""
+    before = count(db, "turns")
+    send(page, text)
+    wait_until(lambda: count(db, "turns") == before + 1, TURN_TIMEOUT_S, f"the turn for {text!r} to be logged")
+    page.wait_for_function("() => document.querySelectorAll('.card').length > 0", timeout=30_000)
+    page.wait_for_timeout(1500)  # a turn is logged before its last update is sent
+    return logged_turns(db)[-1]

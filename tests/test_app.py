@@ -1,5 +1,5 @@
 """The Gradio app served in-process with the fake models: the opt-out, the API surface, the Logs tab's presence and
-sign-in, and markup from a catalogue or a person shown as plain text."""
+sign-in, markup from a catalogue or a person shown as plain text, and a brought watch history."""
 
 import json
 import socket
@@ -13,6 +13,7 @@ from markdown_it import MarkdownIt
 from app import Conversation, build_ui, plain_text, stats_views
 from chat import prompts
 from chat.engine import ChatSession
+from chat.history import history_reply, match_history, read_history
 from chat.settings import AdminLogin, Settings
 from conftest import SMALL_CATALOG, make_engine
 from retrieval.catalog import Item, load_catalog
@@ -199,3 +200,30 @@ def test_text_that_html_would_read_as_markup_is_escaped(text):
 def test_item_labels_render_bold_and_exactly_as_written(title):
     line = rendered(prompts.item_line_prefix(1, Item(id="x", title=title, year=1970)) + "a reason.")
     assert line.tags == {"ol", "li", "strong"} and line.bold == [f"{title} (1970)"]
+
+
+# ----- a brought watch history ---------------------------------------------------------------
+
+def test_a_brought_history_is_said_back_as_plain_text_and_a_bad_file_changes_nothing(engine, log_store, tmp_path):
+    demo = build_ui(engine, Settings())
+    bring = next(fn.fn for fn in demo.fns.values() if fn.fn.__name__ == "bring_history")
+    conversation = Conversation(engine.new_session())
+    earlier = [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "Hello"}]
+    history = tmp_path / "ratings.csv"
+    history.write_text("Date,Name,Year,Rating\n2024-01-01,Alien,1979,5\n2024-01-02,<b>Nope</b> & Co,2022,4\n")
+    chat = bring(str(history), earlier, False, conversation)
+    assert chat[:2] == earlier and len(chat) == 3 and chat[2]["role"] == "assistant"
+    assert RenderedHTML(chat[2]["content"]).text == history_reply(
+        match_history(read_history(history), engine.catalog.items), engine.catalog)
+    assert "Not found: <b>Nope</b> & Co (2022)." in RenderedHTML(chat[2]["content"]).text
+    assert conversation.session.state.liked == ("alien-1979",) and log_store.turns()[-1]["kind"] == "history"
+
+    bad = tmp_path / "notes.csv"
+    bad.write_text("movie_id,stars\n1,5\n")
+    turns = len(log_store.turns())
+    with pytest.warns(UserWarning, match="notes.csv: needs a title column"):
+        assert bring(str(bad), chat, False, conversation) == gr.skip()
+    conversation.replying = True  # a reply is being written: the history waits
+    with pytest.warns(UserWarning, match="Still writing the reply"):
+        bring(str(history), chat, False, conversation)
+    assert len(log_store.turns()) == turns and conversation.session.state.liked == ("alien-1979",)

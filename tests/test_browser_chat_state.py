@@ -8,20 +8,16 @@ reply streams checks afterwards that the turn was not logged yet when it acted, 
 the test rather than passing it without testing anything.
 """
 
-import json
-import sqlite3
 from pathlib import Path
 
 import pytest
 
-from served_app import CHROMIUM, CHROMIUM_ARGS, count, serve_app, wait_until
+from served_app import (BROWSER_TEST, MESSAGES, TURN_TIMEOUT_S, count, logged_turns, on_screen, send,
+                        send_and_wait, serve_app, wait_until)
 
-pytestmark = [pytest.mark.slow, pytest.mark.browser,
-              pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is installed by `make test-deps`")]
+pytestmark = BROWSER_TEST
 COMEDY = "A 90s comedy (1990-1999), nothing with zombies; something funny."
 HORROR = "a horror film"
-TURN_TIMEOUT_S = 180
-MESSAGES = "#chat [aria-label*=\"'s message: \"]"
 
 
 @pytest.fixture(scope="module")
@@ -30,58 +26,9 @@ def app(tmp_path_factory):
         yield served
 
 
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def page(app, browser):
-    url, _ = app
-    context = browser.new_context()
-    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=url)
-    page = context.new_page()
-    page.goto(url)
-    page.wait_for_selector("#message textarea", timeout=60_000)
-    yield page
-    assert "Traceback" not in page.content()
-    context.close()
-
-
 @pytest.fixture
 def db(app) -> Path:
     return app[1]
-
-
-def logged_turns(db: Path) -> list[dict]:
-    with sqlite3.connect(db) as connection:
-        connection.row_factory = sqlite3.Row
-        return [dict(row) for row in connection.execute("select session_id, user_text, reply, state from turns order by id")]
-
-
-def on_screen(page) -> list[str]:
-    """The chat's messages as screen readers get them: "user's message: ..." and "bot's message: ..."."""
-    return page.eval_on_selector_all(MESSAGES, "messages => messages.map(m => m.getAttribute('aria-label'))")
-
-
-def send(page, text: str) -> None:
-    page.fill("#message textarea", text)
-    page.click("#send")
-
-
-def send_and_wait(page, db: Path, text: str) -> dict:
-    """Sends a message, waits until its turn is logged and its last update has reached the page; the logged turn."""
-    before = count(db, "turns")
-    send(page, text)
-    wait_until(lambda: count(db, "turns") == before + 1, TURN_TIMEOUT_S, f"the turn for {text!r} to be logged")
-    page.wait_for_function("() => document.querySelectorAll('.card').length > 0", timeout=30_000)
-    page.wait_for_timeout(1500)  # a turn is logged before its last update is sent
-    return logged_turns(db)[-1]
 
 
 def send_and_act_while_it_streams(page, db: Path, text: str, act) -> None:
@@ -98,7 +45,7 @@ def send_and_act_while_it_streams(page, db: Path, text: str, act) -> None:
 
 def assert_fresh_conversation(turn: dict, earlier: dict) -> None:
     """`turn` was logged in a new log session and its engine state knows nothing of `earlier`'s."""
-    state = json.loads(turn["state"])
+    state = turn["state"]
     assert turn["session_id"] != earlier["session_id"]
     assert "comedy" not in state["genres_wanted"] and not state["avoid_terms"] and state["year_min"] is None
     assert "comedy" not in turn["reply"] and "zombie" not in turn["reply"]
@@ -128,7 +75,7 @@ def test_new_conversation_clicked_while_a_reply_streams_stays_new(page, db):
     assert on_screen(page)[0] == f"user's message: {HORROR}" and len(on_screen(page)) == 2
     new = next(turn for turn in logged_turns(db)[-2:] if turn["user_text"] == HORROR)
     abandoned = next(turn for turn in logged_turns(db)[-2:] if turn != new)
-    assert "comedy" in json.loads(abandoned["state"])["genres_wanted"]  # the abandoned turn ran to its end, logged
+    assert "comedy" in abandoned["state"]["genres_wanted"]  # the abandoned turn ran to its end, logged
     assert_fresh_conversation(new, abandoned)
 
 
