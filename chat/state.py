@@ -145,6 +145,7 @@ def add_history(state: DialogueState, liked: Sequence[str], disliked: Sequence[s
 
     Every item becomes `watched`; the latest HISTORY_TASTE_ITEMS liked and disliked ones become liked and
     disliked. An item the conversation already likes or dislikes keeps that: the person said it since.
+    Every item not disliked counts as mentioned before the conversation's mentions (the collaborative seeds).
     Example: liked ("up",) and a history liked ("heat", "up"), disliked ("psycho",), watched ("heat", "psycho", "up", "m")
              -> liked ("heat", "up"), disliked ("psycho",), watched ("heat", "psycho", "up", "m")
     """
@@ -154,4 +155,5 @@ def add_history(state: DialogueState, liked: Sequence[str], disliked: Sequence[s
         liked=tuple(i for i in liked[-HISTORY_TASTE_ITEMS:] if i not in said) + state.liked,
         disliked=tuple(i for i in disliked[-HISTORY_TASTE_ITEMS:] if i not in said) + state.disliked,
         watched=tuple(dict.fromkeys((*state.watched, *watched))),
+        mentioned=tuple(i for i in watched if i not in set(disliked)) + state.mentioned,  # seeds the collaborative model
     )

@@ -126,6 +126,7 @@ def test_a_history_seeds_taste_in_watch_order_and_what_the_conversation_said_win
     seeded = add_history(state, liked=["heat", "up", "m"], disliked=["psycho", "jaws"], watched=["heat", "psycho", "up", "m", "x"])
     assert seeded.liked == ("heat", "m", "up") and seeded.disliked == ("psycho", "jaws")
     assert seeded.watched == ("heat", "psycho", "up", "m", "x") and {"x", "heat", "psycho"} <= seeded.excluded
+    assert seeded.mentioned == ("heat", "up", "m", "x")  # what seeds the collaborative model: all but the disliked
     many = [f"film-{n}" for n in range(HISTORY_TASTE_ITEMS + 5)]
     assert add_history(DialogueState(), many, [], many).liked == tuple(many[5:])  # only the latest count as taste
 
