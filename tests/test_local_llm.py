@@ -56,7 +56,8 @@ def tiny_model(tmp_path_factory, request):
     tokenizer.save_pretrained(folder)
     threads = torch.get_num_threads()
     # One thread: a model this small gains nothing from two, and on a busy machine the second one waits for a core.
-    yield LocalChatModel(str(folder), threads=1, quantize=request.param)
+    # Blocks of 8 tokens: these prompts are short, and a kept cache must be reused (and cropped) for the tests to mean much.
+    yield LocalChatModel(str(folder), threads=1, quantize=request.param, prefill_block=8)
     torch.set_num_threads(threads)
 
 
@@ -180,7 +181,7 @@ QUESTIONS = ["What is the capital of France?", "Name a film about a shark.", "Sa
 def test_the_real_default_model_answers_a_prompt_the_same_fresh_cached_streamed_or_batched():
     """The default model (int8 decoding): token for token the same greedy answer, whatever earlier calls left cached."""
     offline_by_default()
-    model = LocalChatModel(quantize="int8")
+    model = LocalChatModel(quantize="int8", prefill_block=16)  # short prompts: small blocks, so caches are reused
     for question in QUESTIONS:
         messages = [{"role": "user", "content": question}]
         model._caches.clear()
