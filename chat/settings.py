@@ -200,19 +200,33 @@ def _convert(name: str, kind: type, raw: Any) -> Any:
         raise ValueError(f"{name}: expected {kind.__name__}, got {raw!r}") from error
 
 
+def _shown_default(value: Any) -> str:
+    """A default as --help shows it: paths inside the project relative to it. Example: f"sqlite:///{PROJECT_ROOT}/var/c.db"
+    -> "'sqlite:///var/c.db'" """
+    if isinstance(value, str) and str(PROJECT_ROOT) in value:
+        return repr(value.replace(str(PROJECT_ROOT) + os.sep, "").replace(str(PROJECT_ROOT), "."))
+    return repr(value)
+
+
 def add_arguments(parser: argparse.ArgumentParser, only: tuple[str, ...] | None = None) -> None:
-    """One flag per setting (`--base-model`, `--no-log`, ...), defaulting to None so unset flags do not override."""
-    parser.add_argument("--config", help="TOML file with settings (keys as the field names)")
+    """One flag per setting (`--base-model`, `--no-log`, ...); a flag not given sets nothing, so it overrides nothing.
+
+    Each help line names the real default and the environment variable; a yes/no setting named
+    `no_...` is one flag (`--no-log`), the others a pair (`--redact` / `--no-redact`).
+    """
+    parser.add_argument("--config", default=argparse.SUPPRESS, help="TOML file with settings (keys as the field names)")
     for f in fields(Settings):
         if only is not None and f.name not in only:
             continue
         flag = "--" + f.name.replace("_", "-")
         kind = type(f.default)
-        help_text = f"{f.metadata['help']} (default: {f.default!r}; env {ENV_PREFIX}{f.name.upper()})"
+        help_text = f"{f.metadata['help']} (default: {_shown_default(f.default)}; env {ENV_PREFIX}{f.name.upper()})"
         if kind is bool:
-            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=None, help=help_text)
+            action = "store_true" if f.name.startswith("no_") else argparse.BooleanOptionalAction
+            parser.add_argument(flag, action=action, default=argparse.SUPPRESS, help=help_text)
         else:
-            parser.add_argument(flag, type=kind, default=None, choices=f.metadata.get("choices"), help=help_text)
+            parser.add_argument(flag, type=kind, default=argparse.SUPPRESS, choices=f.metadata.get("choices"),
+                                help=help_text)
 
 
 def load_settings(args: argparse.Namespace | None = None, environ: dict[str, str] | None = None) -> Settings:

@@ -59,3 +59,15 @@ def test_demo_catalogue_loads_the_shipped_collaborative_model_by_default(tmp_pat
     (tmp_path / "books").mkdir()  # a named index built from another catalogue never gets the demo's model
     (tmp_path / "books" / "manifest.json").write_text(json.dumps({"catalog_source": str(tmp_path / "books.csv")}))
     assert Settings(index=str(tmp_path / "books")).search_options.collaborative == "none"
+
+
+def test_help_shows_real_defaults_without_machine_paths_or_double_negatives():
+    from chat.settings import PROJECT_ROOT
+
+    parser = argparse.ArgumentParser(formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    add_arguments(parser)
+    text = parser.format_help()
+    assert "(default: None)" not in text and "--no-no-log" not in text and "--no-log" in text
+    assert str(PROJECT_ROOT) not in text and "'sqlite:///var/conversations.db'" in text
+    assert vars(parser.parse_args([])) == {}  # flags not given set nothing, so they override nothing
+    assert load_settings(parser.parse_args(["--no-log"]), {}).no_log is True
