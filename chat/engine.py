@@ -29,6 +29,7 @@ from typing import Iterator
 from sqlalchemy.exc import SQLAlchemyError
 
 from chat import prompts
+from chat.choices import Explainer, Planner, Reranker, check_choices
 from chat.guard import reason_problems
 from chat.history import HistoryMatch, history_reply
 from chat.llm import ChatModel, LLMError
@@ -49,10 +50,10 @@ log = logging.getLogger(__name__)
 class EngineSettings:
     items_per_reply: int = 3
     candidates_k: int = 50
-    planner: str = "llm"  # "llm": the model writes the search call; "rules": built from the dialogue state
-    explainer: str = "llm"  # "llm": the model writes each reason; "template": reasons from the card alone
+    planner: Planner = "llm"  # "llm": the model writes the search call; "rules": built from the dialogue state
+    explainer: Explainer = "llm"  # "llm": the model writes each reason; "template": reasons from the card alone
     explain_batch: bool = True  # the model writes every item's reason at once (one batch) rather than one by one
-    reranker: str = "weights"  # "weights": the weighted signals; "llm": then the LLM reorders the top by P(yes)
+    reranker: Reranker = "weights"  # "weights": the weighted signals; "llm": then the LLM reorders the top by P(yes)
     scorer_candidates: int = 10  # with reranker="llm": how many of the top candidates the LLM scores
     plan_max_new_tokens: int = 24
     reason_max_new_tokens: int = 36
@@ -61,12 +62,7 @@ class EngineSettings:
     app_version: str = ""
 
     def __post_init__(self) -> None:
-        if self.planner not in ("llm", "rules"):
-            raise ValueError(f"planner must be 'llm' or 'rules', got {self.planner!r}")
-        if self.explainer not in ("llm", "template"):
-            raise ValueError(f"explainer must be 'llm' or 'template', got {self.explainer!r}")
-        if self.reranker not in ("weights", "llm"):
-            raise ValueError(f"reranker must be 'weights' or 'llm', got {self.reranker!r}")
+        check_choices(self)
         if not 1 <= self.items_per_reply <= 10:
             raise ValueError(f"items_per_reply must be 1..10, got {self.items_per_reply}")
 

@@ -71,3 +71,32 @@ def test_help_shows_real_defaults_without_machine_paths_or_double_negatives():
     assert str(PROJECT_ROOT) not in text and "'sqlite:///var/conversations.db'" in text
     assert vars(parser.parse_args([])) == {}  # flags not given set nothing, so they override nothing
     assert load_settings(parser.parse_args(["--no-log"]), {}).no_log is True
+
+
+@pytest.mark.parametrize("source", ["environment", "config", "constructor"])
+def test_a_value_outside_a_settings_choices_is_an_error_naming_the_field(tmp_path, source):
+    config = tmp_path / "s.toml"
+    config.write_text('dtype = "float16"\n')
+    with pytest.raises(ValueError, match="dtype: must be one of 'float32', 'bfloat16'; got 'float16'"):
+        if source == "environment":
+            load_settings(parse([]), {"RECSYS_DTYPE": "float16"})
+        elif source == "config":
+            load_settings(parse(["--config", str(config)]), {})
+        else:
+            Settings(dtype="float16")
+
+
+def test_engine_settings_check_the_same_choices():
+    from chat.engine import EngineSettings
+
+    with pytest.raises(ValueError, match="planner: must be one of 'llm', 'rules'"):
+        EngineSettings(planner="gpt")
+
+
+def test_the_cli_offers_every_engine_setting_and_none_of_the_web_apps():
+    from chat.__main__ import parse_args
+
+    args = parse_args(["--jsonl", "--ranker-model", "none", "--model-cache", "none", "--recency-decay", "0.5"])
+    assert (args.ranker_model, args.model_cache, args.recency_decay) == ("none", "none", 0.5)
+    with pytest.raises(SystemExit):
+        parse_args(["--jsonl", "--port", "9000"])
