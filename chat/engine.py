@@ -32,7 +32,7 @@ from chat import prompts
 from chat.choices import Explainer, Planner, Reranker, check_choices
 from chat.guard import reason_problems
 from chat.history import HistoryMatch, history_reply
-from chat.llm import ChatModel, LLMError
+from chat.llm import ChatModel, LLMError, YesNoScorer
 from chat.logstore import LogStore, redact
 from chat.state import DialogueState, add_history, record_feedback, record_shown, update_state
 from chat.titles import TitleMatcher
@@ -256,12 +256,11 @@ class ChatEngine:
 
         Needs a backend that exposes next-token probabilities (the local one); otherwise the order stays.
         """
-        score = getattr(self.llm, "yes_probability", None)
         top = ranked[: self.settings.scorer_candidates]
-        if score is None or not top:
+        if not isinstance(self.llm, YesNoScorer) or not top:
             return ranked
         try:
-            chances = score([prompts.scorer_messages(state, self.catalog, reading.text, s.item) for s in top])
+            chances = self.llm.yes_probability([prompts.scorer_messages(state, self.catalog, reading.text, s.item) for s in top])
         except LLMError as error:
             notes.append(f"scorer error: {error}")
             return ranked
