@@ -138,13 +138,17 @@ def _condition_mask(condition: FieldCondition, columns: FilterColumns) -> np.nda
     if condition.is_range:
         values = columns.numbers(condition.field)
         with np.errstate(invalid="ignore"):
-            mask = ~np.isnan(values)
+            known = ~np.isnan(values)
+            holds = known.copy()
             if condition.minimum is not None:
-                mask &= values >= condition.minimum
+                holds &= values >= condition.minimum
             if condition.maximum is not None:
-                mask &= values <= condition.maximum
-        return mask
-    return columns.rows_with(condition.field, condition.any_of)
+                holds &= values <= condition.maximum
+    else:
+        known = columns.rows_with_any(condition.field)
+        holds = columns.rows_with(condition.field, condition.any_of)
+    mask = (known & ~holds) if condition.exclude else holds
+    return mask | ~known if condition.missing_passes else mask
 
 
 def filter_mask(filters: ItemFilter, columns: FilterColumns) -> np.ndarray:

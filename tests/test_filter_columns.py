@@ -27,6 +27,11 @@ FILTERS = [
     parse_filters(["brand=acme,globex"]),
     parse_filters(["tags=red"]),
     parse_filters(["year=1982"]),
+    parse_filters(["genres!=horror,comedy"]),
+    parse_filters(["price!=..10"]),
+    ItemFilter(fields=(FieldCondition("price", maximum=10.0, missing_passes=True),)),
+    ItemFilter(fields=(FieldCondition("tags", any_of=frozenset({"red"}), missing_passes=True),)),
+    ItemFilter(fields=(FieldCondition("tags", any_of=frozenset({"red"}), exclude=True, missing_passes=True),)),
 ]
 
 
