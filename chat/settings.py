@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from chat.wording import Wording
 from retrieval.index import IndexMissingError, StaleIndexError, read_manifest
 from retrieval.item_search import CANDIDATES_PER_SOURCE, SearchOptions
 from retrieval.rerank import RerankWeights
@@ -92,6 +93,12 @@ class Settings:
     title: str = _doc("title shown at the top of the web app", "Film Finder")
     subtitle: str = _doc("subtitle under the title", "Tell me what you like and what to avoid; I'll suggest films and say why.")
     logo: str = _doc("image file shown beside the title (PNG, JPEG, SVG, ...); empty for none", "")
+    item_noun: str = _doc("what one item is called in replies, prompts and reasons ('book', 'game')", "film")
+    item_noun_plural: str = _doc("what several items are called ('books', 'games')", "films")
+    placeholder: str = _doc("hint shown in the empty message box", "e.g. a 90s comedy, nothing with zombies")
+    examples: str = _doc("example messages under the box, separated by ' | '; empty for none",
+                         "I loved Alien and The Thing, something scary but not gory | A 90s comedy, nothing with zombies"
+                         " | Something like Spirited Away for a family evening | A western, under 2 hours, from before 1970")
 
     def __post_init__(self) -> None:
         if self.items_per_reply < 1 or self.items_per_reply > 10:
@@ -110,6 +117,16 @@ class Settings:
             raise ValueError(f"remote_url: must start with http:// or https://, got {self.remote_url!r}")
         if self.logo and not Path(self.logo).is_file():
             raise ValueError(f"logo: no such file: {self.logo}")
+        self.wording  # checks item_noun and item_noun_plural
+
+    @property
+    def wording(self) -> Wording:
+        return Wording(self.item_noun.strip(), self.item_noun_plural.strip())
+
+    @property
+    def example_messages(self) -> list[str]:
+        """The examples as a list. Example: "a | b" -> ["a", "b"]"""
+        return [text.strip() for text in self.examples.split(" | ") if text.strip()]
 
     @property
     def rerank_weights(self) -> RerankWeights:
