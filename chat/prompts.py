@@ -290,16 +290,23 @@ _SENTENCE = re.compile(r"(?<=[.!?])\s+")
 _OPENING = re.compile(r"^(?:in|on|at|during|after|when|while|as)\b[^,]{3,60},\s*", re.IGNORECASE)
 
 
-def description_gist(text: str, max_words: int = 12) -> str:
-    """The start of a description's first sentence, lowercased at the start, cut at a word: a card fact for a reason.
+_CLAUSE_START = frozenset({"that", "which", "who", "while", "as", "and", "but", "when", "until", "before", "after"})
 
-    Example: "In a small market town, a widowed florist follows a trail of anonymous letters. A cozy whodunit."
-             -> "a widowed florist follows a trail of anonymous letters"
+
+def description_gist(text: str, max_words: int = 16) -> str:
+    """A description's first sentence without its scene-setting opening, cut before a clause when it is long: a card
+    fact for a reason.
+
+    Example: "In a small market town, a widowed florist follows a trail of anonymous letters that every neighbour
+             pretends not to have received. A cozy whodunit." -> "a widowed florist follows a trail of anonymous letters"
     """
     first = _SENTENCE.split(text.strip(), maxsplit=1)[0].rstrip(".!?")
     first = _OPENING.sub("", first) or first
     words = first.split()
-    gist = " ".join(words[:max_words]).rstrip(",;:")
+    if len(words) > max_words:
+        cuts = [i for i in range(5, max_words) if words[i].lower() in _CLAUSE_START or words[i - 1].endswith(",")]
+        words = words[: cuts[-1] if cuts else max_words - 2]
+    gist = " ".join(words).rstrip(",;:")
     return gist[:1].lower() + gist[1:] if gist[:2] != gist[:2].upper() else gist
 
 
@@ -309,8 +316,9 @@ def template_reason(item: Item, state: DialogueState, catalog: Catalog, wording:
 
     Example: horror film by John Carpenter, wanted horror ->
              "A 1982 horror, science fiction film by John Carpenter: paranoid, claustrophobic, tense."
-             a 2019 crime fiction book by Beatrix Wren, 287 pages ->
-             "A 2019 crime fiction book by Beatrix Wren, 287 pages: a widowed florist follows a trail of anonymous letters."
+             a 2019 crime fiction book by Beatrix Wren, 287 pages, price 16.67 ->
+             "A 2019 crime fiction book by Beatrix Wren: a widowed florist follows a trail of anonymous letters;
+              287 pages, price 16.67."
     """
     what = ", ".join(item.genres[:3])
     facts = card_facts(item)
@@ -320,14 +328,14 @@ def template_reason(item: Item, state: DialogueState, catalog: Catalog, wording:
     year = f"{item.year} " if item.year else ""
     article = "An" if (year or what or wording.noun)[:1].lower() in "aeiou8" else "A"
     sentence = f"{article} {year}{what + ' ' if what else ''}{wording.noun}{by}"
-    if others:
-        sentence += ", " + ", ".join(others)
     wanted = set(state.genres_wanted)
     mood = [k for k in item.keywords if k not in wanted][:3]
     if mood:
         sentence += ": " + ", ".join(mood)
     elif item.synopsis:
         sentence += ": " + description_gist(item.synopsis)
+    if others:  # after the description: "1-4 players: players rebuild..." would say a word twice
+        sentence += "; " + ", ".join(others)
     shared = [catalog[i].title for i in state.liked if i in catalog and set(catalog[i].genres) & set(item.genres)]
     if shared:
         sentence += f", in the vein of {shared[-1]}"
