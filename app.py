@@ -362,7 +362,7 @@ def build_ui(engine: ChatEngine, settings: Settings, admin: AdminLogin | None = 
                         chatbot = gr.Chatbot(label="Conversation", height=480, elem_id="chat", render_markdown=False,
                                              sanitize_html=True, allow_tags=False, latex_delimiters=[])
                         with gr.Row():
-                            box = gr.Textbox(placeholder=settings.placeholder, show_label=False,
+                            box = gr.Textbox(placeholder=settings.message_placeholder, show_label=False,
                                              scale=5, elem_id="message", max_lines=4)
                             send = gr.Button("Send", variant="primary", scale=1, elem_id="send")
                         with gr.Row():

@@ -383,7 +383,8 @@ class ChatEngine:
                         notes.append(f"explainer error: {error}")
                         use_llm = False
                 problems = (
-                    reason_problems(reason, item, allowed, self.titles, self.catalog, self.people, tuple(accepted))
+                    reason_problems(reason, item, allowed, self.titles, self.catalog, self.people, tuple(accepted),
+                                    wording.noun)
                     if reason else ["empty"]
                 )
                 if problems:

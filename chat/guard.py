@@ -36,6 +36,7 @@ _LIST_NUMBER = re.compile(r"\s*\d{1,2}[.)]\s")
 _LEADING_NAME = re.compile(r"\s*[*_\"“]+([^*_\"”]{1,80})[*_\"”]")  # a bold, italic or quoted name at the very start
 _LEADING_TITLE_WITH_YEAR = re.compile(r"\s*([^(]{1,80}?)\s*\((?:19|20)\d\d\)")
 _TRAILING_YEAR = re.compile(r"\s+(?:19|20)\d\d$")
+_FILM_WORDS = re.compile(r"\b(?:films?|movies?|cinema|cinematic|watch(?:ing)?)\b", re.IGNORECASE)
 MIN_REASON_WORDS = 7  # "1931, horror by James Whale." says less than the card does; the template says more
 MAX_REASON_WORDS = 45
 
@@ -52,13 +53,17 @@ def reason_problems(
     catalog: Catalog,
     people: frozenset[str] = frozenset(),
     earlier: tuple[str, ...] = (),
+    noun: str = "film",
 ) -> list[str]:
     """Why an LLM-written reason for `item` may not be shown; empty when it is fine.
 
     `people` are the normalized names of everyone in the catalogue: naming one who is not on
-    this item's card is stating a fact the card does not hold.
+    this item's card is stating a fact the card does not hold. `noun` is what the items are: a
+    reason that calls a book a film is wrong.
     """
     problems = []
+    if noun not in ("film", "movie") and _FILM_WORDS.search(text):
+        problems.append("calls it a film, but the catalogue holds no films")
     words = text.split()
     if len(words) < MIN_REASON_WORDS:
         problems.append("too short to say why")

@@ -187,3 +187,11 @@ def test_a_name_with_an_accented_capital_is_read_as_a_name(books):
                          her_book.id) == []
     found = book_problems(books, "Written with warmth, a lovely novel by Élodie Brûlé about a small village.")
     assert any("credits it to Élodie Brûlé" in problem for problem in found), found
+
+
+def test_a_reason_that_calls_a_book_a_film_is_caught(books):
+    catalog, people = books
+    text = "A cozy whodunit film by Beatrix Wren, full of tea, gossip and red herrings."
+    assert reason_problems(text, catalog["BK-1000"], {"BK-1000"}, TitleMatcher(catalog.items), catalog, people) == []
+    assert "calls it a film, but the catalogue holds no films" in reason_problems(text, catalog["BK-1000"], {"BK-1000"}, TitleMatcher(catalog.items),
+                                                    catalog, people, noun="book")

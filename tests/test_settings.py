@@ -90,5 +90,15 @@ def test_item_nouns_come_from_the_environment_and_must_be_plain_words():
     settings = load_settings(None, {"RECSYS_ITEM_NOUN": "game", "RECSYS_ITEM_NOUN_PLURAL": "games"})
     assert settings.wording.a_noun == "a game"
     assert load_settings(None, {}).wording.noun == "film"
+    assert load_settings(None, {"RECSYS_ITEM_NOUN": "album"}).wording.plural == "albums"
     with pytest.raises(ValueError, match="item_noun"):
-        load_settings(None, {"RECSYS_ITEM_NOUN": "  "})
+        load_settings(None, {"RECSYS_ITEM_NOUN": "**book**"})
+
+
+def test_another_catalogue_is_never_called_films_by_default(tmp_path):
+    books = Path(__file__).resolve().parent / "data" / "books.csv"
+    settings = load_settings(parse(["--catalog", str(books)]), {})
+    assert (settings.wording.noun, settings.wording.plural) == ("item", "items")
+    assert settings.example_messages == [] and "comedy" not in settings.message_placeholder
+    demo = load_settings(parse([]), {})
+    assert demo.wording.plural == "films" and len(demo.example_messages) == 4 and "comedy" in demo.message_placeholder
