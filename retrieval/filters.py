@@ -186,31 +186,32 @@ class ItemFilter:
     avoid_terms: frozenset[str] = field(default_factory=frozenset)
     fields: tuple[FieldCondition, ...] = ()
 
+    @property
+    def conditions(self) -> tuple[FieldCondition, ...]:
+        """Every constraint but the avoided terms, as field conditions: the one form the violation check and the
+        row mask (`retrieval.filter_columns.filter_mask`) read. A wanted genre passes an item whose genres are
+        unknown; a year range does not pass one without a year; a most-minutes passes one without a runtime.
+
+        Example: ItemFilter(genres_all={"horror"}, year_max=1999) -> (genres=horror (missing passes), year=..1999)
+        """
+        conditions = [FieldCondition("genres", any_of=frozenset({category(genre)}), missing_passes=True)
+                      for genre in sorted(self.genres_all)]
+        if self.genres_none:
+            conditions.append(FieldCondition("genres", any_of=frozenset(category(g) for g in self.genres_none),
+                                             exclude=True, missing_passes=True))
+        if self.year_min is not None or self.year_max is not None:
+            conditions.append(FieldCondition("year", minimum=None if self.year_min is None else float(self.year_min),
+                                             maximum=None if self.year_max is None else float(self.year_max)))
+        if self.runtime_max is not None:
+            conditions.append(FieldCondition("runtime_min", maximum=float(self.runtime_max), missing_passes=True))
+        return (*conditions, *self.fields)
+
     def violations(self, item: Item) -> list[str]:
         """Every constraint this item breaks, in words; empty when the item is allowed."""
-        broken = []
-        genres = {category(genre) for genre in item.genres}
-        for genre in sorted(self.genres_all if genres else ()):  # unknown genres are "maybe", not "no"
-            if category(genre) not in genres:
-                broken.append(f"not {genre}")
-        for genre in sorted(self.genres_none):
-            if category(genre) in genres:
-                broken.append(f"is {genre}")
-        if self.year_min is not None and (item.year is None or item.year < self.year_min):
-            broken.append(f"before {self.year_min}")
-        if self.year_max is not None and (item.year is None or item.year > self.year_max):
-            broken.append(f"after {self.year_max}")
-        if self.runtime_max is not None and item.runtime_min is not None and item.runtime_min > self.runtime_max:
-            broken.append(f"longer than {self.runtime_max} min")
+        broken = [problem for problem in (condition.violation(item) for condition in self.conditions) if problem]
         if self.avoid_terms:
             text = avoid_text(item)
-            for term in sorted(self.avoid_terms):
-                if f" {term} " in text:
-                    broken.append(f"has {term}")
-        for condition in self.fields:
-            problem = condition.violation(item)
-            if problem:
-                broken.append(problem)
+            broken += [f"has {term}" for term in sorted(self.avoid_terms) if f" {term} " in text]
         return broken
 
     def allows(self, item: Item) -> bool:
