@@ -28,11 +28,6 @@ from retrieval.catalog import CatalogError
 from retrieval.embeddings import ModelUnavailableError
 from retrieval.index import StaleIndexError
 
-CLI_SETTINGS = ("catalog", "index", "rebuild_index", "embedding_model", "base_model", "adapter", "llm", "remote_url", "remote_model",
-                "remote_api_key", "dtype", "quantize", "threads", "items_per_reply", "candidates_k", "planner", "explainer",
-                "explain_batch", "reranker", "scorer_candidates", "rerank_semantic", "rerank_liked", "rerank_disliked", "rerank_popularity",
-                "rerank_collaborative", "log_db", "no_log", "redact")
-
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m chat", description=__doc__.split("\n")[0],
@@ -41,7 +36,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--verbose", action="store_true", help="debug logging on stderr")
     parser.add_argument("--history", type=Path, help="watch history to start from: Letterboxd or IMDb export, or a "
                         "CSV/TSV with title, year, rating, date columns")
-    add_arguments(parser, only=CLI_SETTINGS)
+    add_arguments(parser, ui=False)
     return parser.parse_args(argv)
 
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 import logging
 
 from chat.engine import ChatEngine, EngineSettings
-from chat.llm import LocalChatModel, offline_by_default
+from chat.llm import offline_by_default
+from chat.local_llm import LocalChatModel
 from chat.logstore import LogStore
 from chat.settings import Settings
 from retrieval.embeddings import SentenceTransformerEmbedder

@@ -29,9 +29,10 @@ from typing import Iterator
 from sqlalchemy.exc import SQLAlchemyError
 
 from chat import prompts
+from chat.choices import Explainer, Planner, Reranker, check_choices
 from chat.guard import reason_problems
 from chat.history import HistoryMatch, history_reply
-from chat.llm import ChatModel, LLMError
+from chat.llm import ChatModel, LLMError, YesNoScorer
 from chat.logstore import LogStore, redact
 from chat.state import DialogueState, add_history, record_feedback, record_shown, relaxations, update_state
 from chat.titles import TitleMatcher
@@ -51,10 +52,10 @@ log = logging.getLogger(__name__)
 class EngineSettings:
     items_per_reply: int = 3
     candidates_k: int = 50
-    planner: str = "llm"  # "llm": the model writes the search call; "rules": built from the dialogue state
-    explainer: str = "llm"  # "llm": the model writes each reason; "template": reasons from the card alone
+    planner: Planner = "llm"  # "llm": the model writes the search call; "rules": built from the dialogue state
+    explainer: Explainer = "llm"  # "llm": the model writes each reason; "template": reasons from the card alone
     explain_batch: bool = True  # the model writes every item's reason at once (one batch) rather than one by one
-    reranker: str = "weights"  # "weights": the weighted signals; "llm": then the LLM reorders the top by P(yes)
+    reranker: Reranker = "weights"  # "weights": the weighted signals; "llm": then the LLM reorders the top by P(yes)
     scorer_candidates: int = 10  # with reranker="llm": how many of the top candidates the LLM scores
     plan_max_new_tokens: int = 24
     reason_max_new_tokens: int = 36
@@ -64,12 +65,7 @@ class EngineSettings:
     wording: Wording = Wording()  # what the items are called in replies, prompts and templates
 
     def __post_init__(self) -> None:
-        if self.planner not in ("llm", "rules"):
-            raise ValueError(f"planner must be 'llm' or 'rules', got {self.planner!r}")
-        if self.explainer not in ("llm", "template"):
-            raise ValueError(f"explainer must be 'llm' or 'template', got {self.explainer!r}")
-        if self.reranker not in ("weights", "llm"):
-            raise ValueError(f"reranker must be 'weights' or 'llm', got {self.reranker!r}")
+        check_choices(self)
         if not 1 <= self.items_per_reply <= 10:
             raise ValueError(f"items_per_reply must be 1..10, got {self.items_per_reply}")
 
@@ -276,13 +272,12 @@ class ChatEngine:
 
         Needs a backend that exposes next-token probabilities (the local one); otherwise the order stays.
         """
-        score = getattr(self.llm, "yes_probability", None)
         top = ranked[: self.settings.scorer_candidates]
-        if score is None or not top:
+        if not isinstance(self.llm, YesNoScorer) or not top:
             return ranked
         try:
-            chances = score([prompts.scorer_messages(state, self.catalog, reading.text, s.item, self.settings.wording)
-                             for s in top])
+            chances = self.llm.yes_probability([prompts.scorer_messages(state, self.catalog, reading.text, s.item,
+                                                                        self.settings.wording) for s in top])
         except LLMError as error:
             notes.append(f"scorer error: {error}")
             return ranked

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 from typing import Iterator, Sequence
 
-from chat.llm import LLMError, _holdback, _trim_at_stop, complete_one_by_one
+from chat.llm import LLMError, complete_one_by_one, holdback, trim_at_stop
 
 log = logging.getLogger(__name__)
 
@@ -64,15 +64,15 @@ class RemoteChatModel:
         try:
             for chunk in chunks:
                 produced += chunk.text
-                text, stopped = _trim_at_stop(produced, stop)
-                ready = len(text) if stopped else len(text) - _holdback(text, stop)
+                text, stopped = trim_at_stop(produced, stop)
+                ready = len(text) if stopped else len(text) - holdback(text, stop)
                 if ready > sent:
                     yield text[sent:ready]
                     sent = ready
                 if stopped:  # the server ignored the stop string; closing the stream ends its generation
                     log.debug("%s ignored a stop string; cut here", self.name)
                     return
-            text, _ = _trim_at_stop(produced, stop)
+            text, _ = trim_at_stop(produced, stop)
             if len(text) > sent:
                 yield text[sent:]
         except self._failures as error:

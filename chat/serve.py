@@ -37,7 +37,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from chat.llm import ChatModel, LLMError
+from chat.llm import ChatModel, CountsTokens, LLMError
 from chat.settings import add_arguments, load_settings
 
 log = logging.getLogger(__name__)
@@ -112,7 +112,7 @@ def _error(status: int, message: str, kind: str) -> JSONResponse:
 def create_app(model: ChatModel, served_model_name: str = "default") -> FastAPI:
     """The HTTP API over one chat model; generations are serialized (the model runs one at a time)."""
     app = FastAPI(title="chat.serve", description=__doc__.split("\n")[0])
-    generation = threading.Lock()  # holds the model and its token counts (LocalChatModel.last_stats) together
+    generation = threading.Lock()  # holds the model and its token counts (CountsTokens.last_stats) together
     created = int(time.time())
 
     @app.exception_handler(RequestValidationError)
@@ -130,11 +130,11 @@ def create_app(model: ChatModel, served_model_name: str = "default") -> FastAPI:
                                             "owned_by": "chat.serve", "root": model.name}]}
 
     def finish_reason(limit: int) -> str:
-        stats = getattr(model, "last_stats", None)  # only LocalChatModel counts tokens
+        stats = model.last_stats if isinstance(model, CountsTokens) else None
         return "length" if stats is not None and stats.new_tokens >= limit else "stop"
 
     def usage() -> dict | None:
-        stats = getattr(model, "last_stats", None)
+        stats = model.last_stats if isinstance(model, CountsTokens) else None
         if stats is None:
             return None
         return {"prompt_tokens": stats.prompt_tokens, "completion_tokens": stats.new_tokens,
@@ -234,7 +234,8 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     import uvicorn
 
-    from chat.llm import LocalChatModel, offline_by_default
+    from chat.llm import offline_by_default
+    from chat.local_llm import LocalChatModel
 
     try:
         settings = load_settings(args)

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from chat.choices import Dtype, Explainer, LLMBackend, Planner, Quantize, Reranker, check_choices, choices_of
 from chat.wording import Wording
 from retrieval.index import IndexMissingError, StaleIndexError, read_manifest
 from retrieval.item_search import CANDIDATES_PER_SOURCE, SearchOptions
@@ -51,12 +52,12 @@ class Settings:
     embedding_model: str = _doc("sentence-transformers id or folder; 'default' is the embedded all-MiniLM-L6-v2", "default")
     base_model: str = _doc("LLM: hub id, folder or .gguf file; 'default' is the embedded SmolLM2-135M-Instruct", "default")
     adapter: str = _doc("LoRA adapter folder, or 'none'; 'auto' uses adapters/default when it exists", "auto")
-    llm: str = _doc("'local' runs the model in this process; 'remote' uses an OpenAI-compatible server (remote_url); "
-                    "'none' runs without an LLM (rules + templates)", "local", choices=("local", "remote", "none"))
-    dtype: str = _doc("local model weights: float32 or bfloat16", "float32", choices=("float32", "bfloat16"))
-    quantize: str = _doc("local model CPU speed-up: 'int8' decodes with int8 weights (about 1.7x faster, same output), "
+    llm: LLMBackend = _doc("'local' runs the model in this process; 'remote' uses an OpenAI-compatible server (remote_url); "
+                           "'none' runs without an LLM (rules + templates)", "local")
+    dtype: Dtype = _doc("local model weights: float32 or bfloat16", "float32")
+    quantize: Quantize = _doc("local model CPU speed-up: 'int8' decodes with int8 weights (about 1.7x faster, same output), "
                          "'int8-dynamic' is torch's dynamic quantization (breaks the adapter's format), 'none'",
-                         "int8", choices=("none", "int8", "int8-dynamic"))
+                         "int8")
     threads: int = _doc("CPU threads for torch (0: torch's default)", 0)
     model_cache: str = _doc("folder where a GGUF base model is kept dequantized (with the adapter merged) for fast starts; "
                             "'none' to turn off", str(PROJECT_ROOT / "var" / "models"))
@@ -73,14 +74,14 @@ class Settings:
     ranker_model: str = _doc("learned ranker folder (finetune.train_ranker), 'none' for the weighted ranker, or 'auto': "
                              "the index folder's ranker/, else the shipped one for the demo catalogue", "auto")
     recency_decay: float = _doc("weight of an earlier mention in the collaborative seeds, per later mention", RECENCY_DECAY)
-    planner: str = _doc("'llm': the model writes the search call; 'rules': built from the dialogue state", "llm", choices=("llm", "rules"))
-    explainer: str = _doc("'llm': the model writes each reason; 'template': reasons from item facts", "llm", choices=("llm", "template"))
+    planner: Planner = _doc("'llm': the model writes the search call; 'rules': built from the dialogue state", "llm")
+    explainer: Explainer = _doc("'llm': the model writes each reason; 'template': reasons from item facts", "llm")
     explain_batch: bool = _doc("with explainer=llm: the model writes every item's reason at once, as one batch (about "
                                "a third of the decoding steps), each after templated reasons for the items before it; off: one "
                                "after another, each after the reasons written before it", True)
-    reranker: str = _doc("'weights': the weighted signals below; 'llm': then the local LLM (with its adapter) reorders the top "
+    reranker: Reranker = _doc("'weights': the weighted signals below; 'llm': then the local LLM (with its adapter) reorders the top "
                          "candidates by its probability of 'yes, it suits them' (TALLRec-style; about 1 s more per turn on a CPU)",
-                         "weights", choices=("weights", "llm"))
+                         "weights")
     scorer_candidates: int = _doc("with reranker=llm: how many of the top candidates the LLM scores", 10)
     rerank_semantic: float = _doc("weighted ranker: fusion weight of the dense (text similarity) source", RerankWeights.semantic)
     rerank_liked: float = _doc("weighted ranker: weight of closeness to films the person liked", RerankWeights.liked)
@@ -90,19 +91,19 @@ class Settings:
     log_db: str = _doc("SQLAlchemy URL of the conversation log store", f"sqlite:///{PROJECT_ROOT / 'var' / 'conversations.db'}")
     no_log: bool = _doc("do not store conversations", False)
     redact: bool = _doc("redact e-mail addresses and phone numbers before storing", True)
-    host: str = _doc("address the web app binds", "127.0.0.1")
-    port: int = _doc("port of the web app", 7860)
-    share: bool = _doc("create a public share link (off unless asked)", False)
-    title: str = _doc("title shown at the top of the web app", "Film Finder")
-    subtitle: str = _doc("subtitle under the title", "Tell me what you like and what to avoid; I'll suggest films and say why.")
-    logo: str = _doc("image file shown beside the title (PNG, JPEG, SVG, ...); empty for none", "")
+    host: str = _doc("address the web app binds", "127.0.0.1", ui=True)
+    port: int = _doc("port of the web app", 7860, ui=True)
+    share: bool = _doc("create a public share link (off unless asked)", False, ui=True)
+    title: str = _doc("title shown at the top of the web app", "Film Finder", ui=True)
+    subtitle: str = _doc("subtitle under the title", "Tell me what you like and what to avoid; I'll suggest films and say why.", ui=True)
+    logo: str = _doc("image file shown beside the title (PNG, JPEG, SVG, ...); empty for none", "", ui=True)
     item_noun: str = _doc("what one item is called in replies, prompts and reasons ('book', 'game'); empty: 'film' for "
                           "the demo catalogue, else 'item'", "")
     item_noun_plural: str = _doc("what several items are called ('books'); empty: the noun with an 's'", "")
     placeholder: str = _doc("hint shown in the empty message box; empty: the demo's for the demo catalogue, else a "
-                            "plain one", "")
+                            "plain one", "", ui=True)
     examples: str = _doc("example messages under the box, separated by ' | '; empty: the demo's for the demo catalogue, "
-                         "else none", "")
+                         "else none", "", ui=True)
 
     def __post_init__(self) -> None:
         if self.items_per_reply < 1 or self.items_per_reply > 10:
@@ -111,12 +112,7 @@ class Settings:
             raise ValueError(f"candidates_k: must be at least items_per_reply ({self.items_per_reply})")
         if not 0 < self.port < 65536:
             raise ValueError(f"port: not a TCP port: {self.port}")
-        if self.quantize not in ("none", "int8", "int8-dynamic"):
-            raise ValueError(f"quantize: must be 'none', 'int8' or 'int8-dynamic', got {self.quantize!r}")
-        if self.reranker not in ("weights", "llm"):
-            raise ValueError(f"reranker: must be 'weights' or 'llm', got {self.reranker!r}")
-        if self.llm not in ("local", "remote", "none"):
-            raise ValueError(f"llm: must be 'local', 'remote' or 'none', got {self.llm!r}")
+        check_choices(self)
         if not self.remote_url.startswith(("http://", "https://")):
             raise ValueError(f"remote_url: must start with http:// or https://, got {self.remote_url!r}")
         if self.logo and not Path(self.logo).is_file():
@@ -240,15 +236,16 @@ def _shown_default(value: Any) -> str:
     return repr(value)
 
 
-def add_arguments(parser: argparse.ArgumentParser, only: tuple[str, ...] | None = None) -> None:
+def add_arguments(parser: argparse.ArgumentParser, only: tuple[str, ...] | None = None, ui: bool = True) -> None:
     """One flag per setting (`--base-model`, `--no-log`, ...); a flag not given sets nothing, so it overrides nothing.
+    `only` keeps the named settings; `ui=False` leaves out the web app's own (address, branding).
 
     Each help line names the real default and the environment variable; a yes/no setting named
     `no_...` is one flag (`--no-log`), the others a pair (`--redact` / `--no-redact`).
     """
     parser.add_argument("--config", default=argparse.SUPPRESS, help="TOML file with settings (keys as the field names)")
     for f in fields(Settings):
-        if only is not None and f.name not in only:
+        if (only is not None and f.name not in only) or (not ui and f.metadata.get("ui")):
             continue
         flag = "--" + f.name.replace("_", "-")
         kind = type(f.default)
@@ -257,7 +254,7 @@ def add_arguments(parser: argparse.ArgumentParser, only: tuple[str, ...] | None 
             action = "store_true" if f.name.startswith("no_") else argparse.BooleanOptionalAction
             parser.add_argument(flag, action=action, default=argparse.SUPPRESS, help=help_text)
         else:
-            parser.add_argument(flag, type=kind, default=argparse.SUPPRESS, choices=f.metadata.get("choices"),
+            parser.add_argument(flag, type=kind, default=argparse.SUPPRESS, choices=choices_of(Settings, f.name),
                                 help=help_text)
 
 

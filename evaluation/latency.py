@@ -36,7 +36,8 @@ import numpy as np
 
 from chat.assemble import build_engine
 from chat.engine import ChatEngine, ChatSession, TurnResult
-from chat.llm import GenerationStats, LocalChatModel
+from chat.llm import GenerationStats
+from chat.local_llm import LocalChatModel
 from chat.settings import Settings, add_arguments, load_settings
 
 log = logging.getLogger(__name__)

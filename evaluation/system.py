@@ -70,7 +70,7 @@ def load_embedder() -> SentenceTransformerEmbedder:
 
 def load_llm() -> ChatModel:
     """The app's default local model and adapter (`Settings()` defaults: SmolLM2-135M, adapters/default if present)."""
-    from chat.llm import LocalChatModel
+    from chat.local_llm import LocalChatModel
 
     offline_by_default()
     settings = Settings()

@@ -30,7 +30,8 @@ from chat import prompts
 from chat.assemble import build_engine
 from chat.engine import ChatEngine
 from chat.guard import reason_problems
-from chat.llm import ChatModel, LocalChatModel
+from chat.llm import ChatModel
+from chat.local_llm import LocalChatModel
 from chat.settings import PROJECT_ROOT, Settings
 from chat.tools import CALL_PREFIX, CLOSE, SearchCall, ToolCallError, parse_call
 from chat.understanding import read_message

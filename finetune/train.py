@@ -66,7 +66,8 @@ def sha256_of(path: str | Path) -> str:
 def base_model_name(location) -> str:
     """How the adapter names its base model: the embedded default by name (also when given as a copy of its
     .gguf file, e.g. on a GPU machine), a hub id as given, never a local path."""
-    from chat.llm import DEFAULT_BASE_MODEL, LLMError, locate_base_model
+    from chat.llm import DEFAULT_BASE_MODEL, LLMError
+    from chat.local_llm import locate_base_model
 
     if not location.gguf_file:
         return location.name if not Path(location.path).exists() else Path(location.path).name
@@ -146,7 +147,7 @@ def train(args: TrainArgs):
     from transformers import (AutoModelForCausalLM, AutoTokenizer, DataCollatorForSeq2Seq, EarlyStoppingCallback,
                               Trainer, TrainingArguments, set_seed)
 
-    from chat.llm import locate_base_model
+    from chat.local_llm import locate_base_model
 
     set_seed(args.seed)
     if args.threads:

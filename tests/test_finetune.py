@@ -90,7 +90,7 @@ def tiny_model_dir(tmp_path_factory):
     """A tiny random Llama with the real SmolLM2 tokenizer: a real model, small enough to train in seconds."""
     from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
 
-    from chat.llm import locate_base_model
+    from chat.local_llm import locate_base_model
 
     location = locate_base_model("default")
     tokenizer = AutoTokenizer.from_pretrained(location.path, gguf_file=location.gguf_file)

@@ -12,7 +12,8 @@ import torch
 from conftest import DEMO_CATALOG, ROOT
 
 from chat import prompts
-from chat.llm import LocalChatModel, offline_by_default
+from chat.llm import offline_by_default
+from chat.local_llm import LocalChatModel
 from chat.state import DialogueState
 from retrieval.catalog import load_catalog
 

@@ -102,3 +102,32 @@ def test_another_catalogue_is_never_called_films_by_default(tmp_path):
     assert settings.example_messages == [] and "comedy" not in settings.message_placeholder
     demo = load_settings(parse([]), {})
     assert demo.wording.plural == "films" and len(demo.example_messages) == 4 and "comedy" in demo.message_placeholder
+
+
+@pytest.mark.parametrize("source", ["environment", "config", "constructor"])
+def test_a_value_outside_a_settings_choices_is_an_error_naming_the_field(tmp_path, source):
+    config = tmp_path / "s.toml"
+    config.write_text('dtype = "float16"\n')
+    with pytest.raises(ValueError, match="dtype: must be one of 'float32', 'bfloat16'; got 'float16'"):
+        if source == "environment":
+            load_settings(parse([]), {"RECSYS_DTYPE": "float16"})
+        elif source == "config":
+            load_settings(parse(["--config", str(config)]), {})
+        else:
+            Settings(dtype="float16")
+
+
+def test_engine_settings_check_the_same_choices():
+    from chat.engine import EngineSettings
+
+    with pytest.raises(ValueError, match="planner: must be one of 'llm', 'rules'"):
+        EngineSettings(planner="gpt")
+
+
+def test_the_cli_offers_every_engine_setting_and_none_of_the_web_apps():
+    from chat.__main__ import parse_args
+
+    args = parse_args(["--jsonl", "--ranker-model", "none", "--model-cache", "none", "--recency-decay", "0.5"])
+    assert (args.ranker_model, args.model_cache, args.recency_decay) == ("none", "none", 0.5)
+    with pytest.raises(SystemExit):
+        parse_args(["--jsonl", "--port", "9000"])
