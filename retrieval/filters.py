@@ -157,9 +157,19 @@ class FieldCondition:
         return f"{low}..{high}"
 
     def describe(self) -> str:
+        """The condition in short words, for replies and logs.
+
+        Example: year=1990..1999 -> "year 1990 to 1999";  price=..15 -> "price at most 15";
+                 genres=comedy,drama -> "genres: comedy or drama";  mechanics!=bluffing -> "mechanics: not bluffing"
+        """
+        name = self.field.replace("_", " ")
         if self.is_range:
-            return f"{self.field} {'not ' if self.exclude else ''}{self.describe_range()}"
-        return f"{self.field}: {'not ' if self.exclude else ''}{' or '.join(sorted(self.any_of))}"
+            if self.minimum is not None and self.maximum is not None:
+                bounds = f"{self.minimum:g}" if self.minimum == self.maximum else f"{self.minimum:g} to {self.maximum:g}"
+            else:
+                bounds = f"at most {self.maximum:g}" if self.minimum is None else f"at least {self.minimum:g}"
+            return f"{name} {'not ' if self.exclude else ''}{bounds}"
+        return f"{name}: {'not ' if self.exclude else ''}{' or '.join(sorted(self.any_of))}"
 
 
 def avoid_text(item: Item) -> str:

@@ -77,4 +77,4 @@ def test_unreadable_filters_are_refused(text):
 
 
 def test_filters_describe_themselves():
-    assert parse_filters(["year=1990..1999", "genres=comedy,drama"]).describe() == "year 1990..1999; genres: comedy or drama"
+    assert parse_filters(["year=1990..1999", "genres=comedy,drama"]).describe() == "year 1990 to 1999; genres: comedy or drama"
