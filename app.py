@@ -42,12 +42,6 @@ from retrieval.index import StaleIndexError
 log = logging.getLogger("app")
 
 SORRY = "Sorry, something went wrong on my side while answering. Your conversation is safe; please try again."
-EXAMPLES = [
-    "I loved Alien and The Thing, something scary but not gory",
-    "A 90s comedy, nothing with zombies",
-    "Something like Spirited Away for a family evening",
-    "A western, under 2 hours, from before 1970",
-]
 CSS = """
 .card {border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 8px 10px; margin: 0;}
 #header {align-items: center;} #logo {flex-grow: 0 !important;}
@@ -368,7 +362,7 @@ def build_ui(engine: ChatEngine, settings: Settings, admin: AdminLogin | None = 
                         chatbot = gr.Chatbot(label="Conversation", height=480, elem_id="chat", render_markdown=False,
                                              sanitize_html=True, allow_tags=False, latex_delimiters=[])
                         with gr.Row():
-                            box = gr.Textbox(placeholder="e.g. a 90s comedy, nothing with zombies", show_label=False,
+                            box = gr.Textbox(placeholder=settings.message_placeholder, show_label=False,
                                              scale=5, elem_id="message", max_lines=4)
                             send = gr.Button("Send", variant="primary", scale=1, elem_id="send")
                         with gr.Row():
@@ -378,7 +372,8 @@ def build_ui(engine: ChatEngine, settings: Settings, admin: AdminLogin | None = 
                             dont_log = gr.Checkbox(False, label="Don't log this conversation", elem_id="dont-log",
                                                    visible=store is not None)
                         gr.Markdown(f"Watch history: {HISTORY_FORMATS}.", elem_id="history-formats")
-                        gr.Examples(EXAMPLES, inputs=box)
+                        if settings.example_messages:
+                            gr.Examples(settings.example_messages, inputs=box)
                     with gr.Column(scale=2, min_width=280, elem_classes="cards-column"):
                         gr.Markdown("### Recommended")
                         card_outputs, feedback_buttons = [], []

@@ -51,6 +51,7 @@ def build_engine(settings: Settings, progress: bool = True) -> ChatEngine:
         model_id=llm.name if llm else "none",
         adapter_id=settings.adapter_path or "none",
         app_version=APP_VERSION,
+        wording=settings.wording,
     )
     search = ItemSearch.open(index, embedder, settings.search_options)
     log.info("search: sources %s, ranker %s", [source.name for source in search.sources], search.ranker.name)

@@ -23,7 +23,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Iterator
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -34,11 +34,13 @@ from chat.guard import reason_problems
 from chat.history import HistoryMatch, history_reply
 from chat.llm import ChatModel, LLMError, YesNoScorer
 from chat.logstore import LogStore, redact
-from chat.state import DialogueState, add_history, record_feedback, record_shown, update_state
+from chat.state import DialogueState, add_history, record_feedback, record_shown, relaxations, update_state
 from chat.titles import TitleMatcher
 from chat.tools import QUERY_PREFIX, SearchCall, ToolCallError, parse_query, render_call
 from chat.understanding import Reading, read_message
+from chat.wording import Wording
 from retrieval.catalog import Catalog, Item
+from retrieval.field_kinds import people_of
 from retrieval.filters import normalize_term
 from retrieval.item_search import ItemSearch
 from retrieval.retriever import ScoredItem, SearchRequest
@@ -60,6 +62,7 @@ class EngineSettings:
     model_id: str = ""
     adapter_id: str = ""
     app_version: str = ""
+    wording: Wording = Wording()  # what the items are called in replies, prompts and templates
 
     def __post_init__(self) -> None:
         check_choices(self)
@@ -96,7 +99,7 @@ class ShownItem:
 class TurnResult:
     reply: str
     items: list[ShownItem]
-    kind: str  # recommend, no_results, clarify, small_talk, polite, error, history
+    kind: str  # recommend, relaxed (nearest items, a constraint left out), no_results, clarify, small_talk, polite, error, history
     timings_ms: dict[str, float]
     tool_call: dict | None = None
     tool_call_valid: bool | None = None
@@ -146,9 +149,8 @@ class ChatEngine:
         self.log_store = log_store
         self.settings = settings
         self.titles = TitleMatcher(catalog.items)
-        self.people = frozenset(
-            normalize_term(name) for item in catalog.items for name in (*item.cast, *item.directors) if name.strip()
-        )
+        self.people = frozenset(normalize_term(name) for item in catalog.items for name in people_of(item) if name.strip())
+        self.fields = search.index.fields  # the catalogue's filterable fields: what a message can constrain
 
     def new_session(self) -> ChatSession:
         return ChatSession()
@@ -166,7 +168,7 @@ class ChatEngine:
 
         if self.log_store is not None and self.log_store.redact:  # personal data is no request: the state never keeps it
             message = redact(message)
-        reading = read_message(message, self.titles, self.people)
+        reading = read_message(message, self.titles, self.people, self.fields)
         mark = lap("understand", started)
         canned = self._canned_reply(session, reading)
         if canned is not None:
@@ -191,24 +193,28 @@ class ChatEngine:
         mark = time.perf_counter()
         ranked, call, valid, notes, raw_call = ranking.ranked, ranking.call, ranking.valid, ranking.notes, ranking.model_output
         chosen = ranked[: self.settings.items_per_reply]
+        wording, shown_state, note = self.settings.wording, session.state, ""
+        if not chosen:  # nothing meets every constraint: the nearest items without one of them, said plainly
+            shown_state, dropped, chosen = self._relaxed(session.state, call)
+            constraints = session.state.filters().describe() or "that"
+            note = wording.relaxed(constraints, dropped) + "\n" if chosen else ""
+            ranked = chosen or ranked
         candidate_log = [{"id": s.item.id, "score": round(s.score, 4), **{k: round(v, 4) for k, v in s.signals.items()}} for s in ranked[:20]]
         tool_call = {"text": render_call(call), "valid": valid, "model_output": raw_call}
 
         if not chosen:
-            constraints = session.state.filters().describe() or "that"
-            text = (f"I couldn't find anything new in the catalogue matching {constraints}. "
-                    "Could you loosen one of those, or tell me another film you like?")
+            text = wording.no_results(session.state.filters().describe() or "that")
             timings["first_token"] = round((time.perf_counter() - started) * 1000, 1)
             result = TurnResult(text, [], "no_results", timings, tool_call, valid, candidate_log, notes)
             yield self._finish(session, message, result, started)
             return
 
-        intro = prompts.intro_line(session.state, self.catalog, len(chosen))
+        intro = note + prompts.intro_line(shown_state, self.catalog, len(chosen), wording)
         timings["first_token"] = round((time.perf_counter() - started) * 1000, 1)
         yield TurnUpdate(intro, [])
         shown: list[ShownItem] = []
         text = intro
-        for update in self._explain(session.state, reading.text, chosen, notes):
+        for update in self._explain(shown_state, reading.text, chosen, notes):
             shown.append(update)
             number = len(shown)
             text += "\n" + prompts.item_line_prefix(number, update.item) + update.why
@@ -216,7 +222,8 @@ class ChatEngine:
         lap("explain", mark)
         plan_state = session.state
         session.state = record_shown(session.state, [s.item.id for s in shown])
-        result = TurnResult(text, shown, "recommend", timings, tool_call, valid, candidate_log, notes, plan_state=plan_state)
+        kind = "relaxed" if note else "recommend"
+        result = TurnResult(text, shown, kind, timings, tool_call, valid, candidate_log, notes, plan_state=plan_state)
         yield self._finish(session, message, result, started)
 
     def rank(self, state: DialogueState, reading: Reading) -> "Ranking":
@@ -247,6 +254,15 @@ class ChatEngine:
         return SearchRequest(query=call.query, liked=state.liked, filters=state.filters(), exclude=state.excluded,
                              k=self.settings.candidates_k, disliked=state.disliked, mentioned=state.mentioned)
 
+    def _relaxed(self, state: DialogueState, call: SearchCall) -> tuple[DialogueState, str, list[ScoredItem]]:
+        """The first state of `chat.state.relaxations` whose search finds items, what it left out, and those items;
+        (state, "", []) when none does."""
+        for dropped, relaxed in relaxations(state):
+            found = self.search.run(self.search_request(relaxed, call))[: self.settings.items_per_reply]
+            if found:
+                return relaxed, dropped, found
+        return state, "", []
+
     def plan(self, state: DialogueState, reading: Reading) -> SearchCall:
         """The turn's search call alone (for training data: nothing is searched, shown or logged)."""
         return self._plan(state, reading)[0]
@@ -260,7 +276,8 @@ class ChatEngine:
         if not isinstance(self.llm, YesNoScorer) or not top:
             return ranked
         try:
-            chances = self.llm.yes_probability([prompts.scorer_messages(state, self.catalog, reading.text, s.item) for s in top])
+            chances = self.llm.yes_probability([prompts.scorer_messages(state, self.catalog, reading.text, s.item,
+                                                                        self.settings.wording) for s in top])
         except LLMError as error:
             notes.append(f"scorer error: {error}")
             return ranked
@@ -271,21 +288,19 @@ class ChatEngine:
     def _canned_reply(self, session: ChatSession, reading: Reading) -> tuple[str, str] | None:
         """Replies that need no search: empty, other language, small talk, a vague opening."""
         if not reading.text:
-            return "polite", "I didn't catch anything there. Tell me a film you like or what you're in the mood for."
+            return "polite", self.settings.wording.nothing_heard()
         if reading.not_english:
-            return "polite", ("Sorry, I can only chat in English for now. Tell me a film you enjoyed, "
-                              "or a genre you're in the mood for.")
+            return "polite", self.settings.wording.english_only()
         if reading.has_request:
             return None
         if reading.thanks:
             return "small_talk", "You're welcome! Say the word if you'd like more picks."
         if reading.small_talk:
-            return "small_talk", ("I'm a film recommender: tell me films you love or hate, a genre, an era or "
-                                  "things to avoid, and I'll suggest a few with reasons.")
+            return "small_talk", self.settings.wording.about_me()
         if not session.state.knows_something and not session.asked_to_clarify:
             session.asked_to_clarify = True
             greeting = "Hi! " if reading.greeting else ""
-            return "clarify", greeting + prompts.clarifying_question()
+            return "clarify", greeting + self.settings.wording.clarifying_question()
         return None
 
     def _plan(self, state: DialogueState, reading: Reading) -> tuple[SearchCall, bool | None, list[str], str]:
@@ -293,17 +308,19 @@ class ChatEngine:
         liked = [self.catalog[i] for i in state.liked[-2:] if i in self.catalog]
         # A title's words make a poor query ("Groundhog Day" finds films with "Day" in them): describe the liked films.
         described = " ".join(dict.fromkeys(w for item in liked for w in (*item.genres, *item.keywords[:4])))
-        fallback = described or "well-loved films"
+        fallback = described or f"well-loved {self.settings.wording.plural}"
         from_state = SearchCall(
             query=state.query_text() or fallback,
             genres=tuple(sorted(state.genres_wanted)),
             year_min=state.year_min,
             year_max=state.year_max,
             avoid=tuple(sorted(state.avoid_terms | state.genres_avoided)),
+            runtime_max=state.runtime_max,
+            filters=tuple(condition.text() for condition in state.conditions),
         )
         if self.llm is None or self.settings.planner == "rules":
             return from_state, None, [], ""
-        messages, _ = prompts.planner_messages(state, self.catalog, reading.text)
+        messages, _ = prompts.planner_messages(state, self.catalog, reading.text, self.settings.wording)
         try:  # the model writes the query alone; the hard constraints come from the state
             raw = "".join(self.llm.stream(messages, QUERY_PREFIX, self.settings.plan_max_new_tokens, stop=['"']))
         except LLMError as error:
@@ -319,7 +336,7 @@ class ChatEngine:
                       for w in self.catalog[i].title.split()}  # named films are searched by their vectors, not their words
         words = [w for w in (from_state.query + " " + model_query).split() if normalize_term(w) not in ruled_out]
         query = " ".join(dict.fromkeys(words)) or from_state.query
-        return SearchCall(query, from_state.genres, from_state.year_min, from_state.year_max, from_state.avoid), True, [], raw
+        return replace(from_state, query=query), True, [], raw
 
     def _explain(self, state: DialogueState, message: str, chosen: list[ScoredItem], notes: list[str]) -> Iterator[ShownItem]:
         """Each chosen item with its reason, LLM-written where the guard accepts it.
@@ -333,9 +350,10 @@ class ChatEngine:
         """
         allowed = {s.item.id for s in chosen} | set(state.liked) | set(state.disliked)
         items = [s.item for s in chosen]
-        templates = [prompts.template_reason(item, state, self.catalog) for item in items]
+        wording = self.settings.wording
+        templates = [prompts.template_reason(item, state, self.catalog, wording) for item in items]
         use_llm = self.llm is not None and self.settings.explainer == "llm"
-        messages = prompts.explainer_messages(state, self.catalog, message, items) if use_llm else []
+        messages = prompts.explainer_messages(state, self.catalog, message, items, wording) if use_llm else []
         drafts: list[str] | None = None
         if use_llm and self.settings.explain_batch:
             prefixes = prompts.reason_prefixes(items, templates)
@@ -360,7 +378,8 @@ class ChatEngine:
                         notes.append(f"explainer error: {error}")
                         use_llm = False
                 problems = (
-                    reason_problems(reason, item, allowed, self.titles, self.catalog, self.people, tuple(accepted))
+                    reason_problems(reason, item, allowed, self.titles, self.catalog, self.people, tuple(accepted),
+                                    wording.noun)
                     if reason else ["empty"]
                 )
                 if problems:
@@ -430,4 +449,6 @@ class ChatEngine:
 
 
 def _state_json(state: DialogueState) -> dict:
-    return {key: sorted(value) if isinstance(value, frozenset) else value for key, value in asdict(state).items()}
+    record = {key: sorted(value) if isinstance(value, frozenset) else value for key, value in asdict(state).items()}
+    record["conditions"] = [condition.text() for condition in state.conditions]
+    return record

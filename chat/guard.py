@@ -10,7 +10,10 @@ sentence are problems; the engine then falls back to a templated reason, so such
 reaches the person. The card is the item's fields; a decade, a runtime or a count of years that
 its title, synopsis or keywords state ("1950s", "a 10-year-old boy") is on it too. A year must be
 the item's own, even when the synopsis names another: "1967, a war film from Oliver Stone" reads
-as the release year of Platoon (1986), set in 1967.
+as the release year of Platoon (1986), set in 1967. Any other number (a price, a page or player
+count, "1.1e") must be one the card holds: a field's value, or a number in its title, synopsis or
+keywords. The card's people are its cast and its creators, whatever field names them (directors,
+author, designer: `retrieval.field_kinds.creators`), and names may begin with any capital ("Élodie").
 """
 
 from __future__ import annotations
@@ -20,16 +23,20 @@ import re
 
 from chat.titles import TitleMatcher, normalize_title, title_aliases
 from retrieval.catalog import Catalog, Item
-from retrieval.filters import normalize_term
+from retrieval.field_kinds import creators, people_of
+from retrieval.filters import normalize_term, number
 
+# Capital letters of the Latin scripts, for names that start with one ("Élodie", "Øyvind", "Łukasz").
+_UPPER = "A-Z" + "".join(ch for ch in map(chr, range(0xC0, 0x250)) if ch.isupper())
 _YEAR = re.compile(r"\b(1[89]\d\d|20\d\d)\b")
 _QUOTED = re.compile(r"[\"“*_]([^\"”*_]{2,60})[\"”*_]")
-_TITLE_WITH_YEAR = re.compile(r"((?:[A-Z0-9][\w'’:-]*\s?){1,6})\((?:19|20)\d\d\)")
+_TITLE_WITH_YEAR = re.compile(rf"((?:[{_UPPER}0-9][\w'’:-]*\s?){{1,6}})\((?:19|20)\d\d\)")
 _MARKUP = re.compile(r"<[^>]*>|\[/?[a-z_]+\]|```")
 _LIST_NUMBER = re.compile(r"\s*\d{1,2}[.)]\s")
 _LEADING_NAME = re.compile(r"\s*[*_\"“]+([^*_\"”]{1,80})[*_\"”]")  # a bold, italic or quoted name at the very start
 _LEADING_TITLE_WITH_YEAR = re.compile(r"\s*([^(]{1,80}?)\s*\((?:19|20)\d\d\)")
 _TRAILING_YEAR = re.compile(r"\s+(?:19|20)\d\d$")
+_FILM_WORDS = re.compile(r"\b(?:films?|movies?|cinema|cinematic|watch(?:ing)?)\b", re.IGNORECASE)
 MIN_REASON_WORDS = 7  # "1931, horror by James Whale." says less than the card does; the template says more
 MAX_REASON_WORDS = 45
 
@@ -46,13 +53,17 @@ def reason_problems(
     catalog: Catalog,
     people: frozenset[str] = frozenset(),
     earlier: tuple[str, ...] = (),
+    noun: str = "film",
 ) -> list[str]:
     """Why an LLM-written reason for `item` may not be shown; empty when it is fine.
 
     `people` are the normalized names of everyone in the catalogue: naming one who is not on
-    this item's card is stating a fact the card does not hold.
+    this item's card is stating a fact the card does not hold. `noun` is what the items are: a
+    reason that calls a book a film is wrong.
     """
     problems = []
+    if noun not in ("film", "movie") and _FILM_WORDS.search(text):
+        problems.append("calls it a film, but the catalogue holds no films")
     words = text.split()
     if len(words) < MIN_REASON_WORDS:
         problems.append("too short to say why")
@@ -62,7 +73,7 @@ def reason_problems(
         problems.append("contains markup")
     # The card's own people and keywords are not film titles: "Martin Scorsese" is no "The Martian", "Akira Kurosawa"
     # no "Akira", the keyword "chicago" no "Chicago (2002)".
-    for item_id in named_items(_without_phrases(text, (*item.directors, *item.cast, *item.keywords)), titles) - allowed:
+    for item_id in named_items(_without_phrases(text, (*people_of(item), *item.keywords)), titles) - allowed:
         problems.append(f"names {catalog[item_id].label}, which is not shown")
     if _repeats_line_start(text, item):
         problems.append("repeats the start of its line (number or title)")
@@ -77,8 +88,9 @@ def reason_problems(
         if item.year is None or int(year) != item.year:
             problems.append(f"states the year {year}, which is not on the card")
     problems += _unsupported_numbers(text, item, card_text)
+    problems += _numbers_not_on_card(text, item, card_text)
     problems += _unsupported_roles(text, item, people)
-    on_card = {normalize_term(name) for name in (*item.cast, *item.directors)}
+    on_card = {normalize_term(name) for name in people_of(item)}
     spoken = " " + normalize_term(text) + " "
     for person in people - on_card:
         if " " in person and f" {person} " in spoken:
@@ -201,9 +213,46 @@ def _unsupported_numbers(text: str, item: Item, card_text: str) -> list[str]:
     return problems
 
 
+# ----- any other number: a price, a page or player count ----------------------------------------
+
+_NUMBER = re.compile(r"(?<![\w.])(\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)")
+_SMALL_COUNT = 12  # "3 friends" may be said of a synopsis's "three friends"; a bare small count is no card fact
+_COUNTED_UNIT = re.compile(r"\s*(?:\+|-?\s*(?:pages?|players?|dollars?|euros?|pounds?|percent|%|stars?))", re.IGNORECASE)
+
+
+def _card_numbers(item: Item, card_text: str) -> set[float]:
+    """Every number the card holds: its year, runtime and other fields' values, and the numbers in its free text."""
+    values = {float(v) for v in (item.year, item.runtime_min) if v is not None}
+    for value in item.extra.values():
+        for element in value if isinstance(value, (list, tuple)) else (value,):
+            amount = number(element)
+            if amount is not None:
+                values.add(round(amount, 2))
+    values |= {float(match.replace(",", "")) for match in _NUMBER.findall(card_text)}
+    return values
+
+
+def _numbers_not_on_card(text: str, item: Item, card_text: str) -> list[str]:
+    """Numbers other than years, decades, runtimes and ages that the card does not hold.
+
+    Example: for a book of 287 pages at 16.67: "287 pages, 16.67" -> [];  "1.1e thriller" -> ["states the number 1.1..."]
+    """
+    checked = _DURATION.sub(" ", _YEARS_COUNT.sub(" ", _DECADE.sub(" ", _YEAR.sub(" ", text))))
+    on_card = _card_numbers(item, card_text)
+    problems = []
+    for match in _NUMBER.finditer(checked):
+        amount = float(match.group(1).replace(",", ""))
+        bare = amount.is_integer() and amount <= _SMALL_COUNT and not _COUNTED_UNIT.match(checked, match.end())
+        if bare or any(abs(amount - value) < 0.005 for value in on_card):
+            continue
+        problems.append(f"states the number {match.group(1)}, which is not on the card")
+    return problems
+
+
 # ----- roles: who directed it, who is in it ---------------------------------------------------
 
-_NAME = r"(?P<name>[A-Z](?:\.|[\w'’-]+)(?:\s+(?:(?:de|da|del|della|di|du|van|von|der|den|le|la)\s+)?[A-Z](?:\.|[\w'’-]+)){0,3})"
+_NAME = (rf"(?P<name>[{_UPPER}](?:\.|[\w'’-]+)(?:\s+(?:(?:de|da|del|della|di|du|van|von|der|den|le|la)\s+)?"
+         rf"[{_UPPER}](?:\.|[\w'’-]+)){{0,3}})")
 _PERFORMANCE = re.compile(r"\b(?:performances?|turns?|roles?|acting|cameos?|voices?|presence|portrayal|lead|star|"
                           r"played|performed|voiced|narrated|portrayed|acted)\b", re.IGNORECASE)
 # Words before "by" that make the name someone other than the director ("a novel by"): not a claim the card can check.
@@ -245,12 +294,14 @@ def _claimed_role(text: str, match: re.Match) -> str | None:
 def _unsupported_roles(text: str, item: Item, people: frozenset[str]) -> list[str]:
     """Role claims the card contradicts or does not hold: "directed by" / "from" / "X's film" for someone who is not
     its director, "starring" for someone not in its cast."""
-    on_card = {"director": _name_keys(item.directors), "cast": _name_keys(item.cast)}
+    on_card = {"director": _name_keys(creators(item)), "cast": _name_keys(item.cast)}
     surnames = {person.split()[-1] for person in people if " " in person}
     problems = []
     for pattern, role, known_only, contextual in _ROLE_CLAIMS:
         for match in pattern.finditer(text):
             claimed = _claimed_role(text, match) if contextual else role
+            if claimed is None and not item.directors and creators(item):  # "a novel by X": for a book, its author
+                claimed = "director"
             tokens = match.group("name").split()
             # The longest leading run of the capitalized words that is someone known ("Karloff Frankenstein" -> Karloff).
             keys = [normalize_term(" ".join(tokens[:n])) for n in range(len(tokens), 0, -1)]
@@ -264,7 +315,8 @@ def _unsupported_roles(text: str, item: Item, people: frozenset[str]) -> list[st
             name = match.group("name")
             if claimed == "director":
                 fact = f"but {name} is in its cast" if key in on_card["cast"] else "which the card does not say"
-                problems.append(f"calls {name} its director, {fact}")
+                problems.append(f"calls {name} its director, {fact}" if item.directors or not creators(item)
+                                else f"credits it to {name}, {fact}")
             else:
                 fact = f"but {name} is its director" if key in on_card["director"] else "which the card does not say"
                 problems.append(f"says {name} acts in it, {fact}")

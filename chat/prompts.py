@@ -1,6 +1,9 @@
 """Prompt rendering for the planner and the explainer, and the templated fallbacks. Pure text functions.
 
-Prompts stay compact: a small model on a CPU pays for every prompt token.
+Prompts stay compact: a small model on a CPU pays for every prompt token. What the items are
+called comes from a `chat.wording.Wording` (the film demo's by default, word for word the
+prompts the shipped adapter was trained on); an item's card and templated reason hold whatever
+fields its catalogue has (author, price, pages, players), never "film" for a book.
 """
 
 from __future__ import annotations
@@ -9,7 +12,12 @@ import re
 
 from chat.state import DialogueState
 from chat.tools import CALL_PREFIX, TOOL_DESCRIPTION
+from chat.wording import Wording
 from retrieval.catalog import Catalog, Item
+from retrieval.field_kinds import PERSON_FIELDS, UNITS
+from retrieval.filters import FieldCondition, number
+
+FILM = Wording()
 
 PLANNER_SYSTEM = "You turn a movie request into one catalogue search. " + TOOL_DESCRIPTION
 EXPLAINER_SYSTEM = (
@@ -20,6 +28,44 @@ EXPLAINER_SYSTEM = (
 # an entity ("&lt;"), an autolink ("http://", "www.", "a@b.c"). "&" before a space, ":" in "Mission: Impossible"
 # and "(" of "(1979)" stay as they are, so labels read the same to the model.
 _LABEL_MARKUP = re.compile(r"[\\`*_\[\]<>~$|@]|&(?=#?\w+;)|:(?=//)|(?<=www)\.", re.IGNORECASE)
+
+
+def _amount(value: float) -> str:
+    """Example: 287.0 -> "287";  16.67 -> "16.67" """
+    return f"{value:g}" if value.is_integer() else f"{value:.2f}"
+
+
+def card_facts(item: Item) -> list[str]:
+    """The item's fields beyond the film ones, as short phrases for its card and its templated reason.
+
+    Example: extra {"author": "Beatrix Wren", "pages": 287, "price": 16.67} -> ["by Beatrix Wren", "287 pages", "price 16.67"];
+             extra {"mechanics": ["cooperative"], "min_players": 1, "max_players": 4, "age": 10}
+             -> ["mechanics: cooperative", "1-4 players", "ages 10+"]
+    """
+    facts = []
+    extra = item.extra
+    for name, value in extra.items():
+        amount = number(value)
+        if name in ("min_players", "max_players"):
+            low, high = number(extra.get("min_players")), number(extra.get("max_players"))
+            if name == "min_players" or low is None:
+                players = [_amount(v) for v in (low, high) if v is not None]
+                facts.append(f"{'-'.join(dict.fromkeys(players))} players")
+        elif name in PERSON_FIELDS and isinstance(value, str) and value.strip():
+            facts.append(f"by {value.strip()}")
+        elif amount is not None and UNITS.get(name) == "currency":
+            facts.append(f"{name.replace('_', ' ')} {_amount(amount)}")
+        elif amount is not None and UNITS.get(name) == "years":
+            facts.append(f"ages {_amount(amount)}+")
+        elif amount is not None and UNITS.get(name) in ("minutes", "pages"):
+            facts.append(f"{_amount(amount)} {UNITS[name]}")
+        elif amount is not None:
+            facts.append(f"{name.replace('_', ' ')} {_amount(amount)}")
+        elif isinstance(value, (list, tuple)) and value:
+            facts.append(f"{name.replace('_', ' ')}: {', '.join(str(v) for v in value[:4])}")
+        elif isinstance(value, str) and 0 < len(value.strip()) <= 60:
+            facts.append(f"{name.replace('_', ' ')}: {value.strip()}")
+    return facts
 
 
 def item_card(item: Item) -> str:
@@ -36,6 +82,7 @@ def item_card(item: Item) -> str:
         parts.append("dir. " + ", ".join(item.directors[:2]))
     if item.cast:
         parts.append("with " + ", ".join(item.cast[:2]))
+    parts += card_facts(item)
     if item.keywords:
         parts.append(", ".join(item.keywords[:5]))
     card = " | ".join(parts)
@@ -55,21 +102,55 @@ def state_summary(state: DialogueState, catalog: Catalog) -> str:
         lines.append("Liked: " + "; ".join(catalog[i].label for i in state.liked if i in catalog))
     if state.disliked:
         lines.append("Disliked: " + "; ".join(catalog[i].label for i in state.disliked if i in catalog))
-    wants = sorted(state.genres_wanted) + list(state.preferences[:2])
+    categories = [value for c in state.conditions if not c.exclude and not c.is_range for value in sorted(c.any_of)]
+    wants = sorted(state.genres_wanted) + categories + list(state.preferences[:2])
     if wants:
         lines.append("Wants: " + ", ".join(wants))
     if state.year_min or state.year_max:
         lines.append(f"Years: {state.year_min or 'any'}-{state.year_max or 'any'}")
-    avoid = sorted(state.genres_avoided | state.avoid_terms)
+    limits = ([f"under {state.runtime_max} min"] if state.runtime_max else []) + limit_words(state.conditions)
+    if limits:
+        lines.append("Limits: " + ", ".join(limits))
+    excluded = [value for c in state.conditions if c.exclude and not c.is_range for value in sorted(c.any_of)]
+    avoid = sorted(state.genres_avoided | state.avoid_terms | set(excluded))
     if avoid:
         lines.append("Avoid: " + ", ".join(avoid))
     return "\n".join(lines)
 
 
-def planner_messages(state: DialogueState, catalog: Catalog, message: str) -> tuple[list[dict], str]:
+def limit_words(conditions: tuple[FieldCondition, ...]) -> list[str]:
+    """The numeric conditions as a person says them.
+
+    Example: (pages ..299, price ..15) -> ["under 300 pages", "price at most 15"];
+             (min_players ..4, max_players 4..) -> ["for 4 players"]
+    """
+    ranges = {c.field: c for c in conditions if c.is_range and not c.exclude}
+    words = []
+    fewest, most = ranges.get("min_players"), ranges.get("max_players")
+    if fewest and most and fewest.maximum is not None and fewest.maximum == most.minimum:
+        words.append(f"for {_amount(fewest.maximum)} players")
+        ranges = {name: c for name, c in ranges.items() if name not in ("min_players", "max_players")}
+    for name, c in ranges.items():
+        unit = UNITS.get(name, "")
+        named = name.replace("_", " ")
+        if c.minimum is None and unit in ("pages", "minutes"):
+            words.append(f"under {_amount(c.maximum + 1)} {unit}" if float(c.maximum).is_integer()
+                         else f"at most {_amount(c.maximum)} {unit}")
+        elif c.minimum is None:
+            words.append(f"{named} at most {_amount(c.maximum)}")
+        elif c.maximum is None:
+            words.append(f"{named} at least {_amount(c.minimum)}")
+        else:
+            words.append(f"{named} {_amount(c.minimum)} to {_amount(c.maximum)}")
+    return words
+
+
+def planner_messages(state: DialogueState, catalog: Catalog, message: str,
+                     wording: Wording = FILM) -> tuple[list[dict], str]:
     """Messages for the planning step and the assistant prefix the model continues from."""
     user = f"{state_summary(state, catalog)}\nLatest message: {message[:300]}".strip()
-    return [{"role": "system", "content": PLANNER_SYSTEM}, {"role": "user", "content": user}], CALL_PREFIX
+    system = PLANNER_SYSTEM if wording.is_film else PLANNER_SYSTEM.replace("movie", wording.noun)
+    return [{"role": "system", "content": system}, {"role": "user", "content": user}], CALL_PREFIX
 
 
 def request_summary(state: DialogueState, catalog: Catalog, message: str) -> str:
@@ -77,10 +158,21 @@ def request_summary(state: DialogueState, catalog: Catalog, message: str) -> str
     return f"{summary}\nThey said: {message[:300]}" if summary else f"They said: {message[:300]}"
 
 
-def explainer_messages(state: DialogueState, catalog: Catalog, message: str, items: list[Item]) -> list[dict]:
+def _worded(text: str, wording: Wording) -> str:
+    """A film prompt's text for another catalogue. Example: ("a film recommender", books) -> "a book recommender" """
+    if wording.is_film:
+        return text
+    for film, noun in (("films", wording.plural), ("Films", wording.plural.capitalize()), ("film", wording.noun),
+                       ("Film", wording.noun.capitalize())):
+        text = re.sub(rf"\b{film}\b", noun, text)
+    return text
+
+
+def explainer_messages(state: DialogueState, catalog: Catalog, message: str, items: list[Item],
+                       wording: Wording = FILM) -> list[dict]:
     cards = "\n".join(f"{n}. {item_card(item)}" for n, item in enumerate(items, start=1))
-    user = f"Request:\n{request_summary(state, catalog, message)}\n\nFilms:\n{cards}"
-    return [{"role": "system", "content": EXPLAINER_SYSTEM}, {"role": "user", "content": user}]
+    user = f"Request:\n{request_summary(state, catalog, message)}\n\n{wording.plural.capitalize()}:\n{cards}"
+    return [{"role": "system", "content": _worded(EXPLAINER_SYSTEM, wording)}, {"role": "user", "content": user}]
 
 
 def markdown_label(text: str) -> str:
@@ -96,13 +188,15 @@ SCORER_SYSTEM = "You judge whether a film suits a person's request. Answer yes o
 SCORE_ANSWERS = ("yes", "no")
 
 
-def scorer_messages(state: DialogueState, catalog: Catalog, message: str, item: Item) -> list[dict]:
+def scorer_messages(state: DialogueState, catalog: Catalog, message: str, item: Item,
+                    wording: Wording = FILM) -> list[dict]:
     """Messages for the LLM scorer: does this one film suit the request? The model answers yes or no.
 
     The request comes first and the film last, so the candidates of one turn share the prompt's start.
     """
-    user = f"Request:\n{request_summary(state, catalog, message)}\n\nFilm: {item_card(item)}\nDoes it suit them?"
-    return [{"role": "system", "content": SCORER_SYSTEM}, {"role": "user", "content": user}]
+    noun = wording.noun.capitalize()
+    user = f"Request:\n{request_summary(state, catalog, message)}\n\n{noun}: {item_card(item)}\nDoes it suit them?"
+    return [{"role": "system", "content": _worded(SCORER_SYSTEM, wording)}, {"role": "user", "content": user}]
 
 
 def item_line_prefix(number: int, item: Item) -> str:
@@ -150,22 +244,26 @@ def _spoken_list(words: list[str], last: str = "and") -> str:
     return words[0] if len(words) == 1 else ", ".join(words[:-1]) + f" {last} {words[-1]}"
 
 
-def intro_line(state: DialogueState, catalog: Catalog, count: int) -> str:
+def intro_line(state: DialogueState, catalog: Catalog, count: int, wording: Wording = FILM) -> str:
     """The opening sentence of a reply with recommendations, built from the state alone: it names every stated
     constraint and liked film, in words a person would use, and its wording changes from turn to turn.
 
     Example: liked Alien, wants horror, before 1978, no gore, first turn ->
              "Since you liked Alien, here are three horror films made before 1978, with no gore:"
     """
-    what = " and ".join(sorted(state.genres_wanted))
-    films = f"{what} films" if what else "films"
+    categories = [value for c in state.conditions if not c.exclude and not c.is_range for value in sorted(c.any_of)]
+    what = " and ".join([*sorted(state.genres_wanted), *categories])
+    films = f"{what} {wording.plural}" if what else wording.plural
     number = _COUNT_WORDS[count] if count < len(_COUNT_WORDS) else str(count)
-    picks = f"one {what + ' film' if what else 'pick'}" if count == 1 else f"{number} {films}"
+    picks = f"one {what + ' ' + wording.noun if what else 'pick'}" if count == 1 else f"{number} {films}"
     details = [_era(state.year_min, state.year_max)]
     if state.runtime_max:
         details.append(f"under {state.runtime_max} minutes")
+    details += limit_words(state.conditions)
     people = {person.lower(): person for item in catalog.items for person in (*item.cast, *item.directors)}
-    things = sorted(state.genres_avoided) + sorted(t for t in state.avoid_terms if t not in people)
+    excluded = [value for c in state.conditions if c.exclude and not c.is_range for value in sorted(c.any_of)]
+    things = sorted(set(state.genres_avoided) | set(excluded)) + sorted(t for t in state.avoid_terms
+                                                                         if t not in people and t not in excluded)
     avoided_people = [people[t] for t in sorted(state.avoid_terms) if t in people]
     avoided = ([f"with no {_spoken_list(things, 'or')}"] if things else []) + (
         [f"without {_spoken_list(avoided_people, 'or')}"] if avoided_people else [])
@@ -188,29 +286,57 @@ def intro_line(state: DialogueState, catalog: Catalog, count: int) -> str:
     return frames[turn % len(frames)]
 
 
-def template_reason(item: Item, state: DialogueState, catalog: Catalog) -> str:
-    """A plain, factual reason built only from the item's card and the state.
+_SENTENCE = re.compile(r"(?<=[.!?])\s+")
+_OPENING = re.compile(r"^(?:in|on|at|during|after|when|while|as)\b[^,]{3,60},\s*", re.IGNORECASE)
+
+
+_CLAUSE_START = frozenset({"that", "which", "who", "while", "as", "and", "but", "when", "until", "before", "after"})
+
+
+def description_gist(text: str, max_words: int = 16) -> str:
+    """A description's first sentence without its scene-setting opening, cut before a clause when it is long: a card
+    fact for a reason.
+
+    Example: "In a small market town, a widowed florist follows a trail of anonymous letters that every neighbour
+             pretends not to have received. A cozy whodunit." -> "a widowed florist follows a trail of anonymous letters"
+    """
+    first = _SENTENCE.split(text.strip(), maxsplit=1)[0].rstrip(".!?")
+    first = _OPENING.sub("", first) or first
+    words = first.split()
+    if len(words) > max_words:
+        cuts = [i for i in range(5, max_words) if words[i].lower() in _CLAUSE_START or words[i - 1].endswith(",")]
+        words = words[: cuts[-1] if cuts else max_words - 2]
+    gist = " ".join(words).rstrip(",;:")
+    return gist[:1].lower() + gist[1:] if gist[:2] != gist[:2].upper() else gist
+
+
+def template_reason(item: Item, state: DialogueState, catalog: Catalog, wording: Wording = FILM) -> str:
+    """A plain, factual reason built only from the item's card and the state: its year, categories and people,
+    its other fields (author, pages, price, players), then its keywords or the gist of its description.
 
     Example: horror film by John Carpenter, wanted horror ->
              "A 1982 horror, science fiction film by John Carpenter: paranoid, claustrophobic, tense."
+             a 2019 crime fiction book by Beatrix Wren, 287 pages, price 16.67 ->
+             "A 2019 crime fiction book by Beatrix Wren: a widowed florist follows a trail of anonymous letters;
+              287 pages, price 16.67."
     """
-    what = ", ".join(item.genres[:3]) or "film"
+    what = ", ".join(item.genres[:3])
+    facts = card_facts(item)
     by = f" by {item.directors[0]}" if item.directors else ""
+    by = by or next((f" {fact}" for fact in facts if fact.startswith("by ")), "")
+    others = [fact for fact in facts if not fact.startswith("by ")][:2]
     year = f"{item.year} " if item.year else ""
-    article = "An" if (year or what)[:1].lower() in "aeiou8" else "A"
-    sentence = f"{article} {year}{what} film{by}"
+    article = "An" if (year or what or wording.noun)[:1].lower() in "aeiou8" else "A"
+    sentence = f"{article} {year}{what + ' ' if what else ''}{wording.noun}{by}"
     wanted = set(state.genres_wanted)
     mood = [k for k in item.keywords if k not in wanted][:3]
     if mood:
         sentence += ": " + ", ".join(mood)
+    elif item.synopsis:
+        sentence += ": " + description_gist(item.synopsis)
+    if others:  # after the description: "1-4 players: players rebuild..." would say a word twice
+        sentence += "; " + ", ".join(others)
     shared = [catalog[i].title for i in state.liked if i in catalog and set(catalog[i].genres) & set(item.genres)]
     if shared:
         sentence += f", in the vein of {shared[-1]}"
     return sentence + "."
-
-
-def clarifying_question() -> str:
-    return (
-        "Happy to help! To point you to something good: what's a film you loved recently, "
-        "or what are you in the mood for (a genre, an era, something to avoid)?"
-    )

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from chat.choices import Dtype, Explainer, LLMBackend, Planner, Quantize, Reranker, check_choices, choices_of
+from chat.wording import Wording
 from retrieval.index import IndexMissingError, StaleIndexError, read_manifest
 from retrieval.item_search import CANDIDATES_PER_SOURCE, SearchOptions
 from retrieval.rerank import RerankWeights
@@ -30,6 +31,9 @@ DEMO_CATALOG = PROJECT_ROOT / "data" / "movies.jsonl"
 DEMO_COLLABORATIVE = PROJECT_ROOT / "data" / "collaborative.npz"  # EASE over the ReDial train dialogues (data/README.md)
 DEMO_RANKER = PROJECT_ROOT / "data" / "ranker"
 ENV_PREFIX = "RECSYS_"
+DEMO_PLACEHOLDER = "e.g. a 90s comedy, nothing with zombies"
+DEMO_EXAMPLES = ("I loved Alien and The Thing, something scary but not gory", "A 90s comedy, nothing with zombies",
+                 "Something like Spirited Away for a family evening", "A western, under 2 hours, from before 1970")
 
 
 def _doc(text: str, default: Any, **extra: Any) -> Any:
@@ -93,6 +97,13 @@ class Settings:
     title: str = _doc("title shown at the top of the web app", "Film Finder", ui=True)
     subtitle: str = _doc("subtitle under the title", "Tell me what you like and what to avoid; I'll suggest films and say why.", ui=True)
     logo: str = _doc("image file shown beside the title (PNG, JPEG, SVG, ...); empty for none", "", ui=True)
+    item_noun: str = _doc("what one item is called in replies, prompts and reasons ('book', 'game'); empty: 'film' for "
+                          "the demo catalogue, else 'item'", "")
+    item_noun_plural: str = _doc("what several items are called ('books'); empty: the noun with an 's'", "")
+    placeholder: str = _doc("hint shown in the empty message box; empty: the demo's for the demo catalogue, else a "
+                            "plain one", "", ui=True)
+    examples: str = _doc("example messages under the box, separated by ' | '; empty: the demo's for the demo catalogue, "
+                         "else none", "", ui=True)
 
     def __post_init__(self) -> None:
         if self.items_per_reply < 1 or self.items_per_reply > 10:
@@ -106,6 +117,27 @@ class Settings:
             raise ValueError(f"remote_url: must start with http:// or https://, got {self.remote_url!r}")
         if self.logo and not Path(self.logo).is_file():
             raise ValueError(f"logo: no such file: {self.logo}")
+        self.wording  # checks item_noun and item_noun_plural
+
+    @property
+    def is_demo(self) -> bool:
+        return self.catalog_source.resolve() == DEMO_CATALOG.resolve()
+
+    @property
+    def wording(self) -> Wording:
+        """What the items are called: the settings' nouns, else "film" for the demo catalogue and "item" for others."""
+        noun = self.item_noun.strip() or ("film" if self.is_demo else "item")
+        return Wording(noun, self.item_noun_plural.strip() or noun + "s")
+
+    @property
+    def message_placeholder(self) -> str:
+        return self.placeholder or (DEMO_PLACEHOLDER if self.is_demo else f"e.g. {self.wording.plural} like one you loved")
+
+    @property
+    def example_messages(self) -> list[str]:
+        """The examples as a list. Example: "a | b" -> ["a", "b"]"""
+        examples = self.examples or (" | ".join(DEMO_EXAMPLES) if self.is_demo else "")
+        return [text.strip() for text in examples.split(" | ") if text.strip()]
 
     @property
     def rerank_weights(self) -> RerankWeights:

@@ -2,6 +2,9 @@
 
 `update_state(state, reading, catalog)` is pure: it returns a new state. A newly stated genre or
 era replaces the old one (people refine); avoided things accumulate (people rarely un-ban).
+Constraints on the catalogue's other fields are `FieldCondition`s: a new one on a field replaces
+the old one on it, exclusions accumulate. `relaxations` names the states with one wanted
+constraint dropped, for a request that nothing meets.
 `add_history` seeds a state with a watch history the person brought (`chat.history`).
 """
 
@@ -9,10 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from statistics import median
 
 from chat.understanding import Reading
 from retrieval.catalog import Catalog
-from retrieval.filters import ItemFilter
+from retrieval.field_kinds import describe_field
+from retrieval.filters import FieldCondition, ItemFilter, field_values, number
 
 DEFAULT_OLDER_BEFORE = 1980
 DEFAULT_NEWER_AFTER = 2010
@@ -33,6 +38,7 @@ class DialogueState:
     year_min: int | None = None
     year_max: int | None = None
     runtime_max: int | None = None
+    conditions: tuple[FieldCondition, ...] = ()  # constraints on the catalogue's other fields: price, pages, mechanics
     shown: tuple[str, ...] = ()
     last_shown: tuple[str, ...] = ()
     rejected: frozenset[str] = frozenset()
@@ -53,6 +59,7 @@ class DialogueState:
             year_max=self.year_max,
             runtime_max=self.runtime_max,
             avoid_terms=self.avoid_terms,
+            fields=self.conditions,
         )
 
     @property
@@ -60,7 +67,7 @@ class DialogueState:
         """Enough to search on: a liked item, a genre, an era or a stated preference."""
         return bool(
             self.liked or self.genres_wanted or self.preferences or self.year_min or self.year_max
-            or self.shown or self.avoid_terms or self.genres_avoided
+            or self.shown or self.avoid_terms or self.genres_avoided or self.conditions
         )
 
     def query_text(self) -> str:
@@ -71,6 +78,56 @@ class DialogueState:
 
 def _at(positions: tuple[int, ...], shown: tuple[str, ...]) -> list[str]:
     return [shown[p] for p in positions if -len(shown) <= p < len(shown)]
+
+
+def _lower_than_shown(name: str, shown: Sequence[str], catalog: Catalog) -> FieldCondition | None:
+    """'Shorter' or 'cheaper' on field `name`: below the middle of the items just shown, else of the whole catalogue.
+
+    Example: pages of the books just shown 250, 300, 420 -> pages ..299
+    """
+    values = sorted(v for v in (number(field_values(catalog[i], name)[0]) if field_values(catalog[i], name) else None
+                                for i in shown if i in catalog) if v is not None)
+    kind = describe_field(catalog.items, name) if not values else None
+    middle = median(values) if values else kind.median if kind is not None else None
+    if middle is None:
+        return None
+    limit = middle - 1 if float(middle).is_integer() and middle >= 10 else middle * 0.9
+    return FieldCondition(name, maximum=round(limit, 2), missing_passes=True)
+
+
+def merge_conditions(old: tuple[FieldCondition, ...], new: Sequence[FieldCondition]) -> tuple[FieldCondition, ...]:
+    """The conditions after new ones are stated: a new wanted one replaces the wanted one on its field, exclusions add.
+
+    Example: (price ..20, mechanics != bluffing) + (price ..15,) -> (mechanics != bluffing, price ..15)
+    """
+    replaced = {c.field for c in new if not c.exclude}
+    kept = [c for c in old if c.exclude or c.field not in replaced]
+    return tuple(dict.fromkeys((*kept, *new)))
+
+
+def relaxations(state: DialogueState) -> list[tuple[str, DialogueState]]:
+    """Each wanted constraint the state holds, described, with the state without it: the numbers first, then the
+    era, then the categories; last, when there are several, the state without any of them. What the person wants
+    avoided is never relaxed.
+
+    Example: wants horror from the 2020s -> [("2020-2029", the state without the years), ("horror", without the genre)]
+    """
+    options = [(condition.describe(), replace(state, conditions=tuple(c for c in state.conditions if c != condition)))
+               for condition in state.conditions if not condition.exclude and condition.is_range]
+    if state.runtime_max is not None:
+        options.append((f"under {state.runtime_max} min", replace(state, runtime_max=None)))
+    if state.year_min is not None or state.year_max is not None:
+        era = ItemFilter(year_min=state.year_min, year_max=state.year_max).describe()
+        options.append((era, replace(state, year_min=None, year_max=None)))
+    if state.genres_wanted:
+        options.append((" and ".join(sorted(state.genres_wanted)), replace(state, genres_wanted=frozenset())))
+    options += [(condition.describe(), replace(state, conditions=tuple(c for c in state.conditions if c != condition)))
+                for condition in state.conditions if not condition.exclude and not condition.is_range]
+    if len(options) > 1:
+        none_wanted = replace(state, runtime_max=None, year_min=None, year_max=None, genres_wanted=frozenset(),
+                              conditions=tuple(c for c in state.conditions if c.exclude))
+        options.append((" and ".join(words for words, _ in options), none_wanted))
+    return options
 
 
 def update_state(state: DialogueState, reading: Reading, catalog: Catalog) -> DialogueState:
@@ -110,6 +167,7 @@ def update_state(state: DialogueState, reading: Reading, catalog: Catalog) -> Di
     preferences = () if reading.genres_wanted and reading.genres_wanted != state.genres_wanted else state.preferences
     if reading.preference_text:
         preferences = (reading.preference_text, *preferences)[:MAX_PREFERENCES]
+    lowered = [c for c in (_lower_than_shown(name, state.last_shown, catalog) for name in reading.lower) if c]
     return replace(
         state,
         liked=tuple(liked),
@@ -120,6 +178,7 @@ def update_state(state: DialogueState, reading: Reading, catalog: Catalog) -> Di
         year_min=year_min,
         year_max=year_max,
         runtime_max=reading.runtime_max or state.runtime_max,
+        conditions=merge_conditions(state.conditions, [*reading.conditions, *lowered]),
         rejected=state.rejected | newly_rejected,
         preferences=preferences,
         mentioned=state.mentioned + tuple(dict.fromkeys((*reading.liked, *reading.disliked))),

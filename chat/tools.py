@@ -5,7 +5,11 @@ The LLM emits exactly one call per turn, on its own line:
     <tool_call>{"name": "search_items", "arguments": {"query": "tense space horror", "genres": ["horror"],
     "year_min": 1970, "year_max": 1989, "avoid": ["gore"]}}</tool_call>
 
-`query` is required; the rest is optional. At inference the engine asks for the query alone
+`query` is required; the rest is optional. Two optional arguments came after the adapter was
+trained and are written only when the state holds them: `runtime_max` (minutes) and `filters`,
+the state's constraints on the catalogue's other fields as `retrieval.filters.FieldCondition`
+texts (`"price=..15"`, `"mechanics!=bluffing"`). The model never writes them (it writes the
+query alone), so the logged call says every constraint the search held. At inference the engine asks for the query alone
 (`QUERY_PREFIX`, stop at its closing quote) and takes the constraints from the dialogue state;
 fine-tuning data holds whole calls, so the model learns them all. The same rendering is used in fine-tuning data, so
 training and serving cannot drift apart. A malformed call comes back as a `ToolCallError` whose
@@ -41,6 +45,8 @@ class SearchCall:
     year_min: int | None = None
     year_max: int | None = None
     avoid: tuple[str, ...] = field(default=())
+    runtime_max: int | None = None
+    filters: tuple[str, ...] = ()  # FieldCondition texts: "price=..15"
 
     def arguments(self) -> dict:
         args: dict = {"query": self.query}
@@ -52,6 +58,10 @@ class SearchCall:
             args["year_max"] = self.year_max
         if self.avoid:
             args["avoid"] = list(self.avoid)
+        if self.runtime_max is not None:
+            args["runtime_max"] = self.runtime_max
+        if self.filters:
+            args["filters"] = list(self.filters)
         return args
 
 
@@ -63,11 +73,11 @@ def render_call(call: SearchCall) -> str:
     return OPEN + json.dumps({"name": TOOL_NAME, "arguments": call.arguments()}) + CLOSE
 
 
-def _optional_year(value, name: str) -> int | None:
+def _optional_int(value, name: str, example: str = "a year like 1990") -> int | None:
     if value is None or value == "":
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float, str)) or not str(value).strip().isdigit():
-        raise ToolCallError(f"{name} must be a year like 1990, got {value!r}")
+        raise ToolCallError(f"{name} must be {example}, got {value!r}")
     return int(value)
 
 
@@ -128,9 +138,11 @@ def parse_call(text: str, strict: bool = False) -> SearchCall:
     return SearchCall(
         query=" ".join(query.split())[:200],
         genres=_string_list(args.get("genres"), "genres"),
-        year_min=_optional_year(args.get("year_min"), "year_min"),
-        year_max=_optional_year(args.get("year_max"), "year_max"),
+        year_min=_optional_int(args.get("year_min"), "year_min"),
+        year_max=_optional_int(args.get("year_max"), "year_max"),
         avoid=_string_list(args.get("avoid"), "avoid"),
+        runtime_max=_optional_int(args.get("runtime_max"), "runtime_max", "minutes like 100"),
+        filters=_string_list(args.get("filters"), "filters"),
     )
 
 

@@ -2,6 +2,12 @@
 
 Rules, not a model: they are fast, predictable and testable, and they give the LLM planner and
 the hard constraints a reliable floor. The reading is pure: text in, `Reading` out.
+
+Given the catalogue's fields (`retrieval.field_kinds.CatalogFields`), a message is read onto
+fields that exist: a category word in a field's vocabulary is a hard constraint, one that is not
+("mystery" where the categories say "crime fiction") stays a soft query word; "shorter",
+"cheaper", "under 300 pages", "for 4 players" or "more recent" apply only to a field the
+catalogue has (runtime or pages, price, players, year) and are otherwise ignored.
 """
 
 from __future__ import annotations
@@ -11,7 +17,8 @@ import unicodedata
 from dataclasses import dataclass, field
 
 from chat.titles import TitleMatcher
-from retrieval.filters import normalize_term
+from retrieval.field_kinds import CatalogFields
+from retrieval.filters import FieldCondition, normalize_term
 from retrieval.text_keys import fold
 
 MAX_MESSAGE_CHARS = 2000
@@ -85,6 +92,20 @@ STOPWORDS = frozenset(
     love loved enjoy enjoyed mood feel kind sort type bit lot much many any some new old older newer recent classic
     first second third last let's lets got get""".split()
 )
+PAGES = re.compile(r"\b(?:under|less than|fewer than|shorter than|at most|max|no more than|below)\s+(\d+)\s*pages?\b")
+PRICE = re.compile(r"\b(?:under|less than|cheaper than|at most|max|no more than|below)\s+"
+                   r"(?:[$€£]\s*(\d+(?:\.\d+)?)|(\d+(?:\.\d+)?)\s*(?:dollars?|euros?|pounds?|bucks|usd|eur|gbp|[$€£]))")
+PLAYERS = re.compile(r"\b(?:for|with)\s+(\d{1,2}|two|three|four|five|six|seven|eight)\s+(?:players?|people|persons?)\b")
+PLAYER_WORDS = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8}
+SHORTER = re.compile(r"\bnot too long\b|\bshort(er)?\b|\bquick(er)?\b")
+CHEAPER = re.compile(r"\b(cheap|cheaper|inexpensive|affordable|budget|less expensive)\b")
+# The fields "shorter" may mean, most specific first; "minutes" phrases mean the first minutes field.
+LENGTH_FIELDS = ("runtime_min", "play_minutes", "duration_min", "pages", "page_count")
+MINUTES_FIELDS = ("runtime_min", "play_minutes", "duration_min")
+# Words that only say which way to move on a field, units and item nouns: no query words.
+RELATIVE_WORDS = frozenset({"short", "shorter", "quick", "quicker", "cheap", "cheaper", "inexpensive", "affordable",
+                            "budget", "page", "pages", "player", "players", "hour", "hours", "minute", "minutes", "mins",
+                            "dollars", "euros", "pounds", "bucks", "book", "books", "game", "games"})
 STOP_AFTER_NEGATION = {"more", "too", "very", "that", "this", "those", "these", "one", "ones", "sure", "really", "so",
                        "much", "a", "the", "any", "thanks", "idea", "clue", "problem", "worries", "way"}
 
@@ -104,6 +125,8 @@ class Reading:
     older: bool = False
     newer: bool = False
     runtime_max: int | None = None
+    conditions: tuple[FieldCondition, ...] = ()  # hard constraints on the catalogue's other fields (price, mechanics)
+    lower: tuple[str, ...] = ()  # numeric fields to go lower on than what was shown ("shorter" books, "cheaper")
     reject_shown: bool = False
     rejected_positions: tuple[int, ...] = ()
     liked_positions: tuple[int, ...] = ()
@@ -121,7 +144,7 @@ class Reading:
         return bool(
             self.liked or self.disliked or self.genres_wanted or self.genres_avoided or self.avoid_terms
             or self.year_min or self.year_max or self.older or self.newer or self.runtime_max
-            or self.reject_shown or self.rejected_positions or self.liked_positions or self.preference_text
+            or self.conditions or self.lower or self.reject_shown or self.rejected_positions or self.liked_positions or self.preference_text
         )
 
 
@@ -226,7 +249,8 @@ def _years(lowered: str) -> tuple[int | None, int | None]:
     return year_min, year_max
 
 
-def _runtime(lowered: str) -> int | None:
+def _minutes(lowered: str) -> int | None:
+    """A stated most-minutes ("under 2 hours" -> 120, "something short" -> 100), else None."""
     match = RUNTIME.search(lowered)
     if match:
         amount, unit = float(match.group(1)), match.group(2)
@@ -234,6 +258,55 @@ def _runtime(lowered: str) -> int | None:
     if re.search(r"\bnot too long\b|\bshort(er)?\b", lowered):
         return 120 if "not too long" in lowered else 100
     return None
+
+
+def _field_numbers(lowered: str, fields: CatalogFields) -> tuple[int | None, list[FieldCondition], list[str]]:
+    """(runtime_max, other hard conditions, fields to go lower on) that a message states about fields that exist.
+
+    Example (books with pages and price): "something shorter, under $15" -> (None, [price ..15], ["pages"]);
+             (films): "under 2 hours" -> (120, [], [])
+    """
+    conditions: list[FieldCondition] = []
+    lower: list[str] = []
+    minutes_field = fields.first_numeric(MINUTES_FIELDS)
+    stated = RUNTIME.search(lowered)
+    if stated and minutes_field is not None:
+        amount = _minutes(lowered)
+        if minutes_field.name == "runtime_min":
+            return amount, conditions, lower
+        conditions.append(FieldCondition(minutes_field.name, maximum=float(amount), missing_passes=True))
+    pages = fields.first_numeric(("pages", "page_count"))
+    page_match = PAGES.search(lowered)
+    if pages is not None and page_match:
+        conditions.append(FieldCondition(pages.name, maximum=float(page_match.group(1)), missing_passes=True))
+    length = fields.first_numeric(LENGTH_FIELDS)
+    if not stated and not page_match and length is not None and SHORTER.search(lowered):
+        if length.name == "runtime_min":
+            return _minutes(lowered), conditions, lower
+        lower.append(length.name)
+    price = fields.numeric("price")
+    price_match = PRICE.search(lowered)
+    if price is not None and price_match:
+        conditions.append(FieldCondition("price", maximum=float(price_match.group(1) or price_match.group(2)),
+                                         missing_passes=True))
+    elif price is not None and CHEAPER.search(lowered):
+        lower.append("price")
+    players = PLAYERS.search(lowered)
+    if players and fields.numeric("min_players") and fields.numeric("max_players"):
+        count = float(PLAYER_WORDS.get(players.group(1)) or players.group(1))
+        conditions += [FieldCondition("min_players", maximum=count, missing_passes=True),
+                       FieldCondition("max_players", minimum=count, missing_passes=True)]
+    return None, conditions, lower
+
+
+def _category_phrases(fields: CatalogFields) -> dict[str, tuple[str, str]]:
+    """Phrase -> (field, value) for every value of a closed categorical field that the genre words do not already name.
+
+    Example (games): {"cooperative": ("mechanics", "cooperative"), "deck building": ("mechanics", "deck building"), ...}
+    """
+    named = set(GENRE_WORDS.values())
+    return {value: (kind.name, value) for kind in fields.category_fields() for value in kind.values
+            if value and not (kind.name == "genres" and value in named)}
 
 
 def _ordinals(lowered: str) -> list[int]:
@@ -250,8 +323,13 @@ def _people_in(normalized: str, people: frozenset[str]) -> set[str]:
     return {" ".join(words[i : i + n]) for n in (2, 3, 4) for i in range(len(words) - n + 1)} & people
 
 
-def read_message(text: str, titles: TitleMatcher, people: frozenset[str] = frozenset()) -> Reading:
-    """Read a message. `people` holds normalized cast and director names, so "not Tom Cruise" can be avoided."""
+def read_message(text: str, titles: TitleMatcher, people: frozenset[str] = frozenset(),
+                 fields: CatalogFields | None = None) -> Reading:
+    """Read a message. `people` holds normalized cast and director names, so "not Tom Cruise" can be avoided.
+
+    `fields` are the catalogue's filterable fields; without them the message is read as about films (genres, years
+    and runtimes are constraints, whatever the catalogue holds).
+    """
     text, truncated = clean_message(text)
     mentions = titles.find(text)
     # Blank out the titles so their words are not read as attributes ("Star Wars" is no war film).
@@ -276,11 +354,19 @@ def read_message(text: str, titles: TitleMatcher, people: frozenset[str] = froze
             target.append(mention.item_id)
 
     genres_wanted, genres_avoided, terms = set(), set(), set()
+    wanted_values: dict[str, set[str]] = {}
+    avoided_values: dict[str, set[str]] = {}
+    phrases = _category_phrases(fields) if fields is not None else {}
     positive_words = []
     for clause, negative in _clauses(lowered):
         clause_norm = " ".join(re.findall(r"[a-z0-9']+", clause.replace("-", " ")))
-        for genre, _ in _find_phrases(clause_norm, GENRE_WORDS):
-            (genres_avoided if negative else genres_wanted).add(genre)
+        lexicon = {**GENRE_WORDS, **{phrase: phrase for phrase in phrases}}
+        for found, _ in _find_phrases(clause_norm, lexicon):
+            if found in phrases and found not in GENRE_WORDS.values():
+                name, value = phrases[found]
+                (avoided_values if negative else wanted_values).setdefault(name, set()).add(value)
+            else:
+                (genres_avoided if negative else genres_wanted).add(found)
         for term, _ in _find_phrases(clause_norm, TERM_WORDS):
             if negative:
                 terms.add(term)
@@ -296,10 +382,35 @@ def read_message(text: str, titles: TitleMatcher, people: frozenset[str] = froze
         else:
             positive_words.append(clause_norm)
     genres_wanted -= genres_avoided
+    for name, values in wanted_values.items():  # "crime fiction" said outright is a genre where genres hold it
+        if name == "genres":
+            genres_wanted |= values - genres_avoided
+    for name, values in avoided_values.items():
+        if name == "genres":
+            genres_avoided |= values
+    conditions = [FieldCondition(name, any_of=frozenset(values)) for name, values in sorted(wanted_values.items())
+                  if name != "genres"]
+    conditions += [FieldCondition(name, any_of=frozenset(values), exclude=True)
+                   for name, values in sorted(avoided_values.items()) if name != "genres"]
+    if fields is not None:
+        # A genre word the catalogue's categories lack is a wish, not a filter: its word stays in the query text;
+        # one to avoid is still avoided wherever it is written (`retrieval.filters.avoid_text`).
+        vocabulary = fields.vocabulary("genres")
+        terms |= {normalize_term(genre) for genre in genres_avoided - vocabulary}
+        genres_wanted &= vocabulary
+        genres_avoided &= vocabulary
 
     year_min, year_max = _years(normalized)
     older = bool(re.search(r"\b(older|classic|classics|old school|earlier)\b", normalized)) and year_max is None
     newer = bool(re.search(r"\b(newer|more recent|recent|modern|latest)\b", normalized)) and year_min is None
+    if fields is None:
+        runtime_max, lower = _minutes(normalized), []
+    else:
+        runtime_max, more_conditions, lower = _field_numbers(lowered, fields)
+        conditions += more_conditions
+        if fields.numeric("year") is None:  # no years to constrain: an era is only words
+            year_min = year_max = None
+            older = newer = False
     ordinal_positions = _ordinals(normalized)
     reject_all = bool(REJECT_ALL.search(normalized))
     rejected_positions, liked_positions = [], []
@@ -310,14 +421,15 @@ def read_message(text: str, titles: TitleMatcher, people: frozenset[str] = froze
             liked_positions = ordinal_positions
         reject_all = reject_all and not rejected_positions and "that one" not in normalized
 
-    content_words = [w for w in " ".join(positive_words).split() if w not in STOPWORDS and not w.isdigit()]
+    content_words = [w for w in " ".join(positive_words).split()
+                     if w not in STOPWORDS and w not in RELATIVE_WORDS and not w.isdigit()]
     preference = " ".join(w for w in content_words if not re.fullmatch(r"'?\d+s|already|seen", w))
 
     letters = [ch for ch in text if ch.isalpha()]
     non_latin = sum(1 for ch in letters if ord(ch) > 0x24F)
     words = re.findall(r"[^\W\d_]+", MARKUP.sub(" ", text).lower())  # tags, tool calls and links are not language
     english = sum(1 for w in words if w in STOPWORDS or w in GENRE_WORDS or w in TERM_WORDS)
-    understood = genres_wanted or genres_avoided or terms or year_min or year_max
+    understood = genres_wanted or genres_avoided or terms or year_min or year_max or conditions
     not_english = bool(letters) and not mentions and not understood and (
         non_latin > len(letters) / 2 or (len(words) >= 3 and english / len(words) < 0.25)
     )
@@ -332,7 +444,9 @@ def read_message(text: str, titles: TitleMatcher, people: frozenset[str] = froze
         year_max=year_max,
         older=older,
         newer=newer,
-        runtime_max=_runtime(normalized),
+        runtime_max=runtime_max,
+        conditions=tuple(conditions),
+        lower=tuple(lower),
         reject_shown=reject_all,
         rejected_positions=tuple(rejected_positions),
         liked_positions=tuple(liked_positions),

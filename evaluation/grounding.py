@@ -12,6 +12,9 @@ constraint the engine failed to understand shows up as a violation. Reported, ov
   that bold or quote a name that is no catalogue title / replies
 - repeat_rate: shown items already shown earlier in the conversation or named by the person / shown items
 - no_results_rate: turns that found nothing to show / turns
+- relaxed_rate: turns answered with the nearest items and a note of the wanted constraint left out
+  (nothing met them all) / turns; in those turns only what the person wants avoided counts
+  toward the violation rate, since the reply says what it left out
 - reasons_replaced_rate: shown items whose LLM-written reason the guard replaced by a
   template (0 without an LLM: every reason is a template)
 - guard_as_is_flag_rate: replies that `chat.guard.unshown_items` with the chat's own title
@@ -49,7 +52,7 @@ from chat.titles import TitleMatcher, normalize_title, title_aliases
 from evaluation.system import DEFAULT_CACHE, ExactTitleMatcher, cached_index, engine_over, project_path
 from retrieval.catalog import Item, load_catalog
 from retrieval.embeddings import Embedder
-from retrieval.filters import ItemFilter, normalize_term
+from retrieval.filters import FieldCondition, ItemFilter, normalize_term
 from retrieval.retriever import SearchRequest
 
 log = logging.getLogger("evaluation.grounding")
@@ -80,6 +83,7 @@ def stated_filter(record: dict) -> ItemFilter:
 
     Example: {"genres": ["Comedy"], "year_max": 1999, "avoid": ["Zombies", "Tom Cruise"]}
              -> ItemFilter(genres_all={"comedy"}, year_max=1999, avoid_terms={"zombie", "tom cruise"})
+             {"filters": ["price=..15", "genres!=poetry"]} -> ItemFilter(fields=(price ..15, genres not poetry))
     """
     return ItemFilter(
         genres_all=frozenset(genre.lower() for genre in record.get("genres", ())),
@@ -87,7 +91,17 @@ def stated_filter(record: dict) -> ItemFilter:
         year_max=record.get("year_max"),
         runtime_max=record.get("runtime_max"),
         avoid_terms=frozenset(normalize_term(term) for term in record.get("avoid", ())),
+        fields=tuple(FieldCondition.parse(text) for text in record.get("filters", ())),
     )
+
+
+def avoided_only(constraints: ItemFilter) -> ItemFilter:
+    """The part of a filter that says what to avoid: never left out, even when nothing meets the rest.
+
+    Example: ItemFilter(genres_all={"western"}, year_min=2020, avoid_terms={"gore"}) -> ItemFilter(avoid_terms={"gore"})
+    """
+    return ItemFilter(genres_none=constraints.genres_none, avoid_terms=constraints.avoid_terms,
+                      fields=tuple(condition for condition in constraints.fields if condition.exclude))
 
 
 def load_scripts(path: Path = SCRIPTS) -> list[Script]:
@@ -156,6 +170,7 @@ class Tally:
     bad_replies: int = 0
     guard_flagged: int = 0
     no_results: int = 0
+    relaxed: int = 0
     replaced: int = 0
 
     def rates(self, with_replies: bool = True) -> dict:
@@ -167,6 +182,7 @@ class Tally:
             "unshown_or_unknown_reply_rate": rate(self.bad_replies, self.replies) if with_replies else None,
             "repeat_rate": rate(self.repeated, self.shown),
             "no_results_rate": rate(self.no_results, self.turns),
+            "relaxed_rate": rate(self.relaxed, self.turns) if with_replies else None,
             "reasons_replaced_rate": rate(self.replaced, self.shown) if with_replies else None,
             "guard_as_is_flag_rate": rate(self.guard_flagged, self.replies) if with_replies else None,
             "turns": self.turns,
@@ -208,9 +224,11 @@ def run_scripts(engine: ChatEngine, scripts: list[Script], progress: bool = True
             system.turns += 1
             system.replies += 1
             system.no_results += result.kind == "no_results"
+            system.relaxed += result.kind == "relaxed"
+            held = avoided_only(turn.constraints) if result.kind == "relaxed" else turn.constraints
             shown_ids = {shown.item.id for shown in result.items}
             for shown in result.items:
-                broken = turn.constraints.violations(shown.item)
+                broken = held.violations(shown.item)
                 system.shown += 1
                 system.violating += bool(broken)
                 system.repeated += shown.item.id in shown_before or shown.item.id in named

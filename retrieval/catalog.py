@@ -45,7 +45,7 @@ FIELD_ALIASES: dict[str, tuple[str, ...]] = {
     "keywords": ("keywords", "tags", "keyword"),
 }
 # Extra columns that become filters without being asked for, when present.
-COMMON_FILTER_NAMES = ("price", "brand", "language", "country", "author", "authors", "publisher", "level",
+COMMON_FILTER_NAMES = ("price", "pages", "page_count", "brand", "language", "country", "author", "authors", "publisher", "level",
                        "platform", "format", "rating", "color", "colour", "size", "type")
 DEFAULT_FILTER_FIELDS = ("year", "runtime_min", "genres", "keywords", "directors", "cast")
 _DELIMITER_NAMES = {",": "comma", "\t": "tab", ";": "semicolon", "|": "pipe"}

@@ -138,33 +138,24 @@ def _condition_mask(condition: FieldCondition, columns: FilterColumns) -> np.nda
     if condition.is_range:
         values = columns.numbers(condition.field)
         with np.errstate(invalid="ignore"):
-            mask = ~np.isnan(values)
+            known = ~np.isnan(values)
+            holds = known.copy()
             if condition.minimum is not None:
-                mask &= values >= condition.minimum
+                holds &= values >= condition.minimum
             if condition.maximum is not None:
-                mask &= values <= condition.maximum
-        return mask
-    return columns.rows_with(condition.field, condition.any_of)
+                holds &= values <= condition.maximum
+    else:
+        known = columns.rows_with_any(condition.field)
+        holds = columns.rows_with(condition.field, condition.any_of)
+    mask = (known & ~holds) if condition.exclude else holds
+    return mask | ~known if condition.missing_passes else mask
 
 
 def filter_mask(filters: ItemFilter, columns: FilterColumns) -> np.ndarray:
-    """True for every row the filter allows; the vectorized twin of `ItemFilter.allows`."""
+    """True for every row the filter allows; the vectorized twin of `ItemFilter.allows`, over the same conditions."""
     mask = np.ones(columns.count, dtype=bool)
-    if filters.genres_all:
-        unknown = ~columns.rows_with_any("genres")  # a wanted genre rules out only items whose genres are known
-        for genre in filters.genres_all:
-            mask &= columns.rows_with("genres", frozenset({genre})) | unknown
-    if filters.genres_none:
-        mask &= ~columns.rows_with("genres", filters.genres_none)
-    with np.errstate(invalid="ignore"):
-        if filters.year_min is not None:
-            mask &= columns.numbers("year") >= filters.year_min
-        if filters.year_max is not None:
-            mask &= columns.numbers("year") <= filters.year_max
-        if filters.runtime_max is not None:
-            mask &= ~(columns.numbers("runtime_min") > filters.runtime_max)
+    for condition in filters.conditions:
+        mask &= _condition_mask(condition, columns)
     for term in filters.avoid_terms:
         mask[columns.rows_with_term(term)] = False
-    for condition in filters.fields:
-        mask &= _condition_mask(condition, columns)
     return mask

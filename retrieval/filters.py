@@ -4,8 +4,9 @@ Pure functions over Item fields. Terms are compared in a normalized form (lowerc
 accents, no punctuation, a plural 's' dropped), so "Zombies" in a request matches the keyword
 "zombie" and "Penelope Cruz" the cast member "Penélope Cruz".
 Any field can also be constrained by a `FieldCondition`, written `field=value` on the command
-line: `genres=comedy,drama` (any of), `year=1990..1999` or `price=..20` (a numeric range);
-several conditions must all hold, so `genres=comedy` twice with other values means all of them.
+line: `genres=comedy,drama` (any of), `year=1990..1999` or `price=..20` (a numeric range),
+`genres!=horror` (none of); several conditions must all hold, so `genres=comedy` twice with other
+values means all of them.
 """
 
 from __future__ import annotations
@@ -67,12 +68,19 @@ def field_values(item: Item, name: str) -> tuple[Any, ...]:
 
 @dataclass(frozen=True)
 class FieldCondition:
-    """One constraint on one field: the item has any of `any_of`, or its number lies in [minimum, maximum]."""
+    """One constraint on one field: the item has any of `any_of`, or its number lies in [minimum, maximum].
+
+    With `exclude` the condition is turned round: the item has none of `any_of` (its number lies outside the
+    range). With `missing_passes` an item without a value for the field is allowed (a book whose page count is
+    unknown may be short); otherwise it is not.
+    """
 
     field: str
     any_of: frozenset[str] = frozenset()
     minimum: float | None = None
     maximum: float | None = None
+    exclude: bool = False
+    missing_passes: bool = False
 
     def __post_init__(self) -> None:
         has_range = self.minimum is not None or self.maximum is not None
@@ -89,13 +97,15 @@ class FieldCondition:
 
     @classmethod
     def parse(cls, text: str) -> "FieldCondition":
-        """`field=a,b` (any of) or `field=low..high` (either end may be left out).
+        """`field=a,b` (any of), `field=low..high` (either end may be left out), `field!=...` (none of, outside).
 
         Example: "year=1990..1999" -> FieldCondition("year", minimum=1990.0, maximum=1999.0)
                  "genres=Comedy, drama" -> FieldCondition("genres", any_of=frozenset({"comedy", "drama"}))
+                 "genres!=horror" -> FieldCondition("genres", any_of=frozenset({"horror"}), exclude=True)
         """
         name, equals, spec = text.partition("=")
-        name, spec = name.strip(), spec.strip()
+        exclude = name.endswith("!")
+        name, spec = name.rstrip("!").strip(), spec.strip()
         if not equals or not name or not spec:
             raise FilterSyntaxError(f"filter {text!r}: write field=value, field=a,b or field=low..high")
         if ".." in spec:
@@ -107,25 +117,39 @@ class FieldCondition:
                 bounds.append(number(part) if part else None)
             if bounds == [None, None]:
                 raise FilterSyntaxError(f"filter {text!r}: a range needs at least one end")
-            return cls(name, minimum=bounds[0], maximum=bounds[1])
+            return cls(name, minimum=bounds[0], maximum=bounds[1], exclude=exclude)
         values = frozenset(category(part) for part in spec.split(",") if part.strip())
         if not values:
             raise FilterSyntaxError(f"filter {text!r}: no value given")
-        return cls(name, any_of=values)
+        return cls(name, any_of=values, exclude=exclude)
 
-    def violation(self, item: Item) -> str | None:
+    def text(self) -> str:
+        """The condition as `parse` reads it. Example: FieldCondition("price", maximum=20.0) -> "price=..20" """
+        spec = self.describe_range() if self.is_range else ",".join(sorted(self.any_of))
+        return f"{self.field}{'!' if self.exclude else ''}={spec}"
+
+    def holds(self, item: Item) -> bool | None:
+        """Whether the item's value meets the condition before `exclude` turns it round; None when it has no value."""
         values = field_values(item, self.field)
         if self.is_range:
             numbers = [number(v) for v in values]
             value = numbers[0] if len(numbers) == 1 else None
-            if value is None or (self.minimum is not None and value < self.minimum) or (
-                self.maximum is not None and value > self.maximum
-            ):
-                return f"{self.field} not {self.describe_range()}"
+            if value is None:
+                return None
+            return (self.minimum is None or value >= self.minimum) and (self.maximum is None or value <= self.maximum)
+        if not values:
             return None
-        if not any(category(v) in self.any_of for v in values):
-            return f"{self.field} not {' or '.join(sorted(self.any_of))}"
-        return None
+        return any(category(v) in self.any_of for v in values)
+
+    def violation(self, item: Item) -> str | None:
+        holds = self.holds(item)
+        if holds is None:
+            return None if self.missing_passes else f"{self.field} unknown"
+        if holds != self.exclude:
+            return None
+        if self.is_range:
+            return f"{self.field} {'' if self.exclude else 'not '}{self.describe_range()}"
+        return f"{self.field} {'is' if self.exclude else 'not'} {' or '.join(sorted(self.any_of))}"
 
     def describe_range(self) -> str:
         low = "" if self.minimum is None else f"{self.minimum:g}"
@@ -133,9 +157,19 @@ class FieldCondition:
         return f"{low}..{high}"
 
     def describe(self) -> str:
+        """The condition in short words, for replies and logs.
+
+        Example: year=1990..1999 -> "year 1990 to 1999";  price=..15 -> "price at most 15";
+                 genres=comedy,drama -> "genres: comedy or drama";  mechanics!=bluffing -> "mechanics: not bluffing"
+        """
+        name = self.field.replace("_", " ")
         if self.is_range:
-            return f"{self.field} {self.describe_range()}"
-        return f"{self.field}: {' or '.join(sorted(self.any_of))}"
+            if self.minimum is not None and self.maximum is not None:
+                bounds = f"{self.minimum:g}" if self.minimum == self.maximum else f"{self.minimum:g} to {self.maximum:g}"
+            else:
+                bounds = f"at most {self.maximum:g}" if self.minimum is None else f"at least {self.minimum:g}"
+            return f"{name} {'not ' if self.exclude else ''}{bounds}"
+        return f"{name}: {'not ' if self.exclude else ''}{' or '.join(sorted(self.any_of))}"
 
 
 def avoid_text(item: Item) -> str:
@@ -162,31 +196,32 @@ class ItemFilter:
     avoid_terms: frozenset[str] = field(default_factory=frozenset)
     fields: tuple[FieldCondition, ...] = ()
 
+    @property
+    def conditions(self) -> tuple[FieldCondition, ...]:
+        """Every constraint but the avoided terms, as field conditions: the one form the violation check and the
+        row mask (`retrieval.filter_columns.filter_mask`) read. A wanted genre passes an item whose genres are
+        unknown; a year range does not pass one without a year; a most-minutes passes one without a runtime.
+
+        Example: ItemFilter(genres_all={"horror"}, year_max=1999) -> (genres=horror (missing passes), year=..1999)
+        """
+        conditions = [FieldCondition("genres", any_of=frozenset({category(genre)}), missing_passes=True)
+                      for genre in sorted(self.genres_all)]
+        if self.genres_none:
+            conditions.append(FieldCondition("genres", any_of=frozenset(category(g) for g in self.genres_none),
+                                             exclude=True, missing_passes=True))
+        if self.year_min is not None or self.year_max is not None:
+            conditions.append(FieldCondition("year", minimum=None if self.year_min is None else float(self.year_min),
+                                             maximum=None if self.year_max is None else float(self.year_max)))
+        if self.runtime_max is not None:
+            conditions.append(FieldCondition("runtime_min", maximum=float(self.runtime_max), missing_passes=True))
+        return (*conditions, *self.fields)
+
     def violations(self, item: Item) -> list[str]:
         """Every constraint this item breaks, in words; empty when the item is allowed."""
-        broken = []
-        genres = {category(genre) for genre in item.genres}
-        for genre in sorted(self.genres_all if genres else ()):  # unknown genres are "maybe", not "no"
-            if category(genre) not in genres:
-                broken.append(f"not {genre}")
-        for genre in sorted(self.genres_none):
-            if category(genre) in genres:
-                broken.append(f"is {genre}")
-        if self.year_min is not None and (item.year is None or item.year < self.year_min):
-            broken.append(f"before {self.year_min}")
-        if self.year_max is not None and (item.year is None or item.year > self.year_max):
-            broken.append(f"after {self.year_max}")
-        if self.runtime_max is not None and item.runtime_min is not None and item.runtime_min > self.runtime_max:
-            broken.append(f"longer than {self.runtime_max} min")
+        broken = [problem for problem in (condition.violation(item) for condition in self.conditions) if problem]
         if self.avoid_terms:
             text = avoid_text(item)
-            for term in sorted(self.avoid_terms):
-                if f" {term} " in text:
-                    broken.append(f"has {term}")
-        for condition in self.fields:
-            problem = condition.violation(item)
-            if problem:
-                broken.append(problem)
+            broken += [f"has {term}" for term in sorted(self.avoid_terms) if f" {term} " in text]
         return broken
 
     def allows(self, item: Item) -> bool:

@@ -6,7 +6,8 @@ An index folder is self-contained:
     items.jsonl     the indexed items, row-aligned with the vectors (so search needs only the folder)
     ids.json        row -> item id (a cheap check against a catalogue file)
     manifest.json   embedding model, dimension, catalogue hash and source, column mapping, the text
-                    recipe with an example, filterable fields, index type and parameters; written last
+                    recipe with an example, filterable fields with their kinds and vocabularies, index type
+                    and parameters; written last
 
 Two ways to open a folder. `open_index` is for a folder the app owns (its cache under var/): it
 reuses the folder only when its manifest matches the catalogue and the embedder, and otherwise
@@ -43,6 +44,7 @@ from retrieval.catalog import (
     read_item_rows,
 )
 from retrieval.embeddings import Embedder
+from retrieval.field_kinds import CatalogFields, describe_fields
 from retrieval.filter_columns import BUILTIN_FILTER_FIELDS, FilterColumns, filter_mask
 from retrieval.filters import ItemFilter
 from retrieval.text_recipe import DEFAULT_RECIPE, RECIPE_NOTE, TextRecipe
@@ -82,6 +84,7 @@ class Manifest:
     text_example: str = ""
     columns: dict[str, str] = field(default_factory=dict)  # Item field -> catalogue column
     filter_fields: tuple[str, ...] = BUILTIN_FILTER_FIELDS
+    field_kinds: tuple[dict, ...] = ()  # each filterable field's kind and vocabulary or range (`retrieval.field_kinds`)
     catalog_source: str = ""
     added_sources: tuple[str, ...] = ()
     added_items: int = 0
@@ -184,6 +187,10 @@ def embed_items(items: Sequence[Item], embedder: Embedder, recipe: TextRecipe, b
     return np.vstack(chunks).astype(np.float32)
 
 
+def _field_kinds(items: Sequence[Item], names: Sequence[str]) -> tuple[dict, ...]:
+    return tuple(CatalogFields(describe_fields(items, names)).records())
+
+
 def _write_atomic(path: Path, text: str) -> None:
     temporary = path.with_name(path.name + ".tmp")
     temporary.write_text(text, encoding="utf-8")
@@ -206,6 +213,13 @@ class ItemIndex:
     def recipe(self) -> TextRecipe:
         return TextRecipe(self.manifest.text_fields)
 
+    @cached_property
+    def fields(self) -> CatalogFields:
+        """The filterable fields' kinds: the manifest's, or worked out from the items for an index saved without them."""
+        if self.manifest.field_kinds:
+            return CatalogFields.from_records(self.manifest.field_kinds)
+        return CatalogFields(describe_fields(self.catalog.items, self.manifest.filter_fields))
+
     @classmethod
     def build(cls, catalog: Catalog, embedder: Embedder, batch_size: int = 64, progress: bool = True,
               index_type: str = "auto", skipped_rows: int = 0) -> "ItemIndex":
@@ -217,6 +231,7 @@ class ItemIndex:
         manifest = replace(
             wanted_manifest(catalog, embedder),
             text_example=recipe.text(catalog.items[0]) if len(catalog) else "",
+            field_kinds=_field_kinds(catalog.items, wanted_manifest(catalog, embedder).filter_fields),
             skipped_rows=skipped_rows,
             index_type=spec.kind,
             index_params=spec.as_dict(),
@@ -241,11 +256,13 @@ class ItemIndex:
         self._row_of = {item.id: row for row, item in enumerate(self.catalog.items)}
         self.columns = FilterColumns(self.catalog.items, self.manifest.filter_fields, self.manifest.columns)
         self.__dict__.pop("centre", None)
+        self.__dict__.pop("fields", None)
         self.manifest = replace(
             self.manifest,
             item_count=len(self.catalog),
             added_sources=self.manifest.added_sources + (new.source,),
             added_items=self.manifest.added_items + len(new),
+            field_kinds=_field_kinds(self.catalog.items, self.manifest.filter_fields),
         )
 
     def save(self, folder: str | Path) -> None:

@@ -27,6 +27,11 @@ FILTERS = [
     parse_filters(["brand=acme,globex"]),
     parse_filters(["tags=red"]),
     parse_filters(["year=1982"]),
+    parse_filters(["genres!=horror,comedy"]),
+    parse_filters(["price!=..10"]),
+    ItemFilter(fields=(FieldCondition("price", maximum=10.0, missing_passes=True),)),
+    ItemFilter(fields=(FieldCondition("tags", any_of=frozenset({"red"}), missing_passes=True),)),
+    ItemFilter(fields=(FieldCondition("tags", any_of=frozenset({"red"}), exclude=True, missing_passes=True),)),
 ]
 
 
@@ -72,4 +77,4 @@ def test_unreadable_filters_are_refused(text):
 
 
 def test_filters_describe_themselves():
-    assert parse_filters(["year=1990..1999", "genres=comedy,drama"]).describe() == "year 1990..1999; genres: comedy or drama"
+    assert parse_filters(["year=1990..1999", "genres=comedy,drama"]).describe() == "year 1990 to 1999; genres: comedy or drama"

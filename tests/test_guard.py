@@ -144,3 +144,54 @@ def test_a_setting_year_from_the_synopsis_said_as_the_release_year_is_caught(dem
 def test_a_count_of_years_the_synopsis_states_is_on_the_card(demo):
     film = next(item for item in demo if "ten-year-old" in item.synopsis)
     assert not any("years" in p for p in demo_problems(demo, film.id, "A gentle story about a 10-year-old and a big adventure."))
+
+
+# ----- a catalogue that is not films: books with an author, pages and a price ---------------------
+
+@pytest.fixture(scope="module")
+def books():
+    from pathlib import Path
+
+    from retrieval.catalog import load_catalog
+    from retrieval.field_kinds import people_of
+
+    catalog = load_catalog(Path(__file__).resolve().parent / "data" / "books.csv")
+    return catalog, frozenset(normalize_term(name) for item in catalog for name in people_of(item))
+
+
+def book_problems(books, text, item_id="BK-1000"):
+    catalog, people = books
+    return reason_problems(text, catalog[item_id], {item_id}, TitleMatcher(catalog.items), catalog, people)
+
+
+def test_a_book_reason_with_its_author_pages_and_price_passes(books):
+    assert book_problems(books, "A cozy whodunit by Beatrix Wren: 287 pages of tea, gossip and red herrings.") == []
+    assert book_problems(books, "A cozy village whodunit by Beatrix Wren, and only $16.67 for the paperback.") == []
+
+
+@pytest.mark.parametrize("text, caught", [
+    ("1.1e thriller and snowbound, this thriller from thriller fits the request.", "number 1.1"),
+    ("A cozy whodunit by Beatrix Wren, a quick read at 150 pages for a rainy day.", "number 150"),
+    ("A cozy whodunit for $9.99 that keeps you guessing until the last page.", "number 9.99"),
+    ("A cozy village whodunit by Élodie Brûlé, full of gossip and red herrings.", "élodie brûlé"),
+])
+def test_numbers_and_names_not_on_a_books_card_are_caught(books, text, caught):
+    found = book_problems(books, text)
+    assert any(caught in problem.lower() for problem in found), found
+
+
+def test_a_name_with_an_accented_capital_is_read_as_a_name(books):
+    catalog, _ = books
+    her_book = next(item for item in catalog if item.extra["author"] == "Élodie Brûlé")
+    assert book_problems(books, f"A fine read by Élodie Brûlé, whose {her_book.extra['pages']} pages fly by quickly.",
+                         her_book.id) == []
+    found = book_problems(books, "Written with warmth, a lovely novel by Élodie Brûlé about a small village.")
+    assert any("credits it to Élodie Brûlé" in problem for problem in found), found
+
+
+def test_a_reason_that_calls_a_book_a_film_is_caught(books):
+    catalog, people = books
+    text = "A cozy whodunit film by Beatrix Wren, full of tea, gossip and red herrings."
+    assert reason_problems(text, catalog["BK-1000"], {"BK-1000"}, TitleMatcher(catalog.items), catalog, people) == []
+    assert "calls it a film, but the catalogue holds no films" in reason_problems(text, catalog["BK-1000"], {"BK-1000"}, TitleMatcher(catalog.items),
+                                                    catalog, people, noun="book")

@@ -2,6 +2,7 @@
 
 import argparse
 import json
+from pathlib import Path
 
 import pytest
 
@@ -71,6 +72,36 @@ def test_help_shows_real_defaults_without_machine_paths_or_double_negatives():
     assert str(PROJECT_ROOT) not in text and "'sqlite:///var/conversations.db'" in text
     assert vars(parser.parse_args([])) == {}  # flags not given set nothing, so they override nothing
     assert load_settings(parser.parse_args(["--no-log"]), {}).no_log is True
+
+
+def test_the_readme_brands_and_words_the_app_for_a_catalogue_in_one_toml_file(tmp_path):
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    block = readme.split("```toml\n", 1)[1].split("```", 1)[0]
+    config = tmp_path / "books.toml"
+    config.write_text(block)
+    settings = load_settings(parse(["--config", str(config)]), {})
+    assert (settings.wording.noun, settings.wording.plural) == ("book", "books")
+    assert settings.title == "Book Finder" and "pages" in settings.placeholder
+    assert len(settings.example_messages) == 3
+    assert "film" not in settings.wording.clarifying_question() + settings.wording.about_me()
+
+
+def test_item_nouns_come_from_the_environment_and_must_be_plain_words():
+    settings = load_settings(None, {"RECSYS_ITEM_NOUN": "game", "RECSYS_ITEM_NOUN_PLURAL": "games"})
+    assert settings.wording.a_noun == "a game"
+    assert load_settings(None, {}).wording.noun == "film"
+    assert load_settings(None, {"RECSYS_ITEM_NOUN": "album"}).wording.plural == "albums"
+    with pytest.raises(ValueError, match="item_noun"):
+        load_settings(None, {"RECSYS_ITEM_NOUN": "**book**"})
+
+
+def test_another_catalogue_is_never_called_films_by_default(tmp_path):
+    books = Path(__file__).resolve().parent / "data" / "books.csv"
+    settings = load_settings(parse(["--catalog", str(books)]), {})
+    assert (settings.wording.noun, settings.wording.plural) == ("item", "items")
+    assert settings.example_messages == [] and "comedy" not in settings.message_placeholder
+    demo = load_settings(parse([]), {})
+    assert demo.wording.plural == "films" and len(demo.example_messages) == 4 and "comedy" in demo.message_placeholder
 
 
 @pytest.mark.parametrize("source", ["environment", "config", "constructor"])

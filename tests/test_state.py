@@ -1,8 +1,13 @@
 """Dialogue state updates across turns."""
 
-from chat.state import DialogueState, record_feedback, record_shown, update_state
+from pathlib import Path
+
+from chat.state import DialogueState, merge_conditions, record_feedback, record_shown, relaxations, update_state
 from chat.titles import TitleMatcher
 from chat.understanding import read_message
+from retrieval.catalog import load_catalog
+from retrieval.field_kinds import CatalogFields, describe_fields
+from retrieval.filters import FieldCondition
 
 
 def step(state, text, catalog):
@@ -46,3 +51,37 @@ def test_a_new_genre_starts_the_wish_list_afresh(catalog):
     state = step(state, "actually a comedy, something silly", catalog)
     assert state.genres_wanted == {"comedy"}
     assert "scary" not in state.query_text() and "silly" in state.query_text()
+
+
+# ----- constraints on a catalogue's other fields (books: pages, price) ----------------------------
+
+BOOKS = load_catalog(Path(__file__).resolve().parent / "data" / "books.csv")
+BOOK_FIELDS = CatalogFields(describe_fields(BOOKS.items, ("genres", "year", *BOOKS.columns.filter_fields)))
+
+
+def book_step(state, text):
+    return update_state(state, read_message(text, TitleMatcher(BOOKS.items), fields=BOOK_FIELDS), BOOKS)
+
+
+def test_shorter_books_are_shorter_than_the_ones_just_shown():
+    shown = [item.id for item in BOOKS.items[:3]]
+    state = book_step(record_shown(book_step(DialogueState(), "some crime fiction"), shown), "something shorter")
+    middle = sorted(item.extra["pages"] for item in BOOKS.items[:3])[1]
+    assert state.conditions == (FieldCondition("pages", maximum=middle - 1, missing_passes=True),)
+    assert state.runtime_max is None and state.genres_wanted == {"crime fiction"}
+    assert all(item.extra["pages"] < middle for item in BOOKS if state.filters().allows(item))
+
+
+def test_a_new_limit_on_a_field_replaces_the_old_one_and_exclusions_add():
+    cheap, cheaper = FieldCondition("price", maximum=20.0), FieldCondition("price", maximum=15.0)
+    no_poetry = FieldCondition("genres", any_of=frozenset({"poetry"}), exclude=True)
+    assert merge_conditions((cheap, no_poetry), [cheaper]) == (no_poetry, cheaper)
+
+
+def test_relaxations_leave_out_one_wanted_constraint_at_a_time_never_an_avoided_one():
+    state = book_step(DialogueState(), "crime fiction under $6 from the 60s, nothing gory")
+    options = relaxations(state)
+    assert [words for words, _ in options][:3] == ["price at most 6", "1960-1969", "crime fiction"]
+    assert all(relaxed.avoid_terms == {"gore"} for _, relaxed in options)
+    _, last = options[-1]
+    assert not last.genres_wanted and last.year_min is None and not last.conditions
