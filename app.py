@@ -35,28 +35,30 @@ from chat.llm import LLMError
 from chat.log_reports import EXPORT_FORMATS, export_logs, log_stats, stats_markdown
 from chat.logstore import LogStore
 from chat.settings import AdminLogin, Settings, add_arguments, load_settings
+from chat.welcome import example_requests, welcome_markdown
 from retrieval.catalog import CatalogError
 from retrieval.embeddings import ModelUnavailableError
 from retrieval.index import StaleIndexError
+from retrieval.retriever import SearchRequest
 
 log = logging.getLogger("app")
 
 SORRY = "Sorry, something went wrong on my side while answering. Your conversation is safe; please try again."
-EXAMPLES = [
-    "I loved Alien and The Thing, something scary but not gory",
-    "A 90s comedy, nothing with zombies",
-    "Something like Spirited Away for a family evening",
-    "A western, under 2 hours, from before 1970",
-]
+WELL_KNOWN = SearchRequest(query="well-loved films", k=20)  # an empty conversation's search: its best-known items
 CSS = """
 .card {border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 8px 10px; margin: 0;}
 #header {align-items: center;} #logo {flex-grow: 0 !important;}
-.card .title {font-weight: 600;} .card .meta {opacity: .75; font-size: .9em;} .card .why {margin-top: 4px;}
+.card .title {font-weight: 600;} .card .mark {font-size: .85em; font-weight: 600; float: right;}
+.card.like {border-color: #16a34a; background: rgba(22, 163, 74, .08);}
+.card.dislike {border-color: #b91c1c; background: rgba(185, 28, 28, .06); opacity: .8;} .card .meta {opacity: .75; font-size: .9em;} .card .why {margin-top: 4px;}
 #history-formats {opacity: .75; font-size: .9em;}
 @media (max-width: 640px) { .cards-column {min-width: 100% !important;} }
 """
 BUSY = "Still writing the reply to your last message. Your new message stays in the box: send it when the reply is done."
 HISTORY_BUSY = "Still writing the reply to your last message. Bring your history again when the reply is done."
+CARD_MARKS = {"like": "👍 You liked this", "dislike": "👎 Not for you"}
+FEEDBACK_NOTICES = {"like": "Noted: you like it; the next picks follow.", "dislike": "Noted: not for you.",
+                    "not_interested": "Set aside: it won't be shown again. Ask for more picks any time."}
 HISTORY_FORMATS = "Letterboxd or IMDb export, or a CSV with title, year, rating, date"
 # A `<` that would open a tag, comment or declaration, and a `&` that would start a character reference (HTML5 reads
 # some names without their `;`, like "&copy").
@@ -111,13 +113,15 @@ class Conversation:
     taken: list[TakenMessage] = field(default_factory=list)  # taken, not yet being answered; oldest first
 
 
-def card_html(shown: ShownItem) -> str:
-    """An item card; every field is escaped, so markup in catalogue data stays inert."""
+def card_html(shown: ShownItem, feedback: str = "") -> str:
+    """An item card, marked with the feedback given on it ("like" or "dislike"); every field is escaped, so markup in
+    catalogue data stays inert."""
     item = shown.item
     meta = " · ".join(p for p in (str(item.year or ""), ", ".join(item.genres), ", ".join(item.directors[:2])) if p)
+    mark = f"<div class='mark'>{CARD_MARKS[feedback]}</div>" if feedback in CARD_MARKS else ""
     return (
-        f"<div class='card' data-item-id='{html.escape(item.id, quote=True)}'>"
-        f"<div class='title'>{html.escape(item.title)}</div>"
+        f"<div class='card {feedback}' data-item-id='{html.escape(item.id, quote=True)}' data-feedback='{feedback}'>"
+        f"{mark}<div class='title'>{html.escape(item.title)}</div>"
         f"<div class='meta'>{html.escape(meta)}</div>"
         f"<div class='why'>{html.escape(shown.why)}</div></div>"
     )
@@ -248,8 +252,9 @@ def build_ui(engine: ChatEngine, settings: Settings, admin: AdminLogin | None = 
             log.exception("could not delete the logged turns of session %s", session.id)
             gr.Warning("Nothing more of this conversation will be logged, but its earlier turns could not be deleted.")
 
-    def card_updates(items: list[ShownItem]) -> list:
-        updates = []
+    def card_updates(items: list[ShownItem], started_over: bool = False) -> list:
+        """The cards column (shown from the conversation's first picks until it starts over) and each card slot."""
+        updates = [gr.update(visible=True) if items else gr.update(visible=False) if started_over else gr.update()]
         for slot in range(slots):
             visible = slot < len(items)
             updates.append(gr.update(value=card_html(items[slot]) if visible else "", visible=visible))
@@ -288,7 +293,7 @@ def build_ui(engine: ChatEngine, settings: Settings, admin: AdminLogin | None = 
             for update in engine.respond(session, message.text):
                 if conversation.session is session:
                     history[-1] = {"role": "assistant", "content": reply_text(update.text, update.items)}
-                    yield (history, [s.item.id for s in update.items], under_the_hood(update.result),
+                    yield (history, update.items, under_the_hood(update.result),
                            *card_updates(update.items))
         except Exception:  # noqa: BLE001 - the edge: a person never sees a traceback
             log.exception("turn failed")
@@ -303,7 +308,7 @@ def build_ui(engine: ChatEngine, settings: Settings, admin: AdminLogin | None = 
     def respond(message: str, history: list, dont_log: bool, conversation: Conversation):
         """One turn for API clients: what sending a message does in the browser, in one call."""
         if take(message, history, conversation) is None:
-            yield history, gr.skip(), gr.skip(), *[gr.skip()] * (2 * slots)
+            yield history, gr.skip(), gr.skip(), gr.skip(), *[gr.skip()] * (2 * slots)
             return
         yield from write_reply(dont_log, conversation)
 
@@ -311,7 +316,7 @@ def build_ui(engine: ChatEngine, settings: Settings, admin: AdminLogin | None = 
         """A new engine session (so a new log session) behind an empty chat; a reply still streaming stays off screen."""
         with claims:
             conversation.session, conversation.replying = engine.new_session(), False
-        return [], [], {}, *card_updates([])
+        return [], [], {}, *card_updates([], started_over=True)
 
     def bring_history(path: str | None, history: list, dont_log: bool, conversation: Conversation):
         """Seeds this conversation with an uploaded watch history, and says in the chat what matched and what did not.
@@ -335,13 +340,16 @@ def build_ui(engine: ChatEngine, settings: Settings, admin: AdminLogin | None = 
         return [*(history or []), {"role": "assistant", "content": plain_text(seeded.reply)}]
 
     def item_feedback(kind: str, slot: int):
-        def handler(conversation: Conversation, shown_ids: list):
-            if slot >= len(shown_ids):
-                return gr.update()
-            engine.feedback(conversation.session, kind, shown_ids[slot])
-            labels = {"like": "Noted: you like it.", "dislike": "Noted: not for you.", "not_interested": "Noted: won't show it again."}
-            gr.Info(labels[kind])
-            return gr.update(visible=kind == "like")
+        """Records feedback on the card in `slot` and shows it there: a liked or disliked card is marked, a card set
+        aside ("not interested") leaves the screen."""
+        def handler(conversation: Conversation, shown: list[ShownItem]):
+            if slot >= len(shown):
+                return gr.update(), gr.update()
+            engine.feedback(conversation.session, kind, shown[slot].item.id)
+            gr.Info(FEEDBACK_NOTICES[kind])
+            if kind == "not_interested":
+                return gr.update(visible=False), gr.update(visible=False)
+            return gr.update(value=card_html(shown[slot], kind)), gr.update()
         return handler
 
     def reply_feedback(data: gr.LikeData, conversation: Conversation, history: list):
@@ -351,9 +359,12 @@ def build_ui(engine: ChatEngine, settings: Settings, admin: AdminLogin | None = 
             return
         engine.feedback(conversation.session, "like" if data.liked else "dislike")
 
+    examples = example_requests(engine.catalog, [scored.item for scored in engine.search.run(WELL_KNOWN)])
+    welcome = welcome_markdown(engine.catalog, examples, slots, settings.welcome_message)
+
     with gr.Blocks(title=settings.title) as demo:
         conversation = gr.State(new_conversation)
-        shown_ids = gr.State([])
+        shown_items = gr.State([])  # the ShownItems on the cards, in slot order
         with gr.Row(elem_id="header"):
             if settings.logo:
                 gr.Image(settings.logo, show_label=False, container=False, interactive=False, buttons=[], height=64,
@@ -366,7 +377,8 @@ def build_ui(engine: ChatEngine, settings: Settings, admin: AdminLogin | None = 
                         # Messages are plain text (`plain_text`), so the copy button and screen readers get them as
                         # written; Gradio's sanitizer stays on as a second line, with no custom tags and no LaTeX.
                         chatbot = gr.Chatbot(label="Conversation", height=480, elem_id="chat", render_markdown=False,
-                                             sanitize_html=True, allow_tags=False, latex_delimiters=[])
+                                             sanitize_html=True, allow_tags=False, latex_delimiters=[],
+                                             placeholder=welcome)
                         with gr.Row():
                             box = gr.Textbox(placeholder="e.g. a 90s comedy, nothing with zombies", show_label=False,
                                              scale=5, elem_id="message", max_lines=4)
@@ -378,8 +390,9 @@ def build_ui(engine: ChatEngine, settings: Settings, admin: AdminLogin | None = 
                             dont_log = gr.Checkbox(False, label="Don't log this conversation", elem_id="dont-log",
                                                    visible=store is not None)
                         gr.Markdown(f"Watch history: {HISTORY_FORMATS}.", elem_id="history-formats")
-                        gr.Examples(EXAMPLES, inputs=box)
-                    with gr.Column(scale=2, min_width=280, elem_classes="cards-column"):
+                        gr.Examples(examples, inputs=box, elem_id="examples")
+                    with gr.Column(scale=2, min_width=280, elem_classes="cards-column", elem_id="cards",
+                                   visible=False) as cards_column:
                         gr.Markdown("### Recommended")
                         card_outputs, feedback_buttons = [], []
                         for slot in range(slots):
@@ -390,12 +403,12 @@ def build_ui(engine: ChatEngine, settings: Settings, admin: AdminLogin | None = 
                                     down = gr.Button("Dislike", size="sm", elem_id=f"dislike-{slot}", min_width=40)
                                     skip = gr.Button("Not interested", size="sm", elem_id=f"skip-{slot}", min_width=60)
                             card_outputs += [card, actions]
-                            feedback_buttons.append((slot, up, down, skip, actions))
+                            feedback_buttons.append((slot, up, down, skip, card, actions))
                         with gr.Accordion("Under the hood", open=False):
                             hood = gr.JSON(label="tool call, candidates and scores, guard, timings")
             if admin:
                 build_logs_tab(store, admin)
-        reply_outputs = [chatbot, shown_ids, hood, *card_outputs]
+        reply_outputs = [chatbot, shown_items, hood, cards_column, *card_outputs]
         for trigger in (send.click, box.submit):
             # Taking a message has no concurrency limit, so it never waits behind others' replies: the box empties,
             # or the refusal shows, at once. Its reply may start while a reply the person walked away from (by
@@ -411,10 +424,9 @@ def build_ui(engine: ChatEngine, settings: Settings, admin: AdminLogin | None = 
         dont_log.change(lambda choice, current: set_log_choice(choice, current.session), [dont_log, conversation], None,
                         api_visibility="private")
         chatbot.like(reply_feedback, [conversation, chatbot], None)
-        for slot, up, down, skip, actions in feedback_buttons:
-            up.click(item_feedback("like", slot), [conversation, shown_ids], actions)
-            down.click(item_feedback("dislike", slot), [conversation, shown_ids], actions)
-            skip.click(item_feedback("not_interested", slot), [conversation, shown_ids], actions)
+        for slot, up, down, skip, card, actions in feedback_buttons:
+            for button, kind in ((up, "like"), (down, "dislike"), (skip, "not_interested")):
+                button.click(item_feedback(kind, slot), [conversation, shown_items], [card, actions])
     return demo
 
 

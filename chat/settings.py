@@ -92,6 +92,8 @@ class Settings:
     title: str = _doc("title shown at the top of the web app", "Film Finder")
     subtitle: str = _doc("subtitle under the title", "Tell me what you like and what to avoid; I'll suggest films and say why.")
     logo: str = _doc("image file shown beside the title (PNG, JPEG, SVG, ...); empty for none", "")
+    welcome_message: str = _doc("welcome shown in the empty chat, above example requests; empty: written from the "
+                                "catalogue (how many titles, which years and genres, what to ask)", "")
 
     def __post_init__(self) -> None:
         if self.items_per_reply < 1 or self.items_per_reply > 10:

@@ -155,7 +155,7 @@ def ui_turn(demo: gr.Blocks, session: ChatSession, message: str) -> tuple[list[d
     """One turn through the app's own handler: the chat as Gradio sends it to the browser, and the card updates."""
     respond = next(fn.fn for fn in demo.fns.values() if fn.api_name == "respond")
     *_, last = respond(message, [], True, Conversation(session))
-    history, cards = last[0], last[3:]
+    history, cards = last[0], last[4:]  # chat, shown, under the hood, cards column, then the cards
     chatbot = next(block for block in demo.blocks.values() if getattr(block, "elem_id", None) == "chat")
     return chatbot.postprocess(history).model_dump(), cards
 

@@ -1,0 +1,63 @@
+"""The demo as a newcomer meets it in headless Chromium: a welcome with examples from the catalogue, cards only once
+there are picks, cards that show the feedback given, a word when a named title is not in the catalogue, retry and edit
+of the last message, "under the hood" only when enabled, and the phone layout.
+
+One app (`--llm none`, so turns take a moment) serves every test here, each test in its own browser context.
+"""
+
+from pathlib import Path
+
+import pytest
+
+from served_app import BROWSER_TEST, on_screen, send_and_wait, serve_app
+
+pytestmark = BROWSER_TEST
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory):
+    with serve_app(tmp_path_factory.mktemp("app"), "--llm", "none") as served:
+        yield served
+
+
+@pytest.fixture
+def db(app) -> Path:
+    return app[1]
+
+
+def test_the_first_screen_welcomes_with_catalogue_examples_and_no_empty_cards(page, db):
+    welcome = page.inner_text("#chat")
+    assert "catalogue of 570 from 1931 to 2023" in welcome
+    examples = page.eval_on_selector_all("#examples button", "buttons => buttons.map(b => b.innerText.trim())")
+    assert examples and all(example in welcome for example in examples), (examples, welcome)
+    assert examples[0].startswith("I loved ")  # two of the catalogue's best-known titles
+    assert not page.is_visible("#cards") and page.locator(".card").count() == 0
+
+    send_and_wait(page, db, examples[0])
+    assert page.is_visible("#cards") and page.locator(".card").count() == 3
+    assert "catalogue of 570" not in page.inner_text("#chat")
+    assert on_screen(page)[0] == f"user's message: {examples[0]}"
+
+    page.click("#new-conversation")
+    page.wait_for_timeout(1500)
+    assert not page.is_visible("#cards") and "catalogue of 570" in page.inner_text("#chat")
+
+
+def card_ids(page) -> list[str]:
+    return page.eval_on_selector_all(".card", "cards => cards.filter(c => c.offsetParent).map(c => c.dataset.itemId)")
+
+
+def test_cards_show_likes_and_dislikes_and_one_set_aside_leaves(page, db):
+    send_and_wait(page, db, "I loved Alien and The Thing, something scary")
+    first, second, third = card_ids(page)
+    page.click("#like-0")
+    page.wait_for_selector("#card-0 .card[data-feedback='like']", timeout=10_000)
+    page.click("#dislike-1")
+    page.wait_for_selector("#card-1 .card[data-feedback='dislike']", timeout=10_000)
+    assert "You liked this" in page.inner_text("#card-0") and "Not for you" in page.inner_text("#card-1")
+    page.click("#skip-2")
+    page.wait_for_function("() => !document.querySelector('#card-2 .card')?.offsetParent", timeout=10_000)
+    assert card_ids(page) == [first, second] and not page.is_visible("#skip-2")
+    turn = send_and_wait(page, db, "more like those")
+    assert not {second, third} & {item["id"] for item in turn["shown"]}
+    assert first in turn["state"]["liked"] and {second, third} <= set(turn["state"]["disliked"])
