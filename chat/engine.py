@@ -37,6 +37,7 @@ from chat.state import DialogueState, add_history, record_feedback, record_shown
 from chat.titles import TitleMatcher
 from chat.tools import QUERY_PREFIX, SearchCall, ToolCallError, parse_query, render_call
 from chat.understanding import Reading, read_message
+from chat.unknown_titles import not_in_catalogue_note, unknown_titles
 from retrieval.catalog import Catalog, Item
 from retrieval.filters import normalize_term
 from retrieval.item_search import ItemSearch
@@ -198,16 +199,18 @@ class ChatEngine:
         candidate_log = [{"id": s.item.id, "score": round(s.score, 4), **{k: round(v, 4) for k, v in s.signals.items()}} for s in ranked[:20]]
         tool_call = {"text": render_call(call), "valid": valid, "model_output": raw_call}
 
+        missing = not_in_catalogue_note(unknown_titles(message, self.titles.find(message)))
+        missing = missing + " " if missing else ""
         if not chosen:
             constraints = session.state.filters().describe() or "that"
-            text = (f"I couldn't find anything new in the catalogue matching {constraints}. "
+            text = missing + (f"I couldn't find anything new in the catalogue matching {constraints}. "
                     "Could you loosen one of those, or tell me another film you like?")
             timings["first_token"] = round((time.perf_counter() - started) * 1000, 1)
             result = TurnResult(text, [], "no_results", timings, tool_call, valid, candidate_log, notes)
             yield self._finish(session, message, result, started)
             return
 
-        intro = prompts.intro_line(session.state, self.catalog, len(chosen))
+        intro = missing + prompts.intro_line(session.state, self.catalog, len(chosen))
         timings["first_token"] = round((time.perf_counter() - started) * 1000, 1)
         yield TurnUpdate(intro, [])
         shown: list[ShownItem] = []

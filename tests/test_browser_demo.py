@@ -61,3 +61,10 @@ def test_cards_show_likes_and_dislikes_and_one_set_aside_leaves(page, db):
     turn = send_and_wait(page, db, "more like those")
     assert not {second, third} & {item["id"] for item in turn["shown"]}
     assert first in turn["state"]["liked"] and {second, third} <= set(turn["state"]["disliked"])
+
+
+def test_a_title_not_in_the_catalogue_is_said_before_the_picks(page, db):
+    turn = send_and_wait(page, db, "recommend Zorblax Returns (2031)")
+    reply = on_screen(page)[1].removeprefix("bot's message: ")
+    assert reply.startswith("Zorblax Returns (2031) is not in the catalogue"), reply
+    assert len(turn["shown"]) == 3 and page.locator(".card").count() == 3
