@@ -55,6 +55,7 @@ CSS = """
 @media (max-width: 640px) { .cards-column {min-width: 100% !important;} }
 """
 BUSY = "Still writing the reply to your last message. Your new message stays in the box: send it when the reply is done."
+ONLY_LATEST = "Only your latest message can be edited, and only the latest reply retried."
 HISTORY_BUSY = "Still writing the reply to your last message. Bring your history again when the reply is done."
 CARD_MARKS = {"like": "👍 You liked this", "dislike": "👎 Not for you"}
 FEEDBACK_NOTICES = {"like": "Noted: you like it; the next picks follow.", "dislike": "Noted: not for you.",
@@ -110,6 +111,7 @@ class Conversation:
 
     session: ChatSession
     replying: bool = False  # a message was taken and its reply is not finished
+    last_message: str = ""  # the latest message taken, as typed: what a retry sends again
     taken: list[TakenMessage] = field(default_factory=list)  # taken, not yet being answered; oldest first
 
 
@@ -261,19 +263,25 @@ def build_ui(engine: ChatEngine, settings: Settings, admin: AdminLogin | None = 
             updates.append(gr.update(visible=visible))
         return updates
 
-    def take(message: str, history: list, conversation: Conversation) -> TakenMessage | None:
-        """Takes the message for a reply, unless one is still being written: then a notice says so, and None."""
+    def take(message: str, history: list, conversation: Conversation, again: bool = False) -> TakenMessage | None:
+        """Takes the message for a reply, unless one is still being written: then a notice says so, and None.
+
+        again: the message replaces the last one (retried or edited): the engine session is rewound to before the last
+        turn, and `history` is the chat before that turn's message. None, with a notice, when there is none to replace.
+        """
         chat = [*(history or []), {"role": "user", "content": plain_text(message)}, {"role": "assistant", "content": "…"}]
         with claims:
-            if conversation.replying:
-                taken = None
-            else:
+            busy = conversation.replying
+            rewound = not busy and (not again or engine.rewind(conversation.session))
+            if rewound:
                 taken = TakenMessage(message, conversation.session, chat)
-                conversation.replying = True
+                conversation.replying, conversation.last_message = True, message
                 conversation.taken.append(taken)
-        if taken is None:
+        if busy:
             gr.Warning(BUSY, title="One message at a time")
-        return taken
+        elif not rewound:
+            gr.Info(ONLY_LATEST)
+        return taken if rewound else None
 
     def take_message(message: str, history: list, conversation: Conversation):
         """The box's message into the chat, or, while a reply is being written, left in the box."""
@@ -304,6 +312,28 @@ def build_ui(engine: ChatEngine, settings: Settings, admin: AdminLogin | None = 
             with claims:
                 if conversation.session is session:
                     conversation.replying = False
+
+    def before_last_message(history: list) -> list | None:
+        """The chat before its last message from the person, or None when the person has sent none."""
+        users = [index for index, message in enumerate(history or []) if message["role"] == "user"]
+        return history[: users[-1]] if users else None
+
+    def retry(history: list, conversation: Conversation):
+        """The latest reply written again: the turn is undone in the engine and the log, and its message sent again."""
+        earlier = before_last_message(history)
+        taken = take(conversation.last_message, earlier, conversation, again=True) if earlier is not None else None
+        return taken.chat if taken else gr.skip()
+
+    def edit(data: gr.EditData, history: list, conversation: Conversation):
+        """The person's latest message, edited, replaces it: the turn is undone in the engine and the log, and the
+        edited message answered. An earlier message cannot be edited: the chat stays as it was."""
+        earlier = before_last_message(history)
+        taken = None
+        if earlier is not None and data.index == len(earlier) and str(data.value).strip():
+            taken = take(str(data.value), earlier, conversation, again=True)
+        elif earlier is not None:
+            gr.Info(ONLY_LATEST)
+        return taken.chat if taken else history
 
     def respond(message: str, history: list, dont_log: bool, conversation: Conversation):
         """One turn for API clients: what sending a message does in the browser, in one call."""
@@ -378,7 +408,7 @@ def build_ui(engine: ChatEngine, settings: Settings, admin: AdminLogin | None = 
                         # written; Gradio's sanitizer stays on as a second line, with no custom tags and no LaTeX.
                         chatbot = gr.Chatbot(label="Conversation", height=480, elem_id="chat", render_markdown=False,
                                              sanitize_html=True, allow_tags=False, latex_delimiters=[],
-                                             placeholder=welcome)
+                                             placeholder=welcome, editable="user")
                         with gr.Row():
                             box = gr.Textbox(placeholder="e.g. a 90s comedy, nothing with zombies", show_label=False,
                                              scale=5, elem_id="message", max_lines=4)
@@ -416,6 +446,10 @@ def build_ui(engine: ChatEngine, settings: Settings, admin: AdminLogin | None = 
             trigger(take_message, [box, chatbot, conversation], [box, chatbot], concurrency_limit=None,
                     api_visibility="private").then(write_reply, [dont_log, conversation], reply_outputs,
                                                    api_visibility="private", trigger_mode="multiple")
+        chatbot.retry(retry, [chatbot, conversation], chatbot, api_visibility="private").then(
+            write_reply, [dont_log, conversation], reply_outputs, api_visibility="private", trigger_mode="multiple")
+        chatbot.edit(edit, [chatbot, conversation], chatbot, api_visibility="private").then(
+            write_reply, [dont_log, conversation], reply_outputs, api_visibility="private", trigger_mode="multiple")
         api = gr.Button(visible=False)  # the one API endpoint for a turn, as in Gradio's ChatInterface
         api.click(respond, [box, chatbot, dont_log, conversation], reply_outputs, api_name="respond")
         new.click(start_over, [conversation], reply_outputs, api_visibility="private")

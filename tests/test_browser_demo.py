@@ -5,11 +5,12 @@ of the last message, "under the hood" only when enabled, and the phone layout.
 One app (`--llm none`, so turns take a moment) serves every test here, each test in its own browser context.
 """
 
+import sqlite3
 from pathlib import Path
 
 import pytest
 
-from served_app import BROWSER_TEST, on_screen, send_and_wait, serve_app
+from served_app import BROWSER_TEST, TURN_TIMEOUT_S, count, logged_turns, on_screen, send_and_wait, serve_app, wait_until
 
 pytestmark = BROWSER_TEST
 
@@ -68,3 +69,38 @@ def test_a_title_not_in_the_catalogue_is_said_before_the_picks(page, db):
     reply = on_screen(page)[1].removeprefix("bot's message: ")
     assert reply.startswith("Zorblax Returns (2031) is not in the catalogue"), reply
     assert len(turn["shown"]) == 3 and page.locator(".card").count() == 3
+
+
+def retried_marks(db: Path) -> list[tuple[str, int, bool]]:
+    """(user text, turn index, retried) of every logged turn, oldest first."""
+    with sqlite3.connect(db) as connection:
+        rows = connection.execute("select user_text, turn_index, retried from turns order by id").fetchall()
+    return [(text, index, bool(retried)) for text, index, retried in rows]
+
+
+def wait_for_new_turn(page, db: Path, before: int) -> dict:
+    wait_until(lambda: count(db, "turns") == before + 1, TURN_TIMEOUT_S, "the replacing turn to be logged")
+    page.wait_for_timeout(1500)  # a turn is logged before its last update is sent
+    return logged_turns(db)[-1]
+
+
+def test_retry_and_edit_replace_the_last_turn_in_the_chat_the_state_and_the_log(page, db):
+    send_and_wait(page, db, "a comedy from the 90s")
+    second = send_and_wait(page, db, "something with a road trip")
+    before, marks = count(db, "turns"), len(retried_marks(db))
+
+    page.click("#chat button[aria-label='Retry']")
+    retried = wait_for_new_turn(page, db, before)
+    assert retried["user_text"] == second["user_text"] and retried["state"] == second["state"]  # as if asked once
+    assert [m.split(": ", 1)[0] for m in on_screen(page)] == ["user's message", "bot's message"] * 2
+    assert retried_marks(db)[marks - 1:] == [("something with a road trip", 2, True), ("something with a road trip", 2, False)]
+
+    page.locator("#chat button[aria-label='Edit']").last.click()
+    page.locator("#chat textarea").last.fill("a western instead")
+    page.click("#chat button[aria-label='Submit']")
+    edited = wait_for_new_turn(page, db, before + 1)
+    assert edited["user_text"] == "a western instead" and "western" in edited["state"]["genres_wanted"]
+    assert not any("road trip" in said for said in edited["state"]["preferences"])  # the edited-away message is gone
+    assert on_screen(page)[2] == "user's message: a western instead" and len(on_screen(page)) == 4
+    assert retried_marks(db)[-2:] == [("something with a road trip", 2, True), ("a western instead", 2, False)]
+    assert {item["id"] for item in edited["shown"]} == set(page.eval_on_selector_all(".card", "c => c.map(x => x.dataset.itemId)"))
