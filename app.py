@@ -31,6 +31,7 @@ from chat import prompts
 from chat.assemble import build_engine
 from chat.engine import ChatEngine, ChatSession, ShownItem
 from chat.history import HistoryError, match_history, read_history
+from chat.internals import turn_report
 from chat.llm import LLMError
 from chat.log_reports import EXPORT_FORMATS, export_logs, log_stats, stats_markdown
 from chat.logstore import LogStore
@@ -111,6 +112,7 @@ class Conversation:
 
     session: ChatSession
     replying: bool = False  # a message was taken and its reply is not finished
+    admin: bool = False  # signed in to the Logs tab: sees "under the hood"
     last_message: str = ""  # the latest message taken, as typed: what a retry sends again
     taken: list[TakenMessage] = field(default_factory=list)  # taken, not yet being answered; oldest first
 
@@ -129,18 +131,6 @@ def card_html(shown: ShownItem, feedback: str = "") -> str:
     )
 
 
-def under_the_hood(result) -> dict:
-    if result is None:
-        return {}
-    return {
-        "tool_call": result.tool_call,
-        "candidates": result.candidates[:10],
-        "guard": result.guard_notes,
-        "timings_ms": result.timings_ms,
-        "kind": result.kind,
-    }
-
-
 def stats_views(store: LogStore | None) -> tuple[str, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """The Logs tab's summary and chart data."""
     if store is None:
@@ -155,9 +145,9 @@ def stats_views(store: LogStore | None) -> tuple[str, pd.DataFrame, pd.DataFrame
     return stats_markdown(stats), shown, liked, per_day
 
 
-def build_logs_tab(store: LogStore | None, admin: AdminLogin) -> None:
+def build_logs_tab(store: LogStore | None, admin: AdminLogin) -> tuple[gr.State, list]:
     """The Logs tab: a sign-in, then stats, charts and an export. Its events are not callable through the API,
-    and each handler checks the per-browser-session sign-in itself."""
+    and each handler checks the per-browser-session sign-in itself. Returns the sign-in state and events."""
     export_dirs: list[Path] = []  # made on the first export; every later export overwrites its file there
 
     def views() -> tuple:
@@ -218,12 +208,11 @@ def build_logs_tab(store: LogStore | None, admin: AdminLogin) -> None:
                 prepare = gr.Button("Prepare export", elem_id="prepare-export")
             export_file = gr.File(label="Export", interactive=False, elem_id="export-file")
         view_outputs = [summary, shown_plot, liked_plot, per_day_plot]
-        sign_in_button.click(sign_in, [user, password], [signed_in, password, login_panel, logs_panel, *view_outputs],
-                             api_visibility="private")
-        password.submit(sign_in, [user, password], [signed_in, password, login_panel, logs_panel, *view_outputs],
-                        api_visibility="private")
+        sign_ins = [trigger(sign_in, [user, password], [signed_in, password, login_panel, logs_panel, *view_outputs],
+                            api_visibility="private") for trigger in (sign_in_button.click, password.submit)]
         refresh_button.click(refresh, [signed_in], view_outputs, api_visibility="private")
         prepare.click(prepare_export, [signed_in, export_format, only_positive], export_file, api_visibility="private")
+    return signed_in, sign_ins
 
 
 def build_ui(engine: ChatEngine, settings: Settings, admin: AdminLogin | None = None) -> gr.Blocks:
@@ -301,13 +290,14 @@ def build_ui(engine: ChatEngine, settings: Settings, admin: AdminLogin | None = 
             for update in engine.respond(session, message.text):
                 if conversation.session is session:
                     history[-1] = {"role": "assistant", "content": reply_text(update.text, update.items)}
-                    yield (history, update.items, under_the_hood(update.result),
+                    hood = turn_report(update.result, engine.catalog) if update.result else gr.skip()
+                    yield (history, update.items, hood if settings.show_internals or conversation.admin else gr.skip(),
                            *card_updates(update.items))
         except Exception:  # noqa: BLE001 - the edge: a person never sees a traceback
             log.exception("turn failed")
             if conversation.session is session:
                 history[-1] = {"role": "assistant", "content": SORRY}
-                yield history, [], {}, *card_updates([])
+                yield history, [], "", *card_updates([])
         finally:
             with claims:
                 if conversation.session is session:
@@ -346,7 +336,7 @@ def build_ui(engine: ChatEngine, settings: Settings, admin: AdminLogin | None = 
         """A new engine session (so a new log session) behind an empty chat; a reply still streaming stays off screen."""
         with claims:
             conversation.session, conversation.replying = engine.new_session(), False
-        return [], [], {}, *card_updates([], started_over=True)
+        return [], [], "", *card_updates([], started_over=True)
 
     def bring_history(path: str | None, history: list, dont_log: bool, conversation: Conversation):
         """Seeds this conversation with an uploaded watch history, and says in the chat what matched and what did not.
@@ -434,10 +424,17 @@ def build_ui(engine: ChatEngine, settings: Settings, admin: AdminLogin | None = 
                                     skip = gr.Button("Not interested", size="sm", elem_id=f"skip-{slot}", min_width=60)
                             card_outputs += [card, actions]
                             feedback_buttons.append((slot, up, down, skip, card, actions))
-                        with gr.Accordion("Under the hood", open=False):
-                            hood = gr.JSON(label="tool call, candidates and scores, guard, timings")
+                        with gr.Accordion("Under the hood", open=False, visible=settings.show_internals,
+                                          elem_id="under-the-hood") as hood_panel:
+                            hood = gr.Markdown(elem_id="hood")
             if admin:
-                build_logs_tab(store, admin)
+                signed_in, sign_ins = build_logs_tab(store, admin)
+
+                def reveal_internals(signed: bool, current: Conversation):
+                    current.admin = bool(signed)
+                    return gr.update(visible=settings.show_internals or current.admin)
+                for signing_in in sign_ins:
+                    signing_in.then(reveal_internals, [signed_in, conversation], hood_panel, api_visibility="private")
         reply_outputs = [chatbot, shown_items, hood, cards_column, *card_outputs]
         for trigger in (send.click, box.submit):
             # Taking a message has no concurrency limit, so it never waits behind others' replies: the box empties,

@@ -92,6 +92,8 @@ class Settings:
     title: str = _doc("title shown at the top of the web app", "Film Finder")
     subtitle: str = _doc("subtitle under the title", "Tell me what you like and what to avoid; I'll suggest films and say why.")
     logo: str = _doc("image file shown beside the title (PNG, JPEG, SVG, ...); empty for none", "")
+    show_internals: bool = _doc("show every visitor 'Under the hood' (the search call, the top candidates with each "
+                                "signal, guard notes, timings); off: only an admin signed in to the Logs tab sees it", False)
     welcome_message: str = _doc("welcome shown in the empty chat, above example requests; empty: written from the "
                                 "catalogue (how many titles, which years and genres, what to ask)", "")
 

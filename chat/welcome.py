@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Sequence
 
+from chat.markdown_text import markdown_text
 from retrieval.catalog import Catalog, Item
 
 
@@ -55,15 +56,6 @@ def example_requests(catalog: Catalog, well_known: Sequence[Item] = ()) -> list[
     return list(dict.fromkeys(examples))
 
 
-def _markdown_text(text: str) -> str:
-    """Catalogue text made inert in Markdown that is read as HTML: markup escaped, Markdown's marks backslashed.
-
-    Example: "M*A*S*H <3" -> "M\\*A\\*S\\*H &lt;3"
-    """
-    escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return "".join("\\" + ch if ch in "\\`*_{}[]()#+-.!|~" else ch for ch in escaped)
-
-
 def welcome_markdown(catalog: Catalog, examples: Sequence[str], items_per_reply: int, message: str = "") -> str:
     """The welcome shown in the empty chat: `message` when set, else what the app can do over this catalogue; then the
     examples to try."""
@@ -75,5 +67,5 @@ def welcome_markdown(catalog: Catalog, examples: Sequence[str], items_per_reply:
         message = (f"Hi! I suggest titles from a catalogue of {len(catalog.items)}{span}{kinds}. Tell me what you loved, "
                    f"what you didn't and what to avoid: each reply offers {items_per_reply} picks with a reason for each. "
                    "Like or dislike a pick, or set it aside, and the next picks follow.")
-    tries = "\n".join(f"- {_markdown_text(example)}" for example in examples)
-    return f"{_markdown_text(message)}\n\n" + (f"Try:\n{tries}" if tries else "")
+    tries = "\n".join(f"- {markdown_text(example)}" for example in examples)
+    return f"{markdown_text(message)}\n\n" + (f"Try:\n{tries}" if tries else "")

@@ -2,7 +2,8 @@
 there are picks, cards that show the feedback given, a word when a named title is not in the catalogue, retry and edit
 of the last message, "under the hood" only when enabled, and the phone layout.
 
-One app (`--llm none`, so turns take a moment) serves every test here, each test in its own browser context.
+One app (`--llm none`, so turns take a moment; with an admin login) serves every test here, each test in its own
+browser context.
 """
 
 import sqlite3
@@ -13,11 +14,13 @@ import pytest
 from served_app import BROWSER_TEST, TURN_TIMEOUT_S, count, logged_turns, on_screen, send_and_wait, serve_app, wait_until
 
 pytestmark = BROWSER_TEST
+ADMIN_USER, ADMIN_PASSWORD = "admin", "correct horse battery"
 
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
-    with serve_app(tmp_path_factory.mktemp("app"), "--llm", "none") as served:
+    admin = {"RECSYS_ADMIN_USER": ADMIN_USER, "RECSYS_ADMIN_PASSWORD": ADMIN_PASSWORD}
+    with serve_app(tmp_path_factory.mktemp("app"), "--llm", "none", env=admin) as served:
         yield served
 
 
@@ -104,3 +107,25 @@ def test_retry_and_edit_replace_the_last_turn_in_the_chat_the_state_and_the_log(
     assert on_screen(page)[2] == "user's message: a western instead" and len(on_screen(page)) == 4
     assert retried_marks(db)[-2:] == [("something with a road trip", 2, True), ("a western instead", 2, False)]
     assert {item["id"] for item in edited["shown"]} == set(page.eval_on_selector_all(".card", "c => c.map(x => x.dataset.itemId)"))
+
+
+def test_under_the_hood_is_for_a_signed_in_admin_and_reads_as_a_table(page, db):
+    send_and_wait(page, db, "a horror film from the 80s")
+    assert not page.is_visible("#under-the-hood") and "Search call" not in page.content()
+
+    page.get_by_role("tab", name="Logs").click()
+    page.fill("#admin-user input, #admin-user textarea", ADMIN_USER)
+    page.fill("#admin-password input", ADMIN_PASSWORD)
+    page.click("#admin-sign-in")
+    page.wait_for_selector("#log-stats table", timeout=30_000)
+    page.get_by_role("tab", name="Chat").click()
+    page.wait_for_selector("#under-the-hood", timeout=10_000)
+    turn = send_and_wait(page, db, "something older")
+    page.click("#under-the-hood button")  # open the accordion
+    page.wait_for_selector("#hood table", timeout=10_000)
+    report = page.inner_text("#hood")
+    assert "Search call" in report and "search_items(query=" in report and "Timings" in report
+    headers = page.eval_on_selector_all("#hood th", "cells => cells.map(c => c.innerText.trim())")
+    assert headers[:3] == ["#", "title", "score"] and "text match" in headers
+    first_row = page.eval_on_selector_all("#hood tbody tr:first-child td", "cells => cells.map(c => c.innerText.trim())")
+    assert first_row[1] == f"{turn['shown'][0]['title']} ({turn['shown'][0]['year']}) (shown)"
