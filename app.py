@@ -53,7 +53,14 @@ CSS = """
 .card.like {border-color: #16a34a; background: rgba(22, 163, 74, .08);}
 .card.dislike {border-color: #b91c1c; background: rgba(185, 28, 28, .06); opacity: .8;} .card .meta {opacity: .75; font-size: .9em;} .card .why {margin-top: 4px;}
 #history-formats {opacity: .75; font-size: .9em;}
-@media (max-width: 640px) { .cards-column {min-width: 100% !important;} }
+@media (max-width: 640px) {
+  /* On a phone the chat column's parts join the row, so the cards can sit right under the conversation. */
+  #main-row {flex-direction: column !important;}
+  #chat-column {display: contents !important;}
+  #chat-column > * {order: 3;}
+  #chat-column > #chat, #chat-column > :has(> #chat) {order: 1;}
+  #cards {order: 2; min-width: 100% !important;}
+}
 """
 BUSY = "Still writing the reply to your last message. Your new message stays in the box: send it when the reply is done."
 ONLY_LATEST = "Only your latest message can be edited, and only the latest reply retried."
@@ -392,8 +399,8 @@ def build_ui(engine: ChatEngine, settings: Settings, admin: AdminLogin | None = 
             gr.Markdown(f"# {html.escape(settings.title)}\n{html.escape(settings.subtitle)}", elem_id="title")
         with gr.Tabs() if admin else contextlib.nullcontext():
             with gr.Tab("Chat", elem_id="chat-tab") if admin else contextlib.nullcontext():
-                with gr.Row(equal_height=False):
-                    with gr.Column(scale=3, min_width=320):
+                with gr.Row(equal_height=False, elem_id="main-row"):
+                    with gr.Column(scale=3, min_width=320, elem_id="chat-column"):
                         # Messages are plain text (`plain_text`), so the copy button and screen readers get them as
                         # written; Gradio's sanitizer stays on as a second line, with no custom tags and no LaTeX.
                         chatbot = gr.Chatbot(label="Conversation", height=480, elem_id="chat", render_markdown=False,

@@ -129,3 +129,17 @@ def test_under_the_hood_is_for_a_signed_in_admin_and_reads_as_a_table(page, db):
     assert headers[:3] == ["#", "title", "score"] and "text match" in headers
     first_row = page.eval_on_selector_all("#hood tbody tr:first-child td", "cells => cells.map(c => c.innerText.trim())")
     assert first_row[1] == f"{turn['shown'][0]['title']} ({turn['shown'][0]['year']}) (shown)"
+
+
+def test_on_a_phone_the_cards_sit_between_the_conversation_and_the_message_box(app, browser):
+    url, db = app
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    page.goto(url)
+    page.wait_for_selector("#message textarea", timeout=60_000)
+    send_and_wait(page, db, "a comedy from the 90s")
+    chat, cards, box, examples = (page.locator(part).bounding_box() for part in ("#chat", "#cards", "#message", "#examples"))
+    assert chat["y"] + chat["height"] <= cards["y"] + 1, (chat, cards)
+    assert cards["y"] + cards["height"] <= box["y"] + 1 and box["y"] < examples["y"], (cards, box, examples)
+    assert cards["width"] >= chat["width"] - 2 and page.evaluate("document.documentElement.scrollWidth") <= 390  # no sideways scroll
+    context.close()
