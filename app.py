@@ -49,7 +49,8 @@ WELL_KNOWN = SearchRequest(query="well-loved films", k=20)  # an empty conversat
 CSS = """
 .card {border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 8px 10px; margin: 0;}
 #header {align-items: center;} #logo {flex-grow: 0 !important;}
-.card .title {font-weight: 600;} .card .mark {font-size: .85em; font-weight: 600; float: right;}
+.card .title {font-weight: 600;} .card .mark {font-size: .8em; font-weight: 600; float: right; border-radius: 4px; padding: 0 6px; color: white;}
+.card.like .mark {background: #16a34a;} .card.dislike .mark {background: #b91c1c;}
 .card.like {border-color: #16a34a; background: rgba(22, 163, 74, .08);}
 .card.dislike {border-color: #b91c1c; background: rgba(185, 28, 28, .06); opacity: .8;} .card .meta {opacity: .75; font-size: .9em;} .card .why {margin-top: 4px;}
 #history-formats {opacity: .75; font-size: .9em;}
@@ -65,7 +66,7 @@ CSS = """
 BUSY = "Still writing the reply to your last message. Your new message stays in the box: send it when the reply is done."
 ONLY_LATEST = "Only your latest message can be edited, and only the latest reply retried."
 HISTORY_BUSY = "Still writing the reply to your last message. Bring your history again when the reply is done."
-CARD_MARKS = {"like": "👍 You liked this", "dislike": "👎 Not for you"}
+CARD_MARKS = {"like": "You liked this", "dislike": "Not for you"}
 FEEDBACK_NOTICES = {"like": "Noted: you like it; the next picks follow.", "dislike": "Noted: not for you.",
                     "not_interested": "Set aside: it won't be shown again. Ask for more picks any time."}
 HISTORY_FORMATS = "Letterboxd or IMDb export, or a CSV with title, year, rating, date"
@@ -373,7 +374,7 @@ def build_ui(engine: ChatEngine, settings: Settings, admin: AdminLogin | None = 
             if slot >= len(shown):
                 return gr.update(), gr.update()
             engine.feedback(conversation.session, kind, shown[slot].item.id)
-            gr.Info(FEEDBACK_NOTICES[kind])
+            gr.Info(FEEDBACK_NOTICES[kind], duration=3)
             if kind == "not_interested":
                 return gr.update(visible=False), gr.update(visible=False)
             return gr.update(value=card_html(shown[slot], kind)), gr.update()
