@@ -31,26 +31,44 @@ from chat import prompts
 from chat.assemble import build_engine
 from chat.engine import ChatEngine, ChatSession, ShownItem
 from chat.history import HistoryError, match_history, read_history
+from chat.internals import turn_report
 from chat.llm import LLMError
 from chat.log_reports import EXPORT_FORMATS, export_logs, log_stats, stats_markdown
 from chat.logstore import LogStore
 from chat.settings import AdminLogin, Settings, add_arguments, load_settings
+from chat.welcome import example_requests, welcome_markdown
 from retrieval.catalog import CatalogError
 from retrieval.embeddings import ModelUnavailableError
 from retrieval.index import StaleIndexError
+from retrieval.retriever import SearchRequest
 
 log = logging.getLogger("app")
 
 SORRY = "Sorry, something went wrong on my side while answering. Your conversation is safe; please try again."
+WELL_KNOWN = SearchRequest(query="well-loved films", k=20)  # an empty conversation's search: its best-known items
 CSS = """
 .card {border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 8px 10px; margin: 0;}
 #header {align-items: center;} #logo {flex-grow: 0 !important;}
-.card .title {font-weight: 600;} .card .meta {opacity: .75; font-size: .9em;} .card .why {margin-top: 4px;}
+.card .title {font-weight: 600;} .card .mark {font-size: .8em; font-weight: 600; float: right; border-radius: 4px; padding: 0 6px; color: white;}
+.card.like .mark {background: #16a34a;} .card.dislike .mark {background: #b91c1c;}
+.card.like {border-color: #16a34a; background: rgba(22, 163, 74, .08);}
+.card.dislike {border-color: #b91c1c; background: rgba(185, 28, 28, .06); opacity: .8;} .card .meta {opacity: .75; font-size: .9em;} .card .why {margin-top: 4px;}
 #history-formats {opacity: .75; font-size: .9em;}
-@media (max-width: 640px) { .cards-column {min-width: 100% !important;} }
+@media (max-width: 640px) {
+  /* On a phone the chat column's parts join the row, so the cards can sit right under the conversation. */
+  #main-row {flex-direction: column !important;}
+  #chat-column {display: contents !important;}
+  #chat-column > * {order: 3;}
+  #chat-column > #chat, #chat-column > :has(> #chat) {order: 1;}
+  #cards {order: 2; min-width: 100% !important;}
+}
 """
 BUSY = "Still writing the reply to your last message. Your new message stays in the box: send it when the reply is done."
+ONLY_LATEST = "Only your latest message can be edited, and only the latest reply retried."
 HISTORY_BUSY = "Still writing the reply to your last message. Bring your history again when the reply is done."
+CARD_MARKS = {"like": "You liked this", "dislike": "Not for you"}
+FEEDBACK_NOTICES = {"like": "Noted: you like it; the next picks follow.", "dislike": "Noted: not for you.",
+                    "not_interested": "Set aside: it won't be shown again. Ask for more picks any time."}
 HISTORY_FORMATS = "Letterboxd or IMDb export, or a CSV with title, year, rating, date"
 # A `<` that would open a tag, comment or declaration, and a `&` that would start a character reference (HTML5 reads
 # some names without their `;`, like "&copy").
@@ -102,31 +120,23 @@ class Conversation:
 
     session: ChatSession
     replying: bool = False  # a message was taken and its reply is not finished
+    admin: bool = False  # signed in to the Logs tab: sees "under the hood"
+    last_message: str = ""  # the latest message taken, as typed: what a retry sends again
     taken: list[TakenMessage] = field(default_factory=list)  # taken, not yet being answered; oldest first
 
 
-def card_html(shown: ShownItem) -> str:
-    """An item card; every field is escaped, so markup in catalogue data stays inert."""
+def card_html(shown: ShownItem, feedback: str = "") -> str:
+    """An item card, marked with the feedback given on it ("like" or "dislike"); every field is escaped, so markup in
+    catalogue data stays inert."""
     item = shown.item
     meta = " · ".join(p for p in (str(item.year or ""), ", ".join(item.genres), ", ".join(item.directors[:2])) if p)
+    mark = f"<div class='mark'>{CARD_MARKS[feedback]}</div>" if feedback in CARD_MARKS else ""
     return (
-        f"<div class='card' data-item-id='{html.escape(item.id, quote=True)}'>"
-        f"<div class='title'>{html.escape(item.title)}</div>"
+        f"<div class='card {feedback}' data-item-id='{html.escape(item.id, quote=True)}' data-feedback='{feedback}'>"
+        f"{mark}<div class='title'>{html.escape(item.title)}</div>"
         f"<div class='meta'>{html.escape(meta)}</div>"
         f"<div class='why'>{html.escape(shown.why)}</div></div>"
     )
-
-
-def under_the_hood(result) -> dict:
-    if result is None:
-        return {}
-    return {
-        "tool_call": result.tool_call,
-        "candidates": result.candidates[:10],
-        "guard": result.guard_notes,
-        "timings_ms": result.timings_ms,
-        "kind": result.kind,
-    }
 
 
 def stats_views(store: LogStore | None) -> tuple[str, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
@@ -143,9 +153,9 @@ def stats_views(store: LogStore | None) -> tuple[str, pd.DataFrame, pd.DataFrame
     return stats_markdown(stats), shown, liked, per_day
 
 
-def build_logs_tab(store: LogStore | None, admin: AdminLogin) -> None:
+def build_logs_tab(store: LogStore | None, admin: AdminLogin) -> tuple[gr.State, list]:
     """The Logs tab: a sign-in, then stats, charts and an export. Its events are not callable through the API,
-    and each handler checks the per-browser-session sign-in itself."""
+    and each handler checks the per-browser-session sign-in itself. Returns the sign-in state and events."""
     export_dirs: list[Path] = []  # made on the first export; every later export overwrites its file there
 
     def views() -> tuple:
@@ -206,12 +216,11 @@ def build_logs_tab(store: LogStore | None, admin: AdminLogin) -> None:
                 prepare = gr.Button("Prepare export", elem_id="prepare-export")
             export_file = gr.File(label="Export", interactive=False, elem_id="export-file")
         view_outputs = [summary, shown_plot, liked_plot, per_day_plot]
-        sign_in_button.click(sign_in, [user, password], [signed_in, password, login_panel, logs_panel, *view_outputs],
-                             api_visibility="private")
-        password.submit(sign_in, [user, password], [signed_in, password, login_panel, logs_panel, *view_outputs],
-                        api_visibility="private")
+        sign_ins = [trigger(sign_in, [user, password], [signed_in, password, login_panel, logs_panel, *view_outputs],
+                            api_visibility="private") for trigger in (sign_in_button.click, password.submit)]
         refresh_button.click(refresh, [signed_in], view_outputs, api_visibility="private")
         prepare.click(prepare_export, [signed_in, export_format, only_positive], export_file, api_visibility="private")
+    return signed_in, sign_ins
 
 
 def build_ui(engine: ChatEngine, settings: Settings, admin: AdminLogin | None = None) -> gr.Blocks:
@@ -242,27 +251,34 @@ def build_ui(engine: ChatEngine, settings: Settings, admin: AdminLogin | None = 
             log.exception("could not delete the logged turns of session %s", session.id)
             gr.Warning("Nothing more of this conversation will be logged, but its earlier turns could not be deleted.")
 
-    def card_updates(items: list[ShownItem]) -> list:
-        updates = []
+    def card_updates(items: list[ShownItem], started_over: bool = False) -> list:
+        """The cards column (shown from the conversation's first picks until it starts over) and each card slot."""
+        updates = [gr.update(visible=True) if items else gr.update(visible=False) if started_over else gr.update()]
         for slot in range(slots):
             visible = slot < len(items)
             updates.append(gr.update(value=card_html(items[slot]) if visible else "", visible=visible))
             updates.append(gr.update(visible=visible))
         return updates
 
-    def take(message: str, history: list, conversation: Conversation) -> TakenMessage | None:
-        """Takes the message for a reply, unless one is still being written: then a notice says so, and None."""
+    def take(message: str, history: list, conversation: Conversation, again: bool = False) -> TakenMessage | None:
+        """Takes the message for a reply, unless one is still being written: then a notice says so, and None.
+
+        again: the message replaces the last one (retried or edited): the engine session is rewound to before the last
+        turn, and `history` is the chat before that turn's message. None, with a notice, when there is none to replace.
+        """
         chat = [*(history or []), {"role": "user", "content": plain_text(message)}, {"role": "assistant", "content": "…"}]
         with claims:
-            if conversation.replying:
-                taken = None
-            else:
+            busy = conversation.replying
+            rewound = not busy and (not again or engine.rewind(conversation.session))
+            if rewound:
                 taken = TakenMessage(message, conversation.session, chat)
-                conversation.replying = True
+                conversation.replying, conversation.last_message = True, message
                 conversation.taken.append(taken)
-        if taken is None:
+        if busy:
             gr.Warning(BUSY, title="One message at a time")
-        return taken
+        elif not rewound:
+            gr.Info(ONLY_LATEST)
+        return taken if rewound else None
 
     def take_message(message: str, history: list, conversation: Conversation):
         """The box's message into the chat, or, while a reply is being written, left in the box."""
@@ -282,22 +298,45 @@ def build_ui(engine: ChatEngine, settings: Settings, admin: AdminLogin | None = 
             for update in engine.respond(session, message.text):
                 if conversation.session is session:
                     history[-1] = {"role": "assistant", "content": reply_text(update.text, update.items)}
-                    yield (history, [s.item.id for s in update.items], under_the_hood(update.result),
+                    hood = turn_report(update.result, engine.catalog) if update.result else gr.skip()
+                    yield (history, update.items, hood if settings.show_internals or conversation.admin else gr.skip(),
                            *card_updates(update.items))
         except Exception:  # noqa: BLE001 - the edge: a person never sees a traceback
             log.exception("turn failed")
             if conversation.session is session:
                 history[-1] = {"role": "assistant", "content": SORRY}
-                yield history, [], {}, *card_updates([])
+                yield history, [], "", *card_updates([])
         finally:
             with claims:
                 if conversation.session is session:
                     conversation.replying = False
 
+    def before_last_message(history: list) -> list | None:
+        """The chat before its last message from the person, or None when the person has sent none."""
+        users = [index for index, message in enumerate(history or []) if message["role"] == "user"]
+        return history[: users[-1]] if users else None
+
+    def retry(history: list, conversation: Conversation):
+        """The latest reply written again: the turn is undone in the engine and the log, and its message sent again."""
+        earlier = before_last_message(history)
+        taken = take(conversation.last_message, earlier, conversation, again=True) if earlier is not None else None
+        return taken.chat if taken else gr.skip()
+
+    def edit(data: gr.EditData, history: list, conversation: Conversation):
+        """The person's latest message, edited, replaces it: the turn is undone in the engine and the log, and the
+        edited message answered. An earlier message cannot be edited: the chat stays as it was."""
+        earlier = before_last_message(history)
+        taken = None
+        if earlier is not None and data.index == len(earlier) and str(data.value).strip():
+            taken = take(str(data.value), earlier, conversation, again=True)
+        elif earlier is not None:
+            gr.Info(ONLY_LATEST)
+        return taken.chat if taken else history
+
     def respond(message: str, history: list, dont_log: bool, conversation: Conversation):
         """One turn for API clients: what sending a message does in the browser, in one call."""
         if take(message, history, conversation) is None:
-            yield history, gr.skip(), gr.skip(), *[gr.skip()] * (2 * slots)
+            yield history, gr.skip(), gr.skip(), gr.skip(), *[gr.skip()] * (2 * slots)
             return
         yield from write_reply(dont_log, conversation)
 
@@ -305,7 +344,7 @@ def build_ui(engine: ChatEngine, settings: Settings, admin: AdminLogin | None = 
         """A new engine session (so a new log session) behind an empty chat; a reply still streaming stays off screen."""
         with claims:
             conversation.session, conversation.replying = engine.new_session(), False
-        return [], [], {}, *card_updates([])
+        return [], [], "", *card_updates([], started_over=True)
 
     def bring_history(path: str | None, history: list, dont_log: bool, conversation: Conversation):
         """Seeds this conversation with an uploaded watch history, and says in the chat what matched and what did not.
@@ -329,13 +368,16 @@ def build_ui(engine: ChatEngine, settings: Settings, admin: AdminLogin | None = 
         return [*(history or []), {"role": "assistant", "content": plain_text(seeded.reply)}]
 
     def item_feedback(kind: str, slot: int):
-        def handler(conversation: Conversation, shown_ids: list):
-            if slot >= len(shown_ids):
-                return gr.update()
-            engine.feedback(conversation.session, kind, shown_ids[slot])
-            labels = {"like": "Noted: you like it.", "dislike": "Noted: not for you.", "not_interested": "Noted: won't show it again."}
-            gr.Info(labels[kind])
-            return gr.update(visible=kind == "like")
+        """Records feedback on the card in `slot` and shows it there: a liked or disliked card is marked, a card set
+        aside ("not interested") leaves the screen."""
+        def handler(conversation: Conversation, shown: list[ShownItem]):
+            if slot >= len(shown):
+                return gr.update(), gr.update()
+            engine.feedback(conversation.session, kind, shown[slot].item.id)
+            gr.Info(FEEDBACK_NOTICES[kind], duration=3)
+            if kind == "not_interested":
+                return gr.update(visible=False), gr.update(visible=False)
+            return gr.update(value=card_html(shown[slot], kind)), gr.update()
         return handler
 
     def reply_feedback(data: gr.LikeData, conversation: Conversation, history: list):
@@ -345,9 +387,13 @@ def build_ui(engine: ChatEngine, settings: Settings, admin: AdminLogin | None = 
             return
         engine.feedback(conversation.session, "like" if data.liked else "dislike")
 
+    examples = settings.example_messages or example_requests(
+        engine.catalog, [scored.item for scored in engine.search.run(WELL_KNOWN)])
+    welcome = welcome_markdown(engine.catalog, examples, slots, settings.welcome_message)
+
     with gr.Blocks(title=settings.title) as demo:
         conversation = gr.State(new_conversation)
-        shown_ids = gr.State([])
+        shown_items = gr.State([])  # the ShownItems on the cards, in slot order
         with gr.Row(elem_id="header"):
             if settings.logo:
                 gr.Image(settings.logo, show_label=False, container=False, interactive=False, buttons=[], height=64,
@@ -355,12 +401,13 @@ def build_ui(engine: ChatEngine, settings: Settings, admin: AdminLogin | None = 
             gr.Markdown(f"# {html.escape(settings.title)}\n{html.escape(settings.subtitle)}", elem_id="title")
         with gr.Tabs() if admin else contextlib.nullcontext():
             with gr.Tab("Chat", elem_id="chat-tab") if admin else contextlib.nullcontext():
-                with gr.Row(equal_height=False):
-                    with gr.Column(scale=3, min_width=320):
+                with gr.Row(equal_height=False, elem_id="main-row"):
+                    with gr.Column(scale=3, min_width=320, elem_id="chat-column"):
                         # Messages are plain text (`plain_text`), so the copy button and screen readers get them as
                         # written; Gradio's sanitizer stays on as a second line, with no custom tags and no LaTeX.
                         chatbot = gr.Chatbot(label="Conversation", height=480, elem_id="chat", render_markdown=False,
-                                             sanitize_html=True, allow_tags=False, latex_delimiters=[])
+                                             sanitize_html=True, allow_tags=False, latex_delimiters=[],
+                                             placeholder=welcome, editable="user")
                         with gr.Row():
                             box = gr.Textbox(placeholder=settings.message_placeholder, show_label=False,
                                              scale=5, elem_id="message", max_lines=4)
@@ -372,9 +419,9 @@ def build_ui(engine: ChatEngine, settings: Settings, admin: AdminLogin | None = 
                             dont_log = gr.Checkbox(False, label="Don't log this conversation", elem_id="dont-log",
                                                    visible=store is not None)
                         gr.Markdown(f"Watch history: {HISTORY_FORMATS}.", elem_id="history-formats")
-                        if settings.example_messages:
-                            gr.Examples(settings.example_messages, inputs=box)
-                    with gr.Column(scale=2, min_width=280, elem_classes="cards-column"):
+                        gr.Examples(examples, inputs=box, elem_id="examples")
+                    with gr.Column(scale=2, min_width=280, elem_classes="cards-column", elem_id="cards",
+                                   visible=False) as cards_column:
                         gr.Markdown("### Recommended")
                         card_outputs, feedback_buttons = [], []
                         for slot in range(slots):
@@ -385,12 +432,19 @@ def build_ui(engine: ChatEngine, settings: Settings, admin: AdminLogin | None = 
                                     down = gr.Button("Dislike", size="sm", elem_id=f"dislike-{slot}", min_width=40)
                                     skip = gr.Button("Not interested", size="sm", elem_id=f"skip-{slot}", min_width=60)
                             card_outputs += [card, actions]
-                            feedback_buttons.append((slot, up, down, skip, actions))
-                        with gr.Accordion("Under the hood", open=False):
-                            hood = gr.JSON(label="tool call, candidates and scores, guard, timings")
+                            feedback_buttons.append((slot, up, down, skip, card, actions))
+                        with gr.Accordion("Under the hood", open=False, visible=settings.show_internals,
+                                          elem_id="under-the-hood") as hood_panel:
+                            hood = gr.Markdown(elem_id="hood")
             if admin:
-                build_logs_tab(store, admin)
-        reply_outputs = [chatbot, shown_ids, hood, *card_outputs]
+                signed_in, sign_ins = build_logs_tab(store, admin)
+
+                def reveal_internals(signed: bool, current: Conversation):
+                    current.admin = bool(signed)
+                    return gr.update(visible=settings.show_internals or current.admin)
+                for signing_in in sign_ins:
+                    signing_in.then(reveal_internals, [signed_in, conversation], hood_panel, api_visibility="private")
+        reply_outputs = [chatbot, shown_items, hood, cards_column, *card_outputs]
         for trigger in (send.click, box.submit):
             # Taking a message has no concurrency limit, so it never waits behind others' replies: the box empties,
             # or the refusal shows, at once. Its reply may start while a reply the person walked away from (by
@@ -398,6 +452,10 @@ def build_ui(engine: ChatEngine, settings: Settings, admin: AdminLogin | None = 
             trigger(take_message, [box, chatbot, conversation], [box, chatbot], concurrency_limit=None,
                     api_visibility="private").then(write_reply, [dont_log, conversation], reply_outputs,
                                                    api_visibility="private", trigger_mode="multiple")
+        chatbot.retry(retry, [chatbot, conversation], chatbot, api_visibility="private").then(
+            write_reply, [dont_log, conversation], reply_outputs, api_visibility="private", trigger_mode="multiple")
+        chatbot.edit(edit, [chatbot, conversation], chatbot, api_visibility="private").then(
+            write_reply, [dont_log, conversation], reply_outputs, api_visibility="private", trigger_mode="multiple")
         api = gr.Button(visible=False)  # the one API endpoint for a turn, as in Gradio's ChatInterface
         api.click(respond, [box, chatbot, dont_log, conversation], reply_outputs, api_name="respond")
         new.click(start_over, [conversation], reply_outputs, api_visibility="private")
@@ -406,10 +464,9 @@ def build_ui(engine: ChatEngine, settings: Settings, admin: AdminLogin | None = 
         dont_log.change(lambda choice, current: set_log_choice(choice, current.session), [dont_log, conversation], None,
                         api_visibility="private")
         chatbot.like(reply_feedback, [conversation, chatbot], None)
-        for slot, up, down, skip, actions in feedback_buttons:
-            up.click(item_feedback("like", slot), [conversation, shown_ids], actions)
-            down.click(item_feedback("dislike", slot), [conversation, shown_ids], actions)
-            skip.click(item_feedback("not_interested", slot), [conversation, shown_ids], actions)
+        for slot, up, down, skip, card, actions in feedback_buttons:
+            for button, kind in ((up, "like"), (down, "dislike"), (skip, "not_interested")):
+                button.click(item_feedback(kind, slot), [conversation, shown_items], [card, actions])
     return demo
 
 

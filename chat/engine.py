@@ -39,6 +39,7 @@ from chat.titles import TitleMatcher
 from chat.tools import QUERY_PREFIX, SearchCall, ToolCallError, parse_query, render_call
 from chat.understanding import Reading, read_message
 from chat.wording import Wording
+from chat.unknown_titles import not_in_catalogue_note, unknown_titles
 from retrieval.catalog import Catalog, Item
 from retrieval.field_kinds import people_of
 from retrieval.filters import normalize_term
@@ -70,6 +71,16 @@ class EngineSettings:
             raise ValueError(f"items_per_reply must be 1..10, got {self.items_per_reply}")
 
 
+@dataclass(frozen=True)
+class SessionSnapshot:
+    """What a turn changes in a session, as it was before the turn: restored when the person retries it."""
+
+    state: DialogueState
+    turn_index: int
+    asked_to_clarify: bool
+    last_turn_id: int | None
+
+
 @dataclass
 class ChatSession:
     """One person's conversation."""
@@ -81,6 +92,7 @@ class ChatSession:
     last_turn_id: int | None = None
     logging_enabled: bool = True
     log_session_started: bool = False
+    before_last_turn: SessionSnapshot | None = None  # None: there is no turn that may be retried
 
 
 @dataclass(frozen=True)
@@ -159,6 +171,8 @@ class ChatEngine:
 
     def respond(self, session: ChatSession, message: str) -> Iterator[TurnUpdate]:
         started = time.perf_counter()
+        session.before_last_turn = SessionSnapshot(session.state, session.turn_index, session.asked_to_clarify,
+                                                   session.last_turn_id)
         timings: dict[str, float] = {}
 
         def lap(name: str, since: float) -> float:
@@ -202,14 +216,16 @@ class ChatEngine:
         candidate_log = [{"id": s.item.id, "score": round(s.score, 4), **{k: round(v, 4) for k, v in s.signals.items()}} for s in ranked[:20]]
         tool_call = {"text": render_call(call), "valid": valid, "model_output": raw_call}
 
+        missing = not_in_catalogue_note(unknown_titles(message, self.titles.find(message)))
+        missing = missing + " " if missing else ""
         if not chosen:
-            text = wording.no_results(session.state.filters().describe() or "that")
+            text = missing + wording.no_results(session.state.filters().describe() or "that")
             timings["first_token"] = round((time.perf_counter() - started) * 1000, 1)
             result = TurnResult(text, [], "no_results", timings, tool_call, valid, candidate_log, notes)
             yield self._finish(session, message, result, started)
             return
 
-        intro = note + prompts.intro_line(shown_state, self.catalog, len(chosen), wording)
+        intro = missing + note + prompts.intro_line(shown_state, self.catalog, len(chosen), wording)
         timings["first_token"] = round((time.perf_counter() - started) * 1000, 1)
         yield TurnUpdate(intro, [])
         shown: list[ShownItem] = []
@@ -418,6 +434,23 @@ class ChatEngine:
             log.exception("could not log turn %d of session %s", session.turn_index, session.id)
             return None
 
+    def rewind(self, session: ChatSession) -> bool:
+        """Undoes the session's last turn so that it can be answered again (retried, or its message edited): the
+        session is as it was before it, and its logged turn is marked retried. False when there is no such turn."""
+        before = session.before_last_turn
+        if before is None:
+            return False
+        retried = session.last_turn_id if session.last_turn_id != before.last_turn_id else None
+        session.state, session.turn_index = before.state, before.turn_index
+        session.asked_to_clarify, session.last_turn_id = before.asked_to_clarify, before.last_turn_id
+        session.before_last_turn = None
+        if retried is not None and self.log_store is not None:
+            try:
+                self.log_store.mark_retried(retried)
+            except SQLAlchemyError:
+                log.exception("could not mark turn %d of session %s as retried", retried, session.id)
+        return True
+
     # ----- a brought watch history -----------------------------------------------------------
 
     def seed_history(self, session: ChatSession, history: HistoryMatch) -> TurnResult:
@@ -425,6 +458,7 @@ class ChatEngine:
         kind "history": its user text says how many titles came, its reply (`history_reply`) is what to show the
         person, its state holds the seeded items."""
         started = time.perf_counter()
+        session.before_last_turn = None  # a seeded history is no turn to retry
         session.state = add_history(session.state, history.liked_ids(), history.disliked_ids(), history.item_ids())
         result = TurnResult(history_reply(history, self.catalog), [], "history", {})
         brought = f"[watch history: {len(history.matched) + len(history.unmatched)} titles]"

@@ -5,6 +5,10 @@ URL works, PostgreSQL included, when several app replicas share one store. Each 
 committed when it completes, so a crash loses at most the turn in flight. E-mail addresses and
 phone numbers are redacted before anything is stored unless redaction is turned off.
 
+A turn the person retried (or whose message they edited) stays stored, marked `retried`, and its replacement is
+stored with the same turn index; reading back skips retried turns unless asked. Stores made before that column
+existed get it when opened.
+
 Reading back: `turns`, `feedback` and `latencies_ms` (optionally only for conversations active
 since a date), `counts`; deleting: `delete_sessions` (one person's opt-out) and
 `purge_older_than` (retention). Reports over these rows live in `chat.log_reports`.
@@ -19,7 +23,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Float, ForeignKey, Integer, String, Text, create_engine, delete, event, func, select
+from sqlalchemy import (JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text, create_engine, delete, event, false,
+                        func, inspect, select, text, update)
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
@@ -118,6 +123,7 @@ class TurnRow(Base):
     timings_ms: Mapped[Any] = mapped_column(JSON, default=dict)
     total_ms: Mapped[float] = mapped_column(Float, default=0.0)
     error: Mapped[str] = mapped_column(Text, default="")
+    retried: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())  # replaced by a later turn
 
 
 class FeedbackRow(Base):
@@ -174,7 +180,15 @@ def make_engine(url: str) -> Engine:
     if engine.dialect.name == "sqlite":
         _sqlite_pragmas(engine)
     Base.metadata.create_all(engine)
+    _add_missing_columns(engine)
     return engine
+
+
+def _add_missing_columns(engine: Engine) -> None:
+    """Columns added since a store was made (`turns.retried`), added to it in place; existing rows get the default."""
+    if "retried" not in {column["name"] for column in inspect(engine).get_columns("turns")}:
+        with engine.begin() as connection:
+            connection.execute(text("ALTER TABLE turns ADD COLUMN retried BOOLEAN NOT NULL DEFAULT FALSE"))
 
 
 class LogStore:
@@ -229,6 +243,11 @@ class LogStore:
             db.flush()
             return row.id
 
+    def mark_retried(self, turn_id: int) -> None:
+        """Marks a turn as replaced: the person retried it or edited its message."""
+        with Session(self.engine) as db, db.begin():
+            db.execute(update(TurnRow).where(TurnRow.id == turn_id).values(retried=True))
+
     def record_feedback(self, session_id: str, kind: str, item_id: str = "", turn_id: int | None = None) -> None:
         with Session(self.engine) as db, db.begin():
             db.add(FeedbackRow(session_id=session_id, turn_id=turn_id, item_id=item_id, kind=kind))
@@ -240,14 +259,16 @@ class LogStore:
         return select(TurnRow.session_id).where(TurnRow.created_at >= as_utc(since)).distinct()
 
     def turns(self, session_id: str | None = None, since: dt.datetime | None = None, whole_sessions: bool = False,
-              columns: Sequence[str] | None = None) -> list[dict]:
-        """Turns in the order they were stored.
+              columns: Sequence[str] | None = None, include_retried: bool = False) -> list[dict]:
+        """Turns in the order they were stored; those replaced by a retry only with include_retried.
 
         since: only turns created at or after it; with whole_sessions, every turn of the sessions
         that had one (the history an exported example needs). columns: only these fields.
         """
         selected = [getattr(TurnRow, name) for name in columns] if columns else [TurnRow]
         query = select(*selected).order_by(TurnRow.id)
+        if not include_retried:
+            query = query.where(TurnRow.retried.is_(False))
         if session_id:
             query = query.where(TurnRow.session_id == session_id)
         if since is not None:

@@ -104,6 +104,10 @@ class Settings:
                             "plain one", "", ui=True)
     examples: str = _doc("example messages under the box, separated by ' | '; empty: the demo's for the demo catalogue, "
                          "else none", "", ui=True)
+    show_internals: bool = _doc("show every visitor 'Under the hood' (the search call, the top candidates with each "
+                                "signal, guard notes, timings); off: only an admin signed in to the Logs tab sees it", False, ui=True)
+    welcome_message: str = _doc("welcome shown in the empty chat, above example requests; empty: written from the "
+                                "catalogue (how many titles, which years and genres, what to ask)", "", ui=True)
 
     def __post_init__(self) -> None:
         if self.items_per_reply < 1 or self.items_per_reply > 10:

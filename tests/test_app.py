@@ -56,6 +56,19 @@ def test_logs_tab_is_present_only_with_admin_credentials(engine):
     assert {"Chat", "Logs"} <= tab_labels(build_ui(engine, Settings(), AdminLogin("admin", "s3cret")))
 
 
+def test_under_the_hood_is_shown_to_visitors_only_when_the_setting_asks(engine):
+    def hood_panel(settings: Settings) -> gr.Accordion:
+        demo = build_ui(engine, settings)
+        return next(block for block in demo.blocks.values() if getattr(block, "elem_id", None) == "under-the-hood")
+
+    assert not hood_panel(Settings()).visible and hood_panel(Settings(show_internals=True)).visible
+
+    for settings, shown in ((Settings(), False), (Settings(show_internals=True), True)):
+        respond = next(fn.fn for fn in build_ui(engine, settings).fns.values() if fn.api_name == "respond")
+        *_, last = respond("a horror film", [], True, Conversation(engine.new_session()))
+        assert ("**Search call**" in last[2]) if shown else last[2] == gr.skip()  # nothing of it leaves the server
+
+
 def test_logo_setting_must_name_a_file(tmp_path):
     with pytest.raises(ValueError, match="logo"):
         Settings(logo=str(tmp_path / "missing.png"))
@@ -155,7 +168,7 @@ def ui_turn(demo: gr.Blocks, session: ChatSession, message: str) -> tuple[list[d
     """One turn through the app's own handler: the chat as Gradio sends it to the browser, and the card updates."""
     respond = next(fn.fn for fn in demo.fns.values() if fn.api_name == "respond")
     *_, last = respond(message, [], True, Conversation(session))
-    history, cards = last[0], last[3:]
+    history, cards = last[0], last[4:]  # chat, shown, under the hood, cards column, then the cards
     chatbot = next(block for block in demo.blocks.values() if getattr(block, "elem_id", None) == "chat")
     return chatbot.postprocess(history).model_dump(), cards
 
