@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Protocol, Sequence
 
 import numpy as np
 
-from retrieval.collaborative import ItemItemModel
+from retrieval.collaborative import ItemItemModel, recency_weights
 from retrieval.index import ItemIndex
 from retrieval.retriever import FaissRetriever, SearchRequest
 
@@ -68,15 +68,7 @@ def top_allowed(scores: np.ndarray, allowed: np.ndarray | None, k: int, positive
     return Hits(rows, scores[rows].astype(np.float32))
 
 
-def seed_weights(mentioned: Sequence[str], decay: float) -> tuple[list[str], list[float]]:
-    """Each distinct mentioned item with the weight of its latest mention: decay ** (mentions after it).
-
-    Example: seed_weights(["a", "b", "a", "c"], 0.5) -> (["b", "a", "c"], [0.25, 0.5, 1.0])
-    """
-    latest = {item_id: position for position, item_id in enumerate(mentioned)}
-    last = len(mentioned) - 1
-    seeds = sorted(latest, key=latest.get)
-    return seeds, [decay ** (last - latest[item_id]) for item_id in seeds]
+seed_weights = recency_weights  # the collaborative seeds: each mentioned item once, at its latest mention's weight
 
 
 class DenseSource:
@@ -108,17 +100,18 @@ class CollaborativeSource:
 
     def row_scores(self, request: SearchRequest) -> np.ndarray:
         """One score per index row (0 where the model has nothing to say)."""
-        seeds, weights = seed_weights(request.mentioned or request.liked, self.recency_decay)
-        return self._scores_from(seeds, weights) if seeds else np.zeros(self._rows, dtype=np.float32)
+        return self._scores_from(request.mentioned or request.liked, self.recency_decay)
 
     def last_scores(self, request: SearchRequest) -> np.ndarray:
         """One score per index row from the latest mention alone (what is mentioned with it), 0 where nothing."""
         history = request.mentioned or request.liked
-        return self._scores_from([history[-1]], [1.0]) if history else np.zeros(self._rows, dtype=np.float32)
+        return self._scores_from(history[-1:])
 
-    def _scores_from(self, seeds: Sequence[str], weights: Sequence[float]) -> np.ndarray:
+    def _scores_from(self, history: Sequence[str], recency_decay: float = 1.0) -> np.ndarray:
         scores = np.zeros(self._rows, dtype=np.float32)
-        by_position = self.model.weighted_scores(seeds, weights)
+        if not history:
+            return scores
+        by_position = self.model.history_scores(history, recency_decay)
         known = self._row_of_position >= 0
         scores[self._row_of_position[known]] = by_position[known]
         return scores
