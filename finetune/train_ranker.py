@@ -5,8 +5,9 @@
    (out of fold, so a dialogue's own mentions never feed its features), the engine's own
    `ItemSearch` recalls and fuses candidates for each of its recommender turns, and every
    candidate gets its features (`retrieval.ranking_features.FEATURES`) and label (1: a movie the
-   recommender mentions here for the first time). With `--sequential`, a SASRec over the other
-   folds' mention sequences (`finetune.redial_sequential`) is a fourth source and feature too.
+   recommender mentions here for the first time). With `--sequential DIR`, a SASRec over the other
+   folds' mention sequences (`finetune.redial_sequential --split validation --folds N --out DIR`,
+   trained beforehand) is a fourth source and feature too.
 2. The validation dialogues get the same, with EASE (and SASRec) learned from all of the train part.
 3. LightGBM LambdaRank trains on (1) and stops early on NDCG@10 of (2); recall@10/50 on the
    validation turns is printed for the learned ranker beside the weighted fallback, and with
@@ -34,11 +35,11 @@ from tqdm.auto import tqdm
 
 from evaluation import baselines
 from evaluation.redial import ITEMS_ENV, RedialSetup, prepare, replay
-from evaluation.redial_splits import is_validation
+from evaluation.redial_splits import fold_of, is_validation
 from chat.settings import Settings
 from evaluation.system import ExactTitleMatcher, engine_over, one_torch_thread
 from finetune.redial import Dialogue
-from finetune.redial_sequential import train_on_sequences
+from finetune.redial_sequential import fold_models
 from retrieval.embeddings import Embedder
 from retrieval.learned_ranker import LightGBMRanker, RankingGroups, train
 from retrieval.ranking_features import FEATURES, SOURCES
@@ -59,7 +60,7 @@ class TrainRankerArgs:
     num_leaves: int = 15
     min_data_in_leaf: int = 40
     limit: int | None = None
-    sequential: bool = False
+    sequential: Path | None = None  # finetune.redial_sequential --split validation --folds N --out DIR
 
     def __post_init__(self) -> None:
         if self.folds < 2:
@@ -105,10 +106,6 @@ def without_source(groups: RankingGroups, name: str) -> RankingGroups:
     return RankingGroups(features, groups.labels[keep], sizes[sizes > 0])
 
 
-def fold_of(dialogue_id: str, folds: int) -> int:
-    return int(hashlib.sha256(("fold:" + dialogue_id).encode()).hexdigest(), 16) % folds
-
-
 def recall_at(groups: RankingGroups, scores: np.ndarray, targets: list[int], k: int) -> float:
     """Novel targets found in each turn's top k by `scores`, over all novel targets of the turns."""
     hits, start = 0, 0
@@ -133,6 +130,7 @@ def main_with(args: TrainRankerArgs, progress: bool = True, embedder: Embedder |
     setup = prepare(args.data, "validation", args.limit, items=args.items, embedder=embedder)
     fit = setup.fit[: args.limit * 4] if args.limit else setup.fit
     known = {item.id for item in setup.universe.catalog}
+    sequential_models = fold_models(args.sequential, args.folds) if args.sequential else None
     parts, train_targets = [], []
     for fold in range(args.folds):
         held = [d for d in fit if fold_of(d.id, args.folds) == fold]
@@ -140,13 +138,13 @@ def main_with(args: TrainRankerArgs, progress: bool = True, embedder: Embedder |
         baskets = [[i for i in dict.fromkeys(setup.universe.item_id(m) for t in d.turns for m in t.movie_ids) if i]
                    for d in rest]
         model = baselines.model_from_baskets(baskets, known, "ease")
-        sequential = train_on_sequences([d.id for d in rest], baskets, progress=progress)[0] if args.sequential else "none"
+        sequential = sequential_models[fold] if sequential_models else "none"
         log.info("fold %d: %d dialogues, EASE from %d others", fold + 1, len(held), len(rest))
         groups, targets = groups_for(setup, held, model, progress, sequential)
         parts.append(groups)
         train_targets += targets
     training = RankingGroups.concatenate(parts)
-    sequential = train_on_sequences([d.id for d in setup.fit], setup.baskets, progress=progress)[0] if args.sequential else "none"
+    sequential = sequential_models[-1] if sequential_models else "none"
     validation, valid_targets = groups_for(setup, setup.evaluated, setup.ease, progress, sequential)
     assert not any(is_validation(d.id) for d in setup.fit)
     log.info("train: %d turns, %d rows; validation: %d turns, %d rows", len(training.group_sizes), len(training.labels),
@@ -189,8 +187,9 @@ def parse_args(argv: list[str] | None = None) -> TrainRankerArgs:
     parser.add_argument("--num-leaves", type=int, default=defaults.num_leaves)
     parser.add_argument("--min-data-in-leaf", type=int, default=defaults.min_data_in_leaf)
     parser.add_argument("--limit", type=int, default=None, help="only N validation and 4N train dialogues (a smoke run)")
-    parser.add_argument("--sequential", action="store_true", help="also train a SASRec on the mention sequences (one per "
-                        "fold) as a source and feature, and compare with a ranker without it")
+    parser.add_argument("--sequential", type=Path, default=None, help="SASRec folder of finetune.redial_sequential "
+                        "--split validation --folds N (one model per fold and one for all): a source and feature, "
+                        "compared with a ranker without it")
     args = parser.parse_args(argv)
     if args.items is None:
         parser.error(f"--items is required (or set {ITEMS_ENV})")

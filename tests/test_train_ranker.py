@@ -7,6 +7,7 @@ import numpy as np
 from fakes import HashingEmbedder
 from evaluation import redial
 from finetune import train_ranker
+from finetune import redial_sequential
 from finetune.redial_sequential import train_on_sequences
 from retrieval import build_index
 from retrieval.learned_ranker import RankingGroups
@@ -57,8 +58,11 @@ def test_with_a_sequential_model_the_ranker_is_compared_with_one_trained_without
     folder, items = write_tiny_redial(tmp_path)
     index = tmp_path / "idx"
     assert build_index.main(["--catalog", str(items), "--out", str(index), "--quiet"], embedder=HashingEmbedder()) == 0
+    sequences = tmp_path / "sasrec"
+    assert redial_sequential.main(["--data", str(tmp_path), "--split", "validation", "--folds", "2", "--out", str(sequences)]) == 0
+    assert (sequences / "fold-2" / "sequential.json").is_file() and (sequences / "all" / "sequential.json").is_file()
     args = train_ranker.TrainRankerArgs(folder, index, tmp_path / "ranker", folds=2, rounds=5, early_stopping=5,
-                                        min_data_in_leaf=1, num_leaves=3, sequential=True)
+                                        min_data_in_leaf=1, num_leaves=3, sequential=sequences)
     meta = train_ranker.main_with(args, progress=False, embedder=HashingEmbedder())
     assert set(meta["validation_recall"]) == {"learned", "weighted", "learned_without_sequential"}
     assert meta["importance_gain"]["sequential_score"] >= 0
