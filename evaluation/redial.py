@@ -68,7 +68,7 @@ from typing import Callable, Iterable, Iterator, Sequence
 from tqdm.auto import tqdm
 
 from chat.engine import ChatEngine
-from chat.settings import PROJECT_ROOT, Settings
+from chat.settings import PROJECT_ROOT
 from chat.state import DialogueState, record_shown, update_state
 from chat.titles import TitleMatcher
 from chat.understanding import Reading, clean_message, read_message
@@ -77,7 +77,7 @@ from evaluation.catalogs import RedialCatalog, read_redial_catalog
 from evaluation.redial_splits import SPLITS, fit_and_evaluated
 from evaluation.system import (DEFAULT_CACHE, LIST_LENGTH, QueryCache, add_run_arguments, cached_index, engine_over,
                                ExactTitleMatcher, load_embedder, load_llm, one_torch_thread, parse_checked,
-                               project_path)
+                               project_path, with_sequential)
 from finetune.redial import Dialogue, read_movie_names
 from retrieval.catalog import load_catalog
 from retrieval.collaborative import EASE_LAMBDA
@@ -106,6 +106,7 @@ LABELS = {
     "ablation_dense_collaborative": "ablation: dense + EASE, fused (no popularity, no learned ranker)",
     "ablation_fused": "ablation: all three sources, weighted fusion (no learned ranker)",
     "ablation_no_dense": "ablation: EASE + popularity, fused (no dense source)",
+    "ablation_no_sequential": "ablation: the system without its sequential source (same learned ranker)",
 }
 ABLATIONS = {  # name -> (sources, learned ranker used)
     "ablation_dense": (("dense",), False),
@@ -351,11 +352,7 @@ def run(data: Path, split: str = "test", limit: int | None = None, llm: bool = F
     `sequential` (a model folder or object) is the engine's sequential source and a baseline of its own.
     """
     started = time.perf_counter()
-    if sequential != "none":
-        from retrieval.sequential import SequentialRecommender
-
-        sequential = sequential if isinstance(sequential, SequentialRecommender) else SequentialRecommender.load(sequential)
-        options = replace(options or Settings().search_options, sequential=sequential)
+    options, sequential = with_sequential(options, sequential)
     setup = prepare(data, split, limit, cache_dir, progress, embedder, items)
     universe, index, embedder = setup.universe, setup.index, setup.embedder
     popularity, cooccurrence, ease = setup.popularity, setup.cooccurrence, setup.ease
@@ -379,6 +376,11 @@ def run(data: Path, split: str = "test", limit: int | None = None, llm: bool = F
             variant = engine_over(index, queries, ease, ranker=ranker if learned else "none",
                                   options=replace(engine.search.options, sources=sources))
             systems[name] = timed(name, lambda: engine_rankings(variant, turns, lambda t: t.state, name))
+        if sequential != "none":
+            variant = engine_over(index, queries, ease, ranker=ranker,
+                                  options=replace(engine.search.options, sources=("dense", "collaborative", "popularity")))
+            systems["ablation_no_sequential"] = timed("ablation_no_sequential", lambda: engine_rankings(
+                variant, turns, lambda t: t.state, "ablation_no_sequential"))
     valid_calls: list[bool] = []
     if llm:
         engine_llm = engine_over(index, embedder, ease, load_llm(), ranker=ranker, options=options)
