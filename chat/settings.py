@@ -73,6 +73,8 @@ class Settings:
                                     "or 'auto': the index folder's own, else the shipped one for the demo catalogue", "auto")
     ranker_model: str = _doc("learned ranker folder (finetune.train_ranker), 'none' for the weighted ranker, or 'auto': "
                              "the index folder's ranker/, else the shipped one for the demo catalogue", "auto")
+    sequential_model: str = _doc("sequential recommender folder (retrieval.train_sequential), 'none', or 'auto': the index "
+                                 "folder's sequential/ when it has one", "auto")
     recency_decay: float = _doc("weight of an earlier mention in the collaborative seeds, per later mention", RECENCY_DECAY)
     planner: Planner = _doc("'llm': the model writes the search call; 'rules': built from the dialogue state", "llm")
     explainer: Explainer = _doc("'llm': the model writes each reason; 'template': reasons from item facts", "llm")
@@ -180,6 +182,7 @@ class Settings:
         return SearchOptions(
             collaborative=resolve(self.collaborative_model, self.index_dir / "collaborative.npz", DEMO_COLLABORATIVE),
             ranker=resolve(self.ranker_model, self.index_dir / "ranker", DEMO_RANKER),
+            sequential=resolve(self.sequential_model, self.index_dir / "sequential", self.index_dir / "sequential"),
             weights=self.rerank_weights,
             recency_decay=self.recency_decay,
             candidates_per_source=self.candidates_per_source,

@@ -69,10 +69,17 @@ def cooccurrence_ranking(model: ItemItemModel, seeds: Sequence[str], popularity:
     scores = model.weighted_scores(list(seeds), weights) if seeds else np.zeros(0)
     positive = np.flatnonzero(scores > 0)
     order = positive[np.lexsort((-np.asarray([popularity.counts.get(model.names[i], 0) for i in positive]), -scores[positive]))]
-    ranked = [model.names[i] for i in order if model.names[i] not in exclude][:k]
+    return filled([model.names[i] for i in order if model.names[i] not in exclude][:k], popularity, k, exclude)
+
+
+def filled(ranked: Sequence[str], popularity: PopularityRanker, k: int, exclude: Collection[str] = frozenset()) -> list[str]:
+    """The ranking's first k, its empty places filled with the most popular items it and `exclude` do not hold.
+
+    Example: filled(["c"], PopularityRanker([["a", "b"], ["b"]]), 3) -> ["c", "b", "a"]
+    """
+    ranked = list(ranked)[:k]
     if len(ranked) < k:
-        taken = set(ranked) | set(exclude)
-        ranked += popularity.top(k - len(ranked), exclude=taken)
+        ranked += popularity.top(k - len(ranked), exclude=set(ranked) | set(exclude))
     return ranked
 
 

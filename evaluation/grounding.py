@@ -47,6 +47,7 @@ from tqdm.auto import tqdm
 from chat.assemble import build_engine
 from chat.engine import ChatEngine, TurnResult
 from chat.guard import named_items, unshown_items
+from chat.prompts import item_card
 from chat.settings import PROJECT_ROOT, Settings
 from chat.titles import TitleMatcher, normalize_title, title_aliases
 from evaluation.system import DEFAULT_CACHE, ExactTitleMatcher, cached_index, engine_over, project_path
@@ -63,6 +64,7 @@ _NAMED = re.compile(r"\*\*([^*\n]{1,80})\*\*|[\"“]([^\"”\n]{2,80})[\"”]")
 _YEAR_SUFFIX = re.compile(r"\s*\((?:1[89]|20)\d\d\)\s*$")
 _NUMBERING = re.compile(r"^\s*\d+\.\s+")
 _NUMBER_ONLY = re.compile(r"[\d\s.,:;()-]+")
+_YEAR_NEXT = re.compile(r"\s*\((?:1[89]|20)\d\d\)")
 LATENCY_STAGES = ("understand", "plan", "search", "first_token", "explain", "total")
 
 
@@ -139,17 +141,37 @@ def reply_lines(reply: str) -> list[str]:
     return [_NUMBERING.sub("", line).strip() for line in reply.splitlines() if line.strip()]
 
 
-def unshown_in_reply(reply: str, shown: set[str], named_by_person: set[str], titles: TitleMatcher) -> set[str]:
+def on_a_card(words: str, cards: Iterable[str]) -> bool:
+    """Whether the words stand, as whole words, on one of the cards (compared as titles are: folded, punctuation aside).
+
+    Example: on_a_card("Cinderella Story", ["Pretty Woman (1990) | romance | cinderella story, prostitute"]) -> True
+             on_a_card("Cinder", ["... cinderella story ..."]) -> False
+    """
+    phrase = f" {normalize_title(words)} "
+    return any(phrase in f" {normalize_title(card)} " for card in cards)
+
+
+def unshown_in_reply(reply: str, shown: set[str], named_by_person: set[str], titles: TitleMatcher,
+                     cards: Iterable[str] = ()) -> set[str]:
     """Catalogue films the reply names that were neither shown in it nor named by the person.
 
     `chat.guard.unshown_items` line by line, except that a bare number is no film name: a
     catalogue may hold number-only titles ("1917", "9"), and "Here are 3 picks" names none of
-    them. The suite passes an
+    them; nor are the words of a shown item's card (`cards`, its keywords, credits and synopsis
+    as `chat.prompts.item_card` writes them) when no "(Year)" follows: a reason quoting the
+    keyword "cinderella story" or a plot set in Chicago names no film. The suite passes an
     exact-title finder: the chat's typo matching reads "Martin Scorsese" as "The Martian".
     """
+    cards = list(cards)
     named: set[str] = set()
     for line in reply_lines(reply):
-        named |= {m.item_id for m in titles.find(line) if not _NUMBER_ONLY.fullmatch(line[m.start:m.end])}
+        for mention in titles.find(line):
+            words = line[mention.start:mention.end]
+            if _NUMBER_ONLY.fullmatch(words):
+                continue
+            if on_a_card(words, cards) and not _YEAR_NEXT.match(line, mention.end):
+                continue
+            named.add(mention.item_id)
     return named - shown - named_by_person
 
 
@@ -238,7 +260,8 @@ def run_scripts(engine: ChatEngine, scripts: list[Script], progress: bool = True
                     violations.append({"conversation": script.name, "turn": number, "item": shown.item.label,
                                        "broken": broken,
                                        "engine_filter_broken": bool(understood and understood.violations(shown.item))})
-            unshown = unshown_in_reply(result.reply, shown_ids, named, exact_titles)
+            cards = [item_card(shown.item) for shown in result.items]
+            unshown = unshown_in_reply(result.reply, shown_ids, named, exact_titles, cards)
             unknown = unknown_names(result.reply, known)
             system.bad_replies += bool(unshown or unknown)
             if unshown or unknown:

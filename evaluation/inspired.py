@@ -25,7 +25,7 @@ from tqdm.auto import tqdm
 from evaluation import baselines
 from evaluation.catalogs import RedialCatalog
 from evaluation.redial import ITEMS_ENV, BenchmarkRun, engine_rankings, prepare, print_table, replay, timed
-from evaluation.system import LIST_LENGTH, ExactTitleMatcher, engine_over
+from evaluation.system import LIST_LENGTH, ExactTitleMatcher, engine_over, with_sequential
 from finetune.redial import Dialogue, MovieMapper, Turn
 from retrieval.sources import seed_weights
 
@@ -51,15 +51,17 @@ def read_inspired(path: Path) -> list[Dialogue]:
     return [Dialogue(dialogue_id, tuple(turns)) for dialogue_id, turns in dialogues.items()]
 
 
-def run(data: Path, items: Path, ranker: object = "none", progress: bool = True, embedder=None) -> tuple[BenchmarkRun, dict]:
+def run(data: Path, items: Path, ranker: object = "none", progress: bool = True, embedder=None,
+        sequential: object = "none") -> tuple[BenchmarkRun, dict]:
     started = time.perf_counter()
+    options, sequential = with_sequential(None, sequential)
     # "test" makes the models learn from every ReDial train dialogue; its one test dialogue read is not used
     setup = prepare(data, "test", 1, items=items, embedder=embedder, progress=progress)
     inspired = read_inspired(Path(data) / "inspired" / "dev.tsv")
     names = {name: name for d in inspired for t in d.turns for name in t.movie_ids}
     mapper = MovieMapper(setup.universe.catalog, names)
     universe = RedialCatalog(setup.universe.catalog, mapper.mapping, 0)
-    engine = engine_over(setup.index, setup.embedder, setup.ease, ranker=ranker)
+    engine = engine_over(setup.index, setup.embedder, setup.ease, ranker=ranker, options=options)
     turns = list(replay(tqdm(inspired, desc="replay", leave=False, disable=not progress), universe,
                         ExactTitleMatcher(universe.catalog.items), engine.people))
     decay = engine.search.options.recency_decay
@@ -79,7 +81,8 @@ def run(data: Path, items: Path, ranker: object = "none", progress: bool = True,
                 "in_redial_universe": sum(name in mapper.mapping for name in recommended),
                 "train_dialogues_redial": len(setup.baskets)}
     result = BenchmarkRun("inspired", "dev", turns, systems, "system",
-                          {"coverage": coverage, "search": {"ranker": engine.search.ranker.name}},
+                          {"coverage": coverage, "search": {"ranker": engine.search.ranker.name,
+                                                            "sources": [source.name for source in engine.search.sources]}},
                           time.perf_counter() - started)
     return result, coverage
 
@@ -90,12 +93,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--items", type=Path, default=os.environ.get(ITEMS_ENV) or None,
                         help=f"index folder built from the ReDial item text (env {ITEMS_ENV})")
     parser.add_argument("--ranker", default="none", help="learned ranker folder or 'none'")
+    parser.add_argument("--sequential", default="none", help="sequential model folder (finetune.redial_sequential) or 'none'")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     if args.items is None:
         parser.error(f"--items is required (or set {ITEMS_ENV})")
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
-    result, _ = run(args.data, args.items, args.ranker)
+    result, _ = run(args.data, args.items, args.ranker, sequential=args.sequential)
     summary = result.summary("novel")
     if args.json:
         print(json.dumps(summary, indent=2))

@@ -6,8 +6,9 @@ model learns only from the training sequences it is given.
 
 - popularity: how many training sequences hold the item.
 - EASE (Steck, WWW 2019): the closed-form item-item regression B = I - P / diag(P), with
-  P = (X^T X + l2 I)^-1 over the binary user x item matrix; a user's row is scored as x B,
-  here with x weighted by recency (decay^age, age 0 the newest item).
+  P = (X^T X + l2 I)^-1 over the binary user x item matrix (`retrieval.collaborative.ease_weights`,
+  the engine's own, kept dense here: every weight, negative ones too); a user's row is scored as
+  x B, with x weighted by recency (`retrieval.collaborative.recency_weights`: decay^age, age 0 the newest item).
 - transitions: how often item j came right after item i in training, row-normalized, summed
   over the history's last items with weight decay^age (a first-order Markov chain).
 - blend: each model's row standardized over the items a user may be shown, then a weighted sum.
@@ -20,6 +21,8 @@ from typing import Sequence
 
 import numpy as np
 from scipy import sparse
+
+from retrieval import collaborative
 
 RECENT_ITEMS = 20  # transitions read at most this many of the newest items
 
@@ -43,8 +46,8 @@ def recency_rows(histories: Sequence[Sequence[int]], items: int, decay: float) -
     """
     rows = np.zeros((len(histories), items), dtype=np.float32)
     for row, history in enumerate(histories):
-        ages = np.arange(len(history) - 1, -1, -1, dtype=np.float64)
-        rows[row, list(history)] = (decay ** ages).astype(np.float32)  # later (newer) entries overwrite earlier ones
+        seeds, weights = collaborative.recency_weights(history, decay)
+        rows[row, seeds] = np.asarray(weights, dtype=np.float32)
     return rows
 
 
@@ -54,13 +57,8 @@ def popularity_scores(sequences: Sequence[Sequence[int]], items: int) -> np.ndar
 
 
 def ease_weights(sequences: Sequence[Sequence[int]], items: int, l2: float) -> np.ndarray:
-    """EASE's item x item matrix B (zero diagonal)."""
-    matrix = training_matrix(sequences, items)
-    gram = (matrix.T @ matrix).toarray() + l2 * np.eye(items)
-    inverse = np.linalg.inv(gram)
-    weights = -inverse / np.diag(inverse)[None, :]
-    np.fill_diagonal(weights, 0.0)
-    return weights.astype(np.float32)
+    """EASE's item x item matrix B (zero diagonal), dense."""
+    return collaborative.ease_weights(training_matrix(sequences, items), l2)
 
 
 def transition_probabilities(sequences: Sequence[Sequence[int]], items: int) -> np.ndarray:

@@ -41,6 +41,8 @@ Systems, all in one run over the same turns:
   against every movie mentioned earlier in the dialogue; popularity fills the remaining places
 - ease: EASE alone (the engine's collaborative model), seeded as the engine seeds it (recent
   mentions weighted up); popularity fills the remaining places
+- sequential (with `--sequential DIR`, which also makes it a source of the engine): SASRec alone
+  (`finetune.redial_sequential`), reading every earlier mention in order; popularity fills the remaining places
 - repeat: the movies mentioned earlier in the dialogue, most recent first (a sanity check)
 Every system except `repeat` leaves out movies mentioned earlier in the dialogue, as the app
 never shows again what the person named or was shown.
@@ -75,7 +77,7 @@ from evaluation.catalogs import RedialCatalog, read_redial_catalog
 from evaluation.redial_splits import SPLITS, fit_and_evaluated
 from evaluation.system import (DEFAULT_CACHE, LIST_LENGTH, QueryCache, add_run_arguments, cached_index, engine_over,
                                ExactTitleMatcher, load_embedder, load_llm, one_torch_thread, parse_checked,
-                               project_path)
+                               project_path, with_sequential)
 from finetune.redial import Dialogue, read_movie_names
 from retrieval.catalog import load_catalog
 from retrieval.collaborative import EASE_LAMBDA
@@ -99,10 +101,12 @@ LABELS = {
     "collaborative": "collaborative only (train co-occurrence)",
     "ease": "EASE only (train dialogues, seeded with every earlier mention)",
     "repeat": "repeat earlier mentions",
+    "sequential": "SASRec only (train dialogues' mention sequences, reading every earlier mention)",
     "ablation_dense": "ablation: dense source only (item text)",
     "ablation_dense_collaborative": "ablation: dense + EASE, fused (no popularity, no learned ranker)",
     "ablation_fused": "ablation: all three sources, weighted fusion (no learned ranker)",
     "ablation_no_dense": "ablation: EASE + popularity, fused (no dense source)",
+    "ablation_no_sequential": "ablation: the system without its sequential source (same learned ranker)",
 }
 ABLATIONS = {  # name -> (sources, learned ranker used)
     "ablation_dense": (("dense",), False),
@@ -339,13 +343,16 @@ def prepare(data: Path, split: str = "test", limit: int | None = None, cache_dir
 
 def run(data: Path, split: str = "test", limit: int | None = None, llm: bool = False, cache_dir: Path = DEFAULT_CACHE,
         diagnostics: bool = True, progress: bool = True, embedder: Embedder | None = None, items: Path | None = None,
-        ranker: object = "none", ablation: bool = False, options: SearchOptions | None = None) -> BenchmarkRun:
+        ranker: object = "none", ablation: bool = False, options: SearchOptions | None = None,
+        sequential: object = "none") -> BenchmarkRun:
     """Replay the split's dialogues and rank with every system (see the module docstring).
 
     `diagnostics` adds the two diagnostic variants of the system, `ablation` the engine with parts left out;
-    `embedder` replaces MiniLM (tests pass a fake); `options` replaces the app's search settings.
+    `embedder` replaces MiniLM (tests pass a fake); `options` replaces the app's search settings;
+    `sequential` (a model folder or object) is the engine's sequential source and a baseline of its own.
     """
     started = time.perf_counter()
+    options, sequential = with_sequential(options, sequential)
     setup = prepare(data, split, limit, cache_dir, progress, embedder, items)
     universe, index, embedder = setup.universe, setup.index, setup.embedder
     popularity, cooccurrence, ease = setup.popularity, setup.cooccurrence, setup.ease
@@ -369,6 +376,11 @@ def run(data: Path, split: str = "test", limit: int | None = None, llm: bool = F
             variant = engine_over(index, queries, ease, ranker=ranker if learned else "none",
                                   options=replace(engine.search.options, sources=sources))
             systems[name] = timed(name, lambda: engine_rankings(variant, turns, lambda t: t.state, name))
+        if sequential != "none":
+            variant = engine_over(index, queries, ease, ranker=ranker,
+                                  options=replace(engine.search.options, sources=("dense", "collaborative", "popularity")))
+            systems["ablation_no_sequential"] = timed("ablation_no_sequential", lambda: engine_rankings(
+                variant, turns, lambda t: t.state, "ablation_no_sequential"))
     valid_calls: list[bool] = []
     if llm:
         engine_llm = engine_over(index, embedder, ease, load_llm(), ranker=ranker, options=options)
@@ -391,6 +403,10 @@ def run(data: Path, split: str = "test", limit: int | None = None, llm: bool = F
         return baselines.cooccurrence_ranking(ease, seeds, popularity, LIST_LENGTH, set(turn.earlier), weights=weights)
 
     systems["ease"] = timed("ease", lambda: [ease_ranking(t) for t in turns])
+    if sequential != "none":
+        systems["sequential"] = timed("sequential", lambda: [baselines.filled(
+            [i for i, _ in sequential.top(list(t.earlier), LIST_LENGTH, set(t.earlier))], popularity, LIST_LENGTH,
+            set(t.earlier)) for t in turns])
     systems["repeat"] = timed("repeat", lambda: [baselines.repeat_ranking(t.earlier, LIST_LENGTH) for t in turns])
     info = {
         "catalogue": {"items": len(universe.catalog), "redial_ids": len(universe.item_of),
@@ -433,6 +449,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                              "default: the title-only universe joined with the demo catalogue")
     parser.add_argument("--ranker", default="none", help="learned ranker folder (finetune.train_ranker) or 'none' "
                         "for the weighted fallback")
+    parser.add_argument("--sequential", default="none", help="sequential model folder (finetune.redial_sequential): "
+                        "a source of the engine and a baseline of its own; 'none' for neither")
     parser.add_argument("--ablation", action="store_true", help="also rank with parts of the search left out")
     parser.add_argument("--no-diagnostics", action="store_true", help="leave out the exact-mentions and soft-genres variants")
     parser.add_argument("--split", choices=SPLITS, default="test",
@@ -448,7 +466,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     try:
         result = run(args.data, args.split, args.limit, args.llm, args.cache, diagnostics=not args.no_diagnostics,
-                     items=args.items, ranker=args.ranker, ablation=args.ablation)
+                     items=args.items, ranker=args.ranker, ablation=args.ablation, sequential=args.sequential)
     except (FileNotFoundError, StaleIndexError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

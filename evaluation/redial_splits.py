@@ -70,6 +70,11 @@ def is_validation(dialogue_id: str, share: float = VALIDATION_SHARE) -> bool:
     return int.from_bytes(digest[:4], "big") < share * 2**32
 
 
+def fold_of(dialogue_id: str, folds: int) -> int:
+    """A stable fold number in [0, folds) for a dialogue (out-of-fold training of the ranker's features)."""
+    return int(hashlib.sha256(("fold:" + dialogue_id).encode()).hexdigest(), 16) % folds
+
+
 def fit_and_evaluated(split: str, redial_folder: Path, movie_names: dict[str, str]) -> tuple[list[Dialogue], list[Dialogue]]:
     """(dialogues the models learn from, dialogues evaluated) for the split."""
     if split not in SPLITS:

@@ -6,6 +6,14 @@ numbers, cited as such), `benchmarks.json` (the same numbers), `recall_at_k.png`
 `latency.png`. Only aggregate numbers are written; the data stays where `--data` points.
 `--from-json FILE` writes the report again from a saved `benchmarks.json` without rerunning.
 
+`--only ranking --items DIR --ranker DIR [--sequential DIR] [--movielens-model DIR]` runs only
+the ranking benchmarks (`evaluation.ranking_report`: the ReDial test through the engine's search
+path with its ablation, INSPIRED dev, MovieLens under LlamaRec's protocol) and replaces only
+their marked block in `--out`/benchmarks.md (saving their numbers in `ranking.json`): the whole
+report at full size takes longer than this machine allows in one sitting. `--limit N` makes it
+a smoke run over the first N ReDial test dialogues. A full report keeps the ranking block of the
+benchmarks.md it replaces.
+
 Sizes:
 - smoke: 10 ReDial test dialogues, 30 MovieLens users, the grounding suite without an LLM;
   about 2 minutes on 2 CPU cores when the indexes must be built, so CI runs it (tests/test_evaluation_smoke.py)
@@ -28,7 +36,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from chat.settings import PROJECT_ROOT
-from evaluation import grounding, movielens, plots, published, reason_quality, redial
+from evaluation import grounding, movielens, plots, published, ranking_report, reason_quality, redial
 from evaluation.system import DEFAULT_CACHE
 from retrieval.embeddings import Embedder
 
@@ -456,10 +464,30 @@ def write_plots(results: dict, out: Path) -> list[Path]:
     return [curves, bars]
 
 
+def kept_ranking_block(path: Path) -> str | None:
+    """The generated ranking block of an existing benchmarks.md, if it has one."""
+    text = path.read_text(encoding="utf-8") if path.is_file() else ""
+    if ranking_report.START not in text or ranking_report.END not in text:
+        return None
+    return ranking_report.START + text.split(ranking_report.START, 1)[1].split(ranking_report.END, 1)[0] + ranking_report.END + "\n"
+
+
+def write_ranking(results: dict, out: Path) -> list[Path]:
+    """The ranking block spliced into out/benchmarks.md (the rest of it kept), its numbers in out/ranking.json."""
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "ranking.json").write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
+    path = out / "benchmarks.md"
+    document = path.read_text(encoding="utf-8") if path.is_file() else "# Benchmarks\n"
+    path.write_text(ranking_report.splice(document, ranking_report.markdown(results)), encoding="utf-8")
+    return [path, out / "ranking.json"]
+
+
 def write_report(results: dict, out: Path) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     (out / "benchmarks.json").write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")  # first: --from-json can redo the rest
-    (out / "benchmarks.md").write_text(markdown(results), encoding="utf-8")
+    kept = kept_ranking_block(out / "benchmarks.md")
+    text = markdown(results)
+    (out / "benchmarks.md").write_text(ranking_report.splice(text, kept) if kept else text, encoding="utf-8")
     return [out / "benchmarks.md", out / "benchmarks.json", *write_plots(results, out)]
 
 
@@ -471,6 +499,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--out", type=Path, default=PROJECT_ROOT / "docs", help="where the report and plots go")
     parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="folder for cached item indexes")
     parser.add_argument("--from-json", type=Path, help="write the report from this saved benchmarks.json instead of running")
+    parser.add_argument("--only", choices=("ranking",), help="run only the ranking benchmarks and replace only their "
+                        "block of benchmarks.md (needs --items and --ranker)")
+    parser.add_argument("--items", type=Path, help="with --only ranking: index folder built from the ReDial item text")
+    parser.add_argument("--ranker", default="none", help="with --only ranking: learned ranker folder, or 'none'")
+    parser.add_argument("--sequential", default="none", help="with --only ranking: SASRec folder of finetune.redial_sequential")
+    parser.add_argument("--movielens-model", type=Path, help="with --only ranking: SASRec folder for MovieLens' LlamaRec split "
+                        "(else one is trained, about 20 minutes)")
+    parser.add_argument("--no-movielens", action="store_true", help="with --only ranking: leave MovieLens out")
+    parser.add_argument("--limit", type=int, help="with --only ranking: only the first N ReDial test dialogues (a smoke run)")
     parser.add_argument("--note", help="a sentence about the run (e.g. other jobs sharing the machine), printed under the first paragraph")
     return parser.parse_args(argv)
 
@@ -478,6 +515,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    if args.only == "ranking":
+        return main_ranking(args, argv)
     try:
         if args.from_json:
             results = json.loads(args.from_json.read_text(encoding="utf-8"))
@@ -491,6 +530,24 @@ def main(argv: list[str] | None = None) -> int:
     for path in write_report(results, args.out):
         print(path)
     print(f"{results['size']['name']} run: {results['seconds']} s ({results['durations_s']})")
+    return 0
+
+
+def main_ranking(args: argparse.Namespace, argv: list[str] | None, embedder: Embedder | None = None) -> int:
+    if args.items is None:
+        print("error: --only ranking needs --items (the index built from the ReDial item text)", file=sys.stderr)
+        return 2
+    command = "python -m evaluation.report " + " ".join(
+        a if not Path(a).is_absolute() else Path(a).name for a in (argv if argv is not None else sys.argv[1:]))
+    try:
+        results = ranking_report.collect(args.data, args.items, args.ranker, args.sequential, args.movielens_model,
+                                         args.limit, not args.no_movielens, embedder=embedder, command=command)
+    except (FileNotFoundError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    for path in write_ranking(results, args.out):
+        print(path)
+    print(f"ranking run: {results['seconds']} s ({results['durations_s']})")
     return 0
 
 

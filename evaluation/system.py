@@ -110,6 +110,16 @@ def engine_over(index: ItemIndex, embedder: Embedder, collaborative: object, llm
     return ChatEngine(index.catalog, ItemSearch.open(index, embedder, options), llm, None, settings)
 
 
+def with_sequential(options: SearchOptions | None, sequential: object) -> tuple[SearchOptions | None, object]:
+    """The search options with a sequential model (a folder is loaded), and the model; "none" changes nothing."""
+    if sequential is None or sequential == "none":
+        return options, "none"
+    from retrieval.sequential import SequentialRecommender
+
+    model = sequential if isinstance(sequential, SequentialRecommender) else SequentialRecommender.load(sequential)
+    return replace(options or Settings().search_options, sequential=model), model
+
+
 def add_run_arguments(parser: argparse.ArgumentParser, llm_help: str) -> None:
     """The flags every benchmark CLI shares: --limit, --llm, --cache, --json."""
     parser.add_argument("--llm", action="store_true", help=llm_help)

@@ -5,10 +5,14 @@
    (out of fold, so a dialogue's own mentions never feed its features), the engine's own
    `ItemSearch` recalls and fuses candidates for each of its recommender turns, and every
    candidate gets its features (`retrieval.ranking_features.FEATURES`) and label (1: a movie the
-   recommender mentions here for the first time).
-2. The validation dialogues get the same, with EASE learned from all of the train part.
+   recommender mentions here for the first time). With `--sequential DIR`, a SASRec over the other
+   folds' mention sequences (`finetune.redial_sequential --split validation --folds N --out DIR`,
+   trained beforehand) is a fourth source and feature too.
+2. The validation dialogues get the same, with EASE (and SASRec) learned from all of the train part.
 3. LightGBM LambdaRank trains on (1) and stops early on NDCG@10 of (2); recall@10/50 on the
-   validation turns is printed for the learned ranker beside the weighted fallback.
+   validation turns is printed for the learned ranker beside the weighted fallback, and with
+   `--sequential` beside a ranker trained on the same rows without the sequential source (its
+   candidates and features taken out), which says whether the sequential model helps.
 4. The model is saved in `--out` (ranker.txt + ranker.json: features, LightGBM version, the hash
    of the dialogues and the item index, parameters, validation scores). The engine loads it
    with `--ranker-model DIR` (or from `ranker/` in the index folder).
@@ -23,7 +27,7 @@ import json
 import logging
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -31,11 +35,14 @@ from tqdm.auto import tqdm
 
 from evaluation import baselines
 from evaluation.redial import ITEMS_ENV, RedialSetup, prepare, replay
-from evaluation.redial_splits import is_validation
+from evaluation.redial_splits import fold_of, is_validation
+from chat.settings import Settings
 from evaluation.system import ExactTitleMatcher, engine_over, one_torch_thread
 from finetune.redial import Dialogue
+from finetune.redial_sequential import fold_models
 from retrieval.embeddings import Embedder
 from retrieval.learned_ranker import LightGBMRanker, RankingGroups, train
+from retrieval.ranking_features import FEATURES, SOURCES
 from retrieval.rerank import WeightedRanker
 
 log = logging.getLogger("finetune.train_ranker")
@@ -53,6 +60,7 @@ class TrainRankerArgs:
     num_leaves: int = 15
     min_data_in_leaf: int = 40
     limit: int | None = None
+    sequential: Path | None = None  # finetune.redial_sequential --split validation --folds N --out DIR
 
     def __post_init__(self) -> None:
         if self.folds < 2:
@@ -61,12 +69,14 @@ class TrainRankerArgs:
             raise ValueError("rounds and early_stopping: at least 1")
 
 
-def groups_for(setup: RedialSetup, dialogues: list[Dialogue], model, progress: bool) -> tuple[RankingGroups, list[int]]:
-    """Feature rows and labels for each recommender turn of the dialogues, with EASE/popularity `model`.
+def groups_for(setup: RedialSetup, dialogues: list[Dialogue], model, progress: bool,
+               sequential: object = "none") -> tuple[RankingGroups, list[int]]:
+    """Feature rows and labels for each recommender turn of the dialogues, with EASE/popularity `model` (and a sequential model).
 
     Also returns each turn's number of novel targets (those the candidates missed count too, for recall).
     """
-    engine = engine_over(setup.index, setup.embedder, model)
+    options = replace(Settings().search_options, sequential=sequential)
+    engine = engine_over(setup.index, setup.embedder, model, options=options)
     titles = ExactTitleMatcher(setup.universe.catalog.items)
     parts, targets = [], []
     with one_torch_thread():
@@ -83,8 +93,17 @@ def groups_for(setup: RedialSetup, dialogues: list[Dialogue], model, progress: b
     return RankingGroups.concatenate(parts), targets
 
 
-def fold_of(dialogue_id: str, folds: int) -> int:
-    return int(hashlib.sha256(("fold:" + dialogue_id).encode()).hexdigest(), 16) % folds
+def without_source(groups: RankingGroups, name: str) -> RankingGroups:
+    """The groups as if the source had not been there: its columns unknown, the candidates only it recalled gone.
+
+    Example: a turn whose rows were recalled by (dense), (sequential), (dense, sequential) keeps rows 1 and 3.
+    """
+    others = [FEATURES.index(f"{source}_rank") for source in SOURCES if source != name]
+    keep = ~np.isnan(groups.features[:, others]).all(axis=1)
+    features = groups.features[keep].copy()
+    features[:, [FEATURES.index(f"{name}_rank"), FEATURES.index(f"{name}_score")]] = np.nan
+    sizes = np.add.reduceat(keep.astype(np.int64), np.concatenate([[0], np.cumsum(groups.group_sizes)[:-1]]))
+    return RankingGroups(features, groups.labels[keep], sizes[sizes > 0])
 
 
 def recall_at(groups: RankingGroups, scores: np.ndarray, targets: list[int], k: int) -> float:
@@ -111,6 +130,7 @@ def main_with(args: TrainRankerArgs, progress: bool = True, embedder: Embedder |
     setup = prepare(args.data, "validation", args.limit, items=args.items, embedder=embedder)
     fit = setup.fit[: args.limit * 4] if args.limit else setup.fit
     known = {item.id for item in setup.universe.catalog}
+    sequential_models = fold_models(args.sequential, args.folds) if args.sequential else None
     parts, train_targets = [], []
     for fold in range(args.folds):
         held = [d for d in fit if fold_of(d.id, args.folds) == fold]
@@ -118,12 +138,14 @@ def main_with(args: TrainRankerArgs, progress: bool = True, embedder: Embedder |
         baskets = [[i for i in dict.fromkeys(setup.universe.item_id(m) for t in d.turns for m in t.movie_ids) if i]
                    for d in rest]
         model = baselines.model_from_baskets(baskets, known, "ease")
+        sequential = sequential_models[fold] if sequential_models else "none"
         log.info("fold %d: %d dialogues, EASE from %d others", fold + 1, len(held), len(rest))
-        groups, targets = groups_for(setup, held, model, progress)
+        groups, targets = groups_for(setup, held, model, progress, sequential)
         parts.append(groups)
         train_targets += targets
     training = RankingGroups.concatenate(parts)
-    validation, valid_targets = groups_for(setup, setup.evaluated, setup.ease, progress)
+    sequential = sequential_models[-1] if sequential_models else "none"
+    validation, valid_targets = groups_for(setup, setup.evaluated, setup.ease, progress, sequential)
     assert not any(is_validation(d.id) for d in setup.fit)
     log.info("train: %d turns, %d rows; validation: %d turns, %d rows", len(training.group_sizes), len(training.labels),
              len(validation.group_sizes), len(validation.labels))
@@ -133,10 +155,14 @@ def main_with(args: TrainRankerArgs, progress: bool = True, embedder: Embedder |
             "train_turns": len(training.group_sizes), "validation_turns": len(validation.group_sizes),
             "items": setup.index.manifest.catalog_source.rsplit("/", 1)[-1], "folds": args.folds}
     ranker = train(training, validation, params, args.rounds, args.early_stopping, meta)
-    weighted = WeightedRanker().score(validation.features)
-    learned = ranker.score(validation.features)
-    scores = {name: {f"recall@{k}": round(recall_at(validation, values, valid_targets, k), 4) for k in (10, 50)}
-              for name, values in (("learned", learned), ("weighted", weighted))}
+    scored = [("learned", validation, ranker.score(validation.features)),
+              ("weighted", validation, WeightedRanker().score(validation.features))]
+    if args.sequential:
+        plain = without_source(validation, "sequential")
+        alone = train(without_source(training, "sequential"), plain, params, args.rounds, args.early_stopping, meta)
+        scored.append(("learned_without_sequential", plain, alone.score(plain.features)))
+    scores = {name: {f"recall@{k}": round(recall_at(groups, values, valid_targets, k), 4) for k in (10, 50)}
+              for name, groups, values in scored}
     ranker.meta["validation_recall"] = scores
     ranker.meta["seconds"] = round(time.perf_counter() - started, 1)
     ranker.save(args.out)
@@ -161,11 +187,14 @@ def parse_args(argv: list[str] | None = None) -> TrainRankerArgs:
     parser.add_argument("--num-leaves", type=int, default=defaults.num_leaves)
     parser.add_argument("--min-data-in-leaf", type=int, default=defaults.min_data_in_leaf)
     parser.add_argument("--limit", type=int, default=None, help="only N validation and 4N train dialogues (a smoke run)")
+    parser.add_argument("--sequential", type=Path, default=None, help="SASRec folder of finetune.redial_sequential "
+                        "--split validation --folds N (one model per fold and one for all): a source and feature, "
+                        "compared with a ranker without it")
     args = parser.parse_args(argv)
     if args.items is None:
         parser.error(f"--items is required (or set {ITEMS_ENV})")
     return TrainRankerArgs(args.data, args.items, args.out, args.folds, args.rounds, args.early_stopping,
-                           args.learning_rate, args.num_leaves, args.min_data_in_leaf, args.limit)
+                           args.learning_rate, args.num_leaves, args.min_data_in_leaf, args.limit, args.sequential)
 
 
 def main(argv: list[str] | None = None) -> int:

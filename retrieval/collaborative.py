@@ -12,6 +12,11 @@ Each item keeps its `neighbours` highest weights; the model also keeps how many 
 interacted with each item (the popularity prior). Item ids the index does not know are counted
 and reported, never fatal. `weighted_scores(seeds, weights)` is what the collaborative source
 asks for; `scores_for(liked)` (mean weight) is the co-occurrence baseline's view.
+
+Recency weighting, optional everywhere a history seeds the model: `recency_weights(history, decay)`
+weights each distinct item by decay ** (items after its latest occurrence), so decay 1 weighs
+all alike; `history_scores(history, decay)` is the model's scores for such a history.
+`ease_weights` is the one EASE closed form (the sequential benchmark uses it over a dense matrix).
 """
 
 from __future__ import annotations
@@ -146,12 +151,24 @@ def read_interactions(path: str | Path) -> Interactions:
     return Interactions(strings(user), strings(item), numbers(rating), numbers(timestamp), str(path))
 
 
-def ease_weights(matrix: np.ndarray, lam: float) -> np.ndarray:
-    """EASE's item-item weights for a (users x items) 0/1 matrix: B = I - P / diag(P), P = (X^T X + lam I)^-1, diag(B) = 0.
+def recency_weights(history: Sequence[str], decay: float = 1.0) -> tuple[list[str], list[float]]:
+    """Each distinct item of a history (oldest first) with the weight of its latest occurrence: decay ** (items after it).
+
+    Example: recency_weights(["a", "b", "a", "c"], 0.5) -> (["b", "a", "c"], [0.25, 0.5, 1.0])
+    """
+    latest = {item_id: position for position, item_id in enumerate(history)}
+    last = len(history) - 1
+    seeds = sorted(latest, key=latest.get)
+    return seeds, [decay ** (last - latest[item_id]) for item_id in seeds]
+
+
+def ease_weights(matrix, lam: float) -> np.ndarray:
+    """EASE's item-item weights for a (users x items) 0/1 matrix (dense or scipy sparse): B = I - P / diag(P), P = (X^T X + lam I)^-1, diag(B) = 0.
 
     Example: two users who both hold items a and b, lam=1 -> B[a, b] = B[b, a] = 2/3 (one fewer for each, shrunk)
     """
-    gram = (matrix.T @ matrix).astype(np.float64)
+    gram = matrix.T @ matrix
+    gram = (gram.toarray() if hasattr(gram, "toarray") else gram).astype(np.float64)
     gram[np.diag_indices_from(gram)] += lam
     inverse = np.linalg.inv(gram)
     weights = -inverse / np.diag(inverse)[None, :]
@@ -218,6 +235,11 @@ class ItemItemModel:
             start, end = self._indptr[position], self._indptr[position + 1]
             np.add.at(total, self._indices[start:end], weight * self._scores[start:end])
         return total
+
+    def history_scores(self, history: Sequence[str], recency_decay: float = 1.0) -> np.ndarray:
+        """One score per model item for a history (oldest first), recent items weighted up (`recency_weights`)."""
+        seeds, weights = recency_weights(history, recency_decay)
+        return self.weighted_scores(seeds, weights)
 
     def scores_for(self, liked: Sequence[str]) -> dict[str, float]:
         """item id -> mean weight from the liked items; items no liked item points to are left out."""

@@ -5,8 +5,8 @@
 
 1. the request's hard filters and exclusions become one row mask, its words and liked items one
    query vector
-2. each source (`sources.py`: dense FAISS, the collaborative item-item model, popularity)
-   recalls its `candidates_per_source` best allowed items
+2. each source (`sources.py`: dense FAISS, the collaborative item-item model, popularity, and
+   the sequential model when the catalogue has one) recalls its `candidates_per_source` best allowed items
 3. the union is described by `ranking_features.FEATURES` and ranked by the learned ranker when
    one is loaded, else by the weighted ranker (reciprocal rank fusion plus liked/disliked closeness)
 Per-signal values stay on each result (`ScoredItem.signals`) for the "under the hood" view and the log.
@@ -27,12 +27,14 @@ from retrieval.learned_ranker import LightGBMRanker
 from retrieval.ranking_features import FEATURES, SOURCES, Candidates, candidate_features, fuse
 from retrieval.rerank import Ranker, RerankWeights, WeightedRanker
 from retrieval.retriever import FaissRetriever, ScoredItem, SearchRequest
-from retrieval.sources import RECENCY_DECAY, CandidateSource, CollaborativeSource, DenseSource, Hits, PopularitySource, SearchContext
+from retrieval.sources import (RECENCY_DECAY, CandidateSource, CollaborativeSource, DenseSource, Hits, PopularitySource,
+                               SearchContext, SequentialSource)
 
 log = logging.getLogger(__name__)
 
 CANDIDATES_PER_SOURCE = 100
 RANKER_FOLDER = "ranker"
+SEQUENTIAL_FOLDER = "sequential"  # an index folder's own sequential model (retrieval.train_sequential --out INDEX/sequential)
 SIGNALS = {"semantic": "dense_score", "collaborative": "collaborative_score", "popularity": "popularity_score",
            "fused": "fused", "liked": "liked_similarity", "disliked": "disliked_similarity"}
 
@@ -41,12 +43,13 @@ SIGNALS = {"semantic": "dense_score", "collaborative": "collaborative_score", "p
 class SearchOptions:
     """How a search is assembled; read once from settings (`chat.settings.Settings.search_options`).
 
-    `collaborative` and `ranker`: a path, "none", or "auto" (the index folder's own, when it has one).
-    A model object may be given instead of a path (benchmarks train theirs in memory).
+    `collaborative`, `sequential` and `ranker`: a path, "none", or "auto" (the index folder's own, when it
+    has one). A model object may be given instead of a path (benchmarks train theirs in memory).
     """
 
     collaborative: object = "auto"
     ranker: object = "auto"
+    sequential: object = "auto"
     weights: RerankWeights = field(default_factory=RerankWeights)
     recency_decay: float = RECENCY_DECAY
     candidates_per_source: int = CANDIDATES_PER_SOURCE
@@ -84,6 +87,21 @@ def _collaborative_model(choice: object, folder: Path | None) -> ItemItemModel |
     return model
 
 
+def _sequential_model(choice: object, folder: Path | None):
+    """The sequential recommender chosen, or None; torch is imported only when one is loaded."""
+    if choice is None or choice == "none":
+        return None
+    if not isinstance(choice, (str, Path)):
+        return choice  # a model object
+    from retrieval.sequential import WEIGHTS_FILE, SequentialRecommender
+
+    if choice == "auto":
+        if folder is None or not (folder / SEQUENTIAL_FOLDER / WEIGHTS_FILE).is_file():
+            return None
+        choice = folder / SEQUENTIAL_FOLDER
+    return SequentialRecommender.load(Path(str(choice)))
+
+
 def _ranker(choice: object, folder: Path | None, weights: RerankWeights) -> Ranker:
     if not isinstance(choice, (str, Path)) and choice is not None:
         return choice  # a ranker object
@@ -104,6 +122,7 @@ class ItemSearch:
         self.options = options
         self._collaborative = next((s for s in sources if isinstance(s, CollaborativeSource)), None)
         self._popularity = next((s for s in sources if isinstance(s, PopularitySource)), None)
+        self._sequential = next((s for s in sources if isinstance(s, SequentialSource)), None)
 
     @classmethod
     def open(cls, index: ItemIndex, embedder: Embedder, options: SearchOptions = SearchOptions(),
@@ -119,6 +138,9 @@ class ItemSearch:
             sources.append(CollaborativeSource(model, index, options.recency_decay))
         if model is not None and "popularity" in options.sources and model.counts.any():
             sources.append(PopularitySource(model, index))
+        sequential = _sequential_model(options.sequential, folder) if "sequential" in options.sources else None
+        if sequential is not None:
+            sources.append(SequentialSource(sequential, index))
         return cls(retriever, sources, _ranker(options.ranker, folder, options.weights), options)
 
     @classmethod
@@ -153,12 +175,14 @@ class ItemSearch:
         index, request = self.index, context.request
         items = [index.catalog.items[row] for row in candidates.rows]
         vectors = self._vectors_at(candidates.rows, len(context.vector))
+        missing = np.full(len(candidates), np.nan)
         source_scores = {
             "dense": vectors @ context.vector,
-            "collaborative": (self._collaborative.row_scores(request)[candidates.rows] if self._collaborative
-                              else np.full(len(candidates), np.nan)),
-            "popularity": (self._popularity.scores[candidates.rows] if self._popularity
-                           else np.full(len(candidates), np.nan)),
+            "collaborative": (self._collaborative.row_scores(request)[candidates.rows] if self._collaborative else missing),
+            "collaborative_last": (self._collaborative.last_scores(request)[candidates.rows] if self._collaborative
+                                   else missing),
+            "popularity": self._popularity.scores[candidates.rows] if self._popularity else missing,
+            "sequential": self._sequential.row_scores(request)[candidates.rows] if self._sequential else missing,
         }
         known = index.catalog
 
@@ -166,8 +190,9 @@ class ItemSearch:
             rows = np.asarray([index.row_of(i) for i in dict.fromkeys(ids) if i in known], dtype=np.int64)
             return self._vectors_at(rows, len(context.vector))
 
+        history = request.mentioned or request.liked
         seeds = {"liked": seed_vectors(request.liked), "disliked": seed_vectors(request.disliked),
-                 "mentioned": seed_vectors(request.mentioned or request.liked)}
+                 "mentioned": seed_vectors(history), "last": seed_vectors(history[-1:])}
         years = [known[i].year for i in dict.fromkeys(request.mentioned or request.liked) if i in known and known[i].year]
         features = candidate_features(candidates, context, items, vectors, seeds, source_scores, years)
         scores = self.ranker.score(features) if len(candidates) else np.zeros(0)

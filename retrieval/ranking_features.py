@@ -3,8 +3,9 @@
 `candidate_features(candidates, context, parts)` turns the union of every source's hits into a
 (candidates x FEATURES) matrix. The features: each source's score for every candidate (not only
 the ones it recalled) and its rank (NaN where it did not recall it), the reciprocal-rank fusion
-score, similarity to the query and to liked, disliked and all mentioned items, popularity,
-genre and era match, and how much the dialogue has told so far. Missing values are NaN, which
+score, similarity to the query and to liked, disliked, all mentioned and the latest mentioned
+item, popularity, the collaborative score from the latest mention alone, the sequential model's
+score, genre and era match, and how much the dialogue has told so far. Missing values are NaN, which
 LightGBM treats as "unknown" and the weighted ranker as 0.
 """
 
@@ -19,7 +20,7 @@ from retrieval.catalog import Item
 from retrieval.filters import category
 from retrieval.sources import Hits, SearchContext
 
-SOURCES = ("dense", "collaborative", "popularity")
+SOURCES = ("dense", "collaborative", "popularity", "sequential")
 RRF_K = 60  # reciprocal rank fusion's constant (Cormack et al. 2009)
 # The "fused" feature's fixed source weights: a feature must not move when the weighted ranker's settings do.
 FEATURE_FUSION = {"dense": 0.5, "collaborative": 1.0, "popularity": 0.5}
@@ -27,6 +28,7 @@ FEATURES = (
     "dense_score", "dense_rank", "collaborative_score", "collaborative_rank", "popularity_score", "popularity_rank",
     "fused", "liked_similarity", "disliked_similarity", "mentioned_similarity_max", "mentioned_similarity_mean",
     "genre_match", "genres_known", "year_gap", "has_synopsis", "seed_count", "query_words",
+    "sequential_score", "sequential_rank", "collaborative_last", "last_similarity",
 )
 
 
@@ -86,8 +88,9 @@ def candidate_features(candidates: Candidates, context: SearchContext, items: Se
                        seed_years: Sequence[int]) -> np.ndarray:
     """The (candidates x FEATURES) matrix; `items` and `vectors` are the candidates', row-aligned.
 
-    `seed_vectors` holds the vectors of the "liked", "disliked" and "mentioned" items (empty arrays when none);
-    `source_scores` each source's score for every candidate.
+    `seed_vectors` holds the vectors of the "liked", "disliked", "mentioned" and "last" (latest mentioned) items
+    (empty arrays when none); `source_scores` each source's score for every candidate, and "collaborative_last"
+    the collaborative score from the latest mention alone (NaN arrays where a source is absent).
     """
     request = context.request
     n = len(candidates)
@@ -97,7 +100,8 @@ def candidate_features(candidates: Candidates, context: SearchContext, items: Se
         features[:, column[f"{name}_score"]] = source_scores[name]
         features[:, column[f"{name}_rank"]] = candidates.ranks.get(name, np.full(n, np.nan))
     features[:, column["fused"]] = reciprocal_rank(candidates.ranks, FEATURE_FUSION)
-    for name, feature in (("liked", "liked_similarity"), ("disliked", "disliked_similarity")):
+    features[:, column["collaborative_last"]] = source_scores["collaborative_last"]
+    for name, feature in (("liked", "liked_similarity"), ("disliked", "disliked_similarity"), ("last", "last_similarity")):
         similar = _similarity(vectors, seed_vectors[name])
         if similar.shape[1]:
             features[:, column[feature]] = similar.max(axis=1)

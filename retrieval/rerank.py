@@ -35,10 +35,12 @@ class RerankWeights:
     disliked: float = 0.0
     popularity: float = 0.5
     collaborative: float = 1.0
+    sequential: float = 0.0
 
     @property
     def fusion(self) -> dict[str, float]:
-        return {"dense": self.semantic, "collaborative": self.collaborative, "popularity": self.popularity}
+        return {"dense": self.semantic, "collaborative": self.collaborative, "popularity": self.popularity,
+                "sequential": self.sequential}
 
 
 class WeightedRanker:

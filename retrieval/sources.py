@@ -6,6 +6,8 @@ scores). Three sources share the protocol:
 - `CollaborativeSource`: an item-item model (EASE by default) seeded with every item mentioned so
   far, recent mentions weighted up (weight `recency_decay ** age`, age 0 for the latest)
 - `PopularitySource`: the items most people interacted with (a prior for when little is known)
+- `SequentialSource`: a sequential recommender (SASRec, `retrieval.sequential`) reading the items
+  mentioned so far in order, oldest first, as a history, scoring what comes next
 Every source sees the same `SearchContext`: the request, its row mask (hard filters and
 exclusions, computed once) and its query vector. No source ever returns a disallowed row.
 """
@@ -13,13 +15,16 @@ exclusions, computed once) and its query vector. No source ever returns a disall
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol, Sequence
+from typing import TYPE_CHECKING, Protocol, Sequence
 
 import numpy as np
 
-from retrieval.collaborative import ItemItemModel
+from retrieval.collaborative import ItemItemModel, recency_weights
 from retrieval.index import ItemIndex
 from retrieval.retriever import FaissRetriever, SearchRequest
+
+if TYPE_CHECKING:  # torch is imported only when a sequential model is loaded
+    from retrieval.sequential import SequentialRecommender
 
 RECENCY_DECAY = 1.0  # chosen on the ReDial validation dialogues: 0.85 scored one target less, 0.5 fewer (docs/benchmarks.md)
 
@@ -63,15 +68,7 @@ def top_allowed(scores: np.ndarray, allowed: np.ndarray | None, k: int, positive
     return Hits(rows, scores[rows].astype(np.float32))
 
 
-def seed_weights(mentioned: Sequence[str], decay: float) -> tuple[list[str], list[float]]:
-    """Each distinct mentioned item with the weight of its latest mention: decay ** (mentions after it).
-
-    Example: seed_weights(["a", "b", "a", "c"], 0.5) -> (["b", "a", "c"], [0.25, 0.5, 1.0])
-    """
-    latest = {item_id: position for position, item_id in enumerate(mentioned)}
-    last = len(mentioned) - 1
-    seeds = sorted(latest, key=latest.get)
-    return seeds, [decay ** (last - latest[item_id]) for item_id in seeds]
+seed_weights = recency_weights  # the collaborative seeds: each mentioned item once, at its latest mention's weight
 
 
 class DenseSource:
@@ -103,11 +100,18 @@ class CollaborativeSource:
 
     def row_scores(self, request: SearchRequest) -> np.ndarray:
         """One score per index row (0 where the model has nothing to say)."""
-        seeds, weights = seed_weights(request.mentioned or request.liked, self.recency_decay)
+        return self._scores_from(request.mentioned or request.liked, self.recency_decay)
+
+    def last_scores(self, request: SearchRequest) -> np.ndarray:
+        """One score per index row from the latest mention alone (what is mentioned with it), 0 where nothing."""
+        history = request.mentioned or request.liked
+        return self._scores_from(history[-1:])
+
+    def _scores_from(self, history: Sequence[str], recency_decay: float = 1.0) -> np.ndarray:
         scores = np.zeros(self._rows, dtype=np.float32)
-        if not seeds:
+        if not history:
             return scores
-        by_position = self.model.weighted_scores(seeds, weights)
+        by_position = self.model.history_scores(history, recency_decay)
         known = self._row_of_position >= 0
         scores[self._row_of_position[known]] = by_position[known]
         return scores
@@ -135,3 +139,33 @@ class PopularitySource:
         rows = rows[:k]
         return Hits(rows, self.scores[rows])
 
+
+
+class SequentialSource:
+    """A sequential recommender's next-item scores after the items mentioned so far (in order), as index rows."""
+
+    name = "sequential"
+
+    def __init__(self, model: "SequentialRecommender", index: ItemIndex):
+        self.model = model
+        # model column -> index row (-1 for items the index does not hold)
+        self._row_of_column = np.asarray(
+            [index.row_of(item_id) if item_id in index.catalog else -1 for item_id in model.items], dtype=np.int64)
+        self._rows = len(index.catalog)
+
+    def row_scores(self, request: SearchRequest) -> np.ndarray:
+        """One score per index row; NaN for rows the model does not know, and every row when no item of the history is known."""
+        scores = np.full(self._rows, np.nan, dtype=np.float32)
+        history = request.mentioned or request.liked
+        if not self.model.indices(history):
+            return scores
+        by_column = self.model.score_histories([history])[0]
+        known = self._row_of_column >= 0
+        scores[self._row_of_column[known]] = by_column[known]
+        return scores
+
+    def recall(self, context: SearchContext, k: int) -> Hits:
+        scores = self.row_scores(context.request)
+        known = ~np.isnan(scores)
+        allowed = known if context.allowed is None else known & context.allowed
+        return top_allowed(np.nan_to_num(scores, nan=-np.inf), allowed, k, positive_only=False)

@@ -12,7 +12,7 @@ import numpy as np
 from chat.engine import ChatEngine
 from fakes import HashingEmbedder, ScriptedChatModel
 from retrieval import build_index, search
-from retrieval.collaborative import InteractionsError, ItemItemModel, ease_weights, read_interactions
+from retrieval.collaborative import Interactions, InteractionsError, ItemItemModel, ease_weights, read_interactions, recency_weights
 from retrieval.item_search import ItemSearch, SearchOptions
 from retrieval.retriever import SearchRequest
 
@@ -156,3 +156,12 @@ def test_search_command_uses_the_cooccurrence_saved_with_the_index(tmp_path, cat
     assert items["heat-1995"]["signals"]["collaborative"] == pytest.approx(0.5)
     assert items["psycho-1960"]["signals"]["collaborative"] == 0.0
     assert items["heat-1995"]["signals"]["popularity"] == pytest.approx(math.log(3))  # two users: log(1 + 2)
+
+
+def test_a_history_seeds_the_model_with_recent_items_weighted_up():
+    users = np.asarray(["u1", "u1", "u2", "u2", "u3", "u3"])
+    items = np.asarray(["a", "b", "b", "c", "a", "c"])
+    model, _ = ItemItemModel.build(Interactions(users, items, None, None, "test"), {"a", "b", "c"}, ease_lambda=0.5)
+    assert recency_weights(["a", "b", "a", "c"], 0.5) == (["b", "a", "c"], [0.25, 0.5, 1.0])
+    np.testing.assert_allclose(model.history_scores(["a", "b", "a"], 0.5), model.weighted_scores(["b", "a"], [0.5, 1.0]))
+    np.testing.assert_allclose(model.history_scores(["a", "b"]), model.weighted_scores(["a", "b"]))

@@ -214,3 +214,21 @@ def test_report_writes_tables_json_and_plots_from_a_tiny_run(tmp_path):
     assert (tmp_path / "out" / "recall_at_k.png").read_bytes()[:4] == b"\x89PNG"
     saved = json.loads((tmp_path / "out" / "benchmarks.json").read_text())
     assert not math.isnan(saved["redial"]["novel"]["metrics"]["recall@50"])
+
+
+def test_a_shown_card_s_words_that_happen_to_be_a_title_are_no_unshown_film():
+    from chat.prompts import item_card
+    from chat.titles import TitleMatcher
+
+    chicago = Item(id="chicago-2002", title="Chicago", year=2002)
+    items = [chicago, Item(id="cinderella-1950", title="Cinderella", year=1950),
+             Item(id="pretty-woman-1990", title="Pretty Woman", year=1990, keywords=("cinderella", "los angeles")),
+             Item(id="the-sting-1973", title="The Sting", year=1973, synopsis="In 1930s Chicago, a grifter plans a con.")]
+    titles = TitleMatcher(items, fuzzy=False)
+    shown = {"pretty-woman-1990", "the-sting-1973"}
+    cards = [item_card(item) for item in items if item.id in shown]
+    reply = "1. **Pretty Woman (1990)**: a cinderella tale.\n2. **The Sting (1973)**: a con in Chicago."
+    assert grounding.unshown_in_reply(reply, shown, set(), titles) == {"cinderella-1950", "chicago-2002"}  # before the fix
+    assert grounding.unshown_in_reply(reply, shown, set(), titles, cards) == set()
+    named = reply + "\nAlso try Chicago (2002)."
+    assert grounding.unshown_in_reply(named, shown, set(), titles, cards) == {"chicago-2002"}  # a title with its year is a title

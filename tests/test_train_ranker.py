@@ -2,10 +2,16 @@
 
 import json
 
+import numpy as np
+
 from fakes import HashingEmbedder
 from evaluation import redial
 from finetune import train_ranker
+from finetune import redial_sequential
+from finetune.redial_sequential import train_on_sequences
 from retrieval import build_index
+from retrieval.learned_ranker import RankingGroups
+from retrieval.ranking_features import FEATURES
 
 
 def write_tiny_redial(root):
@@ -46,3 +52,38 @@ def test_trained_ranker_is_saved_with_metadata_and_used_by_the_benchmark(tmp_pat
     assert summary["search"]["ranker"] == "lightgbm" and summary["search"]["sources"] == ["dense", "collaborative", "popularity"]
     assert {"ease", "ablation_dense", "ablation_fused"} <= set(summary["baselines"])
     assert summary["n"] == 1  # the test dialogue's one novel suggestion
+
+
+def test_with_a_sequential_model_the_ranker_is_compared_with_one_trained_without_it(tmp_path):
+    folder, items = write_tiny_redial(tmp_path)
+    index = tmp_path / "idx"
+    assert build_index.main(["--catalog", str(items), "--out", str(index), "--quiet"], embedder=HashingEmbedder()) == 0
+    sequences = tmp_path / "sasrec"
+    assert redial_sequential.main(["--data", str(tmp_path), "--split", "validation", "--folds", "2", "--out", str(sequences)]) == 0
+    assert (sequences / "fold-2" / "sequential.json").is_file() and (sequences / "all" / "sequential.json").is_file()
+    args = train_ranker.TrainRankerArgs(folder, index, tmp_path / "ranker", folds=2, rounds=5, early_stopping=5,
+                                        min_data_in_leaf=1, num_leaves=3, sequential=sequences)
+    meta = train_ranker.main_with(args, progress=False, embedder=HashingEmbedder())
+    assert set(meta["validation_recall"]) == {"learned", "weighted", "learned_without_sequential"}
+    assert meta["importance_gain"]["sequential_score"] >= 0
+    setup = redial.prepare(tmp_path, "test", embedder=HashingEmbedder(), items=index)
+    sasrec, _ = train_on_sequences([d.id for d in setup.fit], setup.baskets, progress=False)
+    run = redial.run(tmp_path, progress=False, embedder=HashingEmbedder(), items=index, ranker=tmp_path / "ranker",
+                     diagnostics=False, sequential=sasrec)
+    summary = run.summary("novel")
+    assert summary["search"]["sources"] == ["dense", "collaborative", "popularity", "sequential"]
+    assert "sequential" in summary["baselines"]
+
+
+def test_without_source_drops_its_columns_and_the_candidates_only_it_recalled():
+    nan = np.nan
+    rows = np.full((4, len(FEATURES)), nan, dtype=np.float32)
+    rank = {name: FEATURES.index(f"{name}_rank") for name in ("dense", "sequential")}
+    rows[0, rank["dense"]] = 1
+    rows[1, rank["sequential"]] = 1
+    rows[2, [rank["dense"], rank["sequential"]]] = 2
+    rows[3, rank["sequential"]] = 1  # a second turn recalled by the sequential source alone
+    groups = RankingGroups(rows, np.asarray([0, 1, 1, 1], dtype=np.float32), np.asarray([3, 1]))
+    left = train_ranker.without_source(groups, "sequential")
+    assert left.group_sizes.tolist() == [2] and left.labels.tolist() == [0, 1]
+    assert np.isnan(left.features[:, rank["sequential"]]).all() and left.features[1, rank["dense"]] == 2
