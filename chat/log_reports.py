@@ -54,8 +54,8 @@ per line, each distinct pair once:
   replies differ for the same conversation when they come from different models or settings.
 
 Filters: `since` keeps turns created at or after that moment (an sft example's messages still
-hold its conversation's earlier turns); `only_positive` keeps turns labelled positive (not for
-pairs).
+hold its conversation's earlier turns); `only_positive` keeps turns labelled positive (pairs,
+which hold a chosen and a rejected text each, ignore it; the command line refuses the two together).
 
 Feedback belongs to the turn the engine recorded with it (the latest logged turn when it was
 given). Item feedback stored without a turn goes to the latest turn of its session that showed
@@ -233,8 +233,6 @@ def export_records(turns: Sequence[Mapping], feedback: Sequence[Mapping], export
     """The records of an export; `turns` must hold whole conversations (the history and the feedback need them)."""
     if export_format not in EXPORT_FORMATS:
         raise ValueError(f"format: must be one of {', '.join(EXPORT_FORMATS)}, got {export_format!r}")
-    if export_format == "pairs" and only_positive:
-        raise ValueError("only_positive: pairs hold a chosen and a rejected text; it applies to sft, jsonl and csv")
     selected = {turn["id"] for turn in turns if since is None or as_utc(turn["created_at"]) >= as_utc(since)}
     if export_format == "pairs":
         return distinct_pairs([*guard_pairs(turns, explanations, selected), *reply_pairs(turns, feedback, selected)])
