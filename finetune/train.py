@@ -139,7 +139,8 @@ def plot_loss(history: list[dict], path: Path, ylabel: str = "loss (assistant to
     axes.set_xlabel("step")
     axes.set_ylabel(ylabel)
     axes.set_title(title)
-    axes.legend()
+    if train or evaluation:
+        axes.legend()
     figure.tight_layout()
     figure.savefig(path, dpi=120)
     plt.close(figure)

@@ -280,3 +280,48 @@ def test_the_prompt_is_rendered_as_the_engine_prompts_and_ends_on_a_token_bounda
     assert pair.prompt.endswith("**:") and pair.rejected == " Just like Psycho, a tense story.\n"
     prompt_ids = tokenizer(pair.prompt, add_special_tokens=False)["input_ids"]
     assert tokenizer(pair.prompt + pair.chosen, add_special_tokens=False)["input_ids"][: len(prompt_ids)] == prompt_ids
+
+
+@pytest.mark.slow
+def test_feedback_to_adapter_loop_from_a_fresh_log_store(tiny_model_dir, catalog, index, embedder, tmp_path):
+    """Real engine turns with a real (tiny) model and its adapter -> thumbs -> `chat.logs export --format pairs`
+    -> `finetune.train --method dpo` -> a new adapter that the engine loads and answers with."""
+    from safetensors.torch import load_file
+
+    from chat.llm import LocalChatModel
+    from chat.logs import main as logs_main
+    from chat.logstore import LogStore
+    from finetune.train import main as train_main
+
+    sft = tmp_path / "sft.jsonl"
+    sft.write_text("\n".join(json.dumps({"messages": [{"role": "user", "content": f"films like {i}"},
+                                                      {"role": "assistant", "content": "a fine pick"}]}) for i in range(8)) + "\n")
+    assert train_main(["--data", str(sft), "--out", str(tmp_path / "start"), "--base-model", str(tiny_model_dir),
+                       "--max-steps", "2", "--batch-size", "4", "--save-dtype", "float32"]) == 0
+    store = LogStore(f"sqlite:///{tmp_path / 'logs.db'}")
+    model = LocalChatModel(str(tiny_model_dir), adapter=str(tmp_path / "start"), threads=1, model_cache=None)
+    with_model = make_engine(catalog, index, embedder, model, store)
+    with_templates = make_engine(catalog, index, embedder, None, store)
+    for message in ("a comedy please", "a horror film but nothing gory"):
+        for engine, thumb in ((with_model, "dislike"), (with_templates, "like")):
+            session = engine.new_session()
+            assert [u.result for u in engine.respond(session, message)][-1].items
+            engine.feedback(session, thumb)
+
+    pairs = tmp_path / "pairs.jsonl"
+    assert logs_main(["export", "--db", store.url, "--format", "pairs", "--out", str(pairs)]) == 0
+    kinds = [json.loads(line)["kind"] for line in pairs.read_text().splitlines()]
+    assert kinds.count("reply") == 2 and kinds.count("guard") >= 1  # a random model's reasons fail the guard
+    out = tmp_path / "dpo"
+    assert train_main(["--method", "dpo", "--data", str(pairs), "--adapter-init", str(tmp_path / "start"),
+                       "--base-model", str(tiny_model_dir), "--out", str(out), "--max-steps", "2", "--batch-size", "2",
+                       "--learning-rate", "1e-2", "--save-dtype", "float32"]) == 0
+    meta = json.loads((out / "training_meta.json").read_text())
+    assert meta["method"] == "dpo" and meta["examples"]["train"] + meta["examples"]["eval"] == len(kinds)
+    before, after = load_file(tmp_path / "start" / "adapter_model.safetensors"), load_file(out / "adapter_model.safetensors")
+    assert before.keys() == after.keys() and any(not torch.equal(before[k], after[k]) for k in before)
+
+    retrained = make_engine(catalog, index, embedder, LocalChatModel(str(tiny_model_dir), adapter=str(out), threads=1,
+                                                                     model_cache=None), store)
+    result = [u.result for u in retrained.respond(retrained.new_session(), "a comedy please")][-1]
+    assert result.kind == "recommend" and result.items and len(result.explanations) == len(result.items)
