@@ -120,6 +120,7 @@ class TurnResult:
     error: str = ""
     turn_id: int | None = None
     plan_state: DialogueState | None = None  # the state the planner and explainer saw (for training data)
+    explanations: list[dict] = field(default_factory=list)  # per LLM-explained item: prompt, prefix, draft, shown, problems
 
     def as_json(self) -> dict:
         return {"reply": self.reply, "items": [s.as_json() for s in self.items], "timings_ms": self.timings_ms}
@@ -229,8 +230,9 @@ class ChatEngine:
         timings["first_token"] = round((time.perf_counter() - started) * 1000, 1)
         yield TurnUpdate(intro, [])
         shown: list[ShownItem] = []
+        explanations: list[dict] = []
         text = intro
-        for update in self._explain(shown_state, reading.text, chosen, notes):
+        for update in self._explain(shown_state, reading.text, chosen, notes, explanations):
             shown.append(update)
             number = len(shown)
             text += "\n" + prompts.item_line_prefix(number, update.item) + update.why
@@ -239,7 +241,8 @@ class ChatEngine:
         plan_state = session.state
         session.state = record_shown(session.state, [s.item.id for s in shown])
         kind = "relaxed" if note else "recommend"
-        result = TurnResult(text, shown, kind, timings, tool_call, valid, candidate_log, notes, plan_state=plan_state)
+        result = TurnResult(text, shown, kind, timings, tool_call, valid, candidate_log, notes, plan_state=plan_state,
+                            explanations=explanations)
         yield self._finish(session, message, result, started)
 
     def rank(self, state: DialogueState, reading: Reading) -> "Ranking":
@@ -354,7 +357,8 @@ class ChatEngine:
         query = " ".join(dict.fromkeys(words)) or from_state.query
         return replace(from_state, query=query), True, [], raw
 
-    def _explain(self, state: DialogueState, message: str, chosen: list[ScoredItem], notes: list[str]) -> Iterator[ShownItem]:
+    def _explain(self, state: DialogueState, message: str, chosen: list[ScoredItem], notes: list[str],
+                 explanations: list[dict]) -> Iterator[ShownItem]:
         """Each chosen item with its reason, LLM-written where the guard accepts it.
 
         With `explain_batch` the model writes all reasons at once, each row continuing the reply
@@ -362,7 +366,8 @@ class ChatEngine:
         is done; otherwise one after another, each continuing the reply so far. (Given only its own
         line's start, a row often restated item 1's year and director: of the latency benchmark's
         30 reasons the guard kept 14 that way, 20 this way, 22 one by one.) Either way the guard
-        reads the reasons in order, each against the ones it accepted before.
+        reads the reasons in order, each against the ones it accepted before. Each LLM-explained item adds
+        what the model was asked and wrote, and what was shown, to `explanations` (logged for preference pairs).
         """
         allowed = {s.item.id for s in chosen} | set(state.liked) | set(state.disliked)
         items = [s.item for s in chosen]
@@ -383,8 +388,10 @@ class ChatEngine:
         for number, scored in enumerate(chosen, start=1):
             item = scored.item
             reason = ""
+            asked: dict | None = None  # what the model was asked and wrote for this item
             if use_llm:
                 written += prompts.item_line_prefix(number, item)
+                prefix = prefixes[number - 1] if drafts is not None else written
                 if drafts is not None:
                     reason = drafts[number - 1].strip()
                 else:
@@ -398,12 +405,16 @@ class ChatEngine:
                                     wording.noun)
                     if reason else ["empty"]
                 )
+                asked = {"position": number, "item_id": item.id, "prompt": messages, "prefix": prefix,
+                         "draft": reason, "problems": problems}
                 if problems:
                     notes.append(f"{item.id}: {'; '.join(problems)}")
                     reason = ""
                 else:
                     accepted.append(reason)
             reason = reason or templates[number - 1]
+            if asked is not None:
+                explanations.append({**asked, "shown": reason})
             written += reason + "\n"
             yield ShownItem(item, reason, scored.score, scored.signals)
 
@@ -429,6 +440,7 @@ class ChatEngine:
                 state=_state_json(session.state),
                 timings_ms=result.timings_ms,
                 error=result.error,
+                explanations=result.explanations,
             )
         except SQLAlchemyError:
             log.exception("could not log turn %d of session %s", session.turn_index, session.id)

@@ -34,8 +34,28 @@ feedback, label (both as above), total_ms.
 csv: the jsonl fields, one row per turn, with a header; shown as item ids joined by "|",
 feedback as a JSON object.
 
+pairs: preference pairs for DPO (`finetune.train --method dpo` reads exactly this), one object
+per line, each distinct pair once:
+
+    {"kind": "guard", "session_id": "3f2a...", "turn_index": 2, "item_id": "psycho-1960",
+     "prompt": [{"role": "system", "content": "..."}, {"role": "user", "content": "Request: ..."}],
+     "prefix": "1. **Psycho (1960)**: ",
+     "chosen": "A 1960 horror film by Alfred Hitchcock.",
+     "rejected": "A chilling tale in the vein of The Thing.",
+     "note": "names another film: The Thing"}
+
+- prompt, prefix: the chat messages the model was given and the start of the assistant's text
+  it continued; the model's output is `chosen` or `rejected`, continuing `prefix`.
+- kind "guard": for one item of a turn, the reason the LLM wrote and the guard rejected
+  (rejected) against the one shown in its place (chosen); note: the guard's problems.
+- kind "reply": two replies to the same conversation so far (the same earlier turns and the
+  same message), one with a thumbs up on the reply (chosen), one with a thumbs down (rejected);
+  prompt is that conversation, prefix is "", item_id is "", note names the other session. Two
+  replies differ for the same conversation when they come from different models or settings.
+
 Filters: `since` keeps turns created at or after that moment (an sft example's messages still
-hold its conversation's earlier turns); `only_positive` keeps turns labelled positive.
+hold its conversation's earlier turns); `only_positive` keeps turns labelled positive (pairs,
+which hold a chosen and a rejected text each, ignore it; the command line refuses the two together).
 
 Feedback belongs to the turn the engine recorded with it (the latest logged turn when it was
 given). Item feedback stored without a turn goes to the latest turn of its session that showed
@@ -48,7 +68,7 @@ import csv
 import datetime as dt
 import json
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -56,7 +76,7 @@ import numpy as np
 
 from chat.logstore import LogStore, as_utc
 
-EXPORT_FORMATS = ("sft", "jsonl", "csv")
+EXPORT_FORMATS = ("sft", "jsonl", "csv", "pairs")
 NEGATIVE_FEEDBACK = frozenset({"dislike", "not_interested"})
 CSV_FIELDS = ("session_id", "turn_index", "created_at", "kind", "user_text", "reply", "shown", "tool_call",
               "feedback", "label", "total_ms")
@@ -126,40 +146,96 @@ def turn_record(turn: Mapping, feedback: Mapping[str, str]) -> dict:
     }
 
 
-def sft_examples(turns: Sequence[Mapping], feedback: Iterable[Mapping], selected: set[int] | None = None) -> list[dict]:
-    """One sft example per turn that showed items (and whose id is in `selected`, when given)."""
-    by_turn = feedback_by_turn(turns, feedback)
+def conversation_turns(turns: Sequence[Mapping]) -> Iterator[tuple[Mapping, list[dict]]]:
+    """Each turn with the conversation up to and including its message (user and assistant messages, oldest
+    first, the last one this turn's user message), session by session in the order sessions were first seen."""
     conversations: dict[str, list[Mapping]] = {}
     for turn in turns:
         conversations.setdefault(turn["session_id"], []).append(turn)
-    examples = []
-    for session_id, session_turns in conversations.items():
-        messages: list[dict] = []
+    for session_turns in conversations.values():
+        earlier: list[dict] = []
         for turn in sorted(session_turns, key=lambda t: (t["turn_index"], t["id"])):
-            messages = messages + [{"role": "user", "content": turn["user_text"]},
-                                   {"role": "assistant", "content": turn["reply"]}]
-            ids = shown_ids(turn)
-            if not ids or (selected is not None and turn["id"] not in selected):
-                continue
-            turn_feedback = by_turn.get(turn["id"], {})
-            examples.append({
-                "session_id": session_id,
-                "turn_index": turn["turn_index"],
-                "messages": messages,
-                "shown": ids,
-                "tool_call": _tool_call_text(turn),
-                "feedback": dict(turn_feedback),
-                "label": turn_label(turn_feedback),
-            })
+            asked = earlier + [{"role": "user", "content": turn["user_text"]}]
+            yield turn, asked
+            earlier = asked + [{"role": "assistant", "content": turn["reply"]}]
+
+
+def sft_examples(turns: Sequence[Mapping], feedback: Iterable[Mapping], selected: set[int] | None = None) -> list[dict]:
+    """One sft example per turn that showed items (and whose id is in `selected`, when given)."""
+    by_turn = feedback_by_turn(turns, feedback)
+    examples = []
+    for turn, asked in conversation_turns(turns):
+        ids = shown_ids(turn)
+        if not ids or (selected is not None and turn["id"] not in selected):
+            continue
+        turn_feedback = by_turn.get(turn["id"], {})
+        examples.append({
+            "session_id": turn["session_id"],
+            "turn_index": turn["turn_index"],
+            "messages": asked + [{"role": "assistant", "content": turn["reply"]}],
+            "shown": ids,
+            "tool_call": _tool_call_text(turn),
+            "feedback": dict(turn_feedback),
+            "label": turn_label(turn_feedback),
+        })
     return examples
 
 
+def guard_pairs(turns: Sequence[Mapping], explanations: Iterable[Mapping], selected: set[int] | None = None) -> list[dict]:
+    """A pair for each LLM reason the guard rejected: the text shown in its place is chosen, the draft rejected."""
+    turn_index = {turn["id"]: turn["turn_index"] for turn in turns}
+    pairs = []
+    for row in explanations:
+        if row["turn_id"] not in turn_index or (selected is not None and row["turn_id"] not in selected):
+            continue
+        if row["problems"] and row["draft"].strip() and row["shown"].strip() and row["draft"] != row["shown"]:
+            pairs.append({"kind": "guard", "session_id": row["session_id"], "turn_index": turn_index[row["turn_id"]],
+                          "item_id": row["item_id"], "prompt": row["prompt"], "prefix": row["prefix"],
+                          "chosen": row["shown"], "rejected": row["draft"], "note": "; ".join(row["problems"])})
+    return pairs
+
+
+def reply_pairs(turns: Sequence[Mapping], feedback: Iterable[Mapping], selected: set[int] | None = None) -> list[dict]:
+    """A pair for each liked and disliked reply (thumbs on the whole reply) to the same conversation so far."""
+    by_turn = feedback_by_turn(turns, feedback)
+    rated: dict[str, dict[str, list[tuple[Mapping, list[dict]]]]] = {}  # conversation -> like/dislike -> turns
+    for turn, asked in conversation_turns(turns):
+        thumb = by_turn.get(turn["id"], {}).get("")
+        if thumb in ("like", "dislike") and (selected is None or turn["id"] in selected):
+            key = json.dumps(asked, ensure_ascii=False, sort_keys=True)
+            rated.setdefault(key, {}).setdefault(thumb, []).append((turn, asked))
+    pairs = []
+    for thumbs in rated.values():
+        for liked, asked in thumbs.get("like", []):
+            for disliked, _ in thumbs.get("dislike", []):
+                if liked["reply"] != disliked["reply"]:
+                    pairs.append({"kind": "reply", "session_id": liked["session_id"], "turn_index": liked["turn_index"],
+                                  "item_id": "", "prompt": asked, "prefix": "", "chosen": liked["reply"],
+                                  "rejected": disliked["reply"], "note": f"rejected reply from session {disliked['session_id']}"})
+    return pairs
+
+
+def distinct_pairs(pairs: Iterable[dict]) -> list[dict]:
+    """Each (prompt, prefix, chosen, rejected) once, the first seen kept: replayed conversations repeat pairs."""
+    seen: set[str] = set()
+    kept = []
+    for pair in pairs:
+        key = json.dumps([pair["prompt"], pair["prefix"], pair["chosen"], pair["rejected"]], ensure_ascii=False)
+        if key not in seen:
+            seen.add(key)
+            kept.append(pair)
+    return kept
+
+
 def export_records(turns: Sequence[Mapping], feedback: Sequence[Mapping], export_format: str,
-                   since: dt.datetime | None = None, only_positive: bool = False) -> list[dict]:
+                   since: dt.datetime | None = None, only_positive: bool = False,
+                   explanations: Sequence[Mapping] = ()) -> list[dict]:
     """The records of an export; `turns` must hold whole conversations (the history and the feedback need them)."""
     if export_format not in EXPORT_FORMATS:
         raise ValueError(f"format: must be one of {', '.join(EXPORT_FORMATS)}, got {export_format!r}")
     selected = {turn["id"] for turn in turns if since is None or as_utc(turn["created_at"]) >= as_utc(since)}
+    if export_format == "pairs":
+        return distinct_pairs([*guard_pairs(turns, explanations, selected), *reply_pairs(turns, feedback, selected)])
     if export_format == "sft":
         records = sft_examples(turns, feedback, selected)
     else:
@@ -188,7 +264,8 @@ def export_logs(store: LogStore, export_format: str, out: Path, since: dt.dateti
     """Write an export of the store to `out`; returns how many records it holds."""
     turns = store.turns(since=since, whole_sessions=True)
     feedback = store.feedback(since=since)
-    records = export_records(turns, feedback, export_format, since, only_positive)
+    explanations = store.explanations(since=since) if export_format == "pairs" else []
+    records = export_records(turns, feedback, export_format, since, only_positive, explanations)
     write_export(records, export_format, out)
     return len(records)
 

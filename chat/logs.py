@@ -2,6 +2,7 @@
 
     python -m chat.logs export --db sqlite:///var/conversations.db --format sft --out logs.sft.jsonl --only-positive
     python -m chat.logs export --db var/conversations.db --format csv --out turns.csv --since 2025-01-31
+    python -m chat.logs export --db var/conversations.db --format pairs --out pairs.jsonl   # for finetune.train --method dpo
     python -m chat.logs stats --db var/conversations.db [--json]
     python -m chat.logs purge --db var/conversations.db --older-than 30
 
@@ -58,15 +59,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     db_help = "SQLAlchemy URL of the log store, or a path to its SQLite file"
 
-    export = commands.add_parser("export", help="write turns to a file (sft, jsonl or csv)",
+    export = commands.add_parser("export", help="write turns to a file (sft, jsonl, csv or pairs)",
                                  description="Write logged turns to a file. sft: one example per recommendation turn, "
-                                             "with the conversation so far, for fine-tuning; jsonl/csv: one record per turn.")
+                                             "with the conversation so far, for fine-tuning; jsonl/csv: one record per turn; "
+                                             "pairs: preference pairs (prompt, chosen, rejected) for DPO, from reasons the "
+                                             "guard rejected and from liked vs disliked replies to the same conversation.")
     export.add_argument("--db", required=True, type=database_url, help=db_help)
     export.add_argument("--format", required=True, choices=EXPORT_FORMATS, dest="export_format", help="output format")
     export.add_argument("--out", required=True, type=Path, help="file to write (replaced if it exists)")
     export.add_argument("--since", type=since_date, help="only turns created at or after this ISO date/time (UTC unless a zone is given)")
     export.add_argument("--only-positive", action="store_true",
-                        help="only turns with a like (on the reply or a shown item) and no dislike or not-interested")
+                        help="only turns with a like (on the reply or a shown item) and no dislike or not-interested "
+                             "(sft, jsonl, csv)")
 
     stats = commands.add_parser("stats", help="sessions, turns, like rate, top items, latency percentiles",
                                 description="Summarise the log store.")
@@ -78,7 +82,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                                 description="Delete the sessions started more than N days ago, with their turns and feedback.")
     purge.add_argument("--db", required=True, type=database_url, help=db_help)
     purge.add_argument("--older-than", required=True, type=days, metavar="DAYS", help="age in days (0 deletes everything)")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.command == "export" and args.export_format == "pairs" and args.only_positive:
+        export.error("--only-positive does not apply to --format pairs")
+    return args
 
 
 def main(argv: list[str] | None = None) -> int:

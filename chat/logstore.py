@@ -9,7 +9,12 @@ A turn the person retried (or whose message they edited) stays stored, marked `r
 stored with the same turn index; reading back skips retried turns unless asked. Stores made before that column
 existed get it when opened.
 
-Reading back: `turns`, `feedback` and `latencies_ms` (optionally only for conversations active
+Each LLM-written reason of a turn is kept too (`explanations`): the explainer's prompt and the
+assistant prefix the model continued, its draft, the reason shown and the guard's problems, so a
+rejected draft and the text shown in its place make a preference pair (`chat.log_reports`).
+It is a table of its own, so a store made before it gains it on open and nothing else changes.
+
+Reading back: `turns`, `feedback`, `explanations` and `latencies_ms` (optionally only for conversations active
 since a date), `counts`; deleting: `delete_sessions` (one person's opt-out) and
 `purge_older_than` (retention). Reports over these rows live in `chat.log_reports`.
 """
@@ -136,6 +141,22 @@ class FeedbackRow(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
 
 
+class ExplanationRow(Base):
+    """One item's reason in a turn the LLM explained: what the model was asked, what it wrote, what was shown."""
+
+    __tablename__ = "explanations"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id"), index=True)
+    turn_id: Mapped[int] = mapped_column(ForeignKey("turns.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)  # 1 for the reply's first item
+    item_id: Mapped[str] = mapped_column(String(300))
+    prompt: Mapped[Any] = mapped_column(JSON)  # the explainer's chat messages
+    prefix: Mapped[str] = mapped_column(Text)  # the assistant text the model continued (its line's start)
+    draft: Mapped[str] = mapped_column(Text)  # the model's reason ("" when it wrote none)
+    shown: Mapped[str] = mapped_column(Text)  # the reason the person read: the draft if kept, else a template
+    problems: Mapped[Any] = mapped_column(JSON, default=list)  # the guard's; empty when the draft was kept
+
+
 def _sqlite_pragmas(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(connection, _record) -> None:
@@ -226,8 +247,10 @@ class LogStore:
             if db.get(SessionRow, session_id) is None:
                 db.add(SessionRow(id=session_id, client=client, model_id=model_id, adapter_id=adapter_id, app_version=app_version))
 
-    def append_turn(self, session_id: str, turn_index: int, user_text: str, reply: str, kind: str, **details: Any) -> int:
-        """Store one completed turn; returns its id. `details` are the optional TurnRow columns."""
+    def append_turn(self, session_id: str, turn_index: int, user_text: str, reply: str, kind: str,
+                    explanations: Sequence[dict] = (), **details: Any) -> int:
+        """Store one completed turn with its explanations (dicts of the ExplanationRow fields from `position` on),
+        in one transaction; returns its id. `details` are the optional TurnRow columns."""
         personal = {name: self._clean(details[name]) for name in ("tool_call", "state") if name in details}
         row = TurnRow(
             session_id=session_id,
@@ -241,6 +264,8 @@ class LogStore:
         with Session(self.engine) as db, db.begin():
             db.add(row)
             db.flush()
+            db.add_all(ExplanationRow(session_id=session_id, turn_id=row.id, **self._clean(dict(explanation)))
+                       for explanation in explanations)
             return row.id
 
     def mark_retried(self, turn_id: int) -> None:
@@ -289,6 +314,16 @@ class LogStore:
         with Session(self.engine) as db:
             return [_as_dict(row) for row in db.scalars(query)]
 
+    def explanations(self, session_id: str | None = None, since: dt.datetime | None = None) -> list[dict]:
+        """Explained reasons in the order they were stored; with since, those of sessions active since then."""
+        query = select(ExplanationRow).order_by(ExplanationRow.id)
+        if session_id:
+            query = query.where(ExplanationRow.session_id == session_id)
+        if since is not None:
+            query = query.where(ExplanationRow.session_id.in_(self._active_since(since)))
+        with Session(self.engine) as db:
+            return [_as_dict(row) for row in db.scalars(query)]
+
     def counts(self) -> dict[str, int]:
         """Rows per table: {"sessions": ..., "turns": ..., "feedback": ...}."""
         with Session(self.engine) as db:
@@ -313,6 +348,7 @@ class LogStore:
         """session_ids: a list or a subquery of ids; children first, so foreign keys hold on any database."""
         with Session(self.engine) as db, db.begin():
             feedback = db.execute(delete(FeedbackRow).where(FeedbackRow.session_id.in_(session_ids))).rowcount
+            db.execute(delete(ExplanationRow).where(ExplanationRow.session_id.in_(session_ids)))
             turns = db.execute(delete(TurnRow).where(TurnRow.session_id.in_(session_ids))).rowcount
             sessions = db.execute(delete(SessionRow).where(SessionRow.id.in_(session_ids))).rowcount
         return PurgeCounts(sessions, turns, feedback)

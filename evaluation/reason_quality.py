@@ -350,10 +350,9 @@ def run_variant(base, variant: str, settings, scripts, progress: bool = True) ->
     started = time.perf_counter()
     adapter = variant if variant in ("templates", "none") or Path(variant).exists() else str(PROJECT_ROOT / variant)
     llm = None if variant == "templates" else LocalChatModel.from_settings(replace(settings, adapter=adapter))
-    engine = ChatEngine(base.catalog, base.retriever, base.reranker, llm, None,
+    engine = ChatEngine(base.catalog, base.search, llm, None,
                         replace(base.settings, planner="rules", explainer="llm" if llm else "template",
-                                model_id=llm.name if llm else "none", adapter_id=variant),
-                        collaborative=base.collaborative)
+                                model_id=llm.name if llm else "none", adapter_id=variant))
     load_s = time.perf_counter() - started
     return {"variant": variant, **measure(engine, scripts, progress), "load_s": round(load_s, 1)}
 

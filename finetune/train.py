@@ -1,10 +1,12 @@
-"""LoRA fine-tuning: `python -m finetune.train --data FILE... --base-model ID|PATH --out adapters/NAME`.
+"""LoRA fine-tuning: `python -m finetune.train [--method sft|dpo] --data FILE... --base-model ID|PATH --out adapters/NAME`.
 
-peft LoRA through transformers' Trainer: loss on the assistant turn only, the `eval` split of
-the data for evaluation, a fixed step budget with optional early stopping, a progress bar, a
-loss-curve PNG and `training_meta.json` beside the adapter. The adapter is stored in 16-bit by
-default. Runs on the CPU at the default size; `accelerate launch -m finetune.train ...` runs the
-same command on GPUs for bigger base models.
+sft (the default): peft LoRA through transformers' Trainer: loss on the assistant turn only, the
+`eval` split of the data for evaluation, a fixed step budget with optional early stopping. dpo:
+preference pairs (`python -m chat.logs export --format pairs`) through TRL's DPOTrainer
+(`finetune.preference`), usually from `--adapter-init adapters/default`. Either way: a progress
+bar, a loss-curve PNG and `training_meta.json` (data hashes, hyperparameters, versions) beside the
+adapter, stored in 16-bit by default. Runs on the CPU at the default size;
+`accelerate launch -m finetune.train ...` runs the same command on GPUs for bigger base models.
 """
 
 from __future__ import annotations
@@ -26,10 +28,18 @@ LORA_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", 
 IGNORE = -100
 
 
+METHODS = ("sft", "dpo")
+
+
 @dataclass(frozen=True)
 class TrainArgs:
-    data: tuple[str, ...] = field(metadata={"help": "SFT JSONL files from finetune.build_data"})
+    data: tuple[str, ...] = field(metadata={"help": "sft: JSONL files from finetune.build_data; dpo: pairs from "
+                                                    "`python -m chat.logs export --format pairs`"})
     out: str = field(metadata={"help": "adapter output folder"})
+    method: str = field(default="sft", metadata={"help": "sft: supervised on examples; dpo: preference pairs through TRL"})
+    adapter_init: str = field(default="", metadata={"help": "adapter folder to start from (with dpo also the reference "
+                                                            "model); empty: a fresh LoRA of --rank/--alpha/--dropout"})
+    beta: float = field(default=0.1, metadata={"help": "dpo: how strongly the reference model holds the policy back"})
     base_model: str = field(default="default", metadata={"help": "hub id, folder or .gguf; 'default' = embedded SmolLM2-135M"})
     rank: int = field(default=8, metadata={"help": "LoRA rank"})
     alpha: int = field(default=16, metadata={"help": "LoRA alpha"})
@@ -53,6 +63,12 @@ class TrainArgs:
             raise ValueError("rank, max_steps and batch_size must be positive")
         if self.save_dtype not in ("float16", "bfloat16", "float32"):
             raise ValueError(f"save_dtype: must be float16, bfloat16 or float32, got {self.save_dtype!r}")
+        if self.method not in METHODS:
+            raise ValueError(f"method: must be one of {', '.join(METHODS)}, got {self.method!r}")
+        if self.adapter_init and not (Path(self.adapter_init) / "adapter_config.json").is_file():
+            raise ValueError(f"adapter_init: no adapter (adapter_config.json) in {self.adapter_init}")
+        if self.beta <= 0:
+            raise ValueError(f"beta: must be positive, got {self.beta}")
 
 
 def sha256_of(path: str | Path) -> str:
@@ -108,7 +124,7 @@ def tokenize(tokenizer, messages: list[dict], max_length: int) -> dict | None:
     return {"input_ids": ids, "attention_mask": [1] * len(ids), "labels": [IGNORE] * len(prompt_ids) + reply_ids}
 
 
-def plot_loss(history: list[dict], path: Path) -> None:
+def plot_loss(history: list[dict], path: Path, ylabel: str = "loss (assistant tokens)", title: str = "LoRA fine-tuning") -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -122,9 +138,10 @@ def plot_loss(history: list[dict], path: Path) -> None:
     if evaluation:
         axes.plot(*zip(*evaluation), marker="o", label="eval")
     axes.set_xlabel("step")
-    axes.set_ylabel("loss (assistant tokens)")
-    axes.set_title("LoRA fine-tuning")
-    axes.legend()
+    axes.set_ylabel(ylabel)
+    axes.set_title(title)
+    if train or evaluation:
+        axes.legend()
     figure.tight_layout()
     figure.savefig(path, dpi=120)
     plt.close(figure)
@@ -140,19 +157,27 @@ def store_adapter_in(folder: Path, dtype_name: str) -> None:
     save_file({k: v.to(dtype).contiguous() for k, v in load_file(path).items()}, path, metadata={"format": "pt"})
 
 
-def train(args: TrainArgs):
-    """Train and save the adapter; returns (training_meta, the trained peft model)."""
+@dataclass
+class Loaded:
+    """The model to train (a peft model: a fresh LoRA or the --adapter-init one, trainable) and what made it."""
+
+    location: object  # chat.local_llm.ModelLocation
+    tokenizer: object
+    model: object
+    trainable: int
+
+
+def load_for_training(args: TrainArgs) -> Loaded:
+    """Seeds, threads, the tokenizer and the base model in float32 with a trainable LoRA on it."""
     import torch
-    from peft import LoraConfig, get_peft_model
-    from transformers import (AutoModelForCausalLM, AutoTokenizer, DataCollatorForSeq2Seq, EarlyStoppingCallback,
-                              Trainer, TrainingArguments, set_seed)
+    from peft import LoraConfig, PeftModel, get_peft_model
+    from transformers import AutoModelForCausalLM, AutoTokenizer, set_seed
 
     from chat.local_llm import locate_base_model
 
     set_seed(args.seed)
     if args.threads:
         torch.set_num_threads(args.threads)
-    started = time.perf_counter()
     location = locate_base_model(args.base_model)
     kwargs = {"gguf_file": location.gguf_file} if location.gguf_file else {}
     tokenizer = AutoTokenizer.from_pretrained(location.path, **kwargs)
@@ -163,24 +188,71 @@ def train(args: TrainArgs):
         # GGUF weights are dequantized to float32 on load; only the marker remains, and it blocks training.
         model.hf_quantizer = None
         model.is_quantized = False
-    model = get_peft_model(model, LoraConfig(r=args.rank, lora_alpha=args.alpha, lora_dropout=args.dropout,
-                                             target_modules=list(LORA_TARGETS), task_type="CAUSAL_LM"))
+    if args.adapter_init:
+        model = PeftModel.from_pretrained(model, args.adapter_init, is_trainable=True)
+        for parameter in model.parameters():  # a 16-bit stored adapter trains in float32 like the base
+            if parameter.requires_grad:
+                parameter.data = parameter.data.float()
+    else:
+        model = get_peft_model(model, LoraConfig(r=args.rank, lora_alpha=args.alpha, lora_dropout=args.dropout,
+                                                 target_modules=list(LORA_TARGETS), task_type="CAUSAL_LM"))
     trainable, total = model.get_nb_trainable_parameters()
     log.info("LoRA: %d trainable of %d parameters", trainable, total)
+    return Loaded(location, tokenizer, model, trainable)
 
-    train_records, eval_records = read_examples(args.data)
-    train_set = [t for t in (tokenize(tokenizer, r["messages"], args.max_length) for r in train_records) if t]
-    eval_set = [t for t in (tokenize(tokenizer, r["messages"], args.max_length) for r in eval_records[: args.max_eval_examples]) if t]
-    dropped = len(train_records) - len(train_set)
-    log.info("%d training examples (%d longer than %d tokens dropped), %d for evaluation",
-             len(train_set), dropped, args.max_length, len(eval_set))
-    if not train_set:
-        raise ValueError("no training examples left")
+
+def save_trained(args: TrainArgs, loaded: Loaded, trainer, metrics: dict, examples: dict, started: float,
+                 extra_meta: dict | None = None, plot_label: str = "loss (assistant tokens)") -> dict:
+    """Saves the trained adapter (only it, in the chosen precision), the loss curve and training_meta.json; returns the meta."""
+    import shutil
+
+    import torch
 
     out = Path(args.out)
-    has_eval = bool(eval_set)
-    training_args = TrainingArguments(
-        output_dir=str(out / "checkpoints"),
+    out.mkdir(parents=True, exist_ok=True)
+    loaded.model.save_pretrained(out, selected_adapters=["default"])
+    (out / "README.md").unlink(missing_ok=True)  # peft's empty model-card template; training_meta.json says it all
+    config_path = out / "adapter_config.json"
+    config = json.loads(config_path.read_text())
+    base_name = base_model_name(loaded.location)
+    config["base_model_name_or_path"] = base_name  # never this machine's path
+    config_path.write_text(json.dumps(config, indent=2))
+    store_adapter_in(out, args.save_dtype)
+    plot_loss(trainer.state.log_history, out / "loss.png", plot_label, f"LoRA fine-tuning ({args.method})")
+    seconds = round(time.perf_counter() - started, 1)
+    location = loaded.location
+    libraries = ("torch", "transformers", "peft", "accelerate") + (("trl",) if args.method == "dpo" else ())
+    hidden = ("data", "out") + (("rank", "alpha", "dropout") if args.adapter_init else ())  # set by the initial adapter
+    meta = {
+        "method": args.method,
+        "base_model": base_name,
+        "base_model_file_sha256": sha256_of(Path(location.path) / location.gguf_file) if location.gguf_file else None,
+        "adapter_init": ({"name": Path(args.adapter_init).name,
+                          "sha256": sha256_of(Path(args.adapter_init) / "adapter_model.safetensors")}
+                         if args.adapter_init else None),
+        "data": [{"path": Path(p).name, "sha256": sha256_of(p)} for p in args.data],
+        "examples": examples,
+        "hyperparameters": {**{k: v for k, v in asdict(args).items() if k not in hidden}, "base_model": base_name},
+        "lora": {"r": config["r"], "alpha": config["lora_alpha"], "dropout": config["lora_dropout"]},
+        "lora_target_modules": list(LORA_TARGETS),
+        "trainable_parameters": loaded.trainable,
+        "metrics": metrics,
+        "seconds": seconds,
+        "device": f"cuda ({torch.cuda.get_device_name()})" if torch.cuda.is_available() else f"cpu ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)",
+        "versions": {name: version(name) for name in libraries},
+        **(extra_meta or {}),
+        "loss_history": [h for h in trainer.state.log_history if "loss" in h or "eval_loss" in h],
+    }
+    (out / "training_meta.json").write_text(json.dumps(meta, indent=2))
+    shutil.rmtree(out / "checkpoints", ignore_errors=True)
+    log.info("adapter saved to %s in %.0f s: %s", out, seconds, metrics)
+    return meta
+
+
+def trainer_settings(args: TrainArgs, has_eval: bool) -> dict:
+    """The Trainer settings both methods share: the step budget, cosine schedule, evaluation and early stopping."""
+    return dict(
+        output_dir=str(Path(args.out) / "checkpoints"),
         per_device_train_batch_size=args.batch_size,
         per_device_eval_batch_size=args.batch_size,
         learning_rate=args.learning_rate,
@@ -200,6 +272,31 @@ def train(args: TrainArgs):
         dataloader_num_workers=0,
         dataloader_pin_memory=False,
     )
+
+
+def train(args: TrainArgs):
+    """Train and save the adapter; returns (training_meta, the trained peft model)."""
+    if args.method == "dpo":
+        from finetune.preference import train_dpo
+
+        return train_dpo(args)
+    from transformers import DataCollatorForSeq2Seq, EarlyStoppingCallback, Trainer, TrainingArguments
+
+    started = time.perf_counter()
+    loaded = load_for_training(args)
+    tokenizer, model = loaded.tokenizer, loaded.model
+
+    train_records, eval_records = read_examples(args.data)
+    train_set = [t for t in (tokenize(tokenizer, r["messages"], args.max_length) for r in train_records) if t]
+    eval_set = [t for t in (tokenize(tokenizer, r["messages"], args.max_length) for r in eval_records[: args.max_eval_examples]) if t]
+    dropped = len(train_records) - len(train_set)
+    log.info("%d training examples (%d longer than %d tokens dropped), %d for evaluation",
+             len(train_set), dropped, args.max_length, len(eval_set))
+    if not train_set:
+        raise ValueError("no training examples left")
+
+    has_eval = bool(eval_set)
+    training_args = TrainingArguments(**trainer_settings(args, has_eval))
     callbacks = [EarlyStoppingCallback(args.early_stopping)] if args.early_stopping and has_eval else []
     trainer = Trainer(
         model=model,
@@ -213,42 +310,8 @@ def train(args: TrainArgs):
     metrics = {"train_loss": round(result.training_loss, 4), "steps": result.global_step}
     if has_eval:
         metrics["eval_loss"] = round(trainer.evaluate()["eval_loss"], 4)
-
-    out.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(out)
-    (out / "README.md").unlink(missing_ok=True)  # peft's empty model-card template; training_meta.json says it all
-    config_path = out / "adapter_config.json"
-    config = json.loads(config_path.read_text())
-    base_name = base_model_name(location)
-    config["base_model_name_or_path"] = base_name  # never this machine's path
-    config_path.write_text(json.dumps(config, indent=2))
-    store_adapter_in(out, args.save_dtype)
-    plot_loss(trainer.state.log_history, out / "loss.png")
-    seconds = round(time.perf_counter() - started, 1)
-    meta = {
-        "base_model": base_name,
-        "base_model_file_sha256": sha256_of(Path(location.path) / location.gguf_file) if location.gguf_file else None,
-        "data": [{"path": Path(p).name, "sha256": sha256_of(p)} for p in args.data],
-        "examples": {"train": len(train_set), "eval": len(eval_set), "dropped_too_long": dropped},
-        "hyperparameters": {**{k: v for k, v in asdict(args).items() if k not in ("data", "out")}, "base_model": base_name},
-        "lora_target_modules": list(LORA_TARGETS),
-        "trainable_parameters": trainable,
-        "metrics": metrics,
-        "seconds": seconds,
-        "device": f"cuda ({torch.cuda.get_device_name()})" if torch.cuda.is_available() else f"cpu ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)",
-        "versions": {name: version(name) for name in ("torch", "transformers", "peft", "accelerate")},
-        "loss_history": [h for h in trainer.state.log_history if "loss" in h or "eval_loss" in h],
-    }
-    (out / "training_meta.json").write_text(json.dumps(meta, indent=2))
-    for leftover in (out / "checkpoints").glob("*"):
-        if leftover.is_dir():
-            import shutil
-
-            shutil.rmtree(leftover)
-    if (out / "checkpoints").exists():
-        (out / "checkpoints").rmdir()
-    log.info("adapter saved to %s in %.0f s: %s", out, seconds, metrics)
-    return meta, model
+    examples = {"train": len(train_set), "eval": len(eval_set), "dropped_too_long": dropped}
+    return save_trained(args, loaded, trainer, metrics, examples, started), model
 
 
 def parse_args(argv: list[str] | None = None) -> TrainArgs:
@@ -260,6 +323,8 @@ def parse_args(argv: list[str] | None = None) -> TrainArgs:
             parser.add_argument(flag, nargs="+", required=True, help=f.metadata["help"])
         elif f.name == "out":
             parser.add_argument(flag, required=True, help=f.metadata["help"])
+        elif f.name == "method":
+            parser.add_argument(flag, choices=METHODS, default=f.default, help=f.metadata["help"])
         else:
             parser.add_argument(flag, type=type(f.default), default=f.default, help=f.metadata["help"])
     values = vars(parser.parse_args(argv))

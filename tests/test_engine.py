@@ -248,3 +248,26 @@ def test_a_failing_scorer_keeps_the_weighted_order(catalog, index, embedder):
     result, _ = run_turn(engine, engine.new_session(), "a horror film")
     assert [s.item.id for s in result.items] == [s.item.id for s in expected.items]
     assert any("scorer error" in note for note in result.guard_notes)
+
+
+def test_each_llm_reason_is_logged_with_its_prompt_draft_and_what_was_shown(catalog, index, embedder, log_store):
+    good = "a fine pick for tonight with a strong mood"
+    bad = "Just like Psycho, a tense and gripping story for tonight."
+    llm = ScriptedChatModel(['funny films"', good, bad, good])
+    engine = make_engine(catalog, index, embedder, llm, log_store)
+    result, _ = run_turn(engine, engine.new_session(), "a comedy please")
+    rows = log_store.explanations()
+    [prefixes] = llm.batches
+    assert [r["item_id"] for r in rows] == [s.item.id for s in result.items]
+    assert all(r["turn_id"] == result.turn_id and r["prompt"] == llm.calls[-1][0] for r in rows)
+    assert [r["prefix"] for r in rows] == list(prefixes)
+    assert [r["draft"] for r in rows] == [good, bad, good]
+    assert [r["shown"] for r in rows] == [s.why for s in result.items]
+    assert rows[0]["problems"] == [] and rows[1]["problems"] and rows[1]["shown"] != bad
+    assert any("repeats an earlier reason" in p for p in rows[2]["problems"])
+
+
+def test_templated_reasons_log_no_explanations(catalog, index, embedder, log_store):
+    engine = make_engine(catalog, index, embedder, None, log_store)
+    result, _ = run_turn(engine, engine.new_session(), "a comedy please")
+    assert result.items and log_store.explanations() == []

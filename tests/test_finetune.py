@@ -192,3 +192,136 @@ def test_a_reason_saying_a_word_twice_is_caught_and_a_synopsis_opens_a_clause_on
     assert not says_a_word_twice("You asked for a comedy: absurd and silly from start to finish.")
     assert synopsis_start(Item("x", "X", synopsis="A writer takes a job at a hotel, where it snows.")) == "a writer takes a job at a hotel"
     assert synopsis_start(Item("x", "X", synopsis="In the day after a riot, three friends drift.")) == ""
+
+
+def write_pairs(path: Path, count: int) -> None:
+    path.write_text("\n".join(json.dumps({
+        "kind": "guard", "session_id": f"s{i}", "turn_index": 1, "item_id": f"film-{i}",
+        "prompt": [{"role": "system", "content": "Explain each film."}, {"role": "user", "content": f"Films:\n1. Film {i}"}],
+        "prefix": f"1. **Film {i} (1979)**: ", "chosen": "A 1979 horror film with a slow dread.",
+        "rejected": "Just like Psycho, a tense story.", "note": "names another film"}) for i in range(count)) + "\n")
+
+
+def sequence_log_prob(model, tokenizer, prompt: str, completion: str) -> float:
+    prompt_ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
+    ids = tokenizer(prompt + completion, add_special_tokens=False)["input_ids"]
+    with torch.no_grad():
+        logits = model(torch.tensor([ids])).logits[0, :-1].log_softmax(-1)
+    targets = torch.tensor(ids[1:])
+    return float(logits[torch.arange(len(targets)), targets][len(prompt_ids) - 1:].sum())
+
+
+@pytest.mark.slow
+def test_dpo_from_an_adapter_moves_it_toward_the_chosen_texts_and_leaves_the_base_alone(tiny_model_dir, tmp_path):
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from finetune.preference import as_text, read_pairs
+
+    sft = tmp_path / "sft.jsonl"
+    sft.write_text("\n".join(json.dumps({"messages": [{"role": "user", "content": f"hi {i}"},
+                                                      {"role": "assistant", "content": "hello there"}]}) for i in range(8)) + "\n")
+    train(TrainArgs(data=(str(sft),), out=str(tmp_path / "sft"), base_model=str(tiny_model_dir), max_steps=2,
+                    batch_size=4, learning_rate=1e-2, save_dtype="float32"))
+    pairs = tmp_path / "pairs.jsonl"
+    write_pairs(pairs, 12)
+    base_weights = {k: v.clone() for k, v in AutoModelForCausalLM.from_pretrained(tiny_model_dir).state_dict().items()}
+    out = tmp_path / "dpo"
+    meta, trained = train(TrainArgs(data=(str(pairs),), out=str(out), method="dpo", adapter_init=str(tmp_path / "sft"),
+                                    base_model=str(tiny_model_dir), max_steps=4, batch_size=4, eval_steps=2,
+                                    learning_rate=2e-2, save_dtype="float32"))
+    assert meta["method"] == "dpo" and meta["adapter_init"]["name"] == "sft" and meta["metrics"]["steps"] == 4
+    assert meta["examples"]["train"] + meta["examples"]["eval"] == 12 and meta["data"][0]["sha256"]
+    assert "trl" in meta["versions"] and (out / "loss.png").is_file() and not (out / "ref").exists()
+    for name, value in trained.get_base_model().state_dict().items():
+        if "lora_" not in name:
+            assert torch.equal(value, base_weights[name.replace("base_layer.", "")]), name
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
+    pair = as_text(read_pairs((str(pairs),))[0], tokenizer)
+
+    def margin(adapter) -> float:
+        model = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(tiny_model_dir), adapter).eval()
+        return (sequence_log_prob(model, tokenizer, pair.prompt, pair.chosen)
+                - sequence_log_prob(model, tokenizer, pair.prompt, pair.rejected))
+
+    assert margin(out) > margin(tmp_path / "sft") + 0.1
+
+
+def test_a_bad_pair_is_an_error_naming_file_line_and_field(tmp_path):
+    from finetune.preference import read_pairs
+
+    path = tmp_path / "pairs.jsonl"
+    write_pairs(path, 2)
+    lines = path.read_text().splitlines()
+    broken = json.loads(lines[1])
+    del broken["rejected"]
+    path.write_text(lines[0] + "\n" + json.dumps(broken) + "\n")
+    with pytest.raises(ValueError, match=rf"{path}:2:rejected: missing"):
+        read_pairs((str(path),))
+    path.write_text(json.dumps({**broken, "rejected": broken["chosen"]}) + "\n")
+    with pytest.raises(ValueError, match=rf"{path}:1:chosen: chosen and rejected must be two different"):
+        read_pairs((str(path),))
+
+
+def test_the_prompt_is_rendered_as_the_engine_prompts_and_ends_on_a_token_boundary(tmp_path):
+    from chat.local_llm import locate_base_model
+    from finetune.preference import as_text, read_pairs
+    from transformers import AutoTokenizer
+
+    location = locate_base_model("default")
+    tokenizer = AutoTokenizer.from_pretrained(location.path, gguf_file=location.gguf_file)
+    path = tmp_path / "pairs.jsonl"
+    write_pairs(path, 1)
+    record = read_pairs((str(path),))[0]
+    pair = as_text(record, tokenizer)
+    served = tokenizer.apply_chat_template(record["prompt"], add_generation_prompt=True, tokenize=False) + record["prefix"]
+    assert pair.prompt + pair.chosen == served + record["chosen"] + "\n"
+    assert pair.prompt.endswith("**:") and pair.rejected == " Just like Psycho, a tense story.\n"
+    prompt_ids = tokenizer(pair.prompt, add_special_tokens=False)["input_ids"]
+    assert tokenizer(pair.prompt + pair.chosen, add_special_tokens=False)["input_ids"][: len(prompt_ids)] == prompt_ids
+
+
+@pytest.mark.slow
+def test_feedback_to_adapter_loop_from_a_fresh_log_store(tiny_model_dir, catalog, index, embedder, tmp_path):
+    """Real engine turns with a real (tiny) model and its adapter -> thumbs -> `chat.logs export --format pairs`
+    -> `finetune.train --method dpo` -> a new adapter that the engine loads and answers with."""
+    from safetensors.torch import load_file
+
+    from chat.local_llm import LocalChatModel
+    from chat.logs import main as logs_main
+    from chat.logstore import LogStore
+    from finetune.train import main as train_main
+
+    sft = tmp_path / "sft.jsonl"
+    sft.write_text("\n".join(json.dumps({"messages": [{"role": "user", "content": f"films like {i}"},
+                                                      {"role": "assistant", "content": "a fine pick"}]}) for i in range(8)) + "\n")
+    assert train_main(["--data", str(sft), "--out", str(tmp_path / "start"), "--base-model", str(tiny_model_dir),
+                       "--max-steps", "2", "--batch-size", "4", "--save-dtype", "float32"]) == 0
+    store = LogStore(f"sqlite:///{tmp_path / 'logs.db'}")
+    model = LocalChatModel(str(tiny_model_dir), adapter=str(tmp_path / "start"), threads=1, model_cache=None)
+    with_model = make_engine(catalog, index, embedder, model, store)
+    with_templates = make_engine(catalog, index, embedder, None, store)
+    for message in ("a comedy please", "a horror film but nothing gory"):
+        for engine, thumb in ((with_model, "dislike"), (with_templates, "like")):
+            session = engine.new_session()
+            assert [u.result for u in engine.respond(session, message)][-1].items
+            engine.feedback(session, thumb)
+
+    pairs = tmp_path / "pairs.jsonl"
+    assert logs_main(["export", "--db", store.url, "--format", "pairs", "--out", str(pairs)]) == 0
+    kinds = [json.loads(line)["kind"] for line in pairs.read_text().splitlines()]
+    assert kinds.count("reply") == 2 and kinds.count("guard") >= 1  # a random model's reasons fail the guard
+    out = tmp_path / "dpo"
+    assert train_main(["--method", "dpo", "--data", str(pairs), "--adapter-init", str(tmp_path / "start"),
+                       "--base-model", str(tiny_model_dir), "--out", str(out), "--max-steps", "2", "--batch-size", "2",
+                       "--learning-rate", "1e-2", "--save-dtype", "float32"]) == 0
+    meta = json.loads((out / "training_meta.json").read_text())
+    assert meta["method"] == "dpo" and meta["examples"]["train"] + meta["examples"]["eval"] == len(kinds)
+    before, after = load_file(tmp_path / "start" / "adapter_model.safetensors"), load_file(out / "adapter_model.safetensors")
+    assert before.keys() == after.keys() and any(not torch.equal(before[k], after[k]) for k in before)
+
+    retrained = make_engine(catalog, index, embedder, LocalChatModel(str(tiny_model_dir), adapter=str(out), threads=1,
+                                                                     model_cache=None), store)
+    result = [u.result for u in retrained.respond(retrained.new_session(), "a comedy please")][-1]
+    assert result.kind == "recommend" and result.items and len(result.explanations) == len(result.items)

@@ -211,3 +211,38 @@ def test_engine_conversation_exports_as_sft_examples(engine, log_store, tmp_path
     assert example["shown"] == [s.item.id for s in results[-1].items]
     assert example["tool_call"] == results[-1].tool_call["text"]
     assert example["feedback"] == {results[-1].items[0].item.id: "like"}
+
+
+def test_pairs_from_rejected_reasons_and_from_liked_against_disliked_replies(catalog, index, embedder, log_store, tmp_path):
+    """Two engines (an LLM explainer whose second reason the guard rejects, and templates) answer the same
+    message; thumbs on the replies and the guard's rejection become pairs; replaying a conversation adds none."""
+    from conftest import make_engine
+    from fakes import ScriptedChatModel
+
+    good, bad = "a fine pick for tonight with a strong mood", "Just like Psycho, a tense and gripping story for tonight."
+    results = {}
+    for name, thumb in (("llm", "dislike"), ("template", "like"), ("llm again", "dislike")):
+        llm = None if name == "template" else ScriptedChatModel(['funny films"', good, bad, good])
+        engine = make_engine(catalog, index, embedder, llm, log_store)
+        session = engine.new_session()
+        results[name] = [u.result for u in engine.respond(session, "a comedy please")][-1]
+        engine.feedback(session, thumb)
+    out = tmp_path / "pairs.jsonl"
+    assert run("export", "--db", log_store.url, "--format", "pairs", "--out", out) == 0
+    pairs = read_jsonl(out)
+    assert sorted(p["kind"] for p in pairs) == ["guard", "guard", "reply"]  # items 2 (another film) and 3 (a repeat)
+    guard, repeat = (p for p in pairs if p["kind"] == "guard")
+    second, third = results["llm"].items[1:]
+    assert guard["item_id"] == second.item.id and guard["rejected"] == bad and guard["chosen"] == second.why
+    assert guard["prefix"].endswith(f"2. **{second.item.label}**: ") and "not shown" in guard["note"]
+    assert guard["prompt"][-1]["role"] == "user" and "Films:" in guard["prompt"][-1]["content"]
+    assert repeat["item_id"] == third.item.id and repeat["rejected"] == good and repeat["chosen"] == third.why
+    reply = next(p for p in pairs if p["kind"] == "reply")
+    assert reply["prompt"] == [{"role": "user", "content": "a comedy please"}] and reply["prefix"] == ""
+    assert reply["chosen"] == results["template"].reply and reply["rejected"] == results["llm"].reply
+
+
+def test_only_positive_is_refused_for_pairs(db, tmp_path):
+    with pytest.raises(SystemExit) as exit_info:
+        run("export", "--db", f"sqlite:///{db}", "--format", "pairs", "--out", tmp_path / "p.jsonl", "--only-positive")
+    assert exit_info.value.code == 2

@@ -100,3 +100,39 @@ def test_concurrent_writers_lose_no_turn(store):
         writer.join()
     for session in ("s1", "s2"):
         assert [t["turn_index"] for t in store.turns(session)] == list(range(1, 26))
+
+
+def test_explanations_are_stored_with_their_turn_and_purged_with_it(store):
+    store.ensure_session("s1", "test", "m", "a", "1")
+    prompt = [{"role": "user", "content": "Request: horror, call me on +1 415 555 0132"}]
+    turn = store.append_turn("s1", 1, "horror", "Here are 2 picks", "recommend", explanations=[
+        {"position": 1, "item_id": "alien-1979", "prompt": prompt, "prefix": "1. **Alien (1979)**: ",
+         "draft": "Like The Thing.", "shown": "A 1979 horror film.", "problems": ["names another film"]},
+        {"position": 2, "item_id": "heat-1995", "prompt": prompt, "prefix": "2. **Heat (1995)**: ",
+         "draft": "A tense crime film.", "shown": "A tense crime film.", "problems": []},
+    ])
+    rows = store.explanations("s1")
+    assert [(r["turn_id"], r["position"], r["item_id"], r["problems"]) for r in rows] == [
+        (turn, 1, "alien-1979", ["names another film"]), (turn, 2, "heat-1995", [])]
+    assert rows[0]["prompt"][0]["content"] == "Request: horror, call me on [phone]"  # redacted like the turn
+    assert rows[0]["draft"] == "Like The Thing." and rows[0]["shown"] == "A 1979 horror film."
+    store.delete_sessions(["s1"])
+    assert store.explanations("s1") == [] and store.counts()["turns"] == 0
+
+
+def test_a_store_made_before_explanations_gains_them_on_open(tmp_path):
+    from sqlalchemy import create_engine, inspect
+
+    from chat.logstore import FeedbackRow, SessionRow, TurnRow
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    old = create_engine(url)
+    for table in (SessionRow, TurnRow, FeedbackRow):
+        table.__table__.create(old)
+    old.dispose()
+    store = LogStore(url)
+    assert "explanations" in inspect(store.engine).get_table_names()
+    store.ensure_session("s1", "test", "m", "a", "1")
+    store.append_turn("s1", 1, "horror", "picks", "recommend", explanations=[
+        {"position": 1, "item_id": "x", "prompt": [], "prefix": "", "draft": "d", "shown": "s", "problems": ["p"]}])
+    assert len(store.explanations()) == 1

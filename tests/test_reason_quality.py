@@ -130,3 +130,16 @@ def test_the_engine_run_counts_kept_llm_reasons_and_templates_apart(catalog, ind
     assert summary["false_fact_reasons"] == 0  # the guard's template, not the 1901 reason, was shown
     templates = measure(make_engine(catalog, index, embedder, planner="rules", explainer="template"), [script], progress=False)
     assert templates["llm_kept_rate"] is None and templates["reasons"] == 3
+
+
+def test_a_variant_runs_on_the_engine_it_is_given(catalog, index, embedder):
+    from conftest import make_engine
+    from chat.settings import Settings
+    from evaluation.grounding import Script, ScriptedTurn
+    from evaluation.reason_quality import run_variant
+    from retrieval.filters import ItemFilter
+
+    base = make_engine(catalog, index, embedder)
+    script = Script("horror", (ScriptedTurn("I loved Alien, a horror film please", ItemFilter()),))
+    row = run_variant(base, "templates", Settings(llm="none", no_log=True), [script], progress=False)
+    assert row["variant"] == "templates" and row["turns"] == 1 and row["reasons"] == 3
