@@ -390,8 +390,9 @@ def read_message(text: str, titles: TitleMatcher, people: frozenset[str] = froze
             genres_avoided |= values
     conditions = [FieldCondition(name, any_of=frozenset(values)) for name, values in sorted(wanted_values.items())
                   if name != "genres"]
-    conditions += [FieldCondition(name, any_of=frozenset(values), exclude=True)
+    conditions += [FieldCondition(name, any_of=frozenset(values), exclude=True, missing_passes=True)
                    for name, values in sorted(avoided_values.items()) if name != "genres"]
+    terms -= {normalize_term(value) for values in avoided_values.values() for value in values}  # said once, as a field
     if fields is not None:
         # A genre word the catalogue's categories lack is a wish, not a filter: its word stays in the query text;
         # one to avoid is still avoided wherever it is written (`retrieval.filters.avoid_text`).

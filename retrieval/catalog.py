@@ -6,7 +6,8 @@ are detected from common column names (`item_id` -> id, `name` -> title, `descri
 synopsis, `category` -> genres, ...; RecBole-style `item_id:token` headers count as `item_id`).
 Only the id and the title are required. The known film fields (year, genres, directors, cast,
 runtime_min, synopsis, keywords) feed the default embedded text, the filters and the item
-cards; every other column is kept in `Item.extra`.
+cards; every other column is kept in `Item.extra`. Unless filters are named, the other columns
+that hold numbers or a few short categories (price, pages, players, mechanics) are filters too.
 
 Problems are reported as `file:row:field: what is wrong`, all of them at once. Rows are counted
 as a person counts lines in text files (the CSV header is line 1) and from 1 in Parquet files.
@@ -21,7 +22,7 @@ import hashlib
 import io
 import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Container, Iterable, Mapping, Sequence
 
@@ -48,6 +49,7 @@ FIELD_ALIASES: dict[str, tuple[str, ...]] = {
 COMMON_FILTER_NAMES = ("price", "pages", "page_count", "brand", "language", "country", "author", "authors", "publisher", "level",
                        "platform", "format", "rating", "color", "colour", "size", "type")
 DEFAULT_FILTER_FIELDS = ("year", "runtime_min", "genres", "keywords", "directors", "cast")
+MAX_DETECTED_VALUES = 60  # a column with more distinct values (names, titles) is not detected as a filter
 _DELIMITER_NAMES = {",": "comma", "\t": "tab", ";": "semicolon", "|": "pipe"}
 
 
@@ -380,6 +382,34 @@ def resolve_columns(header: Sequence[str], wanted: ColumnMap, path: str) -> tupl
     return ResolvedColumns(fields=fields, text_fields=text_fields, filter_fields=filter_fields), problems
 
 
+def filterable_columns(header: Sequence[str], raws: Sequence[Mapping[str, Any]],
+                       columns: ResolvedColumns) -> tuple[str, ...]:
+    """The other columns whose values make filters: numbers throughout, or a few short categories (lists or single
+    values, at most MAX_DETECTED_VALUES distinct and repeating). Long text, ids and names of one item each are not.
+
+    Example: columns min_players (1..5), mechanics (["cooperative", ...]), summary (a sentence each)
+             -> ("min_players", "mechanics")
+    """
+    mapped = set(columns.fields.values()) | set(columns.filter_fields)
+    found = []
+    for column in header:
+        if column in mapped or column in KNOWN_FIELDS:
+            continue
+        values = [filter_value(raw.get(column)) for raw in raws]
+        values = [v for v in values if v is not None and v != "" and v != []]
+        if not values:
+            continue
+        if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+            found.append(column)
+            continue
+        labels = [str(part) for v in values for part in (v if isinstance(v, list) else [v])]
+        distinct = set(labels)
+        if (all(isinstance(v, (str, list)) for v in values) and all(len(label) <= 40 for label in labels)
+                and len(distinct) <= MAX_DETECTED_VALUES and len(distinct) <= len(labels) / 2):
+            found.append(column)
+    return tuple(found)
+
+
 def _record_for(raw: Mapping[str, Any], columns: ResolvedColumns) -> dict[str, Any]:
     """A file row re-keyed by Item field names; unmapped columns keep their names, filter columns get typed."""
     mapped = set(columns.fields.values())
@@ -515,6 +545,9 @@ def read_catalog(path: str | Path, columns: ColumnMap = ColumnMap(), existing_id
     resolved, column_problems = resolve_columns(header, columns, where)
     if resolved is None:
         return CatalogReading((), tuple(problems + column_problems), None, where)
+    if not columns.filters:
+        found = filterable_columns(header, [raw for _, raw in rows], resolved)
+        resolved = replace(resolved, filter_fields=resolved.filter_fields + found)
     text_columns = [resolved.fields.get(name, name) for name in resolved.text_fields] if columns.text else []
     items: list[Item] = []
     first_row_of: dict[str, int] = {}

@@ -65,6 +65,15 @@ def test_games_load_with_columns_named_by_flags():
                for game in games)
 
 
+def test_columns_of_numbers_and_few_categories_are_detected_as_filters():
+    games = load_catalog(GAMES)  # no flags
+    assert games.columns.fields["title"] == "name" and games.columns.fields["synopsis"] == "summary"
+    assert {"mechanics", "min_players", "max_players", "play_minutes", "age", "price"} <= set(games.columns.filter_fields)
+    assert all(isinstance(game.extra["play_minutes"], int) for game in games)
+    books = load_catalog(BOOKS)
+    assert {"pages", "price", "author"} <= set(books.columns.filter_fields) and "name" not in books.columns.filter_fields
+
+
 def test_a_cozy_mystery_query_finds_crime_fiction(tmp_path, capsys):
     books = load_catalog(BOOKS)
     folder = build(tmp_path, BOOKS)
