@@ -76,7 +76,11 @@ def test_every_export_keeps_the_year_range_and_drops_the_phone_number(tmp_path):
     store = LogStore(f"sqlite:///{tmp_path / 'log.db'}")
     store.ensure_session("s", "test", "m", "a", "0")
     store.append_turn("s", 1, "a comedy from 1990-1999, call me on 415-555-0132", "Here are three from 1990-1999 (96 min):",
-                      "recommend", shown=[{"id": "tt0111161", "title": "Ocean's 11", "year": 1960, "genres": [], "why": "x"}])
+                      "recommend", shown=[{"id": "tt0111161", "title": "Ocean's 11", "year": 1960, "genres": [], "why": "x"}],
+                      explanations=[{"position": 1, "item_id": "tt0111161", "prefix": "1. Ocean's 11 (1960): ",
+                                     "prompt": [{"role": "user", "content": "1990-1999, call me on 415-555-0132"}],
+                                     "draft": "Call 415-555-0132 for more from 1990-1999.", "shown": "A heist (96 min).",
+                                     "problems": ["states a year the card does not support"]}])
     turn = store.turns()[0]
     assert turn["user_text"] == "a comedy from 1990-1999, call me on [phone]"
     assert turn["reply"] == "Here are three from 1990-1999 (96 min):"
@@ -84,7 +88,7 @@ def test_every_export_keeps_the_year_range_and_drops_the_phone_number(tmp_path):
         out = tmp_path / f"export.{export_format}"
         assert export_logs(store, export_format, out) == 1
         text = out.read_text(encoding="utf-8")
-        assert "1990-1999" in text and "96 min" in text and "[phone]" in text, export_format
+        assert "1990-1999" in text and "96 min" in text and "[phone]" in text, export_format  # pairs: the guard's
         assert "415" not in text and "0132" not in text, export_format
     (record,) = [json.loads(line) for line in (tmp_path / "export.sft").read_text().splitlines()]
     assert record["messages"][-1]["content"] == "Here are three from 1990-1999 (96 min):"
