@@ -431,7 +431,7 @@ def build_ui(engine: ChatEngine, settings: Settings, admin: AdminLogin | None = 
                                              scale=5, elem_id="message", max_lines=4)
                             send = gr.Button("Send", variant="primary", scale=1, elem_id="send")
                         with gr.Row():
-                            stop_button = gr.Button("Stop", size="sm", elem_id="stop", variant="stop", min_width=60)
+                            stop_button = gr.Button("Stop", size="sm", elem_id="stop", min_width=60)
                             new = gr.Button("New conversation", size="sm", elem_id="new-conversation")
                             bring = gr.UploadButton("Bring your watch history", size="sm", elem_id="history-upload",
                                                     file_types=[".csv", ".tsv", ".txt"])
