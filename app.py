@@ -64,6 +64,7 @@ CSS = """
 }
 """
 BUSY = "Still writing the reply to your last message. Your new message stays in the box: send it when the reply is done."
+STOPPED = "(stopped: this message is not part of the conversation; retry or edit it to send it again)"
 ONLY_LATEST = "Only your latest message can be edited, and only the latest reply retried."
 HISTORY_BUSY = "Still writing the reply to your last message. Bring your history again when the reply is done."
 CARD_MARKS = {"like": "You liked this", "dislike": "Not for you"}
@@ -122,6 +123,8 @@ class Conversation:
     replying: bool = False  # a message was taken and its reply is not finished
     admin: bool = False  # signed in to the Logs tab: sees "under the hood"
     last_message: str = ""  # the latest message taken, as typed: what a retry sends again
+    stopping: bool = False  # the person asked the reply being written to stop
+    last_stopped: bool = False  # the latest turn was stopped: already undone, so a retry or an edit needs no rewind
     taken: list[TakenMessage] = field(default_factory=list)  # taken, not yet being answered; oldest first
 
 
@@ -269,10 +272,10 @@ def build_ui(engine: ChatEngine, settings: Settings, admin: AdminLogin | None = 
         chat = [*(history or []), {"role": "user", "content": plain_text(message)}, {"role": "assistant", "content": "…"}]
         with claims:
             busy = conversation.replying
-            rewound = not busy and (not again or engine.rewind(conversation.session))
+            rewound = not busy and (not again or conversation.last_stopped or engine.rewind(conversation.session))
             if rewound:
                 taken = TakenMessage(message, conversation.session, chat)
-                conversation.replying, conversation.last_message = True, message
+                conversation.replying, conversation.last_message, conversation.last_stopped = True, message, False
                 conversation.taken.append(taken)
         if busy:
             gr.Warning(BUSY, title="One message at a time")
@@ -286,8 +289,10 @@ def build_ui(engine: ChatEngine, settings: Settings, admin: AdminLogin | None = 
         return ("", taken.chat) if taken else (gr.skip(), gr.skip())
 
     def write_reply(dont_log: bool, conversation: Conversation):
-        """Streams the reply to the oldest taken message, if any (a refused message leaves none). The turn always runs
-        to its end and is logged; once the person has started over, nothing more of it reaches the screen."""
+        """Streams the reply to the oldest taken message, if any (a refused message leaves none). The turn runs to its
+        end and is logged, unless the person stops it: then it ends at its next update, is undone in the engine
+        session and not logged, and what was shown of it stays, marked stopped. Once the person has started over,
+        nothing more of it reaches the screen."""
         with claims:
             if not conversation.taken:
                 return
@@ -295,7 +300,15 @@ def build_ui(engine: ChatEngine, settings: Settings, admin: AdminLogin | None = 
         session, history = message.session, list(message.chat)
         try:
             set_log_choice(bool(dont_log), session)
-            for update in engine.respond(session, message.text):
+            updates = engine.respond(session, message.text)
+            for update in updates:
+                if conversation.session is session and conversation.stopping and update.result is None:
+                    updates.close()
+                    engine.rewind(session)
+                    conversation.last_stopped = True
+                    history[-1] = {"role": "assistant", "content": history[-1]["content"] + "\n" + STOPPED}
+                    yield history, [], gr.skip(), *card_updates([])
+                    return
                 if conversation.session is session:
                     history[-1] = {"role": "assistant", "content": reply_text(update.text, update.items)}
                     hood = turn_report(update.result, engine.catalog) if update.result else gr.skip()
@@ -309,7 +322,12 @@ def build_ui(engine: ChatEngine, settings: Settings, admin: AdminLogin | None = 
         finally:
             with claims:
                 if conversation.session is session:
-                    conversation.replying = False
+                    conversation.replying = conversation.stopping = False
+
+    def stop(conversation: Conversation) -> None:
+        """Asks the reply being written to stop (see `write_reply`)."""
+        with claims:
+            conversation.stopping = conversation.replying
 
     def before_last_message(history: list) -> list | None:
         """The chat before its last message from the person, or None when the person has sent none."""
@@ -344,6 +362,7 @@ def build_ui(engine: ChatEngine, settings: Settings, admin: AdminLogin | None = 
         """A new engine session (so a new log session) behind an empty chat; a reply still streaming stays off screen."""
         with claims:
             conversation.session, conversation.replying = engine.new_session(), False
+            conversation.stopping = conversation.last_stopped = False
         return [], [], "", *card_updates([], started_over=True)
 
     def bring_history(path: str | None, history: list, dont_log: bool, conversation: Conversation):
@@ -413,6 +432,7 @@ def build_ui(engine: ChatEngine, settings: Settings, admin: AdminLogin | None = 
                                              scale=5, elem_id="message", max_lines=4)
                             send = gr.Button("Send", variant="primary", scale=1, elem_id="send")
                         with gr.Row():
+                            stop_button = gr.Button("Stop", size="sm", elem_id="stop", min_width=60)
                             new = gr.Button("New conversation", size="sm", elem_id="new-conversation")
                             bring = gr.UploadButton("Bring your watch history", size="sm", elem_id="history-upload",
                                                     file_types=[".csv", ".tsv", ".txt"])
@@ -445,17 +465,17 @@ def build_ui(engine: ChatEngine, settings: Settings, admin: AdminLogin | None = 
                 for signing_in in sign_ins:
                     signing_in.then(reveal_internals, [signed_in, conversation], hood_panel, api_visibility="private")
         reply_outputs = [chatbot, shown_items, hood, cards_column, *card_outputs]
-        for trigger in (send.click, box.submit):
-            # Taking a message has no concurrency limit, so it never waits behind others' replies: the box empties,
-            # or the refusal shows, at once. Its reply may start while a reply the person walked away from (by
-            # starting over) still runs: "multiple", or the browser would drop it.
-            trigger(take_message, [box, chatbot, conversation], [box, chatbot], concurrency_limit=None,
-                    api_visibility="private").then(write_reply, [dont_log, conversation], reply_outputs,
-                                                   api_visibility="private", trigger_mode="multiple")
-        chatbot.retry(retry, [chatbot, conversation], chatbot, api_visibility="private").then(
-            write_reply, [dont_log, conversation], reply_outputs, api_visibility="private", trigger_mode="multiple")
-        chatbot.edit(edit, [chatbot, conversation], chatbot, api_visibility="private").then(
-            write_reply, [dont_log, conversation], reply_outputs, api_visibility="private", trigger_mode="multiple")
+        # Taking a message (sent, retried or edited) has no concurrency limit, so it never waits behind others'
+        # replies: the box empties, or the refusal shows, at once. Its reply may start while a reply the person walked
+        # away from (by starting over) still runs: "multiple", or the browser would drop it.
+        takings = [trigger(take_message, [box, chatbot, conversation], [box, chatbot], concurrency_limit=None,
+                           api_visibility="private") for trigger in (send.click, box.submit)]
+        takings += [chatbot.retry(retry, [chatbot, conversation], chatbot, concurrency_limit=None, api_visibility="private"),
+                    chatbot.edit(edit, [chatbot, conversation], chatbot, concurrency_limit=None, api_visibility="private")]
+        for taking in takings:
+            taking.then(write_reply, [dont_log, conversation], reply_outputs, api_visibility="private",
+                        trigger_mode="multiple")
+        stop_button.click(stop, [conversation], None, concurrency_limit=None, api_visibility="private")
         api = gr.Button(visible=False)  # the one API endpoint for a turn, as in Gradio's ChatInterface
         api.click(respond, [box, chatbot, dont_log, conversation], reply_outputs, api_name="respond")
         new.click(start_over, [conversation], reply_outputs, api_visibility="private")

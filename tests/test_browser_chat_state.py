@@ -1,6 +1,6 @@
 """The chat in headless Chromium keeps what its screen shows: clearing it or starting over starts a new engine and log
 session, even while a reply streams; text typed, or a second message sent, while a reply streams is never lost; the
-copy button and screen readers get a message as it was written.
+copy button and screen readers get a message as it was written; Stop ends a reply and undoes its turn.
 
 One app process serves every test here, each test in its own browser context (its own conversation). It is the
 default app, LLM on: on a CPU a reply takes seconds, the window in which these tests act. Each test that acts while a
@@ -116,3 +116,17 @@ def test_copy_and_screen_readers_get_messages_as_written(page, db):
         copies.append(page.evaluate("navigator.clipboard.readText()"))
     assert copies[0] == COMEDY
     assert copies[1] == bot.removeprefix("bot's message: ") and "\\" not in copies[1]
+
+
+def test_stop_ends_the_reply_undoes_its_turn_and_logs_nothing(page, db):
+    before = count(db, "turns")
+    send(page, COMEDY)
+    page.wait_for_selector(f"{MESSAGES}[aria-label^=\"user's message\"]", timeout=30_000)
+    page.click("#stop")
+    page.wait_for_function("() => document.querySelector('#chat').innerText.includes('(stopped')",
+                           timeout=TURN_TIMEOUT_S * 1000)
+    page.wait_for_timeout(2500)
+    assert count(db, "turns") == before  # stopped before its end: nothing of it logged
+    assert len(on_screen(page)) == 2 and page.locator(".card:visible").count() == 0
+    turn = send_and_wait(page, db, HORROR)
+    assert "comedy" not in turn["state"]["genres_wanted"] and turn["state"]["year_min"] is None  # the stop undid it
