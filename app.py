@@ -45,7 +45,6 @@ from retrieval.retriever import SearchRequest
 log = logging.getLogger("app")
 
 SORRY = "Sorry, something went wrong on my side while answering. Your conversation is safe; please try again."
-WELL_KNOWN = SearchRequest(query="well-loved films", k=20)  # an empty conversation's search: its best-known items
 CSS = """
 .card {border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 8px 10px; margin: 0;}
 #header {align-items: center;} #logo {flex-grow: 0 !important;}
@@ -406,8 +405,9 @@ def build_ui(engine: ChatEngine, settings: Settings, admin: AdminLogin | None = 
             return
         engine.feedback(conversation.session, "like" if data.liked else "dislike")
 
+    well_known = SearchRequest(query=f"well-loved {settings.wording.plural}", k=20)  # an empty conversation's search
     examples = settings.example_messages or example_requests(
-        engine.catalog, [scored.item for scored in engine.search.run(WELL_KNOWN)])
+        engine.catalog, [scored.item for scored in engine.search.run(well_known)])
     welcome = welcome_markdown(engine.catalog, examples, slots, settings.welcome_message)
 
     with gr.Blocks(title=settings.title) as demo:
