@@ -29,6 +29,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from chat import prompts
 from chat.assemble import build_engine
+from chat.card_images import CardImages
 from chat.engine import ChatEngine, ChatSession, ShownItem
 from chat.history import HistoryError, match_history, read_history
 from chat.internals import turn_report
@@ -46,7 +47,8 @@ log = logging.getLogger("app")
 
 SORRY = "Sorry, something went wrong on my side while answering. Your conversation is safe; please try again."
 CSS = """
-.card {border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 8px 10px; margin: 0;}
+.card {border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 8px 10px; margin: 0; display: flex; gap: 10px;}
+.card .thumb {width: 64px; height: 96px; flex: none; object-fit: cover; border-radius: 4px;} .card .body {flex: 1; min-width: 0;}
 #header {align-items: center;} #logo {flex-grow: 0 !important;}
 .card .title {font-weight: 600;} .card .mark {font-size: .8em; font-weight: 600; float: right; border-radius: 4px; padding: 0 6px; color: white;}
 .card.like .mark {background: #16a34a;} .card.dislike .mark {background: #b91c1c;}
@@ -127,17 +129,17 @@ class Conversation:
     taken: list[TakenMessage] = field(default_factory=list)  # taken, not yet being answered; oldest first
 
 
-def card_html(shown: ShownItem, feedback: str = "") -> str:
-    """An item card, marked with the feedback given on it ("like" or "dislike"); every field is escaped, so markup in
-    catalogue data stays inert."""
+def card_html(shown: ShownItem, feedback: str = "", images: CardImages = CardImages(None)) -> str:
+    """An item card with its picture (see `CardImages`), marked with the feedback given on it ("like" or "dislike");
+    every field is escaped, so markup in catalogue data stays inert."""
     item = shown.item
     meta = " · ".join(p for p in (str(item.year or ""), ", ".join(item.genres), ", ".join(item.directors[:2])) if p)
     mark = f"<div class='mark'>{CARD_MARKS[feedback]}</div>" if feedback in CARD_MARKS else ""
     return (
         f"<div class='card {feedback}' data-item-id='{html.escape(item.id, quote=True)}' data-feedback='{feedback}'>"
-        f"{mark}<div class='title'>{html.escape(item.title)}</div>"
+        f"{images.img_html(item)}<div class='body'>{mark}<div class='title'>{html.escape(item.title)}</div>"
         f"<div class='meta'>{html.escape(meta)}</div>"
-        f"<div class='why'>{html.escape(shown.why)}</div></div>"
+        f"<div class='why'>{html.escape(shown.why)}</div></div></div>"
     )
 
 
@@ -229,6 +231,7 @@ def build_ui(engine: ChatEngine, settings: Settings, admin: AdminLogin | None = 
     """The chat; with `admin`, a Logs tab beside it."""
     slots = settings.items_per_reply
     store = engine.log_store
+    images = CardImages.for_source(engine.catalog.source)
 
     claims = threading.Lock()  # makes "is a reply being written? if not, one is now" a single step
 
@@ -258,7 +261,7 @@ def build_ui(engine: ChatEngine, settings: Settings, admin: AdminLogin | None = 
         updates = [gr.update(visible=True) if items else gr.update(visible=False) if started_over else gr.update()]
         for slot in range(slots):
             visible = slot < len(items)
-            updates.append(gr.update(value=card_html(items[slot]) if visible else "", visible=visible))
+            updates.append(gr.update(value=card_html(items[slot], images=images) if visible else "", visible=visible))
             updates.append(gr.update(visible=visible))
         return updates
 
@@ -395,7 +398,7 @@ def build_ui(engine: ChatEngine, settings: Settings, admin: AdminLogin | None = 
             gr.Info(FEEDBACK_NOTICES[kind], duration=3)
             if kind == "not_interested":
                 return gr.update(visible=False), gr.update(visible=False)
-            return gr.update(value=card_html(shown[slot], kind)), gr.update()
+            return gr.update(value=card_html(shown[slot], kind, images)), gr.update()
         return handler
 
     def reply_feedback(data: gr.LikeData, conversation: Conversation, history: list):
@@ -508,7 +511,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     demo = build_ui(engine, settings, admin)
     demo.queue(default_concurrency_limit=4)
-    demo.launch(server_name=settings.host, server_port=settings.port, share=settings.share, css=CSS)
+    pictures = CardImages.for_source(engine.catalog.source).allowed_files(engine.catalog)  # only these files are served
+    demo.launch(server_name=settings.host, server_port=settings.port, share=settings.share, css=CSS,
+                allowed_paths=pictures)
     return 0
 
 

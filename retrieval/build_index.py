@@ -54,7 +54,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     columns.add_argument("--title", metavar="COLUMN", help="what a person calls the item (detects title, name, ...)")
     columns.add_argument("--field", metavar="FIELD=COLUMN", nargs="+", default=[],
                          help="map a column onto an item field the detection would miss, e.g. genres=mese_genres "
-                              "synopsis=plot (fields: year, genres, directors, cast, runtime_min, synopsis, keywords)")
+                              "synopsis=plot image=poster_file (fields: year, genres, directors, cast, runtime_min, synopsis, keywords, "
+                              "image: a card's picture, a path under the catalogue's folder or an http(s) URL)")
     columns.add_argument("--text", metavar="COLUMN", nargs="+", default=[],
                          help="columns embedded, in this order, joined by '. ' (default: title (year), genres, directors, "
                               "cast, synopsis, keywords: whichever exist; description/overview/plot count as synopsis, "

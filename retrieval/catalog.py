@@ -44,6 +44,10 @@ FIELD_ALIASES: dict[str, tuple[str, ...]] = {
     "runtime_min": ("runtime_min", "runtime", "duration_min", "runtime_minutes"),
     "synopsis": ("synopsis", "description", "overview", "plot", "summary", "abstract", "desc"),
     "keywords": ("keywords", "tags", "keyword"),
+    # Not an Item attribute: the card's picture (a path under the catalogue's folder, or an http(s) URL), kept as
+    # `item.extra["image"]`, neither embedded nor a filter.
+    "image": ("image", "image_url", "img", "poster", "poster_url", "poster_path", "cover", "cover_url", "cover_image",
+              "thumbnail", "thumbnail_url", "picture", "photo"),
 }
 # Extra columns that become filters without being asked for, when present.
 COMMON_FILTER_NAMES = ("price", "pages", "page_count", "brand", "language", "country", "author", "authors", "publisher", "level",

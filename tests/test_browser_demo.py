@@ -6,12 +6,13 @@ One app (`--llm none`, so turns take a moment; with an admin login) serves every
 browser context.
 """
 
+import json
 import sqlite3
 from pathlib import Path
 
 import pytest
 
-from served_app import BROWSER_TEST, TURN_TIMEOUT_S, count, logged_turns, on_screen, send_and_wait, serve_app, wait_until
+from served_app import BROWSER_TEST, TURN_TIMEOUT_S, chat_page, count, logged_turns, on_screen, send_and_wait, serve_app, wait_until
 
 pytestmark = BROWSER_TEST
 ADMIN_USER, ADMIN_PASSWORD = "admin", "correct horse battery"
@@ -143,3 +144,54 @@ def test_on_a_phone_the_cards_sit_between_the_conversation_and_the_message_box(a
     assert cards["y"] + cards["height"] <= box["y"] + 1 and box["y"] < examples["y"], (cards, box, examples)
     assert cards["width"] >= chat["width"] - 2 and page.evaluate("document.documentElement.scrollWidth") <= 390  # no sideways scroll
     context.close()
+
+
+def card_pictures(page) -> list[dict]:
+    """Each visible card's picture: where it came from and whether the browser drew it."""
+    return page.eval_on_selector_all(".card", """cards => cards.filter(c => c.offsetParent).map(c => {
+        const img = c.querySelector('img.thumb');
+        return {id: c.dataset.itemId, src: img.currentSrc || img.src, drawn: img.complete && img.naturalWidth > 0};
+    })""")
+
+
+def test_without_an_image_column_each_card_shows_a_drawn_placeholder(page, db):
+    send_and_wait(page, db, "a thriller")
+    pictures = card_pictures(page)
+    assert len(pictures) == 3 and all(p["src"].startswith("data:image/svg+xml") and p["drawn"] for p in pictures), pictures
+
+
+PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+                    "1f15c4890000000d49444154789c63f8cfc0f01f0005000201a5f0a8bd0000000049454e44ae426082")
+
+
+@pytest.fixture(scope="module")
+def pictured_app(tmp_path_factory):
+    """The app on a three-item catalogue with a poster column: a local file, an unreachable URL, a path outside."""
+    folder = tmp_path_factory.mktemp("pictured")
+    (folder / "posters").mkdir()
+    (folder / "posters" / "local.png").write_bytes(PNG)
+    (folder.parent / "outside.png").write_bytes(PNG)
+    rows = [{"id": "local", "title": "Local Poster Film", "genres": ["drama"], "poster": "posters/local.png"},
+            {"id": "remote", "title": "Remote Poster Film", "genres": ["drama"], "poster": "https://unreachable.invalid/a.png"},
+            {"id": "outside", "title": "Outside Poster Film", "genres": ["drama"], "poster": "../outside.png"}]
+    catalog = folder / "films.jsonl"
+    catalog.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    with serve_app(folder, "--llm", "none", "--catalog", str(catalog)) as served:
+        yield served, catalog
+
+
+def test_a_poster_column_shows_local_and_remote_pictures_and_never_a_broken_one(pictured_app, browser):
+    (url, db), catalog = pictured_app
+    with chat_page(browser, url) as page:
+        send_and_wait(page, db, "a drama film")
+        page.wait_for_timeout(1500)  # the unreachable picture fails, and falls back
+        pictures = {p["id"]: p for p in card_pictures(page)}
+        assert set(pictures) == {"local", "remote", "outside"} and all(p["drawn"] for p in pictures.values()), pictures
+        assert "/gradio_api/file=" in pictures["local"]["src"] and pictures["local"]["src"].endswith("local.png")
+        assert pictures["remote"]["src"].startswith("data:image/svg+xml")  # its URL failed: the placeholder instead
+        assert pictures["outside"]["src"].startswith("data:image/svg+xml")  # never served from outside the folder
+        remote = page.locator(".card[data-item-id='remote'] img")
+        assert remote.get_attribute("referrerpolicy") == "no-referrer" and remote.get_attribute("loading") == "lazy"
+        for path in (catalog, catalog.parent.parent / "outside.png"):  # only the named pictures are served
+            assert page.request.get(f"{url}gradio_api/file={path}").status in (403, 404)
+        assert page.request.get(pictures["local"]["src"]).status == 200
