@@ -70,7 +70,8 @@ ONLY_LATEST = "Only your latest message can be edited, and only the latest reply
 HISTORY_BUSY = "Still writing the reply to your last message. Bring your history again when the reply is done."
 CARD_MARKS = {"like": "You liked this", "dislike": "Not for you"}
 FEEDBACK_NOTICES = {"like": "Noted: you like it; the next picks follow.", "dislike": "Noted: not for you.",
-                    "not_interested": "Set aside: it won't be shown again. Ask for more picks any time."}
+                    "not_interested": "Set aside: it won't be shown again. \"Show another\" fills its place."}
+NO_MORE_PICKS = "No more picks from this search; ask for more any time."
 HISTORY_FORMATS = "Letterboxd or IMDb export, or a CSV with title, year, rating, date"
 # A `<` that would open a tag, comment or declaration, and a `&` that would start a character reference (HTML5 reads
 # some names without their `;`, like "&copy").
@@ -263,6 +264,7 @@ def build_ui(engine: ChatEngine, settings: Settings, admin: AdminLogin | None = 
             visible = slot < len(items)
             updates.append(gr.update(value=card_html(items[slot], images=images) if visible else "", visible=visible))
             updates.append(gr.update(visible=visible))
+            updates.append(gr.update(visible=False))  # the slot's "Show another"
         return updates
 
     def take(message: str, history: list, conversation: Conversation, again: bool = False) -> TakenMessage | None:
@@ -356,7 +358,7 @@ def build_ui(engine: ChatEngine, settings: Settings, admin: AdminLogin | None = 
     def respond(message: str, history: list, dont_log: bool, conversation: Conversation):
         """One turn for API clients: what sending a message does in the browser, in one call."""
         if take(message, history, conversation) is None:
-            yield history, gr.skip(), gr.skip(), gr.skip(), *[gr.skip()] * (2 * slots)
+            yield history, gr.skip(), gr.skip(), gr.skip(), *[gr.skip()] * (3 * slots)
             return
         yield from write_reply(dont_log, conversation)
 
@@ -390,15 +392,31 @@ def build_ui(engine: ChatEngine, settings: Settings, admin: AdminLogin | None = 
 
     def item_feedback(kind: str, slot: int):
         """Records feedback on the card in `slot` and shows it there: a liked or disliked card is marked, a card set
-        aside ("not interested") leaves the screen."""
+        aside ("not interested") leaves the screen, and its slot offers "Show another"."""
         def handler(conversation: Conversation, shown: list[ShownItem]):
             if slot >= len(shown):
-                return gr.update(), gr.update()
+                return gr.update(), gr.update(), gr.update()
             engine.feedback(conversation.session, kind, shown[slot].item.id)
             gr.Info(FEEDBACK_NOTICES[kind], duration=3)
             if kind == "not_interested":
-                return gr.update(visible=False), gr.update(visible=False)
-            return gr.update(value=card_html(shown[slot], kind, images)), gr.update()
+                return gr.update(visible=False), gr.update(visible=False), gr.update(visible=True)
+            return gr.update(value=card_html(shown[slot], kind, images)), gr.update(), gr.update()
+        return handler
+
+    def refill(slot: int):
+        """Fills the set-aside card's slot with the latest search's next-best item not yet shown (`ChatEngine.
+        replacement`); when there is none, or a reply is being written, a notice, and the slot stays as it is."""
+        def handler(conversation: Conversation, shown: list[ShownItem]):
+            unchanged = gr.update(), gr.update(), gr.update(), gr.skip()
+            with claims:  # not while a reply changes the same state
+                busy = conversation.replying
+                new = None if busy or slot >= len(shown) else engine.replacement(conversation.session, shown[slot].item.id)
+            if new is None:
+                gr.Info(BUSY if busy else NO_MORE_PICKS, duration=4)
+                return unchanged if busy else (gr.update(), gr.update(), gr.update(visible=False), gr.skip())
+            shown = [*shown[:slot], new, *shown[slot + 1:]]
+            return (gr.update(value=card_html(new, images=images), visible=True), gr.update(visible=True),
+                    gr.update(visible=False), shown)
         return handler
 
     def reply_feedback(data: gr.LikeData, conversation: Conversation, history: list):
@@ -454,8 +472,9 @@ def build_ui(engine: ChatEngine, settings: Settings, admin: AdminLogin | None = 
                                     up = gr.Button("Like", size="sm", elem_id=f"like-{slot}", min_width=40)
                                     down = gr.Button("Dislike", size="sm", elem_id=f"dislike-{slot}", min_width=40)
                                     skip = gr.Button("Not interested", size="sm", elem_id=f"skip-{slot}", min_width=60)
-                            card_outputs += [card, actions]
-                            feedback_buttons.append((slot, up, down, skip, card, actions))
+                                another = gr.Button("Show another", size="sm", visible=False, elem_id=f"another-{slot}")
+                            card_outputs += [card, actions, another]
+                            feedback_buttons.append((slot, up, down, skip, card, actions, another))
                         with gr.Accordion("Under the hood", open=False, visible=settings.show_internals,
                                           elem_id="under-the-hood") as hood_panel:
                             hood = gr.Markdown(elem_id="hood")
@@ -487,9 +506,11 @@ def build_ui(engine: ChatEngine, settings: Settings, admin: AdminLogin | None = 
         dont_log.change(lambda choice, current: set_log_choice(choice, current.session), [dont_log, conversation], None,
                         api_visibility="private")
         chatbot.like(reply_feedback, [conversation, chatbot], None)
-        for slot, up, down, skip, card, actions in feedback_buttons:
+        for slot, up, down, skip, card, actions, another in feedback_buttons:
             for button, kind in ((up, "like"), (down, "dislike"), (skip, "not_interested")):
-                button.click(item_feedback(kind, slot), [conversation, shown_items], [card, actions])
+                button.click(item_feedback(kind, slot), [conversation, shown_items], [card, actions, another])
+            another.click(refill(slot), [conversation, shown_items], [card, actions, another, shown_items],
+                          api_visibility="private")
     return demo
 
 

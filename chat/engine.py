@@ -34,7 +34,8 @@ from chat.guard import reason_problems
 from chat.history import HistoryMatch, history_reply
 from chat.llm import ChatModel, LLMError, YesNoScorer
 from chat.logstore import LogStore, redact
-from chat.state import DialogueState, add_history, record_feedback, record_shown, relaxations, update_state
+from chat.state import (DialogueState, add_history, record_feedback, record_replacement, record_shown, relaxations,
+                        update_state)
 from chat.titles import TitleMatcher
 from chat.tools import QUERY_PREFIX, SearchCall, ToolCallError, parse_query, render_call
 from chat.understanding import Reading, read_message
@@ -47,6 +48,7 @@ from retrieval.item_search import ItemSearch
 from retrieval.retriever import ScoredItem, SearchRequest
 
 log = logging.getLogger(__name__)
+MAX_REFILLS = 20  # candidates kept past a reply's items, to fill cards set aside
 
 
 @dataclass(frozen=True)
@@ -93,6 +95,7 @@ class ChatSession:
     logging_enabled: bool = True
     log_session_started: bool = False
     before_last_turn: SessionSnapshot | None = None  # None: there is no turn that may be retried
+    candidates: list[ScoredItem] = field(default_factory=list)  # the latest search's ranked items: a set-aside card's refills
 
 
 @dataclass(frozen=True)
@@ -240,6 +243,7 @@ class ChatEngine:
         lap("explain", mark)
         plan_state = session.state
         session.state = record_shown(session.state, [s.item.id for s in shown])
+        session.candidates = ranked[:MAX_REFILLS + len(shown)]
         kind = "relaxed" if note else "recommend"
         result = TurnResult(text, shown, kind, timings, tool_call, valid, candidate_log, notes, plan_state=plan_state,
                             explanations=explanations)
@@ -455,13 +459,32 @@ class ChatEngine:
         retried = session.last_turn_id if session.last_turn_id != before.last_turn_id else None
         session.state, session.turn_index = before.state, before.turn_index
         session.asked_to_clarify, session.last_turn_id = before.asked_to_clarify, before.last_turn_id
-        session.before_last_turn = None
+        session.before_last_turn, session.candidates = None, []
         if retried is not None and self.log_store is not None:
             try:
                 self.log_store.mark_retried(retried)
             except SQLAlchemyError:
                 log.exception("could not mark turn %d of session %s as retried", retried, session.id)
         return True
+
+    def replacement(self, session: ChatSession, set_aside: str) -> ShownItem | None:
+        """The next-best item of the latest search not yet shown, liked, disliked or set aside, to fill the card of
+        `set_aside`; None when there is none left. Its reason is the templated one (no model call: a card fills at
+        once). It counts as shown (`record_replacement`) and joins the logged shown items of the latest turn, with
+        the id of the item it replaces."""
+        excluded = session.state.excluded
+        scored = next((s for s in session.candidates if s.item.id not in excluded), None)
+        if scored is None:
+            return None
+        why = prompts.template_reason(scored.item, session.state, self.catalog, self.settings.wording)
+        shown = ShownItem(scored.item, why, scored.score, scored.signals)
+        session.state = record_replacement(session.state, set_aside, scored.item.id)
+        if self.log_store is not None and session.logging_enabled and session.last_turn_id is not None:
+            try:
+                self.log_store.add_shown(session.last_turn_id, {**shown.as_json(), "replaces": set_aside})
+            except SQLAlchemyError:
+                log.exception("could not log the replacement shown in session %s", session.id)
+        return shown
 
     # ----- a brought watch history -----------------------------------------------------------
 

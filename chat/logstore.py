@@ -273,6 +273,13 @@ class LogStore:
         with Session(self.engine) as db, db.begin():
             db.execute(update(TurnRow).where(TurnRow.id == turn_id).values(retried=True))
 
+    def add_shown(self, turn_id: int, entry: dict) -> None:
+        """Appends an item shown after the turn's reply (a card filled again) to the turn's shown items."""
+        with Session(self.engine) as db, db.begin():
+            row = db.get(TurnRow, turn_id)
+            if row is not None:
+                row.shown = [*(row.shown or []), entry]
+
     def record_feedback(self, session_id: str, kind: str, item_id: str = "", turn_id: int | None = None) -> None:
         with Session(self.engine) as db, db.begin():
             db.add(FeedbackRow(session_id=session_id, turn_id=turn_id, item_id=item_id, kind=kind))

@@ -190,6 +190,16 @@ def record_shown(state: DialogueState, item_ids: list[str]) -> DialogueState:
                    mentioned=state.mentioned + tuple(item_ids))
 
 
+def record_replacement(state: DialogueState, set_aside: str, item_id: str) -> DialogueState:
+    """A card set aside and filled with another item: the item counts as shown, and takes the set-aside one's place
+    among the last shown (so "the second one" still means the second card); appended when that one is not there.
+    Example: last_shown ("a", "b", "c"), set_aside "b", item "d" -> last_shown ("a", "d", "c"), shown + ("d",)
+    """
+    last = state.last_shown
+    last = tuple(item_id if i == set_aside else i for i in last) if set_aside in last else last + (item_id,)
+    return replace(state, shown=state.shown + (item_id,), last_shown=last, mentioned=state.mentioned + (item_id,))
+
+
 def record_feedback(state: DialogueState, item_id: str, positive: bool) -> DialogueState:
     """A thumbs up makes an item liked; a thumbs down or 'not interested' rejects and dislikes it."""
     if positive:

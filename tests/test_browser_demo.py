@@ -68,6 +68,28 @@ def test_cards_show_likes_and_dislikes_and_one_set_aside_leaves(page, db):
     assert first in turn["state"]["liked"] and {second, third} <= set(turn["state"]["disliked"])
 
 
+def test_a_set_aside_card_offers_another_pick_in_its_place(page, db):
+    turn = send_and_wait(page, db, "a horror film from the 70s")
+    first, second, third = card_ids(page)
+    assert not page.is_visible("#another-1")
+    page.click("#skip-1")
+    page.wait_for_selector("#another-1", state="visible", timeout=10_000)
+    page.click("#another-1")
+    page.wait_for_function("() => document.querySelector('#card-1 .card')?.offsetParent", timeout=10_000)
+    ids = card_ids(page)
+    assert ids[0] == first and ids[2] == third and ids[1] not in (first, second, third), ids
+    assert page.is_visible("#like-1") and not page.is_visible("#another-1")
+    assert page.locator("#card-1 img.thumb").count() == 1 and page.inner_text("#card-1 .why").strip()
+    logged = logged_turns(db)[-1]["shown"]
+    assert [entry["id"] for entry in logged] == [first, second, third, ids[1]] and logged[-1]["replaces"] == second
+    page.click("#like-1")  # the new card takes feedback like the others
+    page.wait_for_selector("#card-1 .card[data-feedback='like']", timeout=10_000)
+    later = send_and_wait(page, db, "more like that")
+    assert ids[1] in later["state"]["liked"] and second in later["state"]["disliked"]
+    assert not {first, second, third, ids[1]} & {item["id"] for item in later["shown"]}
+    assert turn["shown"] and not page.is_visible("#another-1")  # a new reply's cards offer no refill
+
+
 def test_a_title_not_in_the_catalogue_is_said_before_the_picks(page, db):
     turn = send_and_wait(page, db, "recommend Zorblax Returns (2031)")
     reply = on_screen(page)[1].removeprefix("bot's message: ")

@@ -151,6 +151,28 @@ def test_thumbs_down_item_is_never_shown_again_and_is_logged(engine, log_store):
     assert [(f["item_id"], f["kind"]) for f in log_store.feedback(session.id)] == [(target, "dislike")]
 
 
+def test_a_set_aside_card_is_refilled_with_the_next_unseen_candidate_shown_and_logged(engine, log_store):
+    session = engine.new_session()
+    first, _ = run_turn(engine, session, "a horror film")
+    shown = [s.item.id for s in first.items]
+    expected = [s.item.id for s in session.candidates if s.item.id not in shown]
+    engine.feedback(session, "not_interested", shown[1])
+    refill = engine.replacement(session, shown[1])
+    assert refill.item.id == expected[0] and refill.why  # the next-best of the same search, with a templated reason
+    assert session.state.last_shown == (shown[0], refill.item.id, shown[2]) and refill.item.id in session.state.shown
+    logged = log_store.turns(session.id)[-1]["shown"]
+    assert [entry["id"] for entry in logged] == [*shown, refill.item.id] and logged[-1]["replaces"] == shown[1]
+
+    engine.feedback(session, "not_interested", refill.item.id)
+    again = engine.replacement(session, refill.item.id)
+    assert again.item.id == expected[1]  # neither shown nor set-aside items come back
+    second, _ = run_turn(engine, session, "more like these")
+    assert not {shown[1], refill.item.id, again.item.id} & {s.item.id for s in second.items}
+
+    engine.rewind(session)  # a retried turn's candidates are gone with it
+    assert engine.replacement(session, again.item.id) is None
+
+
 def test_sessions_do_not_share_state(engine):
     a, b = engine.new_session(), engine.new_session()
     run_turn(engine, a, "a comedy, nothing with zombies")
