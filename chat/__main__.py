@@ -19,14 +19,10 @@ import logging
 import sys
 from pathlib import Path
 
-from chat.assemble import build_engine
+from chat.assemble import STARTUP_ERRORS, build_engine
 from chat.engine import ChatEngine, ChatSession
 from chat.history import HistoryError, match_history, read_history
-from chat.llm import LLMError
 from chat.settings import add_arguments, load_settings
-from retrieval.catalog import CatalogError
-from retrieval.embeddings import ModelUnavailableError
-from retrieval.index import StaleIndexError
 
 CLI_SETTINGS = ("catalog", "index", "rebuild_index", "embedding_model", "base_model", "adapter", "llm", "remote_url", "remote_model",
                 "remote_api_key", "dtype", "quantize", "threads", "items_per_reply", "candidates_k", "planner", "explainer",
@@ -52,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = load_settings(args)
         engine = build_engine(settings, progress=False)
-    except (CatalogError, ValueError, LLMError, ModelUnavailableError, StaleIndexError) as error:
+    except STARTUP_ERRORS as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     session = engine.new_session()
