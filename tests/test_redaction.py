@@ -76,7 +76,10 @@ def test_every_export_keeps_the_year_range_and_drops_the_phone_number(tmp_path):
     store = LogStore(f"sqlite:///{tmp_path / 'log.db'}")
     store.ensure_session("s", "test", "m", "a", "0")
     store.append_turn("s", 1, "a comedy from 1990-1999, call me on 415-555-0132", "Here are three from 1990-1999 (96 min):",
-                      "recommend", shown=[{"id": "tt0111161", "title": "Ocean's 11", "year": 1960, "genres": [], "why": "x"}])
+                      "recommend", shown=[{"id": "tt0111161", "title": "Ocean's 11", "year": 1960, "genres": [], "why": "x"}],
+                      explanations=[{"position": 1, "item_id": "tt0111161", "prefix": "1. **Ocean's 11 (1960)**: ",
+                                     "prompt": [{"role": "user", "content": "Request: 1990-1999, call me on 415-555-0132"}],
+                                     "draft": "A 1990-1999 caper, 96 min.", "shown": "x", "problems": ["a year"]}])
     turn = store.turns()[0]
     assert turn["user_text"] == "a comedy from 1990-1999, call me on [phone]"
     assert turn["reply"] == "Here are three from 1990-1999 (96 min):"
