@@ -19,14 +19,10 @@ import logging
 import sys
 from pathlib import Path
 
-from chat.assemble import build_engine
+from chat.assemble import STARTUP_ERRORS, build_engine
 from chat.engine import ChatEngine, ChatSession
 from chat.history import HistoryError, match_history, read_history
-from chat.llm import LLMError
 from chat.settings import add_arguments, load_settings
-from retrieval.catalog import CatalogError
-from retrieval.embeddings import ModelUnavailableError
-from retrieval.index import StaleIndexError
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -47,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = load_settings(args)
         engine = build_engine(settings, progress=False)
-    except (CatalogError, ValueError, LLMError, ModelUnavailableError, StaleIndexError) as error:
+    except STARTUP_ERRORS as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     session = engine.new_session()

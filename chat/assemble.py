@@ -8,17 +8,20 @@ from __future__ import annotations
 import logging
 
 from chat.engine import ChatEngine, EngineSettings
-from chat.llm import offline_by_default
+from chat.llm import LLMError, offline_by_default
 from chat.local_llm import LocalChatModel
 from chat.logstore import LogStore
 from chat.settings import Settings
-from retrieval.embeddings import SentenceTransformerEmbedder
-from retrieval.index import load_catalog_for_index, open_index, open_named_index
+from retrieval.catalog import CatalogError
+from retrieval.embeddings import ModelUnavailableError, SentenceTransformerEmbedder
+from retrieval.index import StaleIndexError, load_catalog_for_index, open_index, open_named_index
 from retrieval.item_search import ItemSearch
 
 log = logging.getLogger(__name__)
 
 APP_VERSION = "0.1.0"
+# What building an engine raises for bad settings or files; a command line prints it as `error: ...` and exits 2.
+STARTUP_ERRORS = (CatalogError, ValueError, LLMError, ModelUnavailableError, StaleIndexError)
 
 
 def build_engine(settings: Settings, progress: bool = True) -> ChatEngine:

@@ -313,21 +313,19 @@ class LogStore:
 
     def feedback(self, session_id: str | None = None, since: dt.datetime | None = None) -> list[dict]:
         """Feedback events in the order they were stored; with since, those of sessions active since then."""
-        query = select(FeedbackRow).order_by(FeedbackRow.id)
-        if session_id:
-            query = query.where(FeedbackRow.session_id == session_id)
-        if since is not None:
-            query = query.where(FeedbackRow.session_id.in_(self._active_since(since)))
-        with Session(self.engine) as db:
-            return [_as_dict(row) for row in db.scalars(query)]
+        return self._session_rows(FeedbackRow, session_id, since)
 
     def explanations(self, session_id: str | None = None, since: dt.datetime | None = None) -> list[dict]:
         """Explained reasons in the order they were stored; with since, those of sessions active since then."""
-        query = select(ExplanationRow).order_by(ExplanationRow.id)
+        return self._session_rows(ExplanationRow, session_id, since)
+
+    def _session_rows(self, table: type[FeedbackRow] | type[ExplanationRow], session_id: str | None,
+                      since: dt.datetime | None) -> list[dict]:
+        query = select(table).order_by(table.id)
         if session_id:
-            query = query.where(ExplanationRow.session_id == session_id)
+            query = query.where(table.session_id == session_id)
         if since is not None:
-            query = query.where(ExplanationRow.session_id.in_(self._active_since(since)))
+            query = query.where(table.session_id.in_(self._active_since(since)))
         with Session(self.engine) as db:
             return [_as_dict(row) for row in db.scalars(query)]
 

@@ -117,9 +117,10 @@ def train_dpo(args: TrainArgs):
     result = trainer.train()
     metrics = {"train_loss": round(result.training_loss, 4), "steps": result.global_step}
     if has_eval:
-        evaluation = trainer.evaluate()
-        metrics.update({name.removeprefix("eval_"): round(value, 4) for name, value in evaluation.items()
-                        if name in ("eval_loss", "eval_rewards/accuracies", "eval_rewards/margins")})
+        evaluated = [h for h in trainer.state.log_history if "eval_loss" in h]
+        last = evaluated[-1] if evaluated and evaluated[-1]["step"] == result.global_step else trainer.evaluate()
+        metrics.update({name: round(last[name], 4) for name in ("eval_loss", "eval_rewards/accuracies", "eval_rewards/margins")
+                        if name in last})
     kinds = {kind: sum(p.kind == kind for p in train_pairs) for kind in sorted({p.kind for p in train_pairs})}
     examples = {"train": len(train_pairs), "eval": len(eval_pairs), "dropped_too_long": len(pairs) - len(kept),
                 "train_by_kind": kinds}

@@ -17,14 +17,10 @@ import sys
 
 from tqdm import tqdm
 
-from chat.assemble import build_engine
+from chat.assemble import STARTUP_ERRORS, build_engine
 from chat.engine import ChatEngine
-from chat.llm import LLMError
 from chat.settings import add_arguments, load_settings
 from finetune.synthetic import conversations
-from retrieval.catalog import CatalogError
-from retrieval.embeddings import ModelUnavailableError
-from retrieval.index import StaleIndexError
 
 ENGINE_SETTINGS = ("catalog", "index", "embedding_model", "base_model", "adapter", "dtype", "quantize", "threads",
                    "planner", "explainer", "explain_batch", "log_db")
@@ -60,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = load_settings(args)
         engine = build_engine(settings, progress=False)
-    except (CatalogError, ValueError, LLMError, ModelUnavailableError, StaleIndexError) as error:
+    except STARTUP_ERRORS as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     if engine.log_store is None:

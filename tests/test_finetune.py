@@ -232,6 +232,7 @@ def test_dpo_from_an_adapter_moves_it_toward_the_chosen_texts_and_leaves_the_bas
                                     learning_rate=2e-2, save_dtype="float32"))
     assert meta["method"] == "dpo" and meta["adapter_init"]["name"] == "sft" and meta["metrics"]["steps"] == 4
     assert meta["examples"]["train"] + meta["examples"]["eval"] == 12 and meta["data"][0]["sha256"]
+    assert meta["examples"]["eval"] and {"eval_loss", "eval_rewards/accuracies"} <= meta["metrics"].keys()
     assert "trl" in meta["versions"] and (out / "loss.png").is_file() and not (out / "ref").exists()
     for name, value in trained.get_base_model().state_dict().items():
         if "lora_" not in name:
