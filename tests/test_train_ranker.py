@@ -66,6 +66,7 @@ def test_with_a_sequential_model_the_ranker_is_compared_with_one_trained_without
     meta = train_ranker.main_with(args, progress=False, embedder=HashingEmbedder())
     assert set(meta["validation_recall"]) == {"learned", "weighted", "learned_without_sequential"}
     assert meta["importance_gain"]["sequential_score"] >= 0
+    assert (tmp_path / "ranker" / "without_sequential" / "ranker.txt").is_file()
     setup = redial.prepare(tmp_path, "test", embedder=HashingEmbedder(), items=index)
     sasrec, _ = train_on_sequences([d.id for d in setup.fit], setup.baskets, progress=False)
     run = redial.run(tmp_path, progress=False, embedder=HashingEmbedder(), items=index, ranker=tmp_path / "ranker",
