@@ -105,7 +105,9 @@ def without_source(groups: RankingGroups, name: str) -> RankingGroups:
     keep = ~np.isnan(groups.features[:, others]).all(axis=1)
     features = groups.features[keep].copy()
     features[:, [FEATURES.index(f"{name}_rank"), FEATURES.index(f"{name}_score")]] = np.nan
-    sizes = np.add.reduceat(keep.astype(np.int64), np.concatenate([[0], np.cumsum(groups.group_sizes)[:-1]]))
+    kept_before = np.concatenate([[0], np.cumsum(keep)])  # kept rows before each row (and at the end)
+    ends = np.cumsum(groups.group_sizes)
+    sizes = kept_before[ends] - kept_before[ends - groups.group_sizes]
     return RankingGroups(features, groups.labels[keep], sizes[sizes > 0])
 
 

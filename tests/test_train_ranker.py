@@ -84,7 +84,7 @@ def test_without_source_drops_its_columns_and_the_candidates_only_it_recalled():
     rows[1, rank["sequential"]] = 1
     rows[2, [rank["dense"], rank["sequential"]]] = 2
     rows[3, rank["sequential"]] = 1  # a second turn recalled by the sequential source alone
-    groups = RankingGroups(rows, np.asarray([0, 1, 1, 1], dtype=np.float32), np.asarray([3, 1]))
+    groups = RankingGroups(rows, np.asarray([0, 1, 1, 1], dtype=np.float32), np.asarray([3, 0, 1]))  # a turn without candidates
     left = train_ranker.without_source(groups, "sequential")
     assert left.group_sizes.tolist() == [2] and left.labels.tolist() == [0, 1]
     assert np.isnan(left.features[:, rank["sequential"]]).all() and left.features[1, rank["dense"]] == 2
