@@ -3,7 +3,8 @@
 What the one search path ranks, measured: the ReDial test split through the engine's search
 (novel and all-mentions tables, the ablation with each part's change in R@10), INSPIRED dev
 zero-shot with the ReDial-trained parts, and MovieLens-100k's interaction models under
-LlamaRec's protocol (`evaluation.movielens_sequential`). The block sits between two marker lines
+LlamaRec's protocol (`evaluation.movielens_sequential`). `python -m evaluation.ranking_report
+--from-json docs/ranking.json` writes the block again from a saved run. The block sits between two marker lines
 in benchmarks.md; `splice` replaces it there and leaves every other section as it was, so a
 full report (`--size full`) and this one can be run apart. Notes written by hand (what
 validation chose, why a number moved) belong outside the markers.
@@ -23,7 +24,7 @@ LADDER = (
     ("dense source alone (MiniLM over the item text)", "ablation_dense", ""),
     ("+ EASE source, fused", "ablation_dense_collaborative", "collaborative recall"),
     ("+ popularity source, fused (weighted fallback ranker)", "ablation_fused", "popularity prior"),
-    ("+ learned LightGBM ranker, no sequential source", "ablation_no_sequential", "learned ranking"),
+    ("+ the learned LightGBM ranker (the system's, its SASRec source taken out)", "ablation_no_sequential", "learned ranking"),
     ("+ sequential source (SASRec) and its features: the system", "system", "sequential model"),
 )
 
@@ -134,3 +135,26 @@ def splice(document: str, block: str) -> str:
     if at < 0:
         return document.rstrip("\n") + "\n\n" + block
     return document[: at + 1] + block + "\n" + document[at + 1:]
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+    import json
+
+    parser = argparse.ArgumentParser(prog="python -m evaluation.ranking_report",
+                                     description="Write the ranking block of benchmarks.md again from a saved ranking.json.")
+    parser.add_argument("--from-json", type=Path, required=True, help="ranking.json of an `evaluation.report --only ranking` run")
+    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md",
+                        help="the benchmarks.md whose block is replaced (default: the project's docs/benchmarks.md)")
+    args = parser.parse_args(argv)
+    results = json.loads(args.from_json.read_text(encoding="utf-8"))
+    document = args.out.read_text(encoding="utf-8") if args.out.is_file() else "# Benchmarks\n"
+    args.out.write_text(splice(document, markdown(results)), encoding="utf-8")
+    print(args.out)
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(main())

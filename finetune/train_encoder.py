@@ -87,7 +87,7 @@ def train(args: EncoderArgs, pairs: Sequence[tuple[str, str]], progress: bool = 
     data = Dataset.from_dict({"anchor": [a for a, _ in pairs], "positive": [p for _, p in pairs]})
     training = SentenceTransformerTrainingArguments(
         output_dir=str(args.out / "checkpoints"), num_train_epochs=args.epochs, per_device_train_batch_size=args.batch_size,
-        learning_rate=args.learning_rate, warmup_ratio=0.1, batch_sampler=BatchSamplers.NO_DUPLICATES, save_strategy="no",
+        learning_rate=args.learning_rate, warmup_steps=0.1, batch_sampler=BatchSamplers.NO_DUPLICATES, save_strategy="no",
         logging_steps=20, report_to="none", use_cpu=True, seed=args.seed, disable_tqdm=not progress,
         dataloader_num_workers=0)
     trainer = SentenceTransformerTrainer(model=model, args=training, train_dataset=data,

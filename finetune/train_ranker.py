@@ -12,7 +12,8 @@
 3. LightGBM LambdaRank trains on (1) and stops early on NDCG@10 of (2); recall@10/50 on the
    validation turns is printed for the learned ranker beside the weighted fallback, and with
    `--sequential` beside a ranker trained on the same rows without the sequential source (its
-   candidates and features taken out), which says whether the sequential model helps.
+   candidates and features taken out; saved in `OUT/without_sequential`), which says whether
+   the sequential model helps.
 4. The model is saved in `--out` (ranker.txt + ranker.json: features, LightGBM version, the hash
    of the dialogues and the item index, parameters, validation scores). The engine loads it
    with `--ranker-model DIR` (or from `ranker/` in the index folder).
@@ -46,6 +47,8 @@ from retrieval.ranking_features import FEATURES, SOURCES
 from retrieval.rerank import WeightedRanker
 
 log = logging.getLogger("finetune.train_ranker")
+
+WITHOUT_SEQUENTIAL = "without_sequential"  # with --sequential, the ranker trained without it is saved in OUT/this
 
 
 @dataclass(frozen=True)
@@ -102,7 +105,9 @@ def without_source(groups: RankingGroups, name: str) -> RankingGroups:
     keep = ~np.isnan(groups.features[:, others]).all(axis=1)
     features = groups.features[keep].copy()
     features[:, [FEATURES.index(f"{name}_rank"), FEATURES.index(f"{name}_score")]] = np.nan
-    sizes = np.add.reduceat(keep.astype(np.int64), np.concatenate([[0], np.cumsum(groups.group_sizes)[:-1]]))
+    kept_before = np.concatenate([[0], np.cumsum(keep)])  # kept rows before each row (and at the end)
+    ends = np.cumsum(groups.group_sizes)
+    sizes = kept_before[ends] - kept_before[ends - groups.group_sizes]
     return RankingGroups(features, groups.labels[keep], sizes[sizes > 0])
 
 
@@ -161,6 +166,9 @@ def main_with(args: TrainRankerArgs, progress: bool = True, embedder: Embedder |
         plain = without_source(validation, "sequential")
         alone = train(without_source(training, "sequential"), plain, params, args.rounds, args.early_stopping, meta)
         scored.append(("learned_without_sequential", plain, alone.score(plain.features)))
+        alone.meta["validation_recall"] = {"recall@10": round(recall_at(plain, scored[-1][2], valid_targets, 10), 4),
+                                           "recall@50": round(recall_at(plain, scored[-1][2], valid_targets, 50), 4)}
+        alone.save(args.out / WITHOUT_SEQUENTIAL)
     scores = {name: {f"recall@{k}": round(recall_at(groups, values, valid_targets, k), 4) for k in (10, 50)}
               for name, groups, values in scored}
     ranker.meta["validation_recall"] = scores

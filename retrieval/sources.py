@@ -152,16 +152,22 @@ class SequentialSource:
         self._row_of_column = np.asarray(
             [index.row_of(item_id) if item_id in index.catalog else -1 for item_id in model.items], dtype=np.int64)
         self._rows = len(index.catalog)
+        self._latest: tuple[tuple[str, ...], np.ndarray] = ((), np.zeros(0))  # recall and features ask for the same history
 
     def row_scores(self, request: SearchRequest) -> np.ndarray:
         """One score per index row; NaN for rows the model does not know, and every row when no item of the history is known."""
+        history = tuple(request.mentioned or request.liked)
+        latest = self._latest  # read once: another search may replace it meanwhile
+        if latest[0] == history and len(latest[1]):
+            return latest[1]
         scores = np.full(self._rows, np.nan, dtype=np.float32)
-        history = request.mentioned or request.liked
         if not self.model.indices(history):
             return scores
         by_column = self.model.score_histories([history])[0]
         known = self._row_of_column >= 0
         scores[self._row_of_column[known]] = by_column[known]
+        scores.setflags(write=False)
+        self._latest = (history, scores)
         return scores
 
     def recall(self, context: SearchContext, k: int) -> Hits:

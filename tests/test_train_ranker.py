@@ -66,6 +66,7 @@ def test_with_a_sequential_model_the_ranker_is_compared_with_one_trained_without
     meta = train_ranker.main_with(args, progress=False, embedder=HashingEmbedder())
     assert set(meta["validation_recall"]) == {"learned", "weighted", "learned_without_sequential"}
     assert meta["importance_gain"]["sequential_score"] >= 0
+    assert (tmp_path / "ranker" / "without_sequential" / "ranker.txt").is_file()
     setup = redial.prepare(tmp_path, "test", embedder=HashingEmbedder(), items=index)
     sasrec, _ = train_on_sequences([d.id for d in setup.fit], setup.baskets, progress=False)
     run = redial.run(tmp_path, progress=False, embedder=HashingEmbedder(), items=index, ranker=tmp_path / "ranker",
@@ -77,13 +78,14 @@ def test_with_a_sequential_model_the_ranker_is_compared_with_one_trained_without
 
 def test_without_source_drops_its_columns_and_the_candidates_only_it_recalled():
     nan = np.nan
-    rows = np.full((4, len(FEATURES)), nan, dtype=np.float32)
+    rows = np.full((5, len(FEATURES)), nan, dtype=np.float32)
     rank = {name: FEATURES.index(f"{name}_rank") for name in ("dense", "sequential")}
     rows[0, rank["dense"]] = 1
     rows[1, rank["sequential"]] = 1
     rows[2, [rank["dense"], rank["sequential"]]] = 2
-    rows[3, rank["sequential"]] = 1  # a second turn recalled by the sequential source alone
-    groups = RankingGroups(rows, np.asarray([0, 1, 1, 1], dtype=np.float32), np.asarray([3, 1]))
+    rows[3, rank["dense"]] = 1  # the third turn (the second had no candidates at all)
+    rows[4, rank["sequential"]] = 1
+    groups = RankingGroups(rows, np.asarray([0, 1, 1, 1, 0], dtype=np.float32), np.asarray([3, 0, 2]))
     left = train_ranker.without_source(groups, "sequential")
-    assert left.group_sizes.tolist() == [2] and left.labels.tolist() == [0, 1]
+    assert left.group_sizes.tolist() == [2, 1] and left.labels.tolist() == [0, 1, 1]
     assert np.isnan(left.features[:, rank["sequential"]]).all() and left.features[1, rank["dense"]] == 2
