@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install demo test test-fast test-deps clean
+.PHONY: install demo test test-fast test-deps lint clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,12 +29,16 @@ test-deps: $(VENV)/.test-installed
 demo: install
 	$(BIN)/python app.py
 
-## The whole suite: fast tests with fakes, end-to-end tests with the real models, the browser test.
-test: test-deps
+## The linter (ruff.toml): unused or undefined names, sorted imports. Part of `make test`.
+lint: test-deps
+	$(BIN)/ruff check .
+
+## The whole suite: the linter, fast tests with fakes, end-to-end tests with the real models, the browser tests.
+test: lint
 	$(BIN)/python -m pytest
 
-## Only the fast tests (fakes, tiny data): seconds.
-test-fast: test-deps
+## Only the linter and the fast tests (fakes, tiny data): about a minute.
+test-fast: lint
 	$(BIN)/python -m pytest -m "not slow"
 
 clean:

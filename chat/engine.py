@@ -34,13 +34,20 @@ from chat.guard import reason_problems
 from chat.history import HistoryMatch, history_reply
 from chat.llm import ChatModel, LLMError, YesNoScorer
 from chat.logstore import LogStore, redact
-from chat.state import (DialogueState, add_history, record_feedback, record_replacement, record_shown, relaxations,
-                        update_state)
+from chat.state import (
+    DialogueState,
+    add_history,
+    record_feedback,
+    record_replacement,
+    record_shown,
+    relaxations,
+    update_state,
+)
 from chat.titles import TitleMatcher
 from chat.tools import QUERY_PREFIX, SearchCall, ToolCallError, parse_query, render_call
 from chat.understanding import Reading, read_message
-from chat.wording import Wording
 from chat.unknown_titles import not_in_catalogue_note, unknown_titles
+from chat.wording import Wording
 from retrieval.catalog import Catalog, Item
 from retrieval.field_kinds import people_of
 from retrieval.filters import normalize_term

@@ -206,10 +206,10 @@ def _unsupported_numbers(text: str, item: Item, card_text: str) -> list[str]:
             problems.append(f"states a runtime ({phrase}), which is not on the card")
         elif not _runtime_fits(claimed, unit, hedge, item.runtime_min):
             problems.append(f"states a runtime ({phrase}) the card does not support ({item.runtime_min} min)")
-    on_card = {_count(number) for number in _YEARS_COUNT.findall(card_text)}
-    for number in _YEARS_COUNT.findall(text):
-        if _count(number) not in on_card:
-            problems.append(f"states {number} years (an age or a span), which is not on the card")
+    on_card = {_count(count) for count in _YEARS_COUNT.findall(card_text)}
+    for count in _YEARS_COUNT.findall(text):
+        if _count(count) not in on_card:
+            problems.append(f"states {count} years (an age or a span), which is not on the card")
     return problems
 
 

@@ -213,8 +213,8 @@ def reason_prefixes(items: list[Item], stand_ins: list[str]) -> list[str]:
              ["1. **Alien (1979)**: ", "1. **Alien (1979)**: A 1979 horror film.\\n2. **Heat (1995)**: "]
     """
     prefixes, before = [], ""
-    for number, (item, stand_in) in enumerate(zip(items, stand_ins), start=1):
-        prefixes.append(before + item_line_prefix(number, item))
+    for position, (item, stand_in) in enumerate(zip(items, stand_ins), start=1):
+        prefixes.append(before + item_line_prefix(position, item))
         before = prefixes[-1] + stand_in + "\n"
     return prefixes
 

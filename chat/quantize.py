@@ -21,10 +21,10 @@ stayed valid and identical (16/16 fp32; 0/16 per-tensor dynamic, 7/16 per-channe
 
 from __future__ import annotations
 
-import torch
-
 from contextlib import contextmanager
 from typing import Iterator
+
+import torch
 
 MODES = ("none", "int8", "int8-dynamic")
 

@@ -50,8 +50,18 @@ from chat.understanding import read_message
 from evaluation import baselines, metrics
 from evaluation.catalogs import movielens_catalog
 from evaluation.redial import find_folder
-from evaluation.system import (DEFAULT_CACHE, LIST_LENGTH, add_run_arguments, cached_index, engine_over,
-                               ExactTitleMatcher, load_embedder, load_llm, one_torch_thread, parse_checked)
+from evaluation.system import (
+    DEFAULT_CACHE,
+    LIST_LENGTH,
+    ExactTitleMatcher,
+    add_run_arguments,
+    cached_index,
+    engine_over,
+    load_embedder,
+    load_llm,
+    one_torch_thread,
+    parse_checked,
+)
 from retrieval.catalog import Catalog
 from retrieval.collaborative import read_interactions
 from retrieval.embeddings import Embedder

@@ -75,16 +75,28 @@ from chat.understanding import Reading, clean_message, read_message
 from evaluation import baselines, metrics
 from evaluation.catalogs import RedialCatalog, read_redial_catalog
 from evaluation.redial_splits import SPLITS, fit_and_evaluated
-from evaluation.system import (DEFAULT_CACHE, LIST_LENGTH, QueryCache, add_run_arguments, cached_index, engine_over,
-                               ExactTitleMatcher, load_embedder, load_llm, one_torch_thread, parse_checked,
-                               project_path, with_sequential)
+from evaluation.system import (
+    DEFAULT_CACHE,
+    LIST_LENGTH,
+    ExactTitleMatcher,
+    QueryCache,
+    add_run_arguments,
+    cached_index,
+    engine_over,
+    load_embedder,
+    load_llm,
+    one_torch_thread,
+    parse_checked,
+    project_path,
+    with_sequential,
+)
 from finetune.redial import Dialogue, read_movie_names
 from retrieval.catalog import load_catalog
 from retrieval.collaborative import EASE_LAMBDA
 from retrieval.embeddings import Embedder
 from retrieval.index import ItemIndex, StaleIndexError
 from retrieval.item_search import SearchOptions
-from retrieval.sources import RECENCY_DECAY, seed_weights
+from retrieval.sources import seed_weights
 
 log = logging.getLogger("evaluation.redial")
 

@@ -42,7 +42,6 @@ from gradio_client import Client
 from gradio_client.exceptions import AppError
 from gradio_client.utils import QueueError, TooManyRequestsError
 
-
 log = logging.getLogger("soak")
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -76,7 +76,11 @@ def dialogue_pairs(dialogues, item_text: dict[str, str], context_words: int = CO
 def train(args: EncoderArgs, pairs: Sequence[tuple[str, str]], progress: bool = True):
     """The fine-tuned SentenceTransformer (MultipleNegativesRankingLoss, no duplicate movie within a batch)."""
     from datasets import Dataset
-    from sentence_transformers import SentenceTransformer, SentenceTransformerTrainer, SentenceTransformerTrainingArguments
+    from sentence_transformers import (
+        SentenceTransformer,
+        SentenceTransformerTrainer,
+        SentenceTransformerTrainingArguments,
+    )
     from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
     from sentence_transformers.sentence_transformer.training_args import BatchSamplers
 

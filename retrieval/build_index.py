@@ -21,10 +21,15 @@ import faiss
 
 from retrieval.catalog import CatalogReading, ColumnMap, read_catalog
 from retrieval.collaborative import EASE_LAMBDA, METHODS, InteractionsError, ItemItemModel, read_interactions
-from retrieval.embeddings import DEFAULT_EMBEDDING_MODEL, Embedder, ModelUnavailableError, SentenceTransformerEmbedder, model_for_name
+from retrieval.embeddings import (
+    DEFAULT_EMBEDDING_MODEL,
+    Embedder,
+    ModelUnavailableError,
+    SentenceTransformerEmbedder,
+    model_for_name,
+)
 from retrieval.index import IndexMissingError, ItemIndex, StaleIndexError
 from retrieval.vector_index import EXACT_UP_TO, INDEX_TYPES
-
 
 SKIPPED_REPORT = "skipped_rows.txt"
 

@@ -27,8 +27,15 @@ from retrieval.learned_ranker import LightGBMRanker
 from retrieval.ranking_features import FEATURES, SOURCES, Candidates, candidate_features, fuse
 from retrieval.rerank import Ranker, RerankWeights, WeightedRanker
 from retrieval.retriever import FaissRetriever, ScoredItem, SearchRequest
-from retrieval.sources import (RECENCY_DECAY, CandidateSource, CollaborativeSource, DenseSource, Hits, PopularitySource,
-                               SearchContext, SequentialSource)
+from retrieval.sources import (
+    RECENCY_DECAY,
+    CandidateSource,
+    CollaborativeSource,
+    DenseSource,
+    PopularitySource,
+    SearchContext,
+    SequentialSource,
+)
 
 log = logging.getLogger(__name__)
 

@@ -7,6 +7,7 @@ from html.parser import HTMLParser
 
 import gradio as gr
 import pytest
+from conftest import SMALL_CATALOG, make_engine
 from gradio_client import Client
 from markdown_it import MarkdownIt
 
@@ -15,7 +16,6 @@ from chat import prompts
 from chat.engine import ChatSession
 from chat.history import history_reply, match_history, read_history
 from chat.settings import AdminLogin, Settings
-from conftest import SMALL_CATALOG, make_engine
 from retrieval.catalog import Item, load_catalog
 from retrieval.index import ItemIndex
 

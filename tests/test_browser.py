@@ -5,7 +5,6 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-
 from served_app import CHROMIUM, CHROMIUM_ARGS, count, serve_app, wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]

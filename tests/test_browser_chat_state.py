@@ -11,9 +11,18 @@ the test rather than passing it without testing anything.
 from pathlib import Path
 
 import pytest
-
-from served_app import (BROWSER_TEST, MESSAGES, TURN_TIMEOUT_S, count, logged_turns, on_screen, send,
-                        send_and_wait, serve_app, wait_until)
+from served_app import (
+    BROWSER_TEST,
+    MESSAGES,
+    TURN_TIMEOUT_S,
+    count,
+    logged_turns,
+    on_screen,
+    send,
+    send_and_wait,
+    serve_app,
+    wait_until,
+)
 
 pytestmark = BROWSER_TEST
 COMEDY = "A 90s comedy (1990-1999), nothing with zombies; something funny."

@@ -11,8 +11,17 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-
-from served_app import BROWSER_TEST, TURN_TIMEOUT_S, chat_page, count, logged_turns, on_screen, send_and_wait, serve_app, wait_until
+from served_app import (
+    BROWSER_TEST,
+    TURN_TIMEOUT_S,
+    chat_page,
+    count,
+    logged_turns,
+    on_screen,
+    send_and_wait,
+    serve_app,
+    wait_until,
+)
 
 pytestmark = BROWSER_TEST
 ADMIN_USER, ADMIN_PASSWORD = "admin", "correct horse battery"

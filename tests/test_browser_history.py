@@ -9,7 +9,6 @@ what the same request recommends in a conversation without one, so it holds exac
 from pathlib import Path
 
 import pytest
-
 from served_app import BROWSER_TEST, count, logged_turns, on_screen, send_and_wait, serve_app, wait_until
 
 pytestmark = BROWSER_TEST

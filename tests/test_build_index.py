@@ -6,9 +6,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as parquet
 import pytest
-
 from conftest import SMALL_CATALOG
 from fakes import HashingEmbedder
+
 from retrieval import build_index
 from retrieval.filters import parse_filters
 from retrieval.index import ItemIndex, load_catalog_for_index, open_index

@@ -4,8 +4,8 @@ import collections
 import json
 
 import pytest
-
 from conftest import DEMO_CATALOG
+
 from retrieval.catalog import CatalogError, load_catalog
 
 

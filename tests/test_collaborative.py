@@ -3,16 +3,22 @@
 import json
 import math
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as parquet
 import pytest
-
-import numpy as np
+from fakes import HashingEmbedder, ScriptedChatModel
 
 from chat.engine import ChatEngine
-from fakes import HashingEmbedder, ScriptedChatModel
 from retrieval import build_index, search
-from retrieval.collaborative import Interactions, InteractionsError, ItemItemModel, ease_weights, read_interactions, recency_weights
+from retrieval.collaborative import (
+    Interactions,
+    InteractionsError,
+    ItemItemModel,
+    ease_weights,
+    read_interactions,
+    recency_weights,
+)
 from retrieval.item_search import ItemSearch, SearchOptions
 from retrieval.retriever import SearchRequest
 

@@ -6,8 +6,8 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import DEMO_CATALOG, ROOT
+
 from retrieval.catalog import load_catalog
 
 pytestmark = pytest.mark.slow

@@ -3,12 +3,12 @@
 from dataclasses import replace
 
 import pytest
+from conftest import make_engine
+from fakes import ScriptedChatModel
 
 from chat import prompts
 from chat.llm import LLMError
 from chat.tools import parse_call
-from conftest import make_engine
-from fakes import ScriptedChatModel
 
 
 def run_turn(engine, session, text):

@@ -4,10 +4,10 @@ import json
 from pathlib import Path
 
 import pytest
+from fakes import HashingEmbedder
 
 from chat.titles import TitleMatcher
 from chat.understanding import read_message
-from fakes import HashingEmbedder
 from retrieval import build_index
 from retrieval.catalog import ColumnMap, load_catalog
 from retrieval.field_kinds import CatalogFields, creators, describe_fields

@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 import torch
+from conftest import make_engine
 
 from chat.tools import parse_call
-from conftest import make_engine
 from finetune import build_data
 from finetune.examples import split_of
 from finetune.train import TrainArgs, tokenize, train
@@ -266,9 +266,10 @@ def test_a_bad_pair_is_an_error_naming_file_line_and_field(tmp_path):
 
 
 def test_the_prompt_is_rendered_as_the_engine_prompts_and_ends_on_a_token_boundary(tmp_path):
+    from transformers import AutoTokenizer
+
     from chat.local_llm import locate_base_model
     from finetune.preference import as_text, read_pairs
-    from transformers import AutoTokenizer
 
     location = locate_base_model("default")
     tokenizer = AutoTokenizer.from_pretrained(location.path, gguf_file=location.gguf_file)

@@ -84,6 +84,7 @@ def test_a_reason_that_says_a_phrase_twice_is_repetitive(catalog, reason, repeti
 @pytest.fixture(scope="module")
 def demo():
     from conftest import DEMO_CATALOG
+
     from retrieval.catalog import load_catalog
     return load_catalog(DEMO_CATALOG)
 

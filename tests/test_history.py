@@ -10,10 +10,10 @@ import sys
 import zipfile
 
 import pytest
+from conftest import ROOT, SMALL_CATALOG
 
 from chat.history import HistoryError, HistoryMatch, RatedTitle, history_reply, match_history, read_history
 from chat.state import HISTORY_TASTE_ITEMS, DialogueState, add_history
-from conftest import ROOT, SMALL_CATALOG
 from retrieval.catalog import Catalog, Item
 
 CATALOG = [

@@ -2,8 +2,8 @@
 
 import numpy as np
 import pytest
-
 from fakes import HashingEmbedder
+
 from retrieval.catalog import load_catalog
 from retrieval.filters import ItemFilter
 from retrieval.index import IndexMissingError, ItemIndex, StaleIndexError, item_text, open_index, wanted_manifest

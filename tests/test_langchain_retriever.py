@@ -3,12 +3,12 @@
 import json
 
 import pytest
+from fakes import HashingEmbedder
 from langchain_core.documents import Document
 from langchain_core.messages import ToolMessage
 from langchain_core.retrievers import BaseRetriever
 from langchain_core.tools import BaseTool
 
-from fakes import HashingEmbedder
 from retrieval import build_index
 from retrieval.item_search import ItemSearch
 from retrieval.langchain_tools import ItemRetriever, search_items_tool

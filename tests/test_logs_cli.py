@@ -7,10 +7,10 @@ import subprocess
 import sys
 
 import pytest
+from conftest import ROOT
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from conftest import ROOT
 from chat.log_reports import feedback_by_turn, turn_label
 from chat.logs import main
 from chat.logstore import LogStore, SessionRow

@@ -11,9 +11,9 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import ROOT, SMALL_CATALOG
 from fakes import HashingEmbedder
+
 from retrieval import build_index
 from retrieval.index import IndexCatalogConflictError, StaleIndexError, open_named_index
 

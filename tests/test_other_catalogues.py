@@ -15,13 +15,13 @@ import json
 from pathlib import Path
 
 import pytest
+from fakes import HashingEmbedder, ScriptedChatModel
 
 from chat.assemble import build_engine
 from chat.engine import ChatEngine, EngineSettings
 from chat.guard import named_items, reason_problems
 from chat.settings import Settings
 from chat.tools import parse_call
-from fakes import HashingEmbedder, ScriptedChatModel
 from retrieval import build_index, search
 from retrieval.catalog import ColumnMap, load_catalog
 from retrieval.index import ItemIndex

@@ -3,9 +3,10 @@
 import argparse
 
 from fakes import HashingEmbedder
+from test_train_ranker import write_tiny_redial
+
 from evaluation import ranking_report, report
 from retrieval import build_index
-from test_train_ranker import write_tiny_redial
 
 
 def write_tiny_inspired(root):

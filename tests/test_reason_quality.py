@@ -1,8 +1,15 @@
 """The reason-quality metrics: the strict fact check, repetition, ties to the request, and the tally over replies."""
 
 from chat.state import DialogueState
-from evaluation.reason_quality import (FactChecker, ReasonTally, Request, ShownReason, repeated_phrases, ties,
-                                       unsupported_facts)
+from evaluation.reason_quality import (
+    FactChecker,
+    ReasonTally,
+    Request,
+    ShownReason,
+    repeated_phrases,
+    ties,
+    unsupported_facts,
+)
 from retrieval.catalog import Catalog, Item
 
 SHINING = Item("the-shining-1980", "The Shining", 1980, ("horror", "drama"), ("Stanley Kubrick",), ("Jack Nicholson",), 146,
@@ -114,9 +121,10 @@ def test_the_report_section_shows_every_variant_with_its_command():
 
 def test_the_engine_run_counts_kept_llm_reasons_and_templates_apart(catalog, index, embedder):
     from conftest import make_engine
+    from fakes import ScriptedChatModel
+
     from evaluation.grounding import Script, ScriptedTurn
     from evaluation.reason_quality import measure
-    from fakes import ScriptedChatModel
     from retrieval.filters import ItemFilter
 
     # The first reason is fine; the second names a year that is on no card, so the guard swaps in the template.
@@ -134,6 +142,7 @@ def test_the_engine_run_counts_kept_llm_reasons_and_templates_apart(catalog, ind
 
 def test_a_variant_runs_on_the_engine_it_is_given(catalog, index, embedder):
     from conftest import make_engine
+
     from chat.settings import Settings
     from evaluation.grounding import Script, ScriptedTurn
     from evaluation.reason_quality import run_variant

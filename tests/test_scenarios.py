@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from typing import Callable, Mapping
 
 import pytest
+from conftest import DEMO_CATALOG, make_engine
+from fakes import ScriptedChatModel
 
 from chat.assemble import build_engine
 from chat.engine import ChatEngine, ShownItem, TurnResult
@@ -25,10 +27,8 @@ from chat.guard import named_items
 from chat.settings import Settings
 from chat.state import DialogueState
 from chat.titles import TitleMention
-from conftest import DEMO_CATALOG, make_engine
 from evaluation.grounding import known_titles, unknown_names, unshown_in_reply
 from evaluation.system import ExactTitleMatcher
-from fakes import ScriptedChatModel
 from retrieval.catalog import Catalog, Item
 
 _HTML_TAG = re.compile(r"<[a-zA-Z/!?]")

@@ -3,12 +3,12 @@
 import json
 
 import pytest
-
 from fakes import HashingEmbedder
-from retrieval import build_index, search
+
 from chat.engine import ChatEngine
 from chat.state import DialogueState
 from chat.understanding import read_message
+from retrieval import build_index, search
 from retrieval.index import ItemIndex
 from retrieval.item_search import ItemSearch
 

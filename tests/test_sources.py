@@ -10,8 +10,8 @@ import pytest
 from retrieval.collaborative import Interactions, ItemItemModel
 from retrieval.filters import ItemFilter
 from retrieval.item_search import ItemSearch, SearchOptions
-from retrieval.retriever import FaissRetriever, SearchRequest
 from retrieval.ranking_features import FEATURES
+from retrieval.retriever import FaissRetriever, SearchRequest
 from retrieval.sequences import ordered_histories
 from retrieval.sequential import SasrecConfig
 from retrieval.sources import CollaborativeSource, DenseSource, PopularitySource, SequentialSource, seed_weights

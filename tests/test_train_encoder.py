@@ -3,12 +3,12 @@
 import json
 
 import pytest
-
 from fakes import HashingEmbedder
+from test_train_ranker import write_tiny_redial
+
 from finetune import train_encoder
 from finetune.redial import Dialogue, Turn
 from retrieval import build_index
-from test_train_ranker import write_tiny_redial
 
 
 def test_pairs_are_the_dialogue_so_far_and_each_first_mentioned_movie_s_text():

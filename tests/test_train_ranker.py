@@ -3,11 +3,10 @@
 import json
 
 import numpy as np
-
 from fakes import HashingEmbedder
+
 from evaluation import redial
-from finetune import train_ranker
-from finetune import redial_sequential
+from finetune import redial_sequential, train_ranker
 from finetune.redial_sequential import train_on_sequences
 from retrieval import build_index
 from retrieval.learned_ranker import RankingGroups
