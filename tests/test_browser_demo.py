@@ -53,8 +53,8 @@ def test_the_first_screen_welcomes_with_catalogue_examples_and_no_empty_cards(pa
     assert on_screen(page)[0] == f"user's message: {examples[0]}"
 
     page.click("#new-conversation")
-    page.wait_for_timeout(1500)
-    assert not page.is_visible("#cards") and "catalogue of 570" in page.inner_text("#chat")
+    page.wait_for_function("document.querySelector('#chat').innerText.includes('catalogue of 570')", timeout=30_000)
+    page.wait_for_selector("#cards", state="hidden", timeout=30_000)
 
 
 def card_ids(page) -> list[str]:
