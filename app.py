@@ -25,7 +25,6 @@ from typing import Sequence
 
 import gradio as gr
 import pandas as pd
-from sqlalchemy.exc import SQLAlchemyError
 
 from chat import prompts
 from chat.assemble import build_engine
@@ -35,7 +34,7 @@ from chat.history import HistoryError, match_history, read_history
 from chat.internals import turn_report
 from chat.llm import LLMError
 from chat.log_reports import EXPORT_FORMATS, export_logs, log_stats, stats_markdown
-from chat.logstore import LogStore
+from chat.logstore import LogStore, LogStoreError
 from chat.settings import AdminLogin, Settings, add_arguments, load_settings
 from chat.welcome import example_requests, welcome_markdown
 from retrieval.catalog import CatalogError
@@ -166,7 +165,7 @@ def build_logs_tab(store: LogStore | None, admin: AdminLogin) -> tuple[gr.State,
     def views() -> tuple:
         try:
             return stats_views(store)
-        except SQLAlchemyError as error:
+        except LogStoreError as error:
             log.exception("could not read the log store")
             raise gr.Error("Could not read the log store; see the server log.") from error
 
@@ -193,7 +192,7 @@ def build_logs_tab(store: LogStore | None, admin: AdminLogin) -> tuple[gr.State,
         out = export_dirs[0] / f"conversations-{export_format}{'-positive' if only_positive else ''}.{suffix}"
         try:
             written = export_logs(store, export_format, out, only_positive=only_positive)
-        except SQLAlchemyError as error:
+        except LogStoreError as error:
             log.exception("export failed")
             raise gr.Error("Could not read the log store; see the server log.") from error
         gr.Info(f"Export ready: {written} records.")
@@ -253,7 +252,7 @@ def build_ui(engine: ChatEngine, settings: Settings, admin: AdminLogin | None = 
         try:
             if apply_log_choice(session, dont_log):
                 gr.Info("This conversation is not logged any more; what was logged of it is deleted.")
-        except SQLAlchemyError:
+        except LogStoreError:
             log.exception("could not delete the logged turns of session %s", session.id)
             gr.Warning("Nothing more of this conversation will be logged, but its earlier turns could not be deleted.")
 

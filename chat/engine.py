@@ -26,14 +26,12 @@ import uuid
 from dataclasses import asdict, dataclass, field, replace
 from typing import Iterator
 
-from sqlalchemy.exc import SQLAlchemyError
-
 from chat import prompts
 from chat.choices import Explainer, Planner, Reranker, check_choices
 from chat.guard import reason_problems
 from chat.history import HistoryMatch, history_reply
 from chat.llm import ChatModel, LLMError, YesNoScorer
-from chat.logstore import LogStore, redact
+from chat.logstore import LogStore, LogStoreError, redact
 from chat.state import (
     DialogueState,
     add_history,
@@ -453,7 +451,7 @@ class ChatEngine:
                 error=result.error,
                 explanations=result.explanations,
             )
-        except SQLAlchemyError:
+        except LogStoreError:
             log.exception("could not log turn %d of session %s", session.turn_index, session.id)
             return None
 
@@ -470,7 +468,7 @@ class ChatEngine:
         if retried is not None and self.log_store is not None:
             try:
                 self.log_store.mark_retried(retried)
-            except SQLAlchemyError:
+            except LogStoreError:
                 log.exception("could not mark turn %d of session %s as retried", retried, session.id)
         return True
 
@@ -489,7 +487,7 @@ class ChatEngine:
         if self.log_store is not None and session.logging_enabled and session.last_turn_id is not None:
             try:
                 self.log_store.add_shown(session.last_turn_id, {**shown.as_json(), "replaces": set_aside})
-            except SQLAlchemyError:
+            except LogStoreError:
                 log.exception("could not log the replacement shown in session %s", session.id)
         return shown
 
@@ -520,7 +518,7 @@ class ChatEngine:
                     self.log_store.ensure_session(session.id, "engine", self.settings.model_id, self.settings.adapter_id, self.settings.app_version)
                     session.log_session_started = True
                 self.log_store.record_feedback(session.id, kind, item_id, session.last_turn_id)
-            except SQLAlchemyError:
+            except LogStoreError:
                 log.exception("could not log feedback for session %s", session.id)
 
 

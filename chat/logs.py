@@ -20,10 +20,8 @@ import logging
 import sys
 from pathlib import Path
 
-from sqlalchemy.exc import SQLAlchemyError
-
 from chat.log_reports import EXPORT_FORMATS, export_logs, log_stats, stats_text
-from chat.logstore import LogStore, LogStoreNotFoundError
+from chat.logstore import LogStore, LogStoreError, LogStoreNotFoundError
 
 
 def database_url(text: str) -> str:
@@ -102,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             purged = store.purge_older_than(args.older_than)
             print(f"deleted {purged.sessions} sessions, {purged.turns} turns, {purged.feedback} feedback events")
-    except (LogStoreNotFoundError, SQLAlchemyError, OSError) as error:
+    except (LogStoreNotFoundError, LogStoreError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     return 0

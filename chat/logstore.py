@@ -22,8 +22,9 @@ since a date), `counts`; deleting: `delete_sessions` (one person's opt-out) and
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -47,7 +48,8 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 _EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
@@ -184,6 +186,31 @@ def _sqlite_pragmas(engine: Engine) -> None:
         cursor.close()
 
 
+class LogStoreError(RuntimeError):
+    """The log store could not be read or written (the database is unreachable, locked, full or damaged)."""
+
+
+def _store_errors(method: Callable) -> Callable:
+    """The method with its database errors raised as LogStoreError naming the store, so callers need no SQLAlchemy."""
+
+    @functools.wraps(method)
+    def wrapped(self: "LogStore", *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except SQLAlchemyError as error:
+            raise LogStoreError(f"log store {_without_password(self.url)}: {method.__name__} failed: {error}") from error
+
+    return wrapped
+
+
+def _without_password(url: str) -> str:
+    """The URL as an error may show it. Example: "postgresql://app:secret@db/logs" -> "postgresql://app:***@db/logs" """
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "(unreadable URL)"
+
+
 class LogStoreNotFoundError(FileNotFoundError):
     """A reader asked for an SQLite log file that does not exist (a typo should not create an empty store)."""
 
@@ -232,6 +259,7 @@ def _add_missing_columns(engine: Engine) -> None:
 class LogStore:
     """append_turn / record_feedback / read back. Safe to share across threads (one SQL session per call)."""
 
+    @_store_errors
     def __init__(self, url: str, redact_personal_data: bool = True):
         self.url = url
         self.redact = redact_personal_data
@@ -258,12 +286,14 @@ class LogStore:
             return [self._clean(item) for item in value]
         return value
 
+    @_store_errors
     def ensure_session(self, session_id: str, client: str, model_id: str, adapter_id: str, app_version: str) -> None:
         """Record a session the first time it is seen."""
         with Session(self.engine) as db, db.begin():
             if db.get(SessionRow, session_id) is None:
                 db.add(SessionRow(id=session_id, client=client, model_id=model_id, adapter_id=adapter_id, app_version=app_version))
 
+    @_store_errors
     def append_turn(self, session_id: str, turn_index: int, user_text: str, reply: str, kind: str,
                     explanations: Sequence[dict] = (), **details: Any) -> int:
         """Store one completed turn with its explanations (dicts of the ExplanationRow fields from `position` on),
@@ -285,11 +315,13 @@ class LogStore:
                        for explanation in explanations)
             return row.id
 
+    @_store_errors
     def mark_retried(self, turn_id: int) -> None:
         """Marks a turn as replaced: the person retried it or edited its message."""
         with Session(self.engine) as db, db.begin():
             db.execute(update(TurnRow).where(TurnRow.id == turn_id).values(retried=True))
 
+    @_store_errors
     def add_shown(self, turn_id: int, entry: dict) -> None:
         """Appends an item shown after the turn's reply (a card filled again) to the turn's shown items."""
         with Session(self.engine) as db, db.begin():
@@ -297,6 +329,7 @@ class LogStore:
             if row is not None:
                 row.shown = [*(row.shown or []), entry]
 
+    @_store_errors
     def record_feedback(self, session_id: str, kind: str, item_id: str = "", turn_id: int | None = None) -> None:
         with Session(self.engine) as db, db.begin():
             db.add(FeedbackRow(session_id=session_id, turn_id=turn_id, item_id=item_id, kind=kind))
@@ -307,6 +340,7 @@ class LogStore:
         """Ids of the sessions with a turn at or after `since` (a subquery)."""
         return select(TurnRow.session_id).where(TurnRow.created_at >= as_utc(since)).distinct()
 
+    @_store_errors
     def turns(self, session_id: str | None = None, since: dt.datetime | None = None, whole_sessions: bool = False,
               columns: Sequence[str] | None = None, include_retried: bool = False) -> list[dict]:
         """Turns in the order they were stored; those replaced by a retry only with include_retried.
@@ -328,10 +362,12 @@ class LogStore:
                 return [dict(row._mapping) for row in db.execute(query)]
             return [_as_dict(row) for row in db.scalars(query)]
 
+    @_store_errors
     def feedback(self, session_id: str | None = None, since: dt.datetime | None = None) -> list[dict]:
         """Feedback events in the order they were stored; with since, those of sessions active since then."""
         return self._session_rows(FeedbackRow, session_id, since)
 
+    @_store_errors
     def explanations(self, session_id: str | None = None, since: dt.datetime | None = None) -> list[dict]:
         """Explained reasons in the order they were stored; with since, those of sessions active since then."""
         return self._session_rows(ExplanationRow, session_id, since)
@@ -346,6 +382,7 @@ class LogStore:
         with Session(self.engine) as db:
             return [_as_dict(row) for row in db.scalars(query)]
 
+    @_store_errors
     def counts(self) -> dict[str, int]:
         """Rows per table: {"sessions": ..., "turns": ..., "feedback": ...}."""
         with Session(self.engine) as db:
@@ -354,11 +391,13 @@ class LogStore:
 
     # ----- deleting --------------------------------------------------------------------------
 
+    @_store_errors
     def delete_sessions(self, session_ids: Iterable[str]) -> PurgeCounts:
         """Delete these sessions with their turns and feedback, in one transaction."""
         ids = list(session_ids)
         return self._delete(ids) if ids else PurgeCounts(0, 0, 0)
 
+    @_store_errors
     def purge_older_than(self, days: float, now: dt.datetime | None = None) -> PurgeCounts:
         """Delete the sessions started more than `days` ago, with their turns and feedback."""
         if days < 0:

@@ -92,6 +92,23 @@ def test_llm_failure_still_completes_the_turn(catalog, index, embedder, log_stor
     assert log_store.turns()[0]["kind"] == "recommend"
 
 
+def test_a_damaged_log_store_raises_its_own_error_and_the_turn_still_completes(catalog, index, embedder, log_store):
+    import sqlite3
+
+    from chat.logstore import LogStoreError
+
+    with sqlite3.connect(log_store.url.removeprefix("sqlite:///")) as db:
+        db.execute("DROP TABLE explanations")
+        db.execute("DROP TABLE turns")
+    with pytest.raises(LogStoreError, match="append_turn failed"):
+        log_store.append_turn("s", 1, "hi", "hello", "polite")
+    engine = make_engine(catalog, index, embedder, None, log_store)
+    session = engine.new_session()
+    result, _ = run_turn(engine, session, "a western please")
+    assert result.items and session.last_turn_id is None  # answered; the turn could not be logged
+    engine.feedback(session, "like", result.items[0].item.id)  # its feedback is not logged either: no error
+
+
 def test_an_over_constrained_request_gets_the_nearest_items_and_says_what_was_left_out(engine):
     result, _ = run_turn(engine, engine.new_session(), "a western from the 2020s")
     assert result.kind == "relaxed" and result.items
