@@ -49,7 +49,7 @@ from chat.wording import Wording
 from retrieval.catalog import Catalog, Item
 from retrieval.field_kinds import people_of
 from retrieval.filters import normalize_term
-from retrieval.item_search import ItemSearch
+from retrieval.item_search import ItemSearch, RetrievalError
 from retrieval.retriever import ScoredItem, SearchRequest
 
 log = logging.getLogger(__name__)
@@ -204,7 +204,7 @@ class ChatEngine:
         session.state = update_state(session.state, reading, self.catalog)
         try:
             ranking = self.rank(session.state, reading)
-        except RuntimeError as error:  # FAISS or the embedder failed: infrastructure, not the person's fault
+        except RetrievalError as error:  # the index or a model failed: infrastructure, not the person's fault
             log.exception("retrieval failed")
             result = TurnResult(
                 reply="Sorry, I can't search the catalogue right now. Please try again in a moment.",
@@ -257,7 +257,7 @@ class ChatEngine:
     def rank(self, state: DialogueState, reading: Reading) -> "Ranking":
         """Plan, recall and rerank for a state: every candidate in order, nothing shown or logged.
 
-        Raises RuntimeError when the index or the embedder fails.
+        Raises RetrievalError when the index or a model behind the search fails.
         """
         timings: dict[str, float] = {}
         mark = time.perf_counter()

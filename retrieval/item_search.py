@@ -46,6 +46,10 @@ SIGNALS = {"semantic": "dense_score", "collaborative": "collaborative_score", "p
            "fused": "fused", "liked": "liked_similarity", "disliked": "disliked_similarity"}
 
 
+class RetrievalError(RuntimeError):
+    """A search could not run: the index, the embedder or a model behind a source failed (not the request's fault)."""
+
+
 @dataclass(frozen=True)
 class SearchOptions:
     """How a search is assembled; read once from settings (`chat.settings.Settings.search_options`).
@@ -214,8 +218,12 @@ class ItemSearch:
         return np.vstack([self.index.vector_of(self.index.catalog.items[row].id) for row in rows])
 
     def run(self, request: SearchRequest) -> list[ScoredItem]:
-        """The k best items for the request, best first."""
-        ranked = self.rank_candidates(self.context(request))
+        """The k best items for the request, best first. Raises RetrievalError when the index or a model fails, and
+        filter_columns.UnknownFilterFieldError (a ValueError) for a filter on a field the index cannot filter on."""
+        try:
+            ranked = self.rank_candidates(self.context(request))
+        except (RuntimeError, MemoryError, OSError) as error:  # FAISS, torch and LightGBM raise these
+            raise RetrievalError(f"search failed: {error}") from error
         order = np.argsort(-ranked.scores, kind="stable")[: request.k]
         column = {name: position for position, name in enumerate(FEATURES)}
         results = []

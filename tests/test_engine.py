@@ -92,6 +92,27 @@ def test_llm_failure_still_completes_the_turn(catalog, index, embedder, log_stor
     assert log_store.turns()[0]["kind"] == "recommend"
 
 
+def test_a_failing_index_gets_a_polite_reply_and_the_error_is_logged(catalog, index, embedder, log_store, monkeypatch):
+    engine = make_engine(catalog, index, embedder, None, log_store)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("Error in faiss::IndexFlat::search: out of memory")
+
+    monkeypatch.setattr(engine.search.index, "allowed", broken)
+    session = engine.new_session()
+    result, _ = run_turn(engine, session, "a western please")
+    assert result.kind == "error" and not result.items and "try again" in result.reply
+    (logged,) = log_store.turns(session.id)
+    assert logged["kind"] == "error" and "out of memory" in logged["error"]
+    from retrieval.item_search import RetrievalError
+    from retrieval.retriever import SearchRequest
+
+    with pytest.raises(RetrievalError, match="search failed: .*out of memory"):
+        engine.search.run(SearchRequest(query="a western", k=5))
+    monkeypatch.undo()
+    assert run_turn(engine, session, "a western please")[0].items  # the next turn searches again
+
+
 def test_a_damaged_log_store_raises_its_own_error_and_the_turn_still_completes(catalog, index, embedder, log_store):
     import sqlite3
 
