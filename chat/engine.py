@@ -5,7 +5,8 @@
    query is repaired from the state
 3. search (`retrieval.item_search.ItemSearch`): every candidate source (dense FAISS, the
    collaborative model seeded with everything mentioned so far, popularity) recalls under the
-   state's hard constraints and exclusions, the candidates are fused and ranked
+   state's hard constraints and exclusions, the candidates are fused and ranked; a dialogue reranker
+   (`chat.reranking`), when one was chosen, reorders them reading the state and the message
 4. explain: the reply names exactly the chosen items (the engine writes each title); the LLM
    writes each item's reason (all items at once as one batch, or one after another), and the
    guard swaps any reason that names another film or a fact not on the card for a templated
@@ -27,11 +28,12 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Iterator
 
 from chat import prompts
-from chat.choices import Explainer, Planner, Reranker, check_choices
+from chat.choices import Explainer, Planner, check_choices
 from chat.guard import reason_problems
 from chat.history import HistoryMatch, history_reply
-from chat.llm import ChatModel, LLMError, YesNoScorer
+from chat.llm import ChatModel, LLMError
 from chat.logstore import LogStore, LogStoreError, redact
+from chat.reranking import DialogueReranker
 from chat.state import (
     DialogueState,
     add_history,
@@ -63,8 +65,6 @@ class EngineSettings:
     planner: Planner = "llm"  # "llm": the model writes the search call; "rules": built from the dialogue state
     explainer: Explainer = "llm"  # "llm": the model writes each reason; "template": reasons from the card alone
     explain_batch: bool = True  # the model writes every item's reason at once (one batch) rather than one by one
-    reranker: Reranker = "weights"  # "weights": the weighted signals; "llm": then the LLM reorders the top by P(yes)
-    scorer_candidates: int = 10  # with reranker="llm": how many of the top candidates the LLM scores
     plan_max_new_tokens: int = 24
     reason_max_new_tokens: int = 36
     model_id: str = ""
@@ -163,12 +163,14 @@ class ChatEngine:
         llm: ChatModel | None,
         log_store: LogStore | None = None,
         settings: EngineSettings = EngineSettings(),
+        reranker: DialogueReranker | None = None,  # reorders the search's candidates; None: the search's order stands
     ):
         self.catalog = catalog
         self.search = search
         self.llm = llm
         self.log_store = log_store
         self.settings = settings
+        self.reranker = reranker
         self.titles = TitleMatcher(catalog.items)
         self.people = frozenset(normalize_term(name) for item in catalog.items for name in people_of(item) if name.strip())
         self.fields = search.index.fields  # the catalogue's filterable fields: what a message can constrain
@@ -272,9 +274,9 @@ class ChatEngine:
         lap("plan")
         ranked = self.search.run(self.search_request(state, call))
         lap("search")
-        if self.settings.reranker == "llm":
-            ranked = self._llm_rerank(state, reading, ranked, notes)
-            lap("llm_rerank")
+        if self.reranker is not None:
+            ranked = self.reranker.rerank(ranked, state, reading.text, notes)
+            lap(f"{self.reranker.name}_rerank")
         return Ranking(call, valid, notes, raw_call, ranked, timings)
 
     def search_request(self, state: DialogueState, call: SearchCall) -> SearchRequest:
@@ -294,24 +296,6 @@ class ChatEngine:
     def plan(self, state: DialogueState, reading: Reading) -> SearchCall:
         """The turn's search call alone (for training data: nothing is searched, shown or logged)."""
         return self._plan(state, reading)[0]
-
-    def _llm_rerank(self, state: DialogueState, reading: Reading, ranked: list[ScoredItem], notes: list[str]) -> list[ScoredItem]:
-        """The top candidates reordered by the LLM's P(yes) that each suits the request (TALLRec-style pointwise scorer).
-
-        Needs a backend that exposes next-token probabilities (the local one); otherwise the order stays.
-        """
-        top = ranked[: self.settings.scorer_candidates]
-        if not isinstance(self.llm, YesNoScorer) or not top:
-            return ranked
-        try:
-            chances = self.llm.yes_probability([prompts.scorer_messages(state, self.catalog, reading.text, s.item,
-                                                                        self.settings.wording) for s in top])
-        except LLMError as error:
-            notes.append(f"scorer error: {error}")
-            return ranked
-        rescored = [ScoredItem(s.item, s.score, {**s.signals, "llm_yes": chance}) for s, chance in zip(top, chances)]
-        rescored.sort(key=lambda s: -s.signals["llm_yes"])  # stable: ties keep the weighted order
-        return rescored + ranked[len(top):]
 
     def _canned_reply(self, session: ChatSession, reading: Reading) -> tuple[str, str] | None:
         """Replies that need no search: empty, other language, small talk, a vague opening."""

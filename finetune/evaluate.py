@@ -21,7 +21,6 @@ import json
 import logging
 import sys
 import time
-from dataclasses import replace
 from pathlib import Path
 
 from tqdm.auto import tqdm
@@ -31,6 +30,7 @@ from chat.assemble import build_engine
 from chat.engine import ChatEngine
 from chat.guard import reason_problems
 from chat.llm import ChatModel
+from chat.llm_reranker import LLMReranker
 from chat.local_llm import LocalChatModel
 from chat.settings import PROJECT_ROOT, Settings
 from chat.tools import CALL_PREFIX, CLOSE, SearchCall, ToolCallError, parse_call
@@ -118,12 +118,11 @@ def evaluate(llm: ChatModel, engine: ChatEngine, plans: list[dict], explains: li
     if redial_dir:
         result.update(recall_at_10(llm, engine, redial_dir, redial_limit))
         if scorer:  # the same turns with the LLM reordering the top candidates
-            weighted = engine.settings
-            engine.settings = replace(weighted, reranker="llm")
+            engine.reranker = LLMReranker(llm, engine.catalog, engine.settings.wording)
             try:
                 result.update(recall_at_10(llm, engine, redial_dir, redial_limit, key="recall@10_llm_reranker"))
             finally:
-                engine.settings = weighted
+                engine.reranker = None
     result["n"] = result["n_plan"]
     result["seconds"] = round(time.perf_counter() - started, 1)
     return result

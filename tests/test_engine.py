@@ -7,7 +7,10 @@ from conftest import make_engine
 from fakes import ScriptedChatModel
 
 from chat import prompts
+from chat.assemble import build_reranker
 from chat.llm import LLMError
+from chat.llm_reranker import LLMReranker
+from chat.settings import Settings
 from chat.tools import parse_call
 
 
@@ -294,7 +297,7 @@ class ScoringChatModel(ScriptedChatModel):
 @pytest.mark.parametrize("favoured, other", [("High Noon", "Unforgiven"), ("Unforgiven", "High Noon")])
 def test_the_llm_reranker_reorders_the_top_candidates_by_its_yes_probability(catalog, index, embedder, favoured, other):
     llm = ScoringChatModel({favoured: 0.99, other: 0.01})
-    engine = make_engine(catalog, index, embedder, llm, reranker="llm", scorer_candidates=5)
+    engine = make_engine(catalog, index, embedder, llm, reranker=LLMReranker(llm, catalog, candidates=5))
     result, _ = run_turn(engine, engine.new_session(), "a western please")
     assert [s.item.title for s in result.items] == [favoured, other]
     assert len(llm.scored) == 1 and sorted(llm.scored[0]) == ["High Noon", "Unforgiven"]
@@ -304,10 +307,24 @@ def test_the_llm_reranker_reorders_the_top_candidates_by_its_yes_probability(cat
 def test_a_failing_scorer_keeps_the_weighted_order(catalog, index, embedder):
     weighted = make_engine(catalog, index, embedder, ScriptedChatModel())
     expected, _ = run_turn(weighted, weighted.new_session(), "a horror film")
-    engine = make_engine(catalog, index, embedder, ScoringChatModel({}, fail=True), reranker="llm")
+    failing = ScoringChatModel({}, fail=True)
+    engine = make_engine(catalog, index, embedder, failing, reranker=LLMReranker(failing, catalog))
     result, _ = run_turn(engine, engine.new_session(), "a horror film")
     assert [s.item.id for s in result.items] == [s.item.id for s in expected.items]
     assert any("scorer error" in note for note in result.guard_notes)
+
+
+def test_assemble_picks_the_reranker_the_settings_name(catalog):
+    scorer = ScoringChatModel({})
+    assert build_reranker(Settings(llm="none"), None, catalog) is None  # "weights": the search's order stands
+    reranker = build_reranker(Settings(reranker="llm", scorer_candidates=4), scorer, catalog)
+    assert isinstance(reranker, LLMReranker) and reranker.scorer is scorer and reranker.candidates == 4
+
+
+def test_the_llm_reranker_needs_a_backend_that_scores_yes_no(catalog):
+    for backend in (ScriptedChatModel(), None):  # streams text but declares no yes/no scorer; no model at all
+        with pytest.raises(ValueError, match="reranker: 'llm' needs a backend that scores yes/no"):
+            build_reranker(Settings(llm="remote", reranker="llm"), backend, catalog)
 
 
 def test_each_llm_reason_is_logged_with_its_prompt_draft_and_what_was_shown(catalog, index, embedder, log_store):
