@@ -439,6 +439,19 @@ class ChatEngine:
             log.exception("could not log turn %d of session %s", session.turn_index, session.id)
             return None
 
+    def set_logging(self, session: ChatSession, enabled: bool) -> bool:
+        """The person's choice whether this conversation is logged, for every front end. Opting out stops the logging
+        of its turns, feedback and replacement cards, and deletes what was logged of it so far: True when that
+        deletion ran. Opting back in logs its turns from then on. Raises LogStoreError when the deletion fails (the
+        conversation is still not logged from then on)."""
+        was_logging = session.logging_enabled
+        session.logging_enabled = enabled
+        if enabled or not was_logging or not session.log_session_started or self.log_store is None:
+            return False
+        self.log_store.delete_sessions([session.id])
+        session.log_session_started, session.last_turn_id = False, None
+        return True
+
     def rewind(self, session: ChatSession) -> bool:
         """Undoes the session's last turn so that it can be answered again (retried, or its message edited): the
         session is as it was before it, and its logged turn is marked retried. False when there is no such turn."""

@@ -192,6 +192,24 @@ def test_thumbs_down_item_is_never_shown_again_and_is_logged(engine, log_store):
     assert [(f["item_id"], f["kind"]) for f in log_store.feedback(session.id)] == [(target, "dislike")]
 
 
+def test_opting_out_deletes_what_was_logged_and_logs_nothing_more_until_opting_back_in(engine, log_store):
+    session = engine.new_session()
+    first, _ = run_turn(engine, session, "a horror film please")
+    engine.feedback(session, "like", first.items[0].item.id)
+    other = engine.new_session()
+    run_turn(engine, other, "a comedy please")  # another person's conversation stays logged
+    assert engine.set_logging(session, False) is True
+    assert log_store.turns(session.id) == [] and log_store.feedback(session.id) == []
+    second, _ = run_turn(engine, session, "something else")
+    engine.feedback(session, "dislike", second.items[0].item.id)
+    engine.replacement(session, second.items[1].item.id)
+    assert engine.set_logging(session, False) is False  # already out: nothing to delete
+    assert log_store.counts() == {"sessions": 1, "turns": 1, "feedback": 0}
+    assert engine.set_logging(session, True) is False
+    run_turn(engine, session, "more please")
+    assert [turn["user_text"] for turn in log_store.turns(session.id)] == ["more please"]
+
+
 def test_a_set_aside_card_is_refilled_with_the_next_unseen_candidate_shown_and_logged(engine, log_store):
     session = engine.new_session()
     first, _ = run_turn(engine, session, "a horror film")
