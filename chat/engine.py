@@ -297,6 +297,14 @@ class ChatEngine:
         """The turn's search call alone (for training data: nothing is searched, shown or logged)."""
         return self._plan(state, reading)[0]
 
+    def explain(self, state: DialogueState, message: str, items: list[Item]) -> tuple[list[ShownItem], list[dict]]:
+        """The turn's explain step alone (for evaluation: nothing is searched, logged or changed): each item with the
+        reason shown for it, and per LLM-explained item what the model was asked and wrote and the guard's problems
+        with it (as in `TurnResult.explanations`)."""
+        explanations: list[dict] = []
+        shown = list(self._explain(state, message, [ScoredItem(item, 0.0, {}) for item in items], [], explanations))
+        return shown, explanations
+
     def _canned_reply(self, session: ChatSession, reading: Reading) -> tuple[str, str] | None:
         """Replies that need no search: empty, other language, small talk, a vague opening."""
         if not reading.text:
