@@ -72,6 +72,8 @@ from chat.settings import PROJECT_ROOT
 from chat.state import DialogueState, record_shown, update_state
 from chat.titles import TitleMatcher
 from chat.understanding import Reading, clean_message, read_message
+from corpora.dialogues import Dialogue
+from corpora.redial import read_movie_names
 from evaluation import baselines, metrics
 from evaluation.catalogs import RedialCatalog, read_redial_catalog
 from evaluation.redial_splits import SPLITS, fit_and_evaluated
@@ -90,7 +92,6 @@ from evaluation.system import (
     project_path,
     with_sequential,
 )
-from finetune.redial import Dialogue, read_movie_names
 from retrieval.catalog import load_catalog
 from retrieval.collaborative import EASE_LAMBDA
 from retrieval.embeddings import Embedder

@@ -35,10 +35,12 @@ from chat.settings import Settings
 from chat.state import DialogueState, update_state
 from chat.tools import SearchCall, ToolCallError, parse_call
 from chat.understanding import clean_message, read_message
+from corpora.redial import MovieMapper, read_dialogues, read_movie_names
 from evaluation.reason_quality import FactChecker, ReasonTally, Request, ShownReason, unsupported_facts
-from finetune import redial, synthetic
+from finetune import synthetic
 from finetune.examples import explain_example, grounded, plan_example, score_example, split_of
 from finetune.reasons import reply_reasons
+from finetune.redial import recommendation_turns
 from retrieval.catalog import Item
 from retrieval.retriever import SearchRequest
 
@@ -112,14 +114,14 @@ def from_synthetic(engine: ChatEngine, count: int, seed: int, report: Report) ->
 
 def from_redial(engine: ChatEngine, folder: Path, seed: int, report: Report, score_examples: bool = False) -> Iterator[dict]:
     rng = random.Random(seed)
-    names = redial.read_movie_names(folder / "movies_with_mentions.csv")
-    mapper = redial.MovieMapper(engine.catalog, names)
+    names = read_movie_names(folder / "movies_with_mentions.csv")
+    mapper = MovieMapper(engine.catalog, names)
     files = sorted(folder.glob("train_part_*.jsonl")) or sorted(folder.glob("train*.jsonl"))
     if not files:
         raise FileNotFoundError(f"no ReDial training files (train_part_*.jsonl) in {folder}")
     for path in files:
-        dialogues = list(redial.read_dialogues(path, names))
-        turns = redial.recommendation_turns(tqdm(dialogues, desc=f"redial {path.name}"), mapper, engine.catalog,
+        dialogues = list(read_dialogues(path, names))
+        turns = recommendation_turns(tqdm(dialogues, desc=f"redial {path.name}"), mapper, engine.catalog,
                                             engine.titles, engine.people)
         for turn in turns:
             if not turn.novel:

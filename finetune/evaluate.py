@@ -35,8 +35,9 @@ from chat.local_llm import LocalChatModel
 from chat.settings import PROJECT_ROOT, Settings
 from chat.tools import CALL_PREFIX, CLOSE, SearchCall, ToolCallError, parse_call
 from chat.understanding import read_message
-from finetune import redial
+from corpora.redial import MovieMapper, read_dialogues, read_movie_names
 from finetune.examples import state_from_record
+from finetune.redial import recommendation_turns
 
 log = logging.getLogger("finetune.evaluate")
 
@@ -96,10 +97,10 @@ def explain_metrics(llm: ChatModel, engine: ChatEngine, examples: list[dict]) ->
 
 
 def recall_at_10(llm: ChatModel, engine: ChatEngine, redial_dir: Path, limit: int, key: str = "recall@10") -> dict:
-    names = redial.read_movie_names(redial_dir / "movies_with_mentions.csv")
-    mapper = redial.MovieMapper(engine.catalog, names)
-    dialogues = redial.read_dialogues(redial_dir / "test_data.jsonl", names)
-    turns = (t for t in redial.recommendation_turns(dialogues, mapper, engine.catalog, engine.titles, engine.people) if t.novel)
+    names = read_movie_names(redial_dir / "movies_with_mentions.csv")
+    mapper = MovieMapper(engine.catalog, names)
+    dialogues = read_dialogues(redial_dir / "test_data.jsonl", names)
+    turns = (t for t in recommendation_turns(dialogues, mapper, engine.catalog, engine.titles, engine.people) if t.novel)
     engine.llm = llm
     hits = n = 0
     for turn in tqdm(turns, total=limit, desc="redial recall", leave=False):
