@@ -18,7 +18,15 @@ from dataclasses import dataclass, field
 
 from chat.titles import TitleMatcher
 from retrieval.field_kinds import CatalogFields
-from retrieval.filters import FieldCondition, normalize_term
+from retrieval.filters import (
+    Constraints,
+    FieldCondition,
+    genre_exclusion,
+    genre_wishes,
+    normalize_term,
+    runtime_limit,
+    year_range,
+)
 from retrieval.text_keys import fold
 
 MAX_MESSAGE_CHARS = 2000
@@ -111,21 +119,17 @@ STOP_AFTER_NEGATION = {"more", "too", "very", "that", "this", "those", "these", 
 
 
 @dataclass(frozen=True)
-class Reading:
+class Reading(Constraints):
     """What one message said. Item ids refer to the catalogue; ordinals refer to the last shown list."""
 
     text: str
     liked: tuple[str, ...] = ()
     disliked: tuple[str, ...] = ()
-    genres_wanted: frozenset[str] = frozenset()
-    genres_avoided: frozenset[str] = frozenset()
+    # Hard constraints stated: wanted and avoided genres, an era, a most-minutes, the catalogue's other fields.
+    conditions: tuple[FieldCondition, ...] = ()
     avoid_terms: frozenset[str] = frozenset()
-    year_min: int | None = None
-    year_max: int | None = None
     older: bool = False
     newer: bool = False
-    runtime_max: int | None = None
-    conditions: tuple[FieldCondition, ...] = ()  # hard constraints on the catalogue's other fields (price, mechanics)
     lower: tuple[str, ...] = ()  # numeric fields to go lower on than what was shown ("shorter" books, "cheaper")
     reject_shown: bool = False
     rejected_positions: tuple[int, ...] = ()
@@ -142,9 +146,8 @@ class Reading:
     def has_request(self) -> bool:
         """Did the message say anything a search can use?"""
         return bool(
-            self.liked or self.disliked or self.genres_wanted or self.genres_avoided or self.avoid_terms
-            or self.year_min or self.year_max or self.older or self.newer or self.runtime_max
-            or self.conditions or self.lower or self.reject_shown or self.rejected_positions or self.liked_positions or self.preference_text
+            self.liked or self.disliked or self.conditions or self.avoid_terms or self.older or self.newer
+            or self.lower or self.reject_shown or self.rejected_positions or self.liked_positions or self.preference_text
         )
 
 
@@ -438,15 +441,11 @@ def read_message(text: str, titles: TitleMatcher, people: frozenset[str] = froze
         text=text,
         liked=tuple(liked),
         disliked=tuple(disliked),
-        genres_wanted=frozenset(genres_wanted),
-        genres_avoided=frozenset(genres_avoided),
+        conditions=(*genre_wishes(sorted(genres_wanted)), *genre_exclusion(genres_avoided), *year_range(year_min, year_max),
+                    *runtime_limit(runtime_max), *conditions),
         avoid_terms=frozenset(terms),
-        year_min=year_min,
-        year_max=year_max,
         older=older,
         newer=newer,
-        runtime_max=runtime_max,
-        conditions=tuple(conditions),
         lower=tuple(lower),
         reject_shown=reject_all,
         rejected_positions=tuple(rejected_positions),
