@@ -169,6 +169,17 @@ def test_every_turn_is_logged_with_its_details(engine, log_store):
     assert turns[0]["shown"] and turns[0]["candidates"] and turns[0]["timings_ms"]["total"] > 0
 
 
+def test_the_logged_state_and_call_name_every_stated_constraint(engine, log_store):
+    session = engine.new_session()
+    run_turn(engine, session, "a 90s comedy under 2 hours, no horror and nothing with zombies")
+    turn = log_store.turns(session.id)[0]
+    assert sorted(turn["state"]["conditions"]) == ["genres!=horror", "genres=comedy", "runtime_min=..120", "year=1990..1999"]
+    assert turn["state"]["avoid_terms"] == ["zombie"]
+    arguments = parse_call(turn["tool_call"]["text"]).arguments()
+    assert {name: value for name, value in arguments.items() if name != "query"} == {
+        "genres": ["comedy"], "year_min": 1990, "year_max": 1999, "avoid": ["horror", "zombie"], "runtime_max": 120}
+
+
 def test_personal_data_in_a_message_reaches_neither_the_state_nor_the_log(engine, log_store):
     session = engine.new_session()
     run_turn(engine, session, "I loved Alien, mail me at bob.smith@example.com or call 415-555-0132 in the 1990s")

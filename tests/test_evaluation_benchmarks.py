@@ -153,7 +153,8 @@ def test_movielens_run_ranks_held_out_items_without_the_history(tmp_path):
 def test_stated_constraints_become_a_filter_and_unknown_names_are_caught():
     constraints = grounding.stated_filter({"genres": ["Comedy"], "year_max": 1999, "avoid": ["Zombies", "Tom Cruise"]})
     assert constraints.wanted("genres") == {"comedy"} and constraints.avoid_terms == {"zombie", "tom cruise"}
-    assert grounding.stated_filter({"filters": ["price=..15"]}).fields == (FieldCondition("price", maximum=15.0),)
+    assert constraints.bounds("year") == (None, 1999)
+    assert grounding.stated_filter({"filters": ["price=..15"]}).conditions == (FieldCondition("price", maximum=15.0),)
     known = grounding.known_titles([Item(id="alien", title="Alien", year=1979),
                                     Item(id="wonka", title="Willy Wonka & the Chocolate Factory", year=1971)])
     assert grounding.unknown_names('1. **Alien (1979)**: see also "Starship Invaders"', known) == ["Starship Invaders"]

@@ -186,7 +186,7 @@ def test_a_constraint_on_a_field_that_exists_holds_on_every_item_and_after_somet
         shown_before |= {shown.item.id for shown in result.items}
         assert_grounded(engine, result)
     assert session.state.conditions and json.dumps(parse_call(result.tool_call["text"]).arguments())
-    assert parse_call(result.tool_call["text"]).filters  # the logged call holds the field conditions
+    assert parse_call(result.tool_call["text"]).arguments()["filters"]  # the logged call holds the field conditions
 
 
 @pytest.mark.parametrize("name", sorted(SCENARIOS))
