@@ -329,15 +329,7 @@ class ChatEngine:
         # A title's words make a poor query ("Groundhog Day" finds films with "Day" in them): describe the liked films.
         described = " ".join(dict.fromkeys(w for item in liked for w in (*item.genres, *item.keywords[:4])))
         fallback = described or f"well-loved {self.settings.wording.plural}"
-        from_state = SearchCall(
-            query=state.query_text() or fallback,
-            genres=tuple(sorted(state.genres_wanted)),
-            year_min=state.year_min,
-            year_max=state.year_max,
-            avoid=tuple(sorted(state.avoid_terms | state.genres_avoided)),
-            runtime_max=state.runtime_max,
-            filters=tuple(condition.text() for condition in state.conditions),
-        )
+        from_state = SearchCall.searching(state.query_text() or fallback, state.conditions, state.avoid_terms)
         if self.llm is None or self.settings.planner == "rules":
             return from_state, None, [], ""
         messages, _ = prompts.planner_messages(state, self.catalog, reading.text, self.settings.wording)
@@ -351,7 +343,7 @@ class ChatEngine:
         except ToolCallError as error:
             return from_state, False, [f"tool call repaired from state: {error}"], raw
         # The model's words join the state's, minus anything the person ruled out ("no zombies" is no query for zombies).
-        ruled_out = {w for term in state.avoid_terms | state.genres_avoided for w in term.split()}
+        ruled_out = {w for term in state.avoid_terms | state.avoided("genres") for w in term.split()}
         ruled_out |= {normalize_term(w) for i in (*state.liked, *state.disliked) if i in self.catalog
                       for w in self.catalog[i].title.split()}  # named films are searched by their vectors, not their words
         words = [w for w in (from_state.query + " " + model_query).split() if normalize_term(w) not in ruled_out]
@@ -529,5 +521,5 @@ class ChatEngine:
 
 def _state_json(state: DialogueState) -> dict:
     record = {key: sorted(value) if isinstance(value, frozenset) else value for key, value in asdict(state).items()}
-    record["conditions"] = [condition.text() for condition in state.conditions]
+    record["conditions"] = [condition.text() for condition in state.conditions]  # "genres=horror", "year=1990..1999"
     return record

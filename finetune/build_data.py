@@ -42,6 +42,7 @@ from finetune.examples import explain_example, grounded, plan_example, score_exa
 from finetune.reasons import reply_reasons
 from finetune.redial import recommendation_turns
 from retrieval.catalog import Item
+from retrieval.filters import wish_kind
 from retrieval.retriever import SearchRequest
 
 log = logging.getLogger("finetune.build_data")
@@ -131,12 +132,18 @@ def from_redial(engine: ChatEngine, folder: Path, seed: int, report: Report, sco
                                         f"redial-{turn.dialogue_id}", rng, report)
 
 
+def redial_call(state: DialogueState, query: str) -> SearchCall:
+    """The call a ReDial turn is trained on: the format the adapter learnt, with the wished genres, the era and the
+    avoided words only (the calls of older data have no `runtime_max` or `filters`)."""
+    trained = tuple(c for c in state.conditions if wish_kind(c) in ("genre", "no_genre", "years"))
+    return SearchCall.searching(query, trained, state.avoid_terms)
+
+
 def _redial_examples(engine: ChatEngine, state: DialogueState, message: str, target: Item, score_examples: bool, conversation_id: str,
                      rng: random.Random, report: Report) -> Iterator[dict]:
-    genres = [g for g in target.genres[:2] if g not in state.genres_avoided]
+    genres = [g for g in target.genres[:2] if g not in state.avoided("genres")]
     query = " ".join(dict.fromkeys((state.query_text() + " " + " ".join(genres)).split()))
-    call = SearchCall(query or " ".join(target.genres[:2]) or "films", tuple(sorted(state.genres_wanted)),
-                      state.year_min, state.year_max, tuple(sorted(state.avoid_terms | state.genres_avoided)))
+    call = redial_call(state, query or " ".join(target.genres[:2]) or "films")
     yield plan_example(state, engine.catalog, message, call, "redial", conversation_id)
     others = engine.search.retriever.search(SearchRequest(call.query, state.liked, state.filters(), state.excluded | {target.id}, k=2))
     if score_examples:  # for the LLM reranker (reranker=llm): the chosen film "yes", the other retrieved films "no"

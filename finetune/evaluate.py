@@ -47,11 +47,11 @@ def constraints_kept(produced: SearchCall, wanted: SearchCall) -> bool:
 
     Example: wanted genres ("horror",) and avoid ("gore",); produced genres ("horror",) only -> False
     """
+    want, got = wanted.arguments(), produced.arguments()
     return (
-        set(wanted.genres) <= set(produced.genres)
+        set(wanted.wanted("genres")) <= set(produced.wanted("genres"))
         and set(wanted.avoid) <= set(produced.avoid)
-        and (wanted.year_min is None or produced.year_min == wanted.year_min)
-        and (wanted.year_max is None or produced.year_max == wanted.year_max)
+        and all(got.get(bound) == want[bound] for bound in ("year_min", "year_max") if bound in want)
     )
 
 

@@ -84,7 +84,7 @@ def test_the_planner_writes_the_query_and_the_state_keeps_the_constraints(catalo
     assert result.tool_call_valid is True
     call = parse_call(result.tool_call["text"])
     assert "gunfights" in call.query and "western" in call.query
-    assert call.genres == ("western",)  # the model's "comedy" is not a constraint the person stated
+    assert call.arguments()["genres"] == ["western"]  # the model's "comedy" is not a constraint the person stated
     assert all("western" in s.item.genres for s in result.items)
 
 
@@ -170,6 +170,17 @@ def test_every_turn_is_logged_with_its_details(engine, log_store):
     assert [t["turn_index"] for t in turns] == [1, 2]
     assert turns[0]["tool_call"]["text"].startswith("<tool_call>")
     assert turns[0]["shown"] and turns[0]["candidates"] and turns[0]["timings_ms"]["total"] > 0
+
+
+def test_the_logged_state_and_call_name_every_stated_constraint(engine, log_store):
+    session = engine.new_session()
+    run_turn(engine, session, "a 90s comedy under 2 hours, no horror and nothing with zombies")
+    turn = log_store.turns(session.id)[0]
+    assert sorted(turn["state"]["conditions"]) == ["genres!=horror", "genres=comedy", "runtime_min=..120", "year=1990..1999"]
+    assert turn["state"]["avoid_terms"] == ["zombie"]
+    arguments = parse_call(turn["tool_call"]["text"]).arguments()
+    assert {name: value for name, value in arguments.items() if name != "query"} == {
+        "genres": ["comedy"], "year_min": 1990, "year_max": 1999, "avoid": ["horror", "zombie"], "runtime_max": 120}
 
 
 def test_personal_data_in_a_message_reaches_neither_the_state_nor_the_log(engine, log_store):

@@ -12,6 +12,7 @@ from chat.tools import parse_call
 from finetune import build_data, evaluate
 from finetune.examples import split_of
 from finetune.train import TrainArgs, tokenize, train
+from retrieval.filters import genre_wishes
 
 
 @pytest.fixture
@@ -169,7 +170,7 @@ def test_a_training_reason_ties_to_a_liked_film_only_through_what_the_cards_shar
     from chat.state import DialogueState
     from finetune.reasons import natural_reason
 
-    state = DialogueState(liked=("alien-1979",), genres_wanted=frozenset({"horror"}))
+    state = DialogueState(liked=("alien-1979",), conditions=genre_wishes(["horror"]))
     reasons = {natural_reason(catalog["the-shining-1980"], state, catalog, random.Random(seed)) for seed in range(60)}
     assert len(reasons) > 30
     assert any("Alien" in r for r in reasons) and any("horror film you" in r or "for a horror film" in r for r in reasons)
