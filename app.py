@@ -33,8 +33,7 @@ from chat.engine import ChatEngine, ChatSession, ShownItem
 from chat.history import HistoryError, match_history, read_history
 from chat.internals import turn_report
 from chat.llm import LLMError
-from chat.log_reports import EXPORT_FORMATS, export_logs, log_stats, stats_markdown
-from chat.logstore import LogStore, LogStoreError
+from chat.logs import EXPORT_FORMATS, LogStore, LogStoreError, export_logs, log_stats, stats_markdown
 from chat.settings import AdminLogin, Settings, add_arguments, load_settings
 from chat.welcome import example_requests, welcome_markdown
 from retrieval.catalog import CatalogError

@@ -10,9 +10,9 @@ import logging
 
 from chat.engine import ChatEngine, EngineSettings
 from chat.llm import ChatModel, LLMError, YesNoScorer, offline_by_default
+from chat.llm.local import LocalChatModel
 from chat.llm_reranker import LLMReranker
-from chat.local_llm import LocalChatModel
-from chat.logstore import LogStore
+from chat.logs import LogStore
 from chat.reranking import DialogueReranker
 from chat.settings import Settings
 from retrieval.catalog import Catalog, CatalogError
@@ -62,7 +62,7 @@ def build_llm(settings: Settings) -> ChatModel | None:
         case "local":
             return LocalChatModel.from_settings(settings)
         case "remote":
-            from chat.remote_llm import RemoteChatModel
+            from chat.llm.remote import RemoteChatModel
 
             return RemoteChatModel(settings.remote_url, model=settings.remote_model, api_key=settings.remote_api_key)
         case "none":

@@ -32,7 +32,7 @@ from chat.choices import Explainer, Planner, check_choices
 from chat.guard import reason_problems
 from chat.history import HistoryMatch, history_reply
 from chat.llm import ChatModel, LLMError
-from chat.logstore import LogStore, LogStoreError, redact
+from chat.logs import LogStore, LogStoreError, redact
 from chat.reranking import DialogueReranker
 from chat.state import (
     DialogueState,

@@ -235,7 +235,7 @@ def main(argv: list[str] | None = None) -> int:
     import uvicorn
 
     from chat.llm import offline_by_default
-    from chat.local_llm import LocalChatModel
+    from chat.llm.local import LocalChatModel
 
     try:
         settings = load_settings(args)

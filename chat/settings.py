@@ -23,8 +23,7 @@ from chat.choices import Dtype, Explainer, LLMBackend, Planner, Quantize, Rerank
 from chat.wording import Wording
 from retrieval.index import IndexMissingError, StaleIndexError, read_manifest
 from retrieval.item_search import CANDIDATES_PER_SOURCE, SearchOptions
-from retrieval.rerank import RerankWeights
-from retrieval.sources import RECENCY_DECAY
+from retrieval.ranking import RECENCY_DECAY, RerankWeights
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEMO_CATALOG = PROJECT_ROOT / "data" / "movies.jsonl"

@@ -2,7 +2,7 @@
 
 Each one returns a ranked list of item ids, best first, at most k long, never holding an
 excluded id. They learn only from what they are given (the benchmarks pass training data
-only). Co-occurrence and EASE are the project's own `retrieval.collaborative.ItemItemModel`
+only). Co-occurrence and EASE are the project's own `retrieval.ranking.collaborative.ItemItemModel`
 (cosine of the sets of users, or dialogues, that mention two items; or EASE's closed form), so
 the "collaborative-only" baselines and the engine's collaborative source are the same statistics.
 """
@@ -15,7 +15,7 @@ from typing import Collection, Iterable, Sequence
 
 import numpy as np
 
-from retrieval.collaborative import EASE_LAMBDA, NEIGHBOURS, Interactions, ItemItemModel
+from retrieval.ranking.collaborative import EASE_LAMBDA, NEIGHBOURS, Interactions, ItemItemModel
 
 log = logging.getLogger(__name__)
 

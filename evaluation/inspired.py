@@ -28,7 +28,7 @@ from evaluation import baselines
 from evaluation.catalogs import RedialCatalog
 from evaluation.redial import ITEMS_ENV, BenchmarkRun, engine_rankings, prepare, print_table, replay, timed
 from evaluation.system import LIST_LENGTH, ExactTitleMatcher, engine_over, with_sequential
-from retrieval.sources import seed_weights
+from retrieval.ranking import seed_weights
 
 log = logging.getLogger("evaluation.inspired")
 

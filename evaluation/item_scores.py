@@ -6,9 +6,9 @@ model learns only from the training sequences it is given.
 
 - popularity: how many training sequences hold the item.
 - EASE (Steck, WWW 2019): the closed-form item-item regression B = I - P / diag(P), with
-  P = (X^T X + l2 I)^-1 over the binary user x item matrix (`retrieval.collaborative.ease_weights`,
+  P = (X^T X + l2 I)^-1 over the binary user x item matrix (`retrieval.ranking.collaborative.ease_weights`,
   the engine's own, kept dense here: every weight, negative ones too); a user's row is scored as
-  x B, with x weighted by recency (`retrieval.collaborative.recency_weights`: decay^age, age 0 the newest item).
+  x B, with x weighted by recency (`retrieval.ranking.collaborative.recency_weights`: decay^age, age 0 the newest item).
 - transitions: how often item j came right after item i in training, row-normalized, summed
   over the history's last items with weight decay^age (a first-order Markov chain).
 - blend: each model's row standardized over the items a user may be shown, then a weighted sum.
@@ -22,7 +22,7 @@ from typing import Sequence
 import numpy as np
 from scipy import sparse
 
-from retrieval import collaborative
+from retrieval.ranking import collaborative
 
 RECENT_ITEMS = 20  # transitions read at most this many of the newest items
 

@@ -8,7 +8,7 @@ conversation through the engine the app serves (same catalogue, index, embedder,
 planner and explainer settings; no logging), after one untimed warm-up turn in a separate
 session. Variants: `default` (the settings as given: defaults, --config, RECSYS_ environment,
 flags), `fp32` (plain unquantized float32 transformers, the baseline), `int8` (`--quantize int8`:
-int8 weights for decoding, see `chat/quantize.py`), `int8-dynamic` (`--quantize int8-dynamic`:
+int8 weights for decoding, see `chat/llm/quantize.py`), `int8-dynamic` (`--quantize int8-dynamic`:
 torch's dynamic quantization), `bf16` (`--dtype bfloat16`) and `bf16-int8` (both: bfloat16 prefill,
 int8 weights for decoding); all keep the settings'
 base model and adapter. A variant with the same mode as `default` is measured once.
@@ -37,7 +37,7 @@ import numpy as np
 from chat.assemble import build_engine, build_reranker
 from chat.engine import ChatEngine, ChatSession, TurnResult
 from chat.llm import GenerationStats
-from chat.local_llm import LocalChatModel
+from chat.llm.local import LocalChatModel
 from chat.settings import Settings, add_arguments, load_settings
 
 log = logging.getLogger(__name__)

@@ -63,8 +63,8 @@ from evaluation.system import (
     parse_checked,
 )
 from retrieval.catalog import Catalog
-from retrieval.collaborative import read_interactions
 from retrieval.embeddings import Embedder
+from retrieval.ranking import read_interactions
 from retrieval.train_sequential import TrainingConfig
 
 log = logging.getLogger("evaluation.movielens")

@@ -1,7 +1,7 @@
 """MovieLens-100k next-item benchmark of the interaction models: SASRec, EASE, transitions, co-occurrence, popularity and their blend.
 
 Two splits of `ml-100k.inter`:
-- `llamarec` (LlamaRec's public preprocessing, `retrieval.sequences`): users and items with at
+- `llamarec` (LlamaRec's public preprocessing, `retrieval.ranking.sequences`): users and items with at
   least 5 ratings, re-counted until both hold (943 users, 1,349 items); each history ordered
   by (timestamp, item id).
 - `loo` (the project's older protocol): no filter (all 1,682 items); equal timestamps in file order.
@@ -31,9 +31,8 @@ import numpy as np
 from evaluation import baselines, item_scores
 from evaluation.movielens import HeldOutUser, MovielensRun
 from evaluation.redial import find_folder
-from retrieval.collaborative import read_interactions
-from retrieval.sequences import Histories, ordered_histories
-from retrieval.sequential import SequentialRecommender
+from retrieval.ranking import Histories, ordered_histories, read_interactions
+from retrieval.ranking.sequential import SequentialRecommender
 from retrieval.train_sequential import TrainingConfig, file_sha256, ranking_scores, target_ranks, train
 
 log = logging.getLogger("evaluation.movielens_sequential")

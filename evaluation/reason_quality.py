@@ -344,7 +344,7 @@ def measure(engine, scripts, progress: bool = True) -> dict:
 def run_variant(base, variant: str, settings, scripts, progress: bool = True) -> dict:
     """The scripts through the engine with one explainer variant: "templates", "none" (base model) or an adapter folder."""
     from chat.engine import ChatEngine
-    from chat.local_llm import LocalChatModel
+    from chat.llm.local import LocalChatModel
     from chat.settings import PROJECT_ROOT
 
     started = time.perf_counter()

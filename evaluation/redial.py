@@ -93,12 +93,11 @@ from evaluation.system import (
     with_sequential,
 )
 from retrieval.catalog import load_catalog
-from retrieval.collaborative import EASE_LAMBDA
 from retrieval.embeddings import Embedder
 from retrieval.filters import wish_kind
 from retrieval.index import ItemIndex, StaleIndexError
 from retrieval.item_search import SearchOptions
-from retrieval.sources import seed_weights
+from retrieval.ranking import EASE_LAMBDA, seed_weights
 
 log = logging.getLogger("evaluation.redial")
 

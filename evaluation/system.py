@@ -70,7 +70,7 @@ def load_embedder() -> SentenceTransformerEmbedder:
 
 def load_llm() -> ChatModel:
     """The app's default local model and adapter (`Settings()` defaults: SmolLM2-135M, adapters/default if present)."""
-    from chat.local_llm import LocalChatModel
+    from chat.llm.local import LocalChatModel
 
     offline_by_default()
     settings = Settings()
@@ -114,7 +114,7 @@ def with_sequential(options: SearchOptions | None, sequential: object) -> tuple[
     """The search options with a sequential model (a folder is loaded), and the model; "none" changes nothing."""
     if sequential is None or sequential == "none":
         return options, "none"
-    from retrieval.sequential import SequentialRecommender
+    from retrieval.ranking.sequential import SequentialRecommender
 
     model = sequential if isinstance(sequential, SequentialRecommender) else SequentialRecommender.load(sequential)
     return replace(options or Settings().search_options, sequential=model), model

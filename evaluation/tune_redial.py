@@ -7,7 +7,8 @@ dialogues (novel protocol, `evaluation.redial_splits`); the test split is never 
 2. with `--items`: the weighted ranker's fusion weights (dense, EASE, popularity) and its
    liked-closeness weight, scored by the whole engine (rules planner) on the validation turns
 Prints one table per stage, best first; the chosen values are the defaults in
-`retrieval.collaborative.EASE_LAMBDA`, `retrieval.sources.RECENCY_DECAY` and `retrieval.rerank.RerankWeights`.
+`retrieval.ranking.collaborative.EASE_LAMBDA`, `retrieval.ranking.sources.RECENCY_DECAY` and
+`retrieval.ranking.weighted.RerankWeights`.
 """
 
 from __future__ import annotations
@@ -26,8 +27,7 @@ from evaluation import baselines, metrics
 from evaluation.redial import ITEMS_ENV, engine_rankings, find_folder, prepare, replay
 from evaluation.redial_splits import fit_and_evaluated
 from evaluation.system import LIST_LENGTH, ExactTitleMatcher, engine_over
-from retrieval.rerank import RerankWeights
-from retrieval.sources import seed_weights
+from retrieval.ranking import RerankWeights, seed_weights
 
 log = logging.getLogger("evaluation.tune_redial")
 

@@ -30,8 +30,8 @@ from tqdm.auto import tqdm
 from chat.assemble import build_engine
 from chat.engine import ChatEngine
 from chat.llm import ChatModel
+from chat.llm.local import LocalChatModel
 from chat.llm_reranker import LLMReranker
-from chat.local_llm import LocalChatModel
 from chat.settings import PROJECT_ROOT, Settings
 from chat.tools import CALL_PREFIX, CLOSE, SearchCall, ToolCallError, parse_call
 from chat.understanding import read_message

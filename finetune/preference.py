@@ -1,7 +1,7 @@
 """DPO on preference pairs from the logs through TRL: `python -m finetune.train --method dpo --data pairs.jsonl ...`.
 
 The pairs are what `python -m chat.logs export --format pairs` writes (format in
-`chat/log_reports.py`): the chat messages the model was given, the assistant text it continued
+`chat/logs/reports.py`): the chat messages the model was given, the assistant text it continued
 (`prefix`), and a chosen and a rejected continuation. Each is rendered to text exactly as the
 local backend prompts the model (the chat template with the generation prompt, then the prefix),
 so DPO moves the probabilities the engine decodes from. A reason pair's texts end with the line

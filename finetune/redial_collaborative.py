@@ -3,7 +3,7 @@
 Each ReDial training dialogue (`train_part_*.jsonl` only: never test, never the item text) is
 one "user" whose items are the catalogue films mentioned in it (matched by title and year,
 `finetune.redial.MovieMapper`). From these baskets it writes `--out` (default `data/`):
-`collaborative.npz` (EASE item-item weights and mention counts, `retrieval.collaborative`) and
+`collaborative.npz` (EASE item-item weights and mention counts, `retrieval.ranking.collaborative`) and
 `collaborative.json` (what was used). The app loads it by default for the demo catalogue.
 ReDial: Li et al. 2018, CC BY 4.0 (attribution in data/README.md).
 """
@@ -19,7 +19,7 @@ import numpy as np
 from chat.settings import DEMO_CATALOG, PROJECT_ROOT
 from corpora.redial import MovieMapper, read_dialogues, read_movie_names
 from retrieval.catalog import load_catalog
-from retrieval.collaborative import EASE_LAMBDA, Interactions, ItemItemModel
+from retrieval.ranking import EASE_LAMBDA, Interactions, ItemItemModel
 
 
 def interactions_from_redial(redial: Path, catalog_path: Path) -> tuple[Interactions, set[str]]:

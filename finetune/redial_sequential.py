@@ -36,8 +36,8 @@ from corpora.dialogues import Dialogue
 from corpora.redial import read_movie_names
 from evaluation.redial import find_folder
 from evaluation.redial_splits import fit_and_evaluated, fold_of
-from retrieval.sequences import Histories
-from retrieval.sequential import SasrecConfig, SequentialModelError, SequentialRecommender
+from retrieval.ranking import Histories
+from retrieval.ranking.sequential import SasrecConfig, SequentialModelError, SequentialRecommender
 from retrieval.train_sequential import TrainingConfig, TrainingReport, train
 
 log = logging.getLogger("finetune.redial_sequential")

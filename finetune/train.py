@@ -83,7 +83,7 @@ def base_model_name(location) -> str:
     """How the adapter names its base model: the embedded default by name (also when given as a copy of its
     .gguf file, e.g. on a GPU machine), a hub id as given, never a local path."""
     from chat.llm import DEFAULT_BASE_MODEL, LLMError
-    from chat.local_llm import locate_base_model
+    from chat.llm.local import locate_base_model
 
     if not location.gguf_file:
         return location.name if not Path(location.path).exists() else Path(location.path).name
@@ -161,7 +161,7 @@ def store_adapter_in(folder: Path, dtype_name: str) -> None:
 class Loaded:
     """The model to train (a peft model: a fresh LoRA or the --adapter-init one, trainable) and what made it."""
 
-    location: object  # chat.local_llm.ModelLocation
+    location: object  # chat.llm.local.ModelLocation
     tokenizer: object
     model: object
     trainable: int
@@ -173,7 +173,7 @@ def load_for_training(args: TrainArgs) -> Loaded:
     from peft import LoraConfig, PeftModel, get_peft_model
     from transformers import AutoModelForCausalLM, AutoTokenizer, set_seed
 
-    from chat.local_llm import locate_base_model
+    from chat.llm.local import locate_base_model
 
     set_seed(args.seed)
     if args.threads:

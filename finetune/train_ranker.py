@@ -4,7 +4,7 @@
    folds by dialogue. For each fold, EASE and popularity are learned from the other folds only
    (out of fold, so a dialogue's own mentions never feed its features), the engine's own
    `ItemSearch` recalls and fuses candidates for each of its recommender turns, and every
-   candidate gets its features (`retrieval.ranking_features.FEATURES`) and label (1: a movie the
+   candidate gets its features (`retrieval.ranking.features.FEATURES`) and label (1: a movie the
    recommender mentions here for the first time). With `--sequential DIR`, a SASRec over the other
    folds' mention sequences (`finetune.redial_sequential --split validation --folds N --out DIR`,
    trained beforehand) is a fourth source and feature too.
@@ -42,9 +42,8 @@ from evaluation.redial_splits import fold_of, is_validation
 from evaluation.system import ExactTitleMatcher, engine_over, one_torch_thread
 from finetune.redial_sequential import fold_models
 from retrieval.embeddings import Embedder
-from retrieval.learned_ranker import RankingGroups, train
-from retrieval.ranking_features import FEATURES, SOURCES
-from retrieval.rerank import WeightedRanker
+from retrieval.ranking import FEATURES, SOURCES, WeightedRanker
+from retrieval.ranking.learned import RankingGroups, train
 
 log = logging.getLogger("finetune.train_ranker")
 

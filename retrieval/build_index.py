@@ -20,7 +20,6 @@ from pathlib import Path
 import faiss
 
 from retrieval.catalog import CatalogReading, ColumnMap, read_catalog
-from retrieval.collaborative import EASE_LAMBDA, METHODS, InteractionsError, ItemItemModel, read_interactions
 from retrieval.embeddings import (
     DEFAULT_EMBEDDING_MODEL,
     Embedder,
@@ -29,6 +28,7 @@ from retrieval.embeddings import (
     model_for_name,
 )
 from retrieval.index import IndexMissingError, ItemIndex, StaleIndexError
+from retrieval.ranking.collaborative import EASE_LAMBDA, METHODS, InteractionsError, ItemItemModel, read_interactions
 from retrieval.vector_index import EXACT_UP_TO, INDEX_TYPES
 
 SKIPPED_REPORT = "skipped_rows.txt"

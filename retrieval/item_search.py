@@ -5,9 +5,9 @@
 
 1. the request's hard filters and exclusions become one row mask, its words and liked items one
    query vector
-2. each source (`sources.py`: dense FAISS, the collaborative item-item model, popularity, and
+2. each source (`ranking/sources.py`: dense FAISS, the collaborative item-item model, popularity, and
    the sequential model when the catalogue has one) recalls its `candidates_per_source` best allowed items
-3. the union is described by `ranking_features.FEATURES` and ranked by the learned ranker when
+3. the union is described by `ranking.features.FEATURES` and ranked by the learned ranker when
    one is loaded, else by the weighted ranker (reciprocal rank fusion plus liked/disliked closeness)
 Per-signal values stay on each result (`ScoredItem.signals`) for the "under the hood" view and the log.
 """
@@ -20,14 +20,21 @@ from pathlib import Path
 
 import numpy as np
 
-from retrieval.collaborative import ItemItemModel
 from retrieval.embeddings import Embedder, SentenceTransformerEmbedder, model_for_name
 from retrieval.index import ItemIndex, StaleIndexError
-from retrieval.learned_ranker import LightGBMRanker
-from retrieval.ranking_features import FEATURES, SOURCES, Candidates, candidate_features, fuse
-from retrieval.rerank import Ranker, RerankWeights, WeightedRanker
-from retrieval.retriever import FaissRetriever, ScoredItem, SearchRequest
-from retrieval.sources import (
+from retrieval.ranking import (
+    FEATURES,
+    SOURCES,
+    Candidates,
+    ItemItemModel,
+    LightGBMRanker,
+    Ranker,
+    RerankWeights,
+    WeightedRanker,
+    candidate_features,
+    fuse,
+)
+from retrieval.ranking.sources import (
     RECENCY_DECAY,
     CandidateSource,
     CollaborativeSource,
@@ -36,6 +43,7 @@ from retrieval.sources import (
     SearchContext,
     SequentialSource,
 )
+from retrieval.retriever import FaissRetriever, ScoredItem, SearchRequest
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +112,7 @@ def _sequential_model(choice: object, folder: Path | None):
         return None
     if not isinstance(choice, (str, Path)):
         return choice  # a model object
-    from retrieval.sequential import WEIGHTS_FILE, SequentialRecommender
+    from retrieval.ranking.sequential import WEIGHTS_FILE, SequentialRecommender
 
     if choice == "auto":
         if folder is None or not (folder / SEQUENTIAL_FOLDER / WEIGHTS_FILE).is_file():

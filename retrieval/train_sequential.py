@@ -1,10 +1,10 @@
 """Train the sequential recommender: `python -m retrieval.train_sequential --interactions FILE --out DIR`.
 
 Reads an interactions file (user, item[, rating], timestamp; CSV, TSV, Parquet or RecBole
-`.inter`, as `retrieval.collaborative.read_interactions` reads it), keeps users and items
+`.inter`, as `retrieval.ranking.collaborative.read_interactions` reads it), keeps users and items
 with at least `--min-count` interactions and orders each history by (timestamp, item id)
-(`retrieval.sequences`). Each user's last item is never used; the second-to-last is the
-validation target; the rest trains a SASRec (`retrieval.sequential`) with cross-entropy over
+(`retrieval.ranking.sequences`). Each user's last item is never used; the second-to-last is the
+validation target; the rest trains a SASRec (`retrieval.ranking.sequential`) with cross-entropy over
 all items at every position. After each epoch the validation targets are ranked against all
 items outside the user's history; training stops when NDCG@10 has not improved for
 `--patience` epochs, and the best epoch's weights are saved with metadata (data hash,
@@ -29,9 +29,9 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from retrieval.collaborative import InteractionsError, read_interactions
-from retrieval.sequences import MIN_COUNT, Histories, ordered_histories
-from retrieval.sequential import PAD, SasrecConfig, SasrecNetwork, SequentialRecommender, left_padded
+from retrieval.ranking import InteractionsError, read_interactions
+from retrieval.ranking.sequences import MIN_COUNT, Histories, ordered_histories
+from retrieval.ranking.sequential import PAD, SasrecConfig, SasrecNetwork, SequentialRecommender, left_padded
 
 log = logging.getLogger("retrieval.train_sequential")
 

@@ -19,7 +19,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 from fakes import HashingEmbedder, ScriptedChatModel  # noqa: E402
 
 from chat.engine import ChatEngine, EngineSettings  # noqa: E402
-from chat.logstore import LogStore  # noqa: E402
+from chat.logs import LogStore  # noqa: E402
 from retrieval.catalog import load_catalog  # noqa: E402
 from retrieval.index import ItemIndex  # noqa: E402
 from retrieval.item_search import ItemSearch, SearchOptions  # noqa: E402

@@ -11,7 +11,8 @@ from fakes import HashingEmbedder, ScriptedChatModel
 
 from chat.engine import ChatEngine
 from retrieval import build_index, search
-from retrieval.collaborative import (
+from retrieval.item_search import ItemSearch, SearchOptions
+from retrieval.ranking.collaborative import (
     Interactions,
     InteractionsError,
     ItemItemModel,
@@ -19,7 +20,6 @@ from retrieval.collaborative import (
     read_interactions,
     recency_weights,
 )
-from retrieval.item_search import ItemSearch, SearchOptions
 from retrieval.retriever import SearchRequest
 
 ROWS = [  # user, item, rating, timestamp

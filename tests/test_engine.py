@@ -119,7 +119,7 @@ def test_a_failing_index_gets_a_polite_reply_and_the_error_is_logged(catalog, in
 def test_a_damaged_log_store_raises_its_own_error_and_the_turn_still_completes(catalog, index, embedder, log_store):
     import sqlite3
 
-    from chat.logstore import LogStoreError
+    from chat.logs import LogStoreError
 
     with sqlite3.connect(log_store.url.removeprefix("sqlite:///")) as db:
         db.execute("DROP TABLE explanations")

@@ -92,7 +92,7 @@ def tiny_model_dir(tmp_path_factory):
     """A tiny random Llama with the real SmolLM2 tokenizer: a real model, small enough to train in seconds."""
     from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
 
-    from chat.local_llm import locate_base_model
+    from chat.llm.local import locate_base_model
 
     location = locate_base_model("default")
     tokenizer = AutoTokenizer.from_pretrained(location.path, gguf_file=location.gguf_file)
@@ -270,7 +270,7 @@ def test_a_bad_pair_is_an_error_naming_file_line_and_field(tmp_path):
 def test_the_prompt_is_rendered_as_the_engine_prompts_and_ends_on_a_token_boundary(tmp_path):
     from transformers import AutoTokenizer
 
-    from chat.local_llm import locate_base_model
+    from chat.llm.local import locate_base_model
     from finetune.preference import as_text, read_pairs
 
     location = locate_base_model("default")
@@ -292,9 +292,9 @@ def test_feedback_to_adapter_loop_from_a_fresh_log_store(tiny_model_dir, catalog
     -> `finetune.train --method dpo` -> a new adapter that the engine loads and answers with."""
     from safetensors.torch import load_file
 
-    from chat.local_llm import LocalChatModel
+    from chat.llm.local import LocalChatModel
+    from chat.logs import LogStore
     from chat.logs import main as logs_main
-    from chat.logstore import LogStore
     from finetune.train import main as train_main
 
     sft = tmp_path / "sft.jsonl"

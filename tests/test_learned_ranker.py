@@ -6,9 +6,8 @@ import numpy as np
 import pytest
 
 from retrieval.item_search import ItemSearch, SearchOptions
-from retrieval.learned_ranker import LightGBMRanker, RankerUnavailableError, RankingGroups, train
-from retrieval.ranking_features import FEATURES
-from retrieval.rerank import WeightedRanker
+from retrieval.ranking import FEATURES, WeightedRanker
+from retrieval.ranking.learned import LightGBMRanker, RankerUnavailableError, RankingGroups, train
 from retrieval.retriever import SearchRequest
 
 LIKED = FEATURES.index("liked_similarity")

@@ -13,7 +13,7 @@ from conftest import DEMO_CATALOG, ROOT
 
 from chat import prompts
 from chat.llm import offline_by_default
-from chat.local_llm import LocalChatModel
+from chat.llm.local import LocalChatModel
 from chat.state import DialogueState
 from retrieval.catalog import load_catalog
 

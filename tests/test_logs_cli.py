@@ -11,9 +11,9 @@ from conftest import ROOT
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from chat.log_reports import feedback_by_turn, turn_label
 from chat.logs import main
-from chat.logstore import LogStore, SessionRow
+from chat.logs.reports import feedback_by_turn, turn_label
+from chat.logs.store import LogStore, SessionRow
 
 NOW = dt.datetime.now(dt.timezone.utc)
 OLD = NOW - dt.timedelta(days=40)

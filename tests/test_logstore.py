@@ -8,7 +8,7 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from chat.logstore import LogStore
+from chat.logs import LogStore
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -35,7 +35,7 @@ def test_killed_process_loses_no_completed_turn(tmp_path):
     script = textwrap.dedent(f"""
         import sys, time
         sys.path.insert(0, {str(ROOT)!r})
-        from chat.logstore import LogStore
+        from chat.logs import LogStore
         store = LogStore("sqlite:///{db}")
         store.ensure_session("s1", "test", "m", "a", "0")
         for turn in range(1, 4):

@@ -15,7 +15,7 @@ import threading
 
 import pytest
 
-from chat.logstore import LogStore
+from chat.logs import LogStore
 
 
 def _as_postgres_user(command: list[str]) -> list[str]:
@@ -123,7 +123,7 @@ def test_explanations_are_stored_with_their_turn_and_purged_with_it(store):
 def test_a_store_made_before_explanations_gains_them_on_open(tmp_path):
     from sqlalchemy import create_engine, inspect
 
-    from chat.logstore import FeedbackRow, SessionRow, TurnRow
+    from chat.logs.store import FeedbackRow, SessionRow, TurnRow
 
     url = f"sqlite:///{tmp_path / 'old.db'}"
     old = create_engine(url)

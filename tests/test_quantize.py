@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from chat.quantize import Int8WeightLinear, prompt_then_decode, prompt_weights, quantize, quantize_weights
+from chat.llm.quantize import Int8WeightLinear, prompt_then_decode, prompt_weights, quantize, quantize_weights
 
 
 def test_int8_is_close_to_the_float_layer_and_the_prompt_weights_are_exact():

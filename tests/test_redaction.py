@@ -9,8 +9,7 @@ import json
 
 import pytest
 
-from chat.log_reports import EXPORT_FORMATS, export_logs
-from chat.logstore import LogStore, redact
+from chat.logs import EXPORT_FORMATS, LogStore, export_logs, redact
 
 MUST_SURVIVE = [
     "Something from 1990-1999, please",

@@ -14,7 +14,7 @@ from loopback import free_port, serving
 from test_serve import MESSAGES, RecordingChatModel
 
 from chat.llm import LLMError
-from chat.remote_llm import RemoteChatModel
+from chat.llm.remote import RemoteChatModel
 from chat.serve import create_app
 
 

@@ -3,7 +3,7 @@ marked retried, its replacement takes its turn index, and a store made before th
 
 import sqlite3
 
-from chat.logstore import LogStore
+from chat.logs import LogStore
 
 
 def run(engine, session, message):

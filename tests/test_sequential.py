@@ -12,9 +12,15 @@ import torch
 
 from evaluation import item_scores, movielens_sequential
 from retrieval import train_sequential
-from retrieval.collaborative import Interactions, read_interactions
-from retrieval.sequences import k_core, ordered_histories
-from retrieval.sequential import SasrecConfig, SasrecNetwork, SequentialModelError, SequentialRecommender, left_padded
+from retrieval.ranking import Interactions, read_interactions
+from retrieval.ranking.sequences import k_core, ordered_histories
+from retrieval.ranking.sequential import (
+    SasrecConfig,
+    SasrecNetwork,
+    SequentialModelError,
+    SequentialRecommender,
+    left_padded,
+)
 from retrieval.train_sequential import TrainingConfig, target_ranks, train
 
 CYCLE = 20  # items "0".."19"; every user walks the cycle 0 -> 1 -> ... -> 19 -> 0 from their own start, seeing no item twice

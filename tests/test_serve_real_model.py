@@ -14,7 +14,7 @@ import pytest
 from conftest import ROOT
 from loopback import free_port
 
-from chat.remote_llm import RemoteChatModel
+from chat.llm.remote import RemoteChatModel
 
 pytestmark = pytest.mark.slow
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from chat.settings import Settings, add_arguments, load_settings
-from retrieval.rerank import RerankWeights
+from retrieval.ranking import RerankWeights
 
 
 def parse(argv):

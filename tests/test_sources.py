@@ -7,14 +7,12 @@ catalogue in one fixed order, so it has learned "after item i comes item i + 1".
 import numpy as np
 import pytest
 
-from retrieval.collaborative import Interactions, ItemItemModel
 from retrieval.filters import ItemFilter, year_range
 from retrieval.item_search import ItemSearch, SearchOptions
-from retrieval.ranking_features import FEATURES
+from retrieval.ranking import FEATURES, Interactions, ItemItemModel, ordered_histories
+from retrieval.ranking.sequential import SasrecConfig
+from retrieval.ranking.sources import CollaborativeSource, DenseSource, PopularitySource, SequentialSource, seed_weights
 from retrieval.retriever import FaissRetriever, SearchRequest
-from retrieval.sequences import ordered_histories
-from retrieval.sequential import SasrecConfig
-from retrieval.sources import CollaborativeSource, DenseSource, PopularitySource, SequentialSource, seed_weights
 from retrieval.train_sequential import TrainingConfig, train
 
 

@@ -9,8 +9,7 @@ from evaluation import redial
 from finetune import redial_sequential, train_ranker
 from finetune.redial_sequential import train_on_sequences
 from retrieval import build_index
-from retrieval.learned_ranker import RankingGroups
-from retrieval.ranking_features import FEATURES
+from retrieval.ranking import FEATURES, RankingGroups
 
 
 def write_tiny_redial(root):

@@ -2,7 +2,7 @@
 
 A ranker folder holds `ranker.txt` (LightGBM's own text format) and `ranker.json` (the feature
 names, the LightGBM version, the training data's hash, parameters and validation scores). A
-model whose feature names differ from `ranking_features.FEATURES` is refused, never used on
+model whose feature names differ from `features.FEATURES` is refused, never used on
 the wrong columns. lightgbm is imported only here, when a ranker is trained or loaded.
 """
 
@@ -15,7 +15,7 @@ from typing import Sequence
 
 import numpy as np
 
-from retrieval.ranking_features import FEATURES
+from retrieval.ranking.features import FEATURES
 
 MODEL_FILE, META_FILE = "ranker.txt", "ranker.json"
 

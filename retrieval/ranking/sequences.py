@@ -15,7 +15,7 @@ from typing import Sequence
 
 import numpy as np
 
-from retrieval.collaborative import Interactions
+from retrieval.ranking.collaborative import Interactions
 
 MIN_COUNT = 5
 

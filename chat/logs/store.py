@@ -11,12 +11,12 @@ existed get it when opened.
 
 Each LLM-written reason of a turn is kept too (`explanations`): the explainer's prompt and the
 assistant prefix the model continued, its draft, the reason shown and the guard's problems, so a
-rejected draft and the text shown in its place make a preference pair (`chat.log_reports`).
+rejected draft and the text shown in its place make a preference pair (`chat.logs.reports`).
 It is a table of its own, so a store made before it gains it on open and nothing else changes.
 
 Reading back: `turns`, `feedback`, `explanations` and `latencies_ms` (optionally only for conversations active
 since a date), `counts`; deleting: `delete_sessions` (one person's opt-out) and
-`purge_older_than` (retention). Reports over these rows live in `chat.log_reports`.
+`purge_older_than` (retention). Reports over these rows live in `chat.logs.reports`.
 """
 
 from __future__ import annotations

@@ -7,8 +7,8 @@
     python -m chat.logs purge --db var/conversations.db --older-than 30
 
 --db takes any SQLAlchemy URL, or a path to an SQLite file. The export formats (the `sft` one is
-what `finetune.build_data --source logs` reads) are described in `chat/log_reports.py`.
-This module only parses flags and prints; the work is in `chat.log_reports` and `chat.logstore`.
+what `finetune.build_data --source logs` reads) are described in `chat/logs/reports.py`.
+This module only parses flags and prints; the work is in `chat.logs.reports` and `chat.logs.store`.
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ import logging
 import sys
 from pathlib import Path
 
-from chat.log_reports import EXPORT_FORMATS, export_logs, log_stats, stats_text
-from chat.logstore import LogStore, LogStoreError, LogStoreNotFoundError
+from chat.logs.reports import EXPORT_FORMATS, export_logs, log_stats, stats_text
+from chat.logs.store import LogStore, LogStoreError, LogStoreNotFoundError
 
 
 def database_url(text: str) -> str:

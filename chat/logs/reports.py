@@ -74,7 +74,7 @@ from pathlib import Path
 
 import numpy as np
 
-from chat.logstore import LogStore, as_utc
+from chat.logs.store import LogStore, as_utc
 
 EXPORT_FORMATS = ("sft", "jsonl", "csv", "pairs")
 NEGATIVE_FEEDBACK = frozenset({"dislike", "not_interested"})

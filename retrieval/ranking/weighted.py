@@ -1,9 +1,9 @@
 """Ranking fused candidates: the Ranker interface and the weighted fallback used when no trained ranker is given.
 
-A ranker scores the rows of a candidate feature matrix (`ranking_features.FEATURES`); higher is
+A ranker scores the rows of a candidate feature matrix (`features.FEATURES`); higher is
 better. `WeightedRanker` adds reciprocal rank fusion over the sources (each source's weight
 is a setting) to closeness to liked items and distance from disliked ones. The learned ranker
-(`learned_ranker.LightGBMRanker`) has the same interface. Hard constraints are not a ranker's
+(`learned.LightGBMRanker`) has the same interface. Hard constraints are not a ranker's
 job: no source ever recalls a filtered-out item.
 """
 
@@ -14,7 +14,7 @@ from typing import Protocol
 
 import numpy as np
 
-from retrieval.ranking_features import FEATURES, RRF_K, SOURCES
+from retrieval.ranking.features import FEATURES, RRF_K, SOURCES
 
 
 class Ranker(Protocol):

@@ -6,7 +6,7 @@ scores). Three sources share the protocol:
 - `CollaborativeSource`: an item-item model (EASE by default) seeded with every item mentioned so
   far, recent mentions weighted up (weight `recency_decay ** age`, age 0 for the latest)
 - `PopularitySource`: the items most people interacted with (a prior for when little is known)
-- `SequentialSource`: a sequential recommender (SASRec, `retrieval.sequential`) reading the items
+- `SequentialSource`: a sequential recommender (SASRec, `retrieval.ranking.sequential`) reading the items
   mentioned so far in order, oldest first, as a history, scoring what comes next
 Every source sees the same `SearchContext`: the request, its row mask (hard filters and
 exclusions, computed once) and its query vector. No source ever returns a disallowed row.
@@ -19,12 +19,12 @@ from typing import TYPE_CHECKING, Protocol, Sequence
 
 import numpy as np
 
-from retrieval.collaborative import ItemItemModel, recency_weights
 from retrieval.index import ItemIndex
+from retrieval.ranking.collaborative import ItemItemModel, recency_weights
 from retrieval.retriever import FaissRetriever, SearchRequest
 
 if TYPE_CHECKING:  # torch is imported only when a sequential model is loaded
-    from retrieval.sequential import SequentialRecommender
+    from retrieval.ranking.sequential import SequentialRecommender
 
 RECENCY_DECAY = 1.0  # chosen on the ReDial validation dialogues: 0.85 scored one target less, 0.5 fewer (docs/benchmarks.md)
 

@@ -166,7 +166,7 @@ class LocalChatModel:
     ):
         import torch
 
-        from chat import quantize as chat_quantize
+        from chat.llm import quantize as chat_quantize
 
         if threads:
             torch.set_num_threads(threads)
@@ -184,7 +184,7 @@ class LocalChatModel:
         model = chat_quantize.quantize(model, "int8" if quantize is True else quantize or "none")
         model.eval()
         self.model = model
-        # Prompt tokens always run on the float weights, new tokens on the int8 ones (chat/quantize.py), so a
+        # Prompt tokens always run on the float weights, new tokens on the int8 ones (chat/llm/quantize.py), so a
         # kept KV cache holds exactly what a fresh computation of the same prompt would.
         self._prompt_weights = partial(chat_quantize.prompt_weights, model)
         self._prompt_then_decode = partial(chat_quantize.prompt_then_decode, model)

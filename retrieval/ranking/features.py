@@ -18,7 +18,7 @@ import numpy as np
 
 from retrieval.catalog import Item
 from retrieval.filters import category
-from retrieval.sources import Hits, SearchContext
+from retrieval.ranking.sources import Hits, SearchContext
 
 SOURCES = ("dense", "collaborative", "popularity", "sequential")
 RRF_K = 60  # reciprocal rank fusion's constant (Cormack et al. 2009)
