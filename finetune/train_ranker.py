@@ -61,7 +61,7 @@ WITHOUT_SEQUENTIAL = "without_sequential"  # with --sequential, the ranker train
 @dataclass(frozen=True)
 class TrainRankerArgs:
     data: Path
-    items: Path
+    items: Path | None  # None: the open universe (ReDial's movie names joined with the demo catalogue)
     out: Path
     folds: int = 4
     rounds: int = 400
@@ -250,7 +250,9 @@ def parse_args(argv: list[str] | None = None) -> TrainRankerArgs:
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--data", type=Path, required=True, help="ReDial folder, or a folder holding redial/ and iard/")
     parser.add_argument("--items", type=Path, default=os.environ.get(ITEMS_ENV) or None,
-                        help=f"index folder built from the ReDial item text (env {ITEMS_ENV})")
+                        help=f"index folder built from the ReDial item text (env {ITEMS_ENV}); without it, the open "
+                        "universe: ReDial's movie names joined with the demo catalogue, all openly licensed, so the "
+                        "ranker may ship (data/ranker)")
     parser.add_argument("--out", type=Path, default=Path("var") / "ranker" / "redial", help="folder for the ranker")
     defaults = TrainRankerArgs(Path(), Path(), Path())
     parser.add_argument("--folds", type=int, default=defaults.folds, help="out-of-fold parts of the train dialogues")
@@ -271,8 +273,6 @@ def parse_args(argv: list[str] | None = None) -> TrainRankerArgs:
     parser.add_argument("--refit-all", action="store_true",
                         help="train the chosen ranker once more on train and validation rows together")
     args = parser.parse_args(argv)
-    if args.items is None:
-        parser.error(f"--items is required (or set {ITEMS_ENV})")
     try:
         grid = parse_grid(args.grid)
     except ValueError as error:
