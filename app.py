@@ -238,19 +238,9 @@ def build_ui(engine: ChatEngine, settings: Settings, admin: AdminLogin | None = 
     def new_conversation() -> Conversation:
         return Conversation(engine.new_session())
 
-    def apply_log_choice(session: ChatSession, dont_log: bool) -> bool:
-        """Honour the opt-out; when it is newly set, delete what was logged of this conversation. True if deleted."""
-        was_logging = session.logging_enabled
-        session.logging_enabled = not dont_log
-        if not (dont_log and was_logging and session.log_session_started and store is not None):
-            return False
-        store.delete_sessions([session.id])
-        session.log_session_started, session.last_turn_id = False, None
-        return True
-
     def set_log_choice(dont_log: bool, session: ChatSession) -> None:
         try:
-            if apply_log_choice(session, dont_log):
+            if engine.set_logging(session, not dont_log):
                 gr.Info("This conversation is not logged any more; what was logged of it is deleted.")
         except LogStoreError:
             log.exception("could not delete the logged turns of session %s", session.id)

@@ -5,7 +5,8 @@
    query is repaired from the state
 3. search (`retrieval.item_search.ItemSearch`): every candidate source (dense FAISS, the
    collaborative model seeded with everything mentioned so far, popularity) recalls under the
-   state's hard constraints and exclusions, the candidates are fused and ranked
+   state's hard constraints and exclusions, the candidates are fused and ranked; a dialogue reranker
+   (`chat.reranking`), when one was chosen, reorders them reading the state and the message
 4. explain: the reply names exactly the chosen items (the engine writes each title); the LLM
    writes each item's reason (all items at once as one batch, or one after another), and the
    guard swaps any reason that names another film or a fact not on the card for a templated
@@ -27,11 +28,12 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Iterator
 
 from chat import prompts
-from chat.choices import Explainer, Planner, Reranker, check_choices
+from chat.choices import Explainer, Planner, check_choices
 from chat.guard import reason_problems
 from chat.history import HistoryMatch, history_reply
-from chat.llm import ChatModel, LLMError, YesNoScorer
+from chat.llm import ChatModel, LLMError
 from chat.logstore import LogStore, LogStoreError, redact
+from chat.reranking import DialogueReranker
 from chat.state import (
     DialogueState,
     add_history,
@@ -63,8 +65,6 @@ class EngineSettings:
     planner: Planner = "llm"  # "llm": the model writes the search call; "rules": built from the dialogue state
     explainer: Explainer = "llm"  # "llm": the model writes each reason; "template": reasons from the card alone
     explain_batch: bool = True  # the model writes every item's reason at once (one batch) rather than one by one
-    reranker: Reranker = "weights"  # "weights": the weighted signals; "llm": then the LLM reorders the top by P(yes)
-    scorer_candidates: int = 10  # with reranker="llm": how many of the top candidates the LLM scores
     plan_max_new_tokens: int = 24
     reason_max_new_tokens: int = 36
     model_id: str = ""
@@ -163,12 +163,14 @@ class ChatEngine:
         llm: ChatModel | None,
         log_store: LogStore | None = None,
         settings: EngineSettings = EngineSettings(),
+        reranker: DialogueReranker | None = None,  # reorders the search's candidates; None: the search's order stands
     ):
         self.catalog = catalog
         self.search = search
         self.llm = llm
         self.log_store = log_store
         self.settings = settings
+        self.reranker = reranker
         self.titles = TitleMatcher(catalog.items)
         self.people = frozenset(normalize_term(name) for item in catalog.items for name in people_of(item) if name.strip())
         self.fields = search.index.fields  # the catalogue's filterable fields: what a message can constrain
@@ -272,9 +274,9 @@ class ChatEngine:
         lap("plan")
         ranked = self.search.run(self.search_request(state, call))
         lap("search")
-        if self.settings.reranker == "llm":
-            ranked = self._llm_rerank(state, reading, ranked, notes)
-            lap("llm_rerank")
+        if self.reranker is not None:
+            ranked = self.reranker.rerank(ranked, state, reading.text, notes)
+            lap(f"{self.reranker.name}_rerank")
         return Ranking(call, valid, notes, raw_call, ranked, timings)
 
     def search_request(self, state: DialogueState, call: SearchCall) -> SearchRequest:
@@ -295,23 +297,13 @@ class ChatEngine:
         """The turn's search call alone (for training data: nothing is searched, shown or logged)."""
         return self._plan(state, reading)[0]
 
-    def _llm_rerank(self, state: DialogueState, reading: Reading, ranked: list[ScoredItem], notes: list[str]) -> list[ScoredItem]:
-        """The top candidates reordered by the LLM's P(yes) that each suits the request (TALLRec-style pointwise scorer).
-
-        Needs a backend that exposes next-token probabilities (the local one); otherwise the order stays.
-        """
-        top = ranked[: self.settings.scorer_candidates]
-        if not isinstance(self.llm, YesNoScorer) or not top:
-            return ranked
-        try:
-            chances = self.llm.yes_probability([prompts.scorer_messages(state, self.catalog, reading.text, s.item,
-                                                                        self.settings.wording) for s in top])
-        except LLMError as error:
-            notes.append(f"scorer error: {error}")
-            return ranked
-        rescored = [ScoredItem(s.item, s.score, {**s.signals, "llm_yes": chance}) for s, chance in zip(top, chances)]
-        rescored.sort(key=lambda s: -s.signals["llm_yes"])  # stable: ties keep the weighted order
-        return rescored + ranked[len(top):]
+    def explain(self, state: DialogueState, message: str, items: list[Item]) -> tuple[list[ShownItem], list[dict]]:
+        """The turn's explain step alone (for evaluation: nothing is searched, logged or changed): each item with the
+        reason shown for it, and per LLM-explained item what the model was asked and wrote and the guard's problems
+        with it (as in `TurnResult.explanations`)."""
+        explanations: list[dict] = []
+        shown = list(self._explain(state, message, [ScoredItem(item, 0.0, {}) for item in items], [], explanations))
+        return shown, explanations
 
     def _canned_reply(self, session: ChatSession, reading: Reading) -> tuple[str, str] | None:
         """Replies that need no search: empty, other language, small talk, a vague opening."""
@@ -337,15 +329,7 @@ class ChatEngine:
         # A title's words make a poor query ("Groundhog Day" finds films with "Day" in them): describe the liked films.
         described = " ".join(dict.fromkeys(w for item in liked for w in (*item.genres, *item.keywords[:4])))
         fallback = described or f"well-loved {self.settings.wording.plural}"
-        from_state = SearchCall(
-            query=state.query_text() or fallback,
-            genres=tuple(sorted(state.genres_wanted)),
-            year_min=state.year_min,
-            year_max=state.year_max,
-            avoid=tuple(sorted(state.avoid_terms | state.genres_avoided)),
-            runtime_max=state.runtime_max,
-            filters=tuple(condition.text() for condition in state.conditions),
-        )
+        from_state = SearchCall.searching(state.query_text() or fallback, state.conditions, state.avoid_terms)
         if self.llm is None or self.settings.planner == "rules":
             return from_state, None, [], ""
         messages, _ = prompts.planner_messages(state, self.catalog, reading.text, self.settings.wording)
@@ -359,7 +343,7 @@ class ChatEngine:
         except ToolCallError as error:
             return from_state, False, [f"tool call repaired from state: {error}"], raw
         # The model's words join the state's, minus anything the person ruled out ("no zombies" is no query for zombies).
-        ruled_out = {w for term in state.avoid_terms | state.genres_avoided for w in term.split()}
+        ruled_out = {w for term in state.avoid_terms | state.avoided("genres") for w in term.split()}
         ruled_out |= {normalize_term(w) for i in (*state.liked, *state.disliked) if i in self.catalog
                       for w in self.catalog[i].title.split()}  # named films are searched by their vectors, not their words
         words = [w for w in (from_state.query + " " + model_query).split() if normalize_term(w) not in ruled_out]
@@ -455,6 +439,19 @@ class ChatEngine:
             log.exception("could not log turn %d of session %s", session.turn_index, session.id)
             return None
 
+    def set_logging(self, session: ChatSession, enabled: bool) -> bool:
+        """The person's choice whether this conversation is logged, for every front end. Opting out stops the logging
+        of its turns, feedback and replacement cards, and deletes what was logged of it so far: True when that
+        deletion ran. Opting back in logs its turns from then on. Raises LogStoreError when the deletion fails (the
+        conversation is still not logged from then on)."""
+        was_logging = session.logging_enabled
+        session.logging_enabled = enabled
+        if enabled or not was_logging or not session.log_session_started or self.log_store is None:
+            return False
+        self.log_store.delete_sessions([session.id])
+        session.log_session_started, session.last_turn_id = False, None
+        return True
+
     def rewind(self, session: ChatSession) -> bool:
         """Undoes the session's last turn so that it can be answered again (retried, or its message edited): the
         session is as it was before it, and its logged turn is marked retried. False when there is no such turn."""
@@ -524,5 +521,5 @@ class ChatEngine:
 
 def _state_json(state: DialogueState) -> dict:
     record = {key: sorted(value) if isinstance(value, frozenset) else value for key, value in asdict(state).items()}
-    record["conditions"] = [condition.text() for condition in state.conditions]
+    record["conditions"] = [condition.text() for condition in state.conditions]  # "genres=horror", "year=1990..1999"
     return record

@@ -15,7 +15,7 @@ from chat.tools import CALL_PREFIX, TOOL_DESCRIPTION
 from chat.wording import Wording
 from retrieval.catalog import Catalog, Item
 from retrieval.field_kinds import PERSON_FIELDS, UNITS
-from retrieval.filters import FieldCondition, number
+from retrieval.filters import GENRES, YEAR, FieldCondition, number
 
 FILM = Wording()
 
@@ -102,17 +102,16 @@ def state_summary(state: DialogueState, catalog: Catalog) -> str:
         lines.append("Liked: " + "; ".join(catalog[i].label for i in state.liked if i in catalog))
     if state.disliked:
         lines.append("Disliked: " + "; ".join(catalog[i].label for i in state.disliked if i in catalog))
-    categories = [value for c in state.conditions if not c.exclude and not c.is_range for value in sorted(c.any_of)]
-    wants = sorted(state.genres_wanted) + categories + list(state.preferences[:2])
+    wants = state.wanted_categories() + list(state.preferences[:2])
     if wants:
         lines.append("Wants: " + ", ".join(wants))
-    if state.year_min or state.year_max:
-        lines.append(f"Years: {state.year_min or 'any'}-{state.year_max or 'any'}")
-    limits = ([f"under {state.runtime_max} min"] if state.runtime_max else []) + limit_words(state.conditions)
+    year_min, year_max = state.bounds(YEAR)
+    if year_min or year_max:
+        lines.append(f"Years: {year_min or 'any'}-{year_max or 'any'}")
+    limits = [f"under {c.maximum:g} min" for c in state.wishes("runtime")] + limit_words(state.others())
     if limits:
         lines.append("Limits: " + ", ".join(limits))
-    excluded = [value for c in state.conditions if c.exclude and not c.is_range for value in sorted(c.any_of)]
-    avoid = sorted(state.genres_avoided | state.avoid_terms | set(excluded))
+    avoid = sorted(state.excluded_categories() | state.avoid_terms)
     if avoid:
         lines.append("Avoid: " + ", ".join(avoid))
     return "\n".join(lines)
@@ -251,19 +250,16 @@ def intro_line(state: DialogueState, catalog: Catalog, count: int, wording: Word
     Example: liked Alien, wants horror, before 1978, no gore, first turn ->
              "Since you liked Alien, here are three horror films made before 1978, with no gore:"
     """
-    categories = [value for c in state.conditions if not c.exclude and not c.is_range for value in sorted(c.any_of)]
-    what = " and ".join([*sorted(state.genres_wanted), *categories])
+    what = " and ".join(state.wanted_categories())
     films = f"{what} {wording.plural}" if what else wording.plural
     number = _COUNT_WORDS[count] if count < len(_COUNT_WORDS) else str(count)
     picks = f"one {what + ' ' + wording.noun if what else 'pick'}" if count == 1 else f"{number} {films}"
-    details = [_era(state.year_min, state.year_max)]
-    if state.runtime_max:
-        details.append(f"under {state.runtime_max} minutes")
-    details += limit_words(state.conditions)
+    details = [_era(*state.bounds(YEAR))]
+    details += [f"under {c.maximum:g} minutes" for c in state.wishes("runtime")]
+    details += limit_words(state.others())
     people = {person.lower(): person for item in catalog.items for person in (*item.cast, *item.directors)}
-    excluded = [value for c in state.conditions if c.exclude and not c.is_range for value in sorted(c.any_of)]
-    things = sorted(set(state.genres_avoided) | set(excluded)) + sorted(t for t in state.avoid_terms
-                                                                         if t not in people and t not in excluded)
+    excluded = state.excluded_categories()
+    things = sorted(excluded) + sorted(t for t in state.avoid_terms if t not in people and t not in excluded)
     avoided_people = [people[t] for t in sorted(state.avoid_terms) if t in people]
     avoided = ([f"with no {_spoken_list(things, 'or')}"] if things else []) + (
         [f"without {_spoken_list(avoided_people, 'or')}"] if avoided_people else [])
@@ -328,7 +324,7 @@ def template_reason(item: Item, state: DialogueState, catalog: Catalog, wording:
     year = f"{item.year} " if item.year else ""
     article = "An" if (year or what or wording.noun)[:1].lower() in "aeiou8" else "A"
     sentence = f"{article} {year}{what + ' ' if what else ''}{wording.noun}{by}"
-    wanted = set(state.genres_wanted)
+    wanted = state.wanted(GENRES)
     mood = [k for k in item.keywords if k not in wanted][:3]
     if mood:
         sentence += ": " + ", ".join(mood)

@@ -2,8 +2,8 @@
 
 `update_state(state, reading, catalog)` is pure: it returns a new state. A newly stated genre or
 era replaces the old one (people refine); avoided things accumulate (people rarely un-ban).
-Constraints on the catalogue's other fields are `FieldCondition`s: a new one on a field replaces
-the old one on it, exclusions accumulate. `relaxations` names the states with one wanted
+Every constraint, on the demo's genres, era and runtime as on the catalogue's other fields, is a
+`FieldCondition`: a new wanted one on a field replaces the old one on it, exclusions accumulate. `relaxations` names the states with one wanted
 constraint dropped, for a request that nothing meets.
 `add_history` seeds a state with a watch history the person brought (`chat.history`).
 """
@@ -17,7 +17,17 @@ from statistics import median
 from chat.understanding import Reading
 from retrieval.catalog import Catalog
 from retrieval.field_kinds import describe_field
-from retrieval.filters import FieldCondition, ItemFilter, field_values, number
+from retrieval.filters import (
+    GENRES,
+    YEAR,
+    Constraints,
+    FieldCondition,
+    ItemFilter,
+    field_values,
+    number,
+    wish_kind,
+    year_range,
+)
 
 DEFAULT_OLDER_BEFORE = 1980
 DEFAULT_NEWER_AFTER = 2010
@@ -28,17 +38,13 @@ HISTORY_TASTE_ITEMS = 50
 
 
 @dataclass(frozen=True)
-class DialogueState:
+class DialogueState(Constraints):
     liked: tuple[str, ...] = ()
     disliked: tuple[str, ...] = ()
     watched: tuple[str, ...] = ()  # a brought history's items, in watch order: never recommended
-    genres_wanted: frozenset[str] = frozenset()
-    genres_avoided: frozenset[str] = frozenset()
+    # Every wanted and avoided constraint: genres, era, runtime and the catalogue's other fields (price, mechanics).
+    conditions: tuple[FieldCondition, ...] = ()
     avoid_terms: frozenset[str] = frozenset()
-    year_min: int | None = None
-    year_max: int | None = None
-    runtime_max: int | None = None
-    conditions: tuple[FieldCondition, ...] = ()  # constraints on the catalogue's other fields: price, pages, mechanics
     shown: tuple[str, ...] = ()
     last_shown: tuple[str, ...] = ()
     rejected: frozenset[str] = frozenset()
@@ -52,27 +58,16 @@ class DialogueState:
                 | frozenset(self.watched))
 
     def filters(self) -> ItemFilter:
-        return ItemFilter(
-            genres_all=self.genres_wanted,
-            genres_none=self.genres_avoided,
-            year_min=self.year_min,
-            year_max=self.year_max,
-            runtime_max=self.runtime_max,
-            avoid_terms=self.avoid_terms,
-            fields=self.conditions,
-        )
+        return ItemFilter(self.conditions, self.avoid_terms)
 
     @property
     def knows_something(self) -> bool:
-        """Enough to search on: a liked item, a genre, an era or a stated preference."""
-        return bool(
-            self.liked or self.genres_wanted or self.preferences or self.year_min or self.year_max
-            or self.shown or self.avoid_terms or self.genres_avoided or self.conditions
-        )
+        """Enough to search on: a liked item, a constraint or a stated preference."""
+        return bool(self.liked or self.conditions or self.preferences or self.shown or self.avoid_terms)
 
     def query_text(self) -> str:
         """The text to embed: wanted genres plus the latest stated preferences."""
-        parts = [" ".join(sorted(self.genres_wanted))] + list(self.preferences)
+        parts = [" ".join(sorted(self.wanted(GENRES)))] + list(self.preferences)
         return " ".join(p for p in parts if p).strip()
 
 
@@ -96,36 +91,55 @@ def _lower_than_shown(name: str, shown: Sequence[str], catalog: Catalog) -> Fiel
 
 
 def merge_conditions(old: tuple[FieldCondition, ...], new: Sequence[FieldCondition]) -> tuple[FieldCondition, ...]:
-    """The conditions after new ones are stated: a new wanted one replaces the wanted one on its field, exclusions add.
+    """The conditions after new ones are stated: new wanted ones replace the wanted ones on their field; exclusions
+    add up, one per field, less any value now wanted; a wanted value that is excluded is dropped.
 
     Example: (price ..20, mechanics != bluffing) + (price ..15,) -> (mechanics != bluffing, price ..15)
+             (genres=horror, genres!=comedy) + (genres=comedy,) -> (genres=comedy,)
+             (genres=horror,) + (genres!=horror,) -> (genres!=horror,)
     """
     replaced = {c.field for c in new if not c.exclude}
     kept = [c for c in old if c.exclude or c.field not in replaced]
-    return tuple(dict.fromkeys((*kept, *new)))
+    merged: dict[tuple, FieldCondition] = {}
+    for c in (*kept, *new):
+        key = (c.field, c.missing_passes) if c.exclude and not c.is_range else (c,)
+        earlier = merged.get(key)
+        merged[key] = replace(c, any_of=earlier.any_of | c.any_of) if earlier is not None else c
+    now_wanted = {(c.field, value) for c in new if not c.exclude and not c.is_range for value in c.any_of}
+    excluded = {(c.field, value) for c in merged.values() if c.exclude and not c.is_range for value in c.any_of
+                if (c.field, value) not in now_wanted}
+    result = []
+    for c in merged.values():
+        if not c.is_range:
+            blocked = now_wanted if c.exclude else excluded
+            values = frozenset(value for value in c.any_of if (c.field, value) not in blocked)
+            if not values:
+                continue
+            c = replace(c, any_of=values) if values != c.any_of else c
+        result.append(c)
+    return tuple(result)
+
+
+_RELAXED_LAST: tuple[str | None, ...] = (None, "runtime", "years")
 
 
 def relaxations(state: DialogueState) -> list[tuple[str, DialogueState]]:
     """Each wanted constraint the state holds, described, with the state without it: the numbers first, then the
-    era, then the categories; last, when there are several, the state without any of them. What the person wants
-    avoided is never relaxed.
+    era, then the categories (the wished genres together); last, when there are several, the state without any of
+    them. What the person wants avoided is never relaxed.
 
     Example: wants horror from the 2020s -> [("2020-2029", the state without the years), ("horror", without the genre)]
     """
-    options = [(condition.describe(), replace(state, conditions=tuple(c for c in state.conditions if c != condition)))
-               for condition in state.conditions if not condition.exclude and condition.is_range]
-    if state.runtime_max is not None:
-        options.append((f"under {state.runtime_max} min", replace(state, runtime_max=None)))
-    if state.year_min is not None or state.year_max is not None:
-        era = ItemFilter(year_min=state.year_min, year_max=state.year_max).describe()
-        options.append((era, replace(state, year_min=None, year_max=None)))
-    if state.genres_wanted:
-        options.append((" and ".join(sorted(state.genres_wanted)), replace(state, genres_wanted=frozenset())))
-    options += [(condition.describe(), replace(state, conditions=tuple(c for c in state.conditions if c != condition)))
-                for condition in state.conditions if not condition.exclude and not condition.is_range]
+    wanted = [c for c in state.conditions if not c.exclude]
+    ranges = sorted((c for c in wanted if c.is_range), key=lambda c: _RELAXED_LAST.index(wish_kind(c)))
+    genres = tuple(c for c in wanted if wish_kind(c) == "genre")
+    groups = [(c,) for c in ranges] + ([genres] if genres else [])
+    groups += [(c,) for c in wanted if not c.is_range and wish_kind(c) != "genre"]
+    options = [(ItemFilter(group).describe(), replace(state, conditions=tuple(c for c in state.conditions
+                                                                             if c not in group)))
+               for group in groups]
     if len(options) > 1:
-        none_wanted = replace(state, runtime_max=None, year_min=None, year_max=None, genres_wanted=frozenset(),
-                              conditions=tuple(c for c in state.conditions if c.exclude))
+        none_wanted = replace(state, conditions=tuple(c for c in state.conditions if c.exclude))
         options.append((" and ".join(words for words, _ in options), none_wanted))
     return options
 
@@ -148,9 +162,7 @@ def update_state(state: DialogueState, reading: Reading, catalog: Catalog) -> Di
     if reading.reject_shown:
         newly_rejected |= set(state.last_shown)
 
-    year_min, year_max = state.year_min, state.year_max
-    if reading.year_min is not None or reading.year_max is not None:
-        year_min, year_max = reading.year_min, reading.year_max
+    year_min, year_max = reading.bounds(YEAR) if reading.wishes("years") else state.bounds(YEAR)
     shown_years = sorted(catalog[i].year for i in state.last_shown if i in catalog and catalog[i].year)
     middle = shown_years[len(shown_years) // 2] if shown_years else None
     if reading.older:  # older than the typical film just shown
@@ -160,25 +172,20 @@ def update_state(state: DialogueState, reading: Reading, catalog: Catalog) -> Di
         year_min = middle + 1 if middle else DEFAULT_NEWER_AFTER
         year_max = None if year_max is not None and year_max < year_min else year_max
 
-    genres_wanted = reading.genres_wanted or state.genres_wanted
-    genres_avoided = (state.genres_avoided - reading.genres_wanted) | reading.genres_avoided
-    genres_wanted = genres_wanted - genres_avoided
+    wanted_genres = reading.wanted(GENRES)
     # A change of genre starts the wish list afresh: "scary" from a horror request is no help for a comedy.
-    preferences = () if reading.genres_wanted and reading.genres_wanted != state.genres_wanted else state.preferences
+    preferences = () if wanted_genres and wanted_genres != state.wanted(GENRES) else state.preferences
     if reading.preference_text:
         preferences = (reading.preference_text, *preferences)[:MAX_PREFERENCES]
     lowered = [c for c in (_lower_than_shown(name, state.last_shown, catalog) for name in reading.lower) if c]
+    conditions = merge_conditions(state.conditions, [*reading.conditions, *lowered])
+    conditions = tuple(c for c in conditions if wish_kind(c) != "years") + year_range(year_min, year_max)
     return replace(
         state,
         liked=tuple(liked),
         disliked=tuple(disliked),
-        genres_wanted=frozenset(genres_wanted),
-        genres_avoided=frozenset(genres_avoided),
+        conditions=conditions,
         avoid_terms=state.avoid_terms | reading.avoid_terms,
-        year_min=year_min,
-        year_max=year_max,
-        runtime_max=reading.runtime_max or state.runtime_max,
-        conditions=merge_conditions(state.conditions, [*reading.conditions, *lowered]),
         rejected=state.rejected | newly_rejected,
         preferences=preferences,
         mentioned=state.mentioned + tuple(dict.fromkeys((*reading.liked, *reading.disliked))),

@@ -9,7 +9,8 @@ The LLM emits exactly one call per turn, on its own line:
 trained and are written only when the state holds them: `runtime_max` (minutes) and `filters`,
 the state's constraints on the catalogue's other fields as `retrieval.filters.FieldCondition`
 texts (`"price=..15"`, `"mechanics!=bluffing"`). The model never writes them (it writes the
-query alone), so the logged call says every constraint the search held. At inference the engine asks for the query alone
+query alone), so the logged call says every constraint the search held. Inside, a call holds its
+constraints as `retrieval.filters.FieldCondition`s, the one form the dialogue state holds them in. At inference the engine asks for the query alone
 (`QUERY_PREFIX`, stop at its closing quote) and takes the constraints from the dialogue state;
 fine-tuning data holds whole calls, so the model learns them all. The same rendering is used in fine-tuning data, so
 training and serving cannot drift apart. A malformed call comes back as a `ToolCallError` whose
@@ -20,7 +21,19 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from retrieval.filters import (
+    Constraints,
+    FieldCondition,
+    FilterSyntaxError,
+    genre_wishes,
+    runtime_limit,
+    whole,
+    wish_kind,
+    year_range,
+)
 
 TOOL_NAME = "search_items"
 OPEN, CLOSE = "<tool_call>", "</tool_call>"
@@ -39,29 +52,51 @@ class ToolCallError(ValueError):
 
 
 @dataclass(frozen=True)
-class SearchCall:
+class SearchCall(Constraints):
+    """A search: the query, its hard constraints as field conditions, and the words to avoid.
+
+    `arguments()` writes the conditions in the trained format: a wished genre under `genres`, an era under
+    `year_min`/`year_max`, a most-minutes under `runtime_max`, any other condition as text under `filters`.
+    """
+
     query: str
-    genres: tuple[str, ...] = ()
-    year_min: int | None = None
-    year_max: int | None = None
-    avoid: tuple[str, ...] = field(default=())
-    runtime_max: int | None = None
-    filters: tuple[str, ...] = ()  # FieldCondition texts: "price=..15"
+    conditions: tuple[FieldCondition, ...] = ()
+    avoid: tuple[str, ...] = ()
+
+    @classmethod
+    def searching(cls, query: str, conditions: Sequence[FieldCondition], avoid_terms: Iterable[str]) -> "SearchCall":
+        """The call for a search on these constraints, as logged and trained: the wished genres sorted, the genres
+        to avoid among the avoided words.
+
+        Example: ("x", (genres=horror, genres!=comedy), {"gore"}) -> '{"query": "x", "genres": ["horror"],
+                 "avoid": ["comedy", "gore"]}'
+        """
+        genres = sorted((c for c in conditions if wish_kind(c) == "genre"), key=lambda c: sorted(c.any_of))
+        rest = [c for c in conditions if wish_kind(c) not in ("genre", "no_genre")]
+        avoided = {value for c in conditions if wish_kind(c) == "no_genre" for value in c.any_of}
+        return cls(query, (*genres, *rest), tuple(sorted(avoided | set(avoid_terms))))
 
     def arguments(self) -> dict:
+        """The call's JSON arguments. Example: SearchCall("x", year_range(1990, 1999)) -> {"query": "x",
+        "year_min": 1990, "year_max": 1999}"""
+        genres = [value for c in self.wishes("genre") for value in c.any_of]
+        years = next(iter(self.wishes("years")), None)
+        runtime = next(iter(self.wishes("runtime")), None)
         args: dict = {"query": self.query}
-        if self.genres:
-            args["genres"] = list(self.genres)
-        if self.year_min is not None:
-            args["year_min"] = self.year_min
-        if self.year_max is not None:
-            args["year_max"] = self.year_max
+        if genres:
+            args["genres"] = genres
+        if years is not None and years.minimum is not None:
+            args["year_min"] = whole(years.minimum)
+        if years is not None and years.maximum is not None:
+            args["year_max"] = whole(years.maximum)
         if self.avoid:
             args["avoid"] = list(self.avoid)
-        if self.runtime_max is not None:
-            args["runtime_max"] = self.runtime_max
-        if self.filters:
-            args["filters"] = list(self.filters)
+        if runtime is not None:
+            args["runtime_max"] = whole(runtime.maximum)
+        written = (*self.wishes("genre"), years, runtime)
+        filters = [c.text() for c in self.conditions if c not in written]
+        if filters:
+            args["filters"] = filters
         return args
 
 
@@ -135,14 +170,24 @@ def parse_call(text: str, strict: bool = False) -> SearchCall:
     query = args.get("query")
     if not isinstance(query, str) or not query.strip():
         raise ToolCallError("query must be a non-empty string")
-    return SearchCall(
-        query=" ".join(query.split())[:200],
-        genres=_string_list(args.get("genres"), "genres"),
-        year_min=_optional_int(args.get("year_min"), "year_min"),
-        year_max=_optional_int(args.get("year_max"), "year_max"),
-        avoid=_string_list(args.get("avoid"), "avoid"),
-        runtime_max=_optional_int(args.get("runtime_max"), "runtime_max", "minutes like 100"),
-        filters=_string_list(args.get("filters"), "filters"),
+    return SearchCall(" ".join(query.split())[:200], call_conditions(args), _string_list(args.get("avoid"), "avoid"))
+
+
+def call_conditions(args: dict) -> tuple[FieldCondition, ...]:
+    """The hard constraints in a call's arguments, as field conditions; ToolCallError names a bad one.
+
+    Example: {"genres": ["Horror"], "year_max": 1999, "filters": ["price=..15"]} -> (genres=horror, year=..1999,
+             price=..15)
+    """
+    try:
+        filters = tuple(FieldCondition.parse(text) for text in _string_list(args.get("filters"), "filters"))
+    except FilterSyntaxError as error:
+        raise ToolCallError(str(error)) from error
+    return (
+        *genre_wishes(_string_list(args.get("genres"), "genres")),
+        *year_range(_optional_int(args.get("year_min"), "year_min"), _optional_int(args.get("year_max"), "year_max")),
+        *runtime_limit(_optional_int(args.get("runtime_max"), "runtime_max", "minutes like 100")),
+        *filters,
     )
 
 

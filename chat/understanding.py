@@ -18,7 +18,15 @@ from dataclasses import dataclass, field
 
 from chat.titles import TitleMatcher
 from retrieval.field_kinds import CatalogFields
-from retrieval.filters import FieldCondition, normalize_term
+from retrieval.filters import (
+    Constraints,
+    FieldCondition,
+    genre_exclusion,
+    genre_wishes,
+    normalize_term,
+    runtime_limit,
+    year_range,
+)
 from retrieval.text_keys import fold
 
 MAX_MESSAGE_CHARS = 2000
@@ -111,21 +119,17 @@ STOP_AFTER_NEGATION = {"more", "too", "very", "that", "this", "those", "these", 
 
 
 @dataclass(frozen=True)
-class Reading:
+class Reading(Constraints):
     """What one message said. Item ids refer to the catalogue; ordinals refer to the last shown list."""
 
     text: str
     liked: tuple[str, ...] = ()
     disliked: tuple[str, ...] = ()
-    genres_wanted: frozenset[str] = frozenset()
-    genres_avoided: frozenset[str] = frozenset()
+    # Hard constraints stated: wanted and avoided genres, an era, a most-minutes, the catalogue's other fields.
+    conditions: tuple[FieldCondition, ...] = ()
     avoid_terms: frozenset[str] = frozenset()
-    year_min: int | None = None
-    year_max: int | None = None
     older: bool = False
     newer: bool = False
-    runtime_max: int | None = None
-    conditions: tuple[FieldCondition, ...] = ()  # hard constraints on the catalogue's other fields (price, mechanics)
     lower: tuple[str, ...] = ()  # numeric fields to go lower on than what was shown ("shorter" books, "cheaper")
     reject_shown: bool = False
     rejected_positions: tuple[int, ...] = ()
@@ -142,9 +146,8 @@ class Reading:
     def has_request(self) -> bool:
         """Did the message say anything a search can use?"""
         return bool(
-            self.liked or self.disliked or self.genres_wanted or self.genres_avoided or self.avoid_terms
-            or self.year_min or self.year_max or self.older or self.newer or self.runtime_max
-            or self.conditions or self.lower or self.reject_shown or self.rejected_positions or self.liked_positions or self.preference_text
+            self.liked or self.disliked or self.conditions or self.avoid_terms or self.older or self.newer
+            or self.lower or self.reject_shown or self.rejected_positions or self.liked_positions or self.preference_text
         )
 
 
@@ -261,7 +264,7 @@ def _minutes(lowered: str) -> int | None:
 
 
 def _field_numbers(lowered: str, fields: CatalogFields) -> tuple[int | None, list[FieldCondition], list[str]]:
-    """(runtime_max, other hard conditions, fields to go lower on) that a message states about fields that exist.
+    """(most_minutes, other hard conditions, fields to go lower on) that a message states about fields that exist.
 
     Example (books with pages and price): "something shorter, under $15" -> (None, [price ..15], ["pages"]);
              (films): "under 2 hours" -> (120, [], [])
@@ -353,7 +356,7 @@ def read_message(text: str, titles: TitleMatcher, people: frozenset[str] = froze
         if mention.item_id not in liked and mention.item_id not in disliked:
             target.append(mention.item_id)
 
-    genres_wanted, genres_avoided, terms = set(), set(), set()
+    wanted_genres, avoided_genres, terms = set(), set(), set()
     wanted_values: dict[str, set[str]] = {}
     avoided_values: dict[str, set[str]] = {}
     phrases = _category_phrases(fields) if fields is not None else {}
@@ -366,7 +369,7 @@ def read_message(text: str, titles: TitleMatcher, people: frozenset[str] = froze
                 name, value = phrases[found]
                 (avoided_values if negative else wanted_values).setdefault(name, set()).add(value)
             else:
-                (genres_avoided if negative else genres_wanted).add(found)
+                (avoided_genres if negative else wanted_genres).add(found)
         for term, _ in _find_phrases(clause_norm, TERM_WORDS):
             if negative:
                 terms.add(term)
@@ -381,13 +384,13 @@ def read_message(text: str, titles: TitleMatcher, people: frozenset[str] = froze
                     terms.add(known or normalize_term(phrase))
         else:
             positive_words.append(clause_norm)
-    genres_wanted -= genres_avoided
+    wanted_genres -= avoided_genres
     for name, values in wanted_values.items():  # "crime fiction" said outright is a genre where genres hold it
         if name == "genres":
-            genres_wanted |= values - genres_avoided
+            wanted_genres |= values - avoided_genres
     for name, values in avoided_values.items():
         if name == "genres":
-            genres_avoided |= values
+            avoided_genres |= values
     conditions = [FieldCondition(name, any_of=frozenset(values)) for name, values in sorted(wanted_values.items())
                   if name != "genres"]
     conditions += [FieldCondition(name, any_of=frozenset(values), exclude=True, missing_passes=True)
@@ -397,17 +400,17 @@ def read_message(text: str, titles: TitleMatcher, people: frozenset[str] = froze
         # A genre word the catalogue's categories lack is a wish, not a filter: its word stays in the query text;
         # one to avoid is still avoided wherever it is written (`retrieval.filters.avoid_text`).
         vocabulary = fields.vocabulary("genres")
-        terms |= {normalize_term(genre) for genre in genres_avoided - vocabulary}
-        genres_wanted &= vocabulary
-        genres_avoided &= vocabulary
+        terms |= {normalize_term(genre) for genre in avoided_genres - vocabulary}
+        wanted_genres &= vocabulary
+        avoided_genres &= vocabulary
 
     year_min, year_max = _years(normalized)
     older = bool(re.search(r"\b(older|classic|classics|old school|earlier)\b", normalized)) and year_max is None
     newer = bool(re.search(r"\b(newer|more recent|recent|modern|latest)\b", normalized)) and year_min is None
     if fields is None:
-        runtime_max, lower = _minutes(normalized), []
+        most_minutes, lower = _minutes(normalized), []
     else:
-        runtime_max, more_conditions, lower = _field_numbers(lowered, fields)
+        most_minutes, more_conditions, lower = _field_numbers(lowered, fields)
         conditions += more_conditions
         if fields.numeric("year") is None:  # no years to constrain: an era is only words
             year_min = year_max = None
@@ -430,7 +433,7 @@ def read_message(text: str, titles: TitleMatcher, people: frozenset[str] = froze
     non_latin = sum(1 for ch in letters if ord(ch) > 0x24F)
     words = re.findall(r"[^\W\d_]+", MARKUP.sub(" ", text).lower())  # tags, tool calls and links are not language
     english = sum(1 for w in words if w in STOPWORDS or w in GENRE_WORDS or w in TERM_WORDS)
-    understood = genres_wanted or genres_avoided or terms or year_min or year_max or conditions
+    understood = wanted_genres or avoided_genres or terms or year_min or year_max or conditions
     not_english = bool(letters) and not mentions and not understood and (
         non_latin > len(letters) / 2 or (len(words) >= 3 and english / len(words) < 0.25)
     )
@@ -438,15 +441,11 @@ def read_message(text: str, titles: TitleMatcher, people: frozenset[str] = froze
         text=text,
         liked=tuple(liked),
         disliked=tuple(disliked),
-        genres_wanted=frozenset(genres_wanted),
-        genres_avoided=frozenset(genres_avoided),
+        conditions=(*genre_wishes(sorted(wanted_genres)), *genre_exclusion(avoided_genres), *year_range(year_min, year_max),
+                    *runtime_limit(most_minutes), *conditions),
         avoid_terms=frozenset(terms),
-        year_min=year_min,
-        year_max=year_max,
         older=older,
         newer=newer,
-        runtime_max=runtime_max,
-        conditions=tuple(conditions),
         lower=tuple(lower),
         reject_shown=reject_all,
         rejected_positions=tuple(rejected_positions),

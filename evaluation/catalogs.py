@@ -4,7 +4,7 @@ Nothing here is written into the project: the benchmarks read the data folder at
 only the FAISS index of these catalogues is cached (under `var/eval/`, git-ignored).
 
 ReDial: every row of `movies_with_mentions.csv` is an item. Where the demo catalogue has the
-same film (normalized title and year, `finetune.redial.MovieMapper`), the item is the demo
+same film (normalized title and year, `corpora.redial.MovieMapper`), the item is the demo
 item with its id and its richer fields (genres, people, runtime, synopsis, keywords); the
 other items have only a title and a year ("Title (Year)" split). Two ReDial ids that are the
 same demo film become one item. MovieLens: `ml-100k.item` (RecBole atomic file), with
@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from finetune.redial import MovieMapper, read_movie_names, split_name
+from corpora.redial import MovieMapper, read_movie_names, split_name
 from retrieval.catalog import Catalog, Item
 
 REDIAL_PREFIX = "redial-"
@@ -34,7 +34,7 @@ class RedialCatalog:
     joined: int  # ReDial ids whose film is in the demo catalogue
 
     def item_id(self, movie_id: str) -> str | None:
-        """The duck-typed `MovieMapper.item_id`, so `finetune.redial` readers accept this catalogue."""
+        """The duck-typed `MovieMapper.item_id`, so `corpora.redial` users accept this catalogue."""
         return self.item_of.get(movie_id)
 
 

@@ -50,10 +50,11 @@ from chat.guard import named_items, unshown_items
 from chat.prompts import item_card
 from chat.settings import PROJECT_ROOT, Settings
 from chat.titles import TitleMatcher, normalize_title, title_aliases
+from chat.tools import call_conditions
 from evaluation.system import DEFAULT_CACHE, ExactTitleMatcher, cached_index, engine_over, project_path
 from retrieval.catalog import Item, load_catalog
 from retrieval.embeddings import Embedder
-from retrieval.filters import FieldCondition, ItemFilter, normalize_term
+from retrieval.filters import ItemFilter, normalize_term
 from retrieval.retriever import SearchRequest
 
 log = logging.getLogger("evaluation.grounding")
@@ -81,29 +82,23 @@ class Script:
 
 
 def stated_filter(record: dict) -> ItemFilter:
-    """The constraints a scripted turn lists, as the filter every shown item must pass.
+    """The constraints a scripted turn lists, as the filter every shown item must pass. A turn lists them as the
+    search call's arguments (`chat.tools.call_conditions`): genres, year_min, year_max, runtime_max, filters, avoid.
 
     Example: {"genres": ["Comedy"], "year_max": 1999, "avoid": ["Zombies", "Tom Cruise"]}
-             -> ItemFilter(genres_all={"comedy"}, year_max=1999, avoid_terms={"zombie", "tom cruise"})
-             {"filters": ["price=..15", "genres!=poetry"]} -> ItemFilter(fields=(price ..15, genres not poetry))
+             -> ItemFilter((genres=comedy, year=..1999), avoid_terms={"zombie", "tom cruise"})
+             {"filters": ["price=..15", "genres!=poetry"]} -> ItemFilter((price ..15, genres not poetry))
     """
-    return ItemFilter(
-        genres_all=frozenset(genre.lower() for genre in record.get("genres", ())),
-        year_min=record.get("year_min"),
-        year_max=record.get("year_max"),
-        runtime_max=record.get("runtime_max"),
-        avoid_terms=frozenset(normalize_term(term) for term in record.get("avoid", ())),
-        fields=tuple(FieldCondition.parse(text) for text in record.get("filters", ())),
-    )
+    return ItemFilter(call_conditions(record), frozenset(normalize_term(term) for term in record.get("avoid", ())))
 
 
 def avoided_only(constraints: ItemFilter) -> ItemFilter:
     """The part of a filter that says what to avoid: never left out, even when nothing meets the rest.
 
-    Example: ItemFilter(genres_all={"western"}, year_min=2020, avoid_terms={"gore"}) -> ItemFilter(avoid_terms={"gore"})
+    Example: ItemFilter((genres=western, year=2020..), avoid_terms={"gore"}) -> ItemFilter(avoid_terms={"gore"})
     """
-    return ItemFilter(genres_none=constraints.genres_none, avoid_terms=constraints.avoid_terms,
-                      fields=tuple(condition for condition in constraints.fields if condition.exclude))
+    return ItemFilter(tuple(condition for condition in constraints.conditions if condition.exclude),
+                      constraints.avoid_terms)
 
 
 def load_scripts(path: Path = SCRIPTS) -> list[Script]:

@@ -2,7 +2,7 @@
 
 The INSPIRED dev dialogues (Hayati et al. 2020, `inspired/dev.tsv`) ranked by systems learned
 from ReDial train dialogues only: nothing learns from INSPIRED. Each recommender turn that names
-a movie of the ReDial item universe (matched by title and year, `finetune.redial.MovieMapper`)
+a movie of the ReDial item universe (matched by title and year, `corpora.redial.MovieMapper`)
 is a case, replayed as the ReDial benchmark replays its dialogues (`evaluation.redial.replay`),
 scored under the novel protocol beside popularity and EASE alone. Movies INSPIRED names that are
 not in the ReDial universe (many are from 2019, after ReDial) cannot be targets and are counted.
@@ -22,11 +22,12 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
+from corpora.dialogues import Dialogue, Turn, add_message
+from corpora.redial import MovieMapper
 from evaluation import baselines
 from evaluation.catalogs import RedialCatalog
 from evaluation.redial import ITEMS_ENV, BenchmarkRun, engine_rankings, prepare, print_table, replay, timed
 from evaluation.system import LIST_LENGTH, ExactTitleMatcher, engine_over, with_sequential
-from finetune.redial import Dialogue, MovieMapper, Turn
 from retrieval.sources import seed_weights
 
 log = logging.getLogger("evaluation.inspired")
@@ -44,10 +45,7 @@ def read_inspired(path: Path) -> list[Dialogue]:
             names = tuple(" ".join(name.split()) for name in _NAME.findall(row.get("movies") or ""))
             text = row["text"].replace("QUOTATION_MARK", '"')
             turns = dialogues.setdefault(row["dialog_id"], [])
-            if turns and turns[-1].role == role:
-                turns[-1] = Turn(role, f"{turns[-1].text} {text}", turns[-1].movie_ids + names)
-            else:
-                turns.append(Turn(role, text, names))
+            add_message(turns, role, text, names)
     return [Dialogue(dialogue_id, tuple(turns)) for dialogue_id, turns in dialogues.items()]
 
 

@@ -34,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-from chat.assemble import build_engine
+from chat.assemble import build_engine, build_reranker
 from chat.engine import ChatEngine, ChatSession, TurnResult
 from chat.llm import GenerationStats
 from chat.local_llm import LocalChatModel
@@ -178,7 +178,8 @@ def run_variant(base: ChatEngine, settings: Settings, dtype: str, quantize: str,
     started = time.perf_counter()
     llm = LocalChatModel.from_settings(settings, dtype=dtype, quantize=quantize)
     load_s = time.perf_counter() - started
-    engine = ChatEngine(base.catalog, base.search, llm, None, replace(base.settings, model_id=llm.name))
+    engine = ChatEngine(base.catalog, base.search, llm, None, replace(base.settings, model_id=llm.name),
+                        build_reranker(settings, llm, base.catalog))
     for _ in engine.respond(engine.new_session(), WARM_UP):
         pass
     session = engine.new_session()
@@ -238,7 +239,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: --turns must be 1..{len(CONVERSATION)}", file=sys.stderr)
         return 2
     conversation = CONVERSATION[: args.turns]
-    base = build_engine(settings, progress=False)  # catalogue, index, embedder, reranker: shared by every variant
+    # catalogue, index, embedder and search: shared by every variant; each adds its model's own reranker
+    base = build_engine(replace(settings, reranker="weights"), progress=False)
     summaries, measured = [], {}
     for variant, (dtype, quantize) in variants.items():
         turns, load_s = run_variant(base, settings, dtype, quantize, conversation)

@@ -106,8 +106,8 @@ class Request:
         liked = tuple(catalog[i].title for i in state.liked if i in catalog)
         named = liked + tuple(catalog[i].title for i in state.disliked if i in catalog)
         preference_words = [w for text in state.preferences for w in words(text) if w not in _STOP and len(w) > 2]
-        wanted = tuple(dict.fromkeys([*sorted(state.genres_wanted), *preference_words]))
-        return cls(liked, named, wanted, tuple(sorted(state.avoid_terms | state.genres_avoided)))
+        wanted = tuple(dict.fromkeys([*sorted(state.wanted("genres")), *preference_words]))
+        return cls(liked, named, wanted, tuple(sorted(state.avoid_terms | state.avoided("genres"))))
 
 
 @dataclass(frozen=True)

@@ -72,6 +72,8 @@ from chat.settings import PROJECT_ROOT
 from chat.state import DialogueState, record_shown, update_state
 from chat.titles import TitleMatcher
 from chat.understanding import Reading, clean_message, read_message
+from corpora.dialogues import Dialogue
+from corpora.redial import read_movie_names
 from evaluation import baselines, metrics
 from evaluation.catalogs import RedialCatalog, read_redial_catalog
 from evaluation.redial_splits import SPLITS, fit_and_evaluated
@@ -90,10 +92,10 @@ from evaluation.system import (
     project_path,
     with_sequential,
 )
-from finetune.redial import Dialogue, read_movie_names
 from retrieval.catalog import load_catalog
 from retrieval.collaborative import EASE_LAMBDA
 from retrieval.embeddings import Embedder
+from retrieval.filters import wish_kind
 from retrieval.index import ItemIndex, StaleIndexError
 from retrieval.item_search import SearchOptions
 from retrieval.sources import seed_weights
@@ -264,11 +266,12 @@ def timed(name: str, rank_all: Callable[[], list[list[str]]]) -> SystemRun:
 def soft_genres(state: DialogueState) -> DialogueState:
     """The state with its wanted genres as query words instead of a hard filter.
 
-    Example: genres_wanted {"comedy"}, preferences ("space",) -> genres_wanted {}, preferences ("comedy", "space")
+    Example: wants genre comedy, preferences ("space",) -> wants no genre, preferences ("comedy", "space")
     """
-    if not state.genres_wanted:
+    if not state.wishes("genre"):
         return state
-    return replace(state, genres_wanted=frozenset(), preferences=(" ".join(sorted(state.genres_wanted)), *state.preferences))
+    return replace(state, conditions=tuple(c for c in state.conditions if wish_kind(c) != "genre"),
+                   preferences=(" ".join(sorted(state.wanted("genres"))), *state.preferences))
 
 
 def engine_rankings(engine: ChatEngine, turns: Sequence[RecommenderTurn], state_of: Callable[[RecommenderTurn], DialogueState],

@@ -14,39 +14,14 @@ validation -> (train minus validation, validation); test -> (all train, test).
 from __future__ import annotations
 
 import hashlib
-import json
-import re
 from pathlib import Path
-from typing import Iterator
 
-from finetune.redial import Dialogue, Turn, read_dialogues
+from corpora.dialogues import Dialogue
+from corpora.redial import read_dialogues, read_iard_dialogues
 
 VALIDATION_SHARE = 0.2
 SPLITS = ("validation", "test")
 IARD_FILE = Path("iard") / "iard_train_range.json"
-_IARD_MENTION = re.compile(r"@(\d+)\s*<([^>]*)>")
-
-
-def read_iard_dialogues(path: str | Path) -> Iterator[Dialogue]:
-    """IARD's annotated ReDial dialogues, mentions written "@id <Title (Year)>", as Dialogues.
-
-    Example utterance: "Yes, how about @187028 <It  (2017)>  ?" -> Turn("recommender", "Yes, how about It (2017)  ?", ("187028",))
-    """
-    with open(path, encoding="utf-8") as handle:
-        records = json.load(handle)
-    for conversation_id, record in records.items():
-        utterances = sorted(record["dialogue_info"].values(), key=lambda u: u["utterance_pos"])
-        turns: list[Turn] = []
-        for utterance in utterances:
-            text = utterance["utterance_text"]
-            ids = tuple(match.group(1) for match in _IARD_MENTION.finditer(text))
-            text = _IARD_MENTION.sub(lambda m: " ".join(m.group(2).split()), text)
-            role = "seeker" if utterance["role"] == "seeker" else "recommender"
-            if turns and turns[-1].role == role:
-                turns[-1] = Turn(role, f"{turns[-1].text} {text}", turns[-1].movie_ids + ids)
-            else:
-                turns.append(Turn(role, text, ids))
-        yield Dialogue(str(conversation_id), tuple(turns))
 
 
 def train_dialogues(redial_folder: Path, movie_names: dict[str, str]) -> list[Dialogue]:

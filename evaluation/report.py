@@ -344,7 +344,7 @@ def markdown(results: dict) -> str:
         "",
         f"Sanity check: repeating earlier mentions scores R@1 {every['baselines']['repeat']['recall@1']:.3f} on all "
         "mentions (the issue quotes 0.043; here consecutive messages of one speaker are merged into one turn, as "
-        f"`finetune.redial` reads them) and {novel['baselines']['repeat']['recall@1']:.3f} under the novel protocol.",
+        f"`corpora.redial` reads them) and {novel['baselines']['repeat']['recall@1']:.3f} under the novel protocol.",
         "",
         f"Published: {published.KOSTRIC_BALOG} (KBRD, KGSF, UniCRS, ReFICR); {published.HE_2023} (GPT-4).",
         "",

@@ -94,9 +94,9 @@ def item_filter(name: str):
     from retrieval.filters import FieldCondition, ItemFilter
 
     if name == "broad":
-        return ItemFilter(fields=(FieldCondition("genre", any_of=frozenset(f"g{n}" for n in range(5))),))
+        return ItemFilter((FieldCondition("genre", any_of=frozenset(f"g{n}" for n in range(5))),))
     if name == "narrow":
-        return ItemFilter(fields=(FieldCondition("genre", any_of=frozenset({"g7"})),
+        return ItemFilter((FieldCondition("genre", any_of=frozenset({"g7"})),
                                   FieldCondition("year", minimum=1990, maximum=1999)))
     return None
 

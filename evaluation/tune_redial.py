@@ -20,11 +20,12 @@ from dataclasses import replace
 from pathlib import Path
 
 from chat.settings import Settings
+from corpora.dialogues import Dialogue
+from corpora.redial import read_movie_names
 from evaluation import baselines, metrics
 from evaluation.redial import ITEMS_ENV, engine_rankings, find_folder, prepare, replay
 from evaluation.redial_splits import fit_and_evaluated
 from evaluation.system import LIST_LENGTH, ExactTitleMatcher, engine_over
-from finetune.redial import Dialogue, read_movie_names
 from retrieval.rerank import RerankWeights
 from retrieval.sources import seed_weights
 

@@ -35,11 +35,14 @@ from chat.settings import Settings
 from chat.state import DialogueState, update_state
 from chat.tools import SearchCall, ToolCallError, parse_call
 from chat.understanding import clean_message, read_message
+from corpora.redial import MovieMapper, read_dialogues, read_movie_names
 from evaluation.reason_quality import FactChecker, ReasonTally, Request, ShownReason, unsupported_facts
-from finetune import redial, synthetic
+from finetune import synthetic
 from finetune.examples import explain_example, grounded, plan_example, score_example, split_of
 from finetune.reasons import reply_reasons
+from finetune.redial import recommendation_turns
 from retrieval.catalog import Item
+from retrieval.filters import wish_kind
 from retrieval.retriever import SearchRequest
 
 log = logging.getLogger("finetune.build_data")
@@ -112,14 +115,14 @@ def from_synthetic(engine: ChatEngine, count: int, seed: int, report: Report) ->
 
 def from_redial(engine: ChatEngine, folder: Path, seed: int, report: Report, score_examples: bool = False) -> Iterator[dict]:
     rng = random.Random(seed)
-    names = redial.read_movie_names(folder / "movies_with_mentions.csv")
-    mapper = redial.MovieMapper(engine.catalog, names)
+    names = read_movie_names(folder / "movies_with_mentions.csv")
+    mapper = MovieMapper(engine.catalog, names)
     files = sorted(folder.glob("train_part_*.jsonl")) or sorted(folder.glob("train*.jsonl"))
     if not files:
         raise FileNotFoundError(f"no ReDial training files (train_part_*.jsonl) in {folder}")
     for path in files:
-        dialogues = list(redial.read_dialogues(path, names))
-        turns = redial.recommendation_turns(tqdm(dialogues, desc=f"redial {path.name}"), mapper, engine.catalog,
+        dialogues = list(read_dialogues(path, names))
+        turns = recommendation_turns(tqdm(dialogues, desc=f"redial {path.name}"), mapper, engine.catalog,
                                             engine.titles, engine.people)
         for turn in turns:
             if not turn.novel:
@@ -129,12 +132,18 @@ def from_redial(engine: ChatEngine, folder: Path, seed: int, report: Report, sco
                                         f"redial-{turn.dialogue_id}", rng, report)
 
 
+def redial_call(state: DialogueState, query: str) -> SearchCall:
+    """The call a ReDial turn is trained on: the format the adapter learnt, with the wished genres, the era and the
+    avoided words only (the calls of older data have no `runtime_max` or `filters`)."""
+    trained = tuple(c for c in state.conditions if wish_kind(c) in ("genre", "no_genre", "years"))
+    return SearchCall.searching(query, trained, state.avoid_terms)
+
+
 def _redial_examples(engine: ChatEngine, state: DialogueState, message: str, target: Item, score_examples: bool, conversation_id: str,
                      rng: random.Random, report: Report) -> Iterator[dict]:
-    genres = [g for g in target.genres[:2] if g not in state.genres_avoided]
+    genres = [g for g in target.genres[:2] if g not in state.avoided("genres")]
     query = " ".join(dict.fromkeys((state.query_text() + " " + " ".join(genres)).split()))
-    call = SearchCall(query or " ".join(target.genres[:2]) or "films", tuple(sorted(state.genres_wanted)),
-                      state.year_min, state.year_max, tuple(sorted(state.avoid_terms | state.genres_avoided)))
+    call = redial_call(state, query or " ".join(target.genres[:2]) or "films")
     yield plan_example(state, engine.catalog, message, call, "redial", conversation_id)
     others = engine.search.retriever.search(SearchRequest(call.query, state.liked, state.filters(), state.excluded | {target.id}, k=2))
     if score_examples:  # for the LLM reranker (reranker=llm): the chosen film "yes", the other retrieved films "no"

@@ -6,8 +6,9 @@ split of the SFT data, split by conversation) and on ReDial test dialogues:
 - valid_tool_call_rate: planner outputs that are a complete, well-formed `search_items` call (strict parse)
 - constraint_violation_rate: planner outputs that drop or contradict a constraint the state holds
   (genres, years, things to avoid); an invalid call honours nothing and counts as a violation
-- unshown_item_rate_before_guard: reasons, written item by item as the engine asks for them, that
-  name a film that is not shown (or unknown); after the guard this is 0 by construction
+- unshown_item_rate_before_guard: reasons, written by the engine's explain step item by item (each
+  line continuing the reply so far), that name a film that is not shown (or unknown); after the
+  guard this is 0 by construction
 - guard_rejection_rate: reasons the guard rejects for any reason (also facts not on the card)
 - recall@10: ReDial test turns (novel protocol) where the recommended film is in the engine's top 10
   with this model as the planner; with --scorer also recall@10_llm_reranker, the same turns with
@@ -26,16 +27,17 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from chat import prompts
 from chat.assemble import build_engine
 from chat.engine import ChatEngine
-from chat.guard import reason_problems
 from chat.llm import ChatModel
+from chat.llm_reranker import LLMReranker
 from chat.local_llm import LocalChatModel
 from chat.settings import PROJECT_ROOT, Settings
 from chat.tools import CALL_PREFIX, CLOSE, SearchCall, ToolCallError, parse_call
 from chat.understanding import read_message
-from finetune import redial
+from corpora.redial import MovieMapper, read_dialogues, read_movie_names
+from finetune.examples import state_from_record
+from finetune.redial import recommendation_turns
 
 log = logging.getLogger("finetune.evaluate")
 
@@ -45,11 +47,11 @@ def constraints_kept(produced: SearchCall, wanted: SearchCall) -> bool:
 
     Example: wanted genres ("horror",) and avoid ("gore",); produced genres ("horror",) only -> False
     """
+    want, got = wanted.arguments(), produced.arguments()
     return (
-        set(wanted.genres) <= set(produced.genres)
+        set(wanted.wanted("genres")) <= set(produced.wanted("genres"))
         and set(wanted.avoid) <= set(produced.avoid)
-        and (wanted.year_min is None or produced.year_min == wanted.year_min)
-        and (wanted.year_max is None or produced.year_max == wanted.year_max)
+        and all(got.get(bound) == want[bound] for bound in ("year_min", "year_max") if bound in want)
     )
 
 
@@ -70,35 +72,35 @@ def plan_metrics(llm: ChatModel, examples: list[dict]) -> dict:
 
 
 def explain_metrics(llm: ChatModel, engine: ChatEngine, examples: list[dict]) -> dict:
-    """Write each reason as the engine does (title given, model continues) and check it with the guard."""
+    """Ask the engine's explain step, item by item, for the reasons of each example's items in its state, and count
+    what its guard found. Raises ValueError for an example without what the step needs (data built before they
+    kept it: build it again)."""
+    explainer = ChatEngine(engine.catalog, engine.search, llm, None,
+                           replace(engine.settings, explainer="llm", explain_batch=False))
     named_unshown = rejected = total = 0
-    by_label = {prompts.markdown_label(i.label): i for i in engine.catalog}  # labels are markdown-escaped in replies
-    for example in tqdm(examples, desc="explain", leave=False):
-        lines = example["messages"][-1]["content"].splitlines()
-        labels = [line.split("**")[1] for line in lines]
-        items = [by_label[label] for label in labels]
-        state_text = example["messages"][1]["content"]
-        liked = {m.item_id for m in engine.titles.find(state_text.split("They said:")[0])}
-        allowed = {item.id for item in items} | liked
-        written, earlier = "", []
-        for number, item in enumerate(items, start=1):
-            written += prompts.item_line_prefix(number, item)
-            reason = "".join(llm.stream(example["messages"][:-1], written, 36, stop=["\n"])).strip()
-            problems = reason_problems(reason, item, allowed, engine.titles, engine.catalog, engine.people, tuple(earlier))
+    for number, example in enumerate(tqdm(examples, desc="explain", leave=False), start=1):
+        missing = [key for key in ("state", "message", "item_ids") if key not in example]
+        if missing:
+            raise ValueError(f"explain example {number} ({example.get('conversation_id')}): no {', '.join(missing)}; "
+                             "build the data again with python -m finetune.build_data")
+        unknown = [item_id for item_id in example["item_ids"] if item_id not in engine.catalog]
+        if unknown:
+            raise ValueError(f"explain example {number}: item_ids {unknown} are not in the catalogue")
+        state = state_from_record(example["state"])
+        _, explanations = explainer.explain(state, example["message"], [engine.catalog[i] for i in example["item_ids"]])
+        for asked in explanations:
             total += 1
-            named_unshown += any(p.startswith("names") and "not on the card" not in p for p in problems)
-            rejected += bool(problems)
-            earlier.append(reason)
-            written += reason + "\n"
+            named_unshown += any(p.startswith("names") and "not on the card" not in p for p in asked["problems"])
+            rejected += bool(asked["problems"])
     return {"unshown_item_rate_before_guard": named_unshown / total if total else None,
             "guard_rejection_rate": rejected / total if total else None, "n_reasons": total}
 
 
 def recall_at_10(llm: ChatModel, engine: ChatEngine, redial_dir: Path, limit: int, key: str = "recall@10") -> dict:
-    names = redial.read_movie_names(redial_dir / "movies_with_mentions.csv")
-    mapper = redial.MovieMapper(engine.catalog, names)
-    dialogues = redial.read_dialogues(redial_dir / "test_data.jsonl", names)
-    turns = (t for t in redial.recommendation_turns(dialogues, mapper, engine.catalog, engine.titles, engine.people) if t.novel)
+    names = read_movie_names(redial_dir / "movies_with_mentions.csv")
+    mapper = MovieMapper(engine.catalog, names)
+    dialogues = read_dialogues(redial_dir / "test_data.jsonl", names)
+    turns = (t for t in recommendation_turns(dialogues, mapper, engine.catalog, engine.titles, engine.people) if t.novel)
     engine.llm = llm
     hits = n = 0
     for turn in tqdm(turns, total=limit, desc="redial recall", leave=False):
@@ -118,12 +120,11 @@ def evaluate(llm: ChatModel, engine: ChatEngine, plans: list[dict], explains: li
     if redial_dir:
         result.update(recall_at_10(llm, engine, redial_dir, redial_limit))
         if scorer:  # the same turns with the LLM reordering the top candidates
-            weighted = engine.settings
-            engine.settings = replace(weighted, reranker="llm")
+            engine.reranker = LLMReranker(llm, engine.catalog, engine.settings.wording)
             try:
                 result.update(recall_at_10(llm, engine, redial_dir, redial_limit, key="recall@10_llm_reranker"))
             finally:
-                engine.settings = weighted
+                engine.reranker = None
     result["n"] = result["n_plan"]
     result["seconds"] = round(time.perf_counter() - started, 1)
     return result
@@ -148,7 +149,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     engine = build_engine(Settings(llm="none", no_log=True), progress=False)
-    records = [json.loads(line) for line in open(args.data, encoding="utf-8") if line.strip()]
+    with open(args.data, encoding="utf-8") as lines:
+        records = [json.loads(line) for line in lines if line.strip()]
     held_out = [r for r in records if r.get("split") == "eval"]
     plans = [r for r in held_out if r["task"] == "plan"][: args.limit]
     explains = [r for r in held_out if r["task"] == "explain"][: max(1, args.limit // 3)]
@@ -158,7 +160,12 @@ def main(argv: list[str] | None = None) -> int:
     report = {}
     for name, adapter in (("base", None), ("adapter", args.adapter)):
         llm = LocalChatModel(args.base_model, adapter=adapter)
-        report[name] = evaluate(llm, engine, plans, explains, args.redial, args.redial_limit or args.limit, args.scorer)
+        try:
+            report[name] = evaluate(llm, engine, plans, explains, args.redial, args.redial_limit or args.limit,
+                                    args.scorer)
+        except ValueError as error:  # an example that does not fit: name it, no traceback
+            print(f"error: {args.data}: {error}", file=sys.stderr)
+            return 2
         del llm
     if args.json:
         print(json.dumps(report, indent=2))

@@ -3,7 +3,9 @@
 Three tasks, one record shape each ({"task", "messages", "source", "conversation_id"}):
 - plan: planner prompt -> the `search_items` call (`chat.tools.render_call`)
 - explain: explainer prompt with the item cards -> "1. **Title (Year)**: reason" lines, exactly the
-  text the engine asks the model to continue, item by item.
+  text the engine asks the model to continue, item by item. It also keeps what the engine's explain
+  step needs to ask again (`finetune.evaluate`): the dialogue state (`state_record`), the message and
+  the item ids.
 - score: scorer prompt for one candidate -> "yes" (the film the dialogue's recommender chose) or
   "no" (another film retrieved for the same request), as in TALLRec; the LLM reranker reads the
   probability of "yes".
@@ -12,7 +14,10 @@ Three tasks, one record shape each ({"task", "messages", "source", "conversation
 from __future__ import annotations
 
 import hashlib
+from dataclasses import fields, is_dataclass
 from typing import Sequence
+
+from pydantic import TypeAdapter, ValidationError
 
 from chat import prompts
 from chat.guard import reason_problems
@@ -49,7 +54,41 @@ def explain_example(
         "source": source,
         "conversation_id": conversation_id,
         "messages": messages + [{"role": "assistant", "content": explain_target(items, reasons)}],
+        "state": state_record(state),
+        "message": message,
+        "item_ids": [item.id for item in items],
     }
+
+
+def state_record(state: DialogueState) -> dict:
+    """The state as plain JSON values, sets sorted (the same state always writes the same record).
+
+    Example: DialogueState(liked=("alien-1979",), avoid_terms=frozenset({"gore"})) -> {"liked": ["alien-1979"], ...,
+             "avoid_terms": ["gore"], ...}
+    """
+    return _plain(state)
+
+
+def state_from_record(record: dict) -> DialogueState:
+    """The state `state_record` wrote. Raises ValueError naming the field that does not fit."""
+    try:
+        return _STATE.validate_python(record)
+    except ValidationError as error:
+        problem = error.errors()[0]
+        raise ValueError(f"state.{'.'.join(map(str, problem['loc']))}: {problem['msg']}") from error
+
+
+_STATE = TypeAdapter(DialogueState)
+
+
+def _plain(value):
+    if is_dataclass(value):
+        return {f.name: _plain(getattr(value, f.name)) for f in fields(value)}
+    if isinstance(value, (set, frozenset)):
+        return sorted(_plain(v) for v in value)
+    if isinstance(value, (tuple, list)):
+        return [_plain(v) for v in value]
+    return value
 
 
 def score_example(state: DialogueState, catalog: Catalog, message: str, item: Item, suits: bool, source: str,

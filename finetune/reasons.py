@@ -129,7 +129,7 @@ def _ties(item: Item, state: DialogueState, catalog: Catalog) -> tuple[list[tupl
             leads += [(f"If {liked.title} worked for you", ", "), (f"For a fan of {liked.title}", ", "),
                       (f"Since you liked {liked.title}", ", "), (f"After {liked.title}", ", try this: ")]
             tails += [f", a good follow-up to {liked.title}", f", another {genre_noun(common[0])} to pair with {liked.title}"]
-    wanted = [genre_noun(g) for g in item.genres if g in state.genres_wanted]
+    wanted = [genre_noun(g) for g in item.genres if g in state.wanted("genres")]
     if wanted:
         leads += [(f"You asked for {with_article(wanted[0])}", ": "), (f"As {with_article(wanted[0])} pick", ", "),
                   (f"On the {wanted[0]} front", ", "), (f"Keeping to {wanted[0]}", ", "),
@@ -146,7 +146,7 @@ def _ties(item: Item, state: DialogueState, catalog: Catalog) -> tuple[list[tupl
     for term in sorted(state.avoid_terms):
         if f"no {term}" in keywords:  # an absence only the card can vouch for
             tails += [f", and no {term}, as you wanted", f", with no {term}"]
-    if (state.year_min or state.year_max) and item.year:
+    if any(state.bounds("year")) and item.year:
         tails += [f", from {item.year}, inside the years you gave", f", made in {item.year} as you asked"]
     return leads, tails
 

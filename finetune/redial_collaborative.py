@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from chat.settings import DEMO_CATALOG, PROJECT_ROOT
-from finetune.redial import MovieMapper, read_dialogues, read_movie_names
+from corpora.redial import MovieMapper, read_dialogues, read_movie_names
 from retrieval.catalog import load_catalog
 from retrieval.collaborative import EASE_LAMBDA, Interactions, ItemItemModel
 

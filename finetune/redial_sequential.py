@@ -32,9 +32,10 @@ from typing import Sequence
 import numpy as np
 import torch
 
+from corpora.dialogues import Dialogue
+from corpora.redial import read_movie_names
 from evaluation.redial import find_folder
 from evaluation.redial_splits import fit_and_evaluated, fold_of
-from finetune.redial import Dialogue, read_movie_names
 from retrieval.sequences import Histories
 from retrieval.sequential import SasrecConfig, SequentialModelError, SequentialRecommender
 from retrieval.train_sequential import TrainingConfig, TrainingReport, train

@@ -109,9 +109,9 @@ def main_with(args: EncoderArgs, progress: bool = True) -> dict:
     import sentence_transformers
     import torch
 
+    from corpora.redial import read_movie_names
     from evaluation.redial import find_folder
     from evaluation.redial_splits import fit_and_evaluated
-    from finetune.redial import read_movie_names
     from retrieval.index import ItemIndex
 
     started = time.perf_counter()

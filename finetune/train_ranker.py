@@ -42,11 +42,11 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from chat.settings import Settings
+from corpora.dialogues import Dialogue
 from evaluation import baselines
 from evaluation.redial import ITEMS_ENV, RedialSetup, prepare, replay
 from evaluation.redial_splits import fold_of, is_validation
 from evaluation.system import ExactTitleMatcher, engine_over, one_torch_thread
-from finetune.redial import Dialogue
 from finetune.redial_sequential import fold_models
 from retrieval.embeddings import Embedder
 from retrieval.learned_ranker import RankingGroups, train

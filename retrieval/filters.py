@@ -7,13 +7,16 @@ Any field can also be constrained by a `FieldCondition`, written `field=value` o
 line: `genres=comedy,drama` (any of), `year=1990..1999` or `price=..20` (a numeric range),
 `genres!=horror` (none of); several conditions must all hold, so `genres=comedy` twice with other
 values means all of them.
+The demo's well-known wishes (a genre, genres to avoid, an era, a most-minutes) are conditions of one
+shape each, made by `genre_wishes`, `genre_exclusion`, `year_range` and `runtime_limit` and told
+apart by `wish_kind`; `Constraints` answers for anything holding conditions what it wants.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any, Iterable, Literal, Sequence
 
 from retrieval.catalog import Item
 from retrieval.text_keys import fold, words
@@ -181,40 +184,121 @@ def avoid_text(item: Item) -> str:
     return " " + " | ".join(terms) + " | " + normalize_term(f"{item.title} {item.synopsis}") + " "
 
 
-@dataclass(frozen=True)
-class ItemFilter:
-    """Constraints that every shown item must satisfy. Empty fields constrain nothing.
+# The demo's well-known fields. A wish on one of them has one shape of FieldCondition, made and said here alone;
+# any other condition is said by `FieldCondition.describe`.
+GENRES, YEAR, RUNTIME = "genres", "year", "runtime_min"
+WishKind = Literal["genre", "no_genre", "years", "runtime"]
 
-    A wanted genre rules out only items whose genres are known: an item without genres may be one.
+
+def genre_wishes(genres: Iterable[str]) -> tuple[FieldCondition, ...]:
+    """One condition per wanted genre, in the order given: each must hold, and an item whose genres are unknown may
+    be one. Example: ["horror"] -> (genres=horror (missing passes),)"""
+    return tuple(FieldCondition(GENRES, any_of=frozenset({category(genre)}), missing_passes=True) for genre in genres)
+
+
+def genre_exclusion(genres: Iterable[str]) -> tuple[FieldCondition, ...]:
+    """The genres to avoid as one condition, or none. Example: {"comedy", "horror"} -> (genres!=comedy,horror,)"""
+    values = frozenset(category(genre) for genre in genres)
+    return (FieldCondition(GENRES, any_of=values, exclude=True, missing_passes=True),) if values else ()
+
+
+def year_range(year_min: float | None, year_max: float | None) -> tuple[FieldCondition, ...]:
+    """A wanted era, or none: an item without a year does not pass. Example: (1990, 1999) -> (year=1990..1999,)"""
+    if year_min is None and year_max is None:
+        return ()
+    return (FieldCondition(YEAR, minimum=None if year_min is None else float(year_min),
+                           maximum=None if year_max is None else float(year_max)),)
+
+
+def runtime_limit(minutes: float | None) -> tuple[FieldCondition, ...]:
+    """A most-minutes, or none: an item whose runtime is unknown may be short enough."""
+    return () if minutes is None else (FieldCondition(RUNTIME, maximum=float(minutes), missing_passes=True),)
+
+
+def wish_kind(condition: FieldCondition) -> WishKind | None:
+    """Which well-known wish a condition is, or None for any other condition.
+
+    Example: genre_wishes(["horror"])[0] -> "genre";  runtime_limit(100)[0] -> "runtime";
+             FieldCondition.parse("genres=comedy,drama") -> None (a filter, not a wished genre)
+    """
+    if condition.field == GENRES and not condition.is_range and condition.missing_passes:
+        return "no_genre" if condition.exclude else "genre" if len(condition.any_of) == 1 else None
+    if condition.exclude or not condition.is_range:
+        return None
+    if condition.field == YEAR and not condition.missing_passes:
+        return "years"
+    if condition.field == RUNTIME and condition.minimum is None and condition.missing_passes:
+        return "runtime"
+    return None
+
+
+def whole(value: float | None) -> int | float | None:
+    """A bound as a person writes it. Example: 1990.0 -> 1990;  9.5 -> 9.5;  None -> None"""
+    return int(value) if value is not None and float(value).is_integer() else value
+
+
+def era_words(year_min: float | None, year_max: float | None) -> str:
+    """Example: (1990, 1999) -> "1990-1999";  (1994, 1994) -> "1994";  (1980, None) -> "from 1980";
+    (None, 1999) -> "before 2000" """
+    if year_min is not None and year_max is not None:
+        return f"{year_min:g}-{year_max:g}" if year_min != year_max else f"{year_min:g}"
+    if year_min is not None:
+        return f"from {year_min:g}"
+    return f"before {year_max + 1:g}" if year_max is not None else ""
+
+
+class Constraints:
+    """What holders of `conditions` (a filter, a dialogue state, a reading, a search call) answer about them."""
+
+    conditions: tuple[FieldCondition, ...]
+
+    def wanted(self, name: str) -> frozenset[str]:
+        """The values wanted on a categorical field. Example: genres=horror, genres!=comedy -> {"horror"}"""
+        return frozenset(value for c in self.conditions if c.field == name and not c.exclude and not c.is_range
+                         for value in c.any_of)
+
+    def avoided(self, name: str) -> frozenset[str]:
+        """The values ruled out on a categorical field. Example: genres=horror, genres!=comedy -> {"comedy"}"""
+        return frozenset(value for c in self.conditions if c.field == name and c.exclude and not c.is_range
+                         for value in c.any_of)
+
+    def bounds(self, name: str) -> tuple[int | float | None, int | float | None]:
+        """The wanted range on a numeric field, (None, None) without one. Example: year=1990..1999 -> (1990, 1999)"""
+        for c in reversed(self.conditions):
+            if c.field == name and c.is_range and not c.exclude:
+                return whole(c.minimum), whole(c.maximum)
+        return None, None
+
+    def wishes(self, kind: WishKind) -> tuple[FieldCondition, ...]:
+        return tuple(c for c in self.conditions if wish_kind(c) == kind)
+
+    def others(self) -> tuple[FieldCondition, ...]:
+        """The conditions that are no well-known wish: on the catalogue's other fields, or filters as written."""
+        return tuple(c for c in self.conditions if wish_kind(c) is None)
+
+    def wanted_categories(self) -> list[str]:
+        """Every wanted category in words: the wished genres sorted, then the other fields' values.
+
+        Example: genres=horror, mechanics=cooperative -> ["horror", "cooperative"]
+        """
+        genres = sorted(value for c in self.wishes("genre") for value in c.any_of)
+        return genres + [value for c in self.others() if not c.exclude and not c.is_range for value in sorted(c.any_of)]
+
+    def excluded_categories(self) -> frozenset[str]:
+        """Every value ruled out on any categorical field. Example: genres!=comedy, mechanics!=bluffing -> both"""
+        return frozenset(value for c in self.conditions if c.exclude and not c.is_range for value in c.any_of)
+
+
+@dataclass(frozen=True)
+class ItemFilter(Constraints):
+    """Constraints that every shown item must satisfy: field conditions, all of which must hold, and terms to avoid.
+
+    The violation check and the row mask (`retrieval.filter_columns.filter_mask`) read the conditions alone.
+    Example: ItemFilter(genre_wishes(["horror"]) + year_range(None, 1999), frozenset({"gore"}))
     """
 
-    genres_all: frozenset[str] = frozenset()
-    genres_none: frozenset[str] = frozenset()
-    year_min: int | None = None
-    year_max: int | None = None
-    runtime_max: int | None = None
+    conditions: tuple[FieldCondition, ...] = ()
     avoid_terms: frozenset[str] = field(default_factory=frozenset)
-    fields: tuple[FieldCondition, ...] = ()
-
-    @property
-    def conditions(self) -> tuple[FieldCondition, ...]:
-        """Every constraint but the avoided terms, as field conditions: the one form the violation check and the
-        row mask (`retrieval.filter_columns.filter_mask`) read. A wanted genre passes an item whose genres are
-        unknown; a year range does not pass one without a year; a most-minutes passes one without a runtime.
-
-        Example: ItemFilter(genres_all={"horror"}, year_max=1999) -> (genres=horror (missing passes), year=..1999)
-        """
-        conditions = [FieldCondition("genres", any_of=frozenset({category(genre)}), missing_passes=True)
-                      for genre in sorted(self.genres_all)]
-        if self.genres_none:
-            conditions.append(FieldCondition("genres", any_of=frozenset(category(g) for g in self.genres_none),
-                                             exclude=True, missing_passes=True))
-        if self.year_min is not None or self.year_max is not None:
-            conditions.append(FieldCondition("year", minimum=None if self.year_min is None else float(self.year_min),
-                                             maximum=None if self.year_max is None else float(self.year_max)))
-        if self.runtime_max is not None:
-            conditions.append(FieldCondition("runtime_min", maximum=float(self.runtime_max), missing_passes=True))
-        return (*conditions, *self.fields)
 
     def violations(self, item: Item) -> list[str]:
         """Every constraint this item breaks, in words; empty when the item is allowed."""
@@ -232,24 +316,19 @@ class ItemFilter:
         return self == ItemFilter()
 
     def describe(self) -> str:
-        """The constraints in short words, for prompts and logs: "horror; 1990-1999; no gore"."""
+        """The constraints in short words, for prompts and logs: "horror; 1990-1999; under 100 min; no gore"."""
         parts = []
-        if self.genres_all:
-            parts.append(" and ".join(sorted(self.genres_all)))
-        if self.year_min is not None and self.year_max is not None:
-            parts.append(f"{self.year_min}-{self.year_max}" if self.year_min != self.year_max else f"{self.year_min}")
-        elif self.year_min is not None:
-            parts.append(f"from {self.year_min}")
-        elif self.year_max is not None:
-            parts.append(f"before {self.year_max + 1}")
-        if self.runtime_max is not None:
-            parts.append(f"under {self.runtime_max} min")
-        parts += [f"no {genre}" for genre in sorted(self.genres_none)]
+        genres = sorted(value for c in self.wishes("genre") for value in c.any_of)
+        if genres:
+            parts.append(" and ".join(genres))
+        parts += [era_words(c.minimum, c.maximum) for c in self.wishes("years")]
+        parts += [f"under {c.maximum:g} min" for c in self.wishes("runtime")]
+        parts += [f"no {genre}" for genre in sorted(value for c in self.wishes("no_genre") for value in c.any_of)]
         parts += [f"no {term}" for term in sorted(self.avoid_terms)]
-        parts += [condition.describe() for condition in self.fields]
+        parts += [condition.describe() for condition in self.others()]
         return "; ".join(parts)
 
 
 def parse_filters(texts: Sequence[str]) -> ItemFilter:
     """An ItemFilter from `field=value` strings, all of which must hold (see FieldCondition.parse)."""
-    return ItemFilter(fields=tuple(FieldCondition.parse(text) for text in texts))
+    return ItemFilter(tuple(FieldCondition.parse(text) for text in texts))

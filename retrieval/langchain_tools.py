@@ -81,7 +81,7 @@ def _item_filter(filters: list[FilterInput]) -> ItemFilter:
                        maximum=f.maximum)
         for f in filters
     )
-    return ItemFilter(fields=conditions)
+    return ItemFilter(conditions)
 
 
 def _readable(error: ValidationError) -> str:

@@ -109,7 +109,7 @@ def candidate_features(candidates: Candidates, context: SearchContext, items: Se
     if mentioned.shape[1]:
         features[:, column["mentioned_similarity_max"]] = mentioned.max(axis=1)
         features[:, column["mentioned_similarity_mean"]] = mentioned.mean(axis=1)
-    wanted = request.filters.genres_all
+    wanted = request.filters.wanted("genres")
     features[:, column["genre_match"]] = [_genre_match(item, wanted) for item in items]
     features[:, column["genres_known"]] = [float(bool(item.genres)) for item in items]
     if seed_years:

@@ -84,9 +84,9 @@ def log_store(tmp_path):
     return LogStore(f"sqlite:///{tmp_path / 'logs.db'}")
 
 
-def make_engine(catalog, index, embedder, llm=None, log_store=None, **settings) -> ChatEngine:
+def make_engine(catalog, index, embedder, llm=None, log_store=None, reranker=None, **settings) -> ChatEngine:
     search = ItemSearch.open(index, embedder, SearchOptions(collaborative="none", ranker="none"))
-    return ChatEngine(catalog, search, llm, log_store, EngineSettings(**settings))
+    return ChatEngine(catalog, search, llm, log_store, EngineSettings(**settings), reranker)
 
 
 @pytest.fixture

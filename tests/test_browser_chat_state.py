@@ -56,7 +56,8 @@ def assert_fresh_conversation(turn: dict, earlier: dict) -> None:
     """`turn` was logged in a new log session and its engine state knows nothing of `earlier`'s."""
     state = turn["state"]
     assert turn["session_id"] != earlier["session_id"]
-    assert "comedy" not in state["genres_wanted"] and not state["avoid_terms"] and state["year_min"] is None
+    assert "genres=comedy" not in state["conditions"] and not state["avoid_terms"]
+    assert not any(condition.startswith("year=") for condition in state["conditions"])
     assert "comedy" not in turn["reply"] and "zombie" not in turn["reply"]
 
 
@@ -84,7 +85,7 @@ def test_new_conversation_clicked_while_a_reply_streams_stays_new(page, db):
     assert on_screen(page)[0] == f"user's message: {HORROR}" and len(on_screen(page)) == 2
     new = next(turn for turn in logged_turns(db)[-2:] if turn["user_text"] == HORROR)
     abandoned = next(turn for turn in logged_turns(db)[-2:] if turn != new)
-    assert "comedy" in abandoned["state"]["genres_wanted"]  # the abandoned turn ran to its end, logged
+    assert "genres=comedy" in abandoned["state"]["conditions"]  # the abandoned turn ran to its end, logged
     assert_fresh_conversation(new, abandoned)
 
 
@@ -138,4 +139,5 @@ def test_stop_ends_the_reply_undoes_its_turn_and_logs_nothing(page, db):
     assert count(db, "turns") == before  # stopped before its end: nothing of it logged
     assert len(on_screen(page)) == 2 and page.locator(".card:visible").count() == 0
     turn = send_and_wait(page, db, HORROR)
-    assert "comedy" not in turn["state"]["genres_wanted"] and turn["state"]["year_min"] is None  # the stop undid it
+    conditions = turn["state"]["conditions"]  # the stop undid the comedy and its era
+    assert "genres=comedy" not in conditions and not any(condition.startswith("year=") for condition in conditions)

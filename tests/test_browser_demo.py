@@ -134,7 +134,7 @@ def test_retry_and_edit_replace_the_last_turn_in_the_chat_the_state_and_the_log(
     page.locator("#chat textarea").last.fill("a western instead")
     page.click("#chat button[aria-label='Submit']")
     edited = wait_for_new_turn(page, db, before + 1)
-    assert edited["user_text"] == "a western instead" and "western" in edited["state"]["genres_wanted"]
+    assert edited["user_text"] == "a western instead" and "genres=western" in edited["state"]["conditions"]
     assert not any("road trip" in said for said in edited["state"]["preferences"])  # the edited-away message is gone
     assert on_screen(page)[2] == "user's message: a western instead" and len(on_screen(page)) == 4
     assert retried_marks(db)[-2:] == [("something with a road trip", 2, True), ("a western instead", 2, False)]

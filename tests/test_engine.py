@@ -7,7 +7,10 @@ from conftest import make_engine
 from fakes import ScriptedChatModel
 
 from chat import prompts
+from chat.assemble import build_reranker
 from chat.llm import LLMError
+from chat.llm_reranker import LLMReranker
+from chat.settings import Settings
 from chat.tools import parse_call
 
 
@@ -81,7 +84,7 @@ def test_the_planner_writes_the_query_and_the_state_keeps_the_constraints(catalo
     assert result.tool_call_valid is True
     call = parse_call(result.tool_call["text"])
     assert "gunfights" in call.query and "western" in call.query
-    assert call.genres == ("western",)  # the model's "comedy" is not a constraint the person stated
+    assert call.arguments()["genres"] == ["western"]  # the model's "comedy" is not a constraint the person stated
     assert all("western" in s.item.genres for s in result.items)
 
 
@@ -169,6 +172,17 @@ def test_every_turn_is_logged_with_its_details(engine, log_store):
     assert turns[0]["shown"] and turns[0]["candidates"] and turns[0]["timings_ms"]["total"] > 0
 
 
+def test_the_logged_state_and_call_name_every_stated_constraint(engine, log_store):
+    session = engine.new_session()
+    run_turn(engine, session, "a 90s comedy under 2 hours, no horror and nothing with zombies")
+    turn = log_store.turns(session.id)[0]
+    assert sorted(turn["state"]["conditions"]) == ["genres!=horror", "genres=comedy", "runtime_min=..120", "year=1990..1999"]
+    assert turn["state"]["avoid_terms"] == ["zombie"]
+    arguments = parse_call(turn["tool_call"]["text"]).arguments()
+    assert {name: value for name, value in arguments.items() if name != "query"} == {
+        "genres": ["comedy"], "year_min": 1990, "year_max": 1999, "avoid": ["horror", "zombie"], "runtime_max": 120}
+
+
 def test_personal_data_in_a_message_reaches_neither_the_state_nor_the_log(engine, log_store):
     session = engine.new_session()
     run_turn(engine, session, "I loved Alien, mail me at bob.smith@example.com or call 415-555-0132 in the 1990s")
@@ -187,6 +201,24 @@ def test_thumbs_down_item_is_never_shown_again_and_is_logged(engine, log_store):
         result, _ = run_turn(engine, session, "something else")
         assert target not in {s.item.id for s in result.items}
     assert [(f["item_id"], f["kind"]) for f in log_store.feedback(session.id)] == [(target, "dislike")]
+
+
+def test_opting_out_deletes_what_was_logged_and_logs_nothing_more_until_opting_back_in(engine, log_store):
+    session = engine.new_session()
+    first, _ = run_turn(engine, session, "a horror film please")
+    engine.feedback(session, "like", first.items[0].item.id)
+    other = engine.new_session()
+    run_turn(engine, other, "a comedy please")  # another person's conversation stays logged
+    assert engine.set_logging(session, False) is True
+    assert log_store.turns(session.id) == [] and log_store.feedback(session.id) == []
+    second, _ = run_turn(engine, session, "something else")
+    engine.feedback(session, "dislike", second.items[0].item.id)
+    engine.replacement(session, second.items[1].item.id)
+    assert engine.set_logging(session, False) is False  # already out: nothing to delete
+    assert log_store.counts() == {"sessions": 1, "turns": 1, "feedback": 0}
+    assert engine.set_logging(session, True) is False
+    run_turn(engine, session, "more please")
+    assert [turn["user_text"] for turn in log_store.turns(session.id)] == ["more please"]
 
 
 def test_a_set_aside_card_is_refilled_with_the_next_unseen_candidate_shown_and_logged(engine, log_store):
@@ -294,7 +326,7 @@ class ScoringChatModel(ScriptedChatModel):
 @pytest.mark.parametrize("favoured, other", [("High Noon", "Unforgiven"), ("Unforgiven", "High Noon")])
 def test_the_llm_reranker_reorders_the_top_candidates_by_its_yes_probability(catalog, index, embedder, favoured, other):
     llm = ScoringChatModel({favoured: 0.99, other: 0.01})
-    engine = make_engine(catalog, index, embedder, llm, reranker="llm", scorer_candidates=5)
+    engine = make_engine(catalog, index, embedder, llm, reranker=LLMReranker(llm, catalog, candidates=5))
     result, _ = run_turn(engine, engine.new_session(), "a western please")
     assert [s.item.title for s in result.items] == [favoured, other]
     assert len(llm.scored) == 1 and sorted(llm.scored[0]) == ["High Noon", "Unforgiven"]
@@ -304,10 +336,24 @@ def test_the_llm_reranker_reorders_the_top_candidates_by_its_yes_probability(cat
 def test_a_failing_scorer_keeps_the_weighted_order(catalog, index, embedder):
     weighted = make_engine(catalog, index, embedder, ScriptedChatModel())
     expected, _ = run_turn(weighted, weighted.new_session(), "a horror film")
-    engine = make_engine(catalog, index, embedder, ScoringChatModel({}, fail=True), reranker="llm")
+    failing = ScoringChatModel({}, fail=True)
+    engine = make_engine(catalog, index, embedder, failing, reranker=LLMReranker(failing, catalog))
     result, _ = run_turn(engine, engine.new_session(), "a horror film")
     assert [s.item.id for s in result.items] == [s.item.id for s in expected.items]
     assert any("scorer error" in note for note in result.guard_notes)
+
+
+def test_assemble_picks_the_reranker_the_settings_name(catalog):
+    scorer = ScoringChatModel({})
+    assert build_reranker(Settings(llm="none"), None, catalog) is None  # "weights": the search's order stands
+    reranker = build_reranker(Settings(reranker="llm", scorer_candidates=4), scorer, catalog)
+    assert isinstance(reranker, LLMReranker) and reranker.scorer is scorer and reranker.candidates == 4
+
+
+def test_the_llm_reranker_needs_a_backend_that_scores_yes_no(catalog):
+    for backend in (ScriptedChatModel(), None):  # streams text but declares no yes/no scorer; no model at all
+        with pytest.raises(ValueError, match="reranker: 'llm' needs a backend that scores yes/no"):
+            build_reranker(Settings(llm="remote", reranker="llm"), backend, catalog)
 
 
 def test_each_llm_reason_is_logged_with_its_prompt_draft_and_what_was_shown(catalog, index, embedder, log_store):

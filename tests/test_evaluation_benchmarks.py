@@ -12,7 +12,7 @@ from fakes import HashingEmbedder
 
 from evaluation import catalogs, grounding, movielens, redial, report
 from retrieval.catalog import Catalog, Item
-from retrieval.filters import FieldCondition
+from retrieval.filters import FieldCondition, genre_wishes
 
 
 def _dialogue(conversation_id: int, messages: list[tuple[str, str]]) -> str:
@@ -80,7 +80,7 @@ def test_movielens_titles_and_genres_read_as_people_write_them():
 def test_soft_genres_move_wanted_genres_from_the_filter_into_the_query():
     from chat.state import DialogueState
 
-    state = redial.soft_genres(DialogueState(genres_wanted=frozenset({"comedy"}), preferences=("space",)))
+    state = redial.soft_genres(DialogueState(conditions=genre_wishes(["comedy"]), preferences=("space",)))
     assert state.filters().is_empty and state.query_text() == "comedy space"
 
 
@@ -152,8 +152,9 @@ def test_movielens_run_ranks_held_out_items_without_the_history(tmp_path):
 
 def test_stated_constraints_become_a_filter_and_unknown_names_are_caught():
     constraints = grounding.stated_filter({"genres": ["Comedy"], "year_max": 1999, "avoid": ["Zombies", "Tom Cruise"]})
-    assert constraints.genres_all == {"comedy"} and constraints.avoid_terms == {"zombie", "tom cruise"}
-    assert grounding.stated_filter({"filters": ["price=..15"]}).fields == (FieldCondition("price", maximum=15.0),)
+    assert constraints.wanted("genres") == {"comedy"} and constraints.avoid_terms == {"zombie", "tom cruise"}
+    assert constraints.bounds("year") == (None, 1999)
+    assert grounding.stated_filter({"filters": ["price=..15"]}).conditions == (FieldCondition("price", maximum=15.0),)
     known = grounding.known_titles([Item(id="alien", title="Alien", year=1979),
                                     Item(id="wonka", title="Willy Wonka & the Chocolate Factory", year=1971)])
     assert grounding.unknown_names('1. **Alien (1979)**: see also "Starship Invaders"', known) == ["Starship Invaders"]

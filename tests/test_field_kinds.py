@@ -59,29 +59,29 @@ def test_a_large_categorical_field_has_an_open_vocabulary(catalog):
 
 def test_a_category_word_the_catalogue_lacks_is_a_soft_query_word(books):
     reading = read_books(books, "a cozy mystery set in a small town")
-    assert not reading.genres_wanted and not reading.conditions
+    assert not reading.wanted("genres") and not reading.conditions
     assert "mystery" in reading.preference_text
 
 
 def test_a_category_in_the_vocabulary_is_a_hard_constraint(books):
-    assert read_books(books, "some crime fiction please").genres_wanted == {"crime fiction"}
-    assert read_books(books, "a sci-fi novel").genres_wanted == {"science fiction"}
-    assert read_books(books, "nothing romantic").genres_avoided == {"romance"}
+    assert read_books(books, "some crime fiction please").wanted("genres") == {"crime fiction"}
+    assert read_books(books, "a sci-fi novel").wanted("genres") == {"science fiction"}
+    assert read_books(books, "nothing romantic").avoided("genres") == {"romance"}
 
 
 def test_shorter_means_pages_for_books_and_never_a_runtime(books):
     reading = read_books(books, "something shorter and more recent")
-    assert reading.runtime_max is None and reading.lower == ("pages",) and reading.newer
+    assert reading.bounds("runtime_min")[1] is None and reading.lower == ("pages",) and reading.newer
     assert read_books(books, "under 300 pages").conditions == (FieldCondition("pages", maximum=300.0, missing_passes=True),)
-    assert read_books(books, "under 2 hours").runtime_max is None
+    assert read_books(books, "under 2 hours").bounds("runtime_min")[1] is None
 
 
 def test_cheaper_means_price_where_there_is_one(books, catalog):
     assert read_books(books, "something cheaper").lower == ("price",)
-    assert read_books(books, "a thriller under $15").conditions == (FieldCondition("price", maximum=15.0, missing_passes=True),)
+    assert read_books(books, "a thriller under $15").others() == (FieldCondition("price", maximum=15.0, missing_passes=True),)
     films = CatalogFields(describe_fields(catalog.items, ("genres", "year", "runtime_min")))
     film_reading = read_message("something cheaper", TitleMatcher(catalog.items), fields=films)
-    assert not film_reading.lower and not film_reading.conditions
+    assert not film_reading.lower and not film_reading.others()
 
 
 def test_games_read_mechanics_players_and_minutes(games):
@@ -91,20 +91,20 @@ def test_games_read_mechanics_players_and_minutes(games):
     assert FieldCondition("min_players", maximum=4.0, missing_passes=True) in reading.conditions
     assert FieldCondition("max_players", minimum=4.0, missing_passes=True) in reading.conditions
     assert FieldCondition("play_minutes", maximum=60.0, missing_passes=True) in reading.conditions
-    assert reading.runtime_max is None and "bluffing" not in reading.avoid_terms  # avoided once, as the field
+    assert reading.bounds("runtime_min")[1] is None and "bluffing" not in reading.avoid_terms  # avoided once, as the field
 
 
 def test_an_era_is_only_words_where_there_are_no_years(games):
     reading = read_games(games, "something from the 90s, more recent")
-    assert reading.year_min is None and reading.year_max is None and not reading.newer
+    assert reading.bounds("year")[0] is None and reading.bounds("year")[1] is None and not reading.newer
 
 
 def test_films_read_as_before(catalog):
     films = CatalogFields(describe_fields(catalog.items, ("genres", "year", "runtime_min", "keywords", "cast")))
     reading = read_message("a short horror from the 80s, no romance", TitleMatcher(catalog.items), fields=films)
-    assert reading.genres_wanted == {"horror"} and reading.genres_avoided == {"romance"}
-    assert (reading.year_min, reading.year_max, reading.runtime_max) == (1980, 1989, 100)
-    assert not reading.conditions and not reading.lower
+    assert reading.wanted("genres") == {"horror"} and reading.avoided("genres") == {"romance"}
+    assert (reading.bounds("year")[0], reading.bounds("year")[1], reading.bounds("runtime_min")[1]) == (1980, 1989, 100)
+    assert not reading.others() and not reading.lower
 
 
 def test_creators_come_from_any_person_field(books):

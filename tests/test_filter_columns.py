@@ -5,19 +5,28 @@ import pytest
 
 from retrieval.catalog import Item
 from retrieval.filter_columns import FilterColumns, UnknownFilterFieldError, filter_mask
-from retrieval.filters import FieldCondition, FilterSyntaxError, ItemFilter, parse_filters
+from retrieval.filters import (
+    FieldCondition,
+    FilterSyntaxError,
+    ItemFilter,
+    genre_exclusion,
+    genre_wishes,
+    parse_filters,
+    runtime_limit,
+    year_range,
+)
 
 FILTERS = [
     ItemFilter(),
-    ItemFilter(genres_all=frozenset({"horror"})),
-    ItemFilter(genres_all=frozenset({"horror", "science fiction"})),
-    ItemFilter(genres_none=frozenset({"comedy", "horror"})),
-    ItemFilter(year_min=1980, year_max=1995),
-    ItemFilter(year_max=1969),
-    ItemFilter(runtime_max=90),
+    ItemFilter(genre_wishes(["horror"])),
+    ItemFilter(genre_wishes(["horror", "science fiction"])),
+    ItemFilter(genre_exclusion({"comedy", "horror"})),
+    ItemFilter(year_range(1980, 1995)),
+    ItemFilter(year_range(None, 1969)),
+    ItemFilter(runtime_limit(90)),
     ItemFilter(avoid_terms=frozenset({"gore", "zombie"})),
     ItemFilter(avoid_terms=frozenset({"tom cruise"})),
-    ItemFilter(genres_all=frozenset({"comedy"}), avoid_terms=frozenset({"zombie"}), year_min=1990),
+    ItemFilter(genre_wishes(["comedy"]) + year_range(1990, None), avoid_terms=frozenset({"zombie"})),
     parse_filters(["genres=Comedy, western"]),
     parse_filters(["year=1990..1999", "genres=comedy"]),
     parse_filters(["year=..1970"]),
@@ -29,9 +38,9 @@ FILTERS = [
     parse_filters(["year=1982"]),
     parse_filters(["genres!=horror,comedy"]),
     parse_filters(["price!=..10"]),
-    ItemFilter(fields=(FieldCondition("price", maximum=10.0, missing_passes=True),)),
-    ItemFilter(fields=(FieldCondition("tags", any_of=frozenset({"red"}), missing_passes=True),)),
-    ItemFilter(fields=(FieldCondition("tags", any_of=frozenset({"red"}), exclude=True, missing_passes=True),)),
+    ItemFilter((FieldCondition("price", maximum=10.0, missing_passes=True),)),
+    ItemFilter((FieldCondition("tags", any_of=frozenset({"red"}), missing_passes=True),)),
+    ItemFilter((FieldCondition("tags", any_of=frozenset({"red"}), exclude=True, missing_passes=True),)),
 ]
 
 
@@ -46,7 +55,7 @@ def items(catalog):
 
 
 def test_a_wanted_genre_rules_out_only_items_whose_genres_are_known():
-    wanted = ItemFilter(genres_all=frozenset({"horror"}))
+    wanted = ItemFilter(genre_wishes(["horror"]))
     assert wanted.allows(Item(id="a", title="A", genres=("horror",)))
     assert wanted.allows(Item(id="b", title="B"))  # genres unknown: maybe
     assert not wanted.allows(Item(id="c", title="C", genres=("comedy",)))
@@ -77,4 +86,12 @@ def test_unreadable_filters_are_refused(text):
 
 
 def test_filters_describe_themselves():
-    assert parse_filters(["year=1990..1999", "genres=comedy,drama"]).describe() == "year 1990 to 1999; genres: comedy or drama"
+    assert parse_filters(["price=..15", "genres=comedy,drama"]).describe() == "price at most 15; genres: comedy or drama"
+    # an era reads the same whether a person said it or a filter wrote it
+    assert parse_filters(["year=1990..1999", "genres=comedy,drama"]).describe() == "1990-1999; genres: comedy or drama"
+
+
+def test_the_demo_wishes_describe_themselves_as_the_prompts_were_trained_on():
+    wishes = ItemFilter(genre_wishes(["horror"]) + year_range(1990, 1999) + runtime_limit(100), frozenset({"gore"}))
+    assert wishes.describe() == "horror; 1990-1999; under 100 min; no gore"
+    assert ItemFilter(genre_exclusion({"comedy"}) + year_range(None, 1977)).describe() == "before 1978; no comedy"

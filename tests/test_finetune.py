@@ -6,11 +6,13 @@ from pathlib import Path
 import pytest
 import torch
 from conftest import make_engine
+from fakes import ScriptedChatModel
 
 from chat.tools import parse_call
-from finetune import build_data
+from finetune import build_data, evaluate
 from finetune.examples import split_of
 from finetune.train import TrainArgs, tokenize, train
+from retrieval.filters import genre_wishes
 
 
 @pytest.fixture
@@ -168,7 +170,7 @@ def test_a_training_reason_ties_to_a_liked_film_only_through_what_the_cards_shar
     from chat.state import DialogueState
     from finetune.reasons import natural_reason
 
-    state = DialogueState(liked=("alien-1979",), genres_wanted=frozenset({"horror"}))
+    state = DialogueState(liked=("alien-1979",), conditions=genre_wishes(["horror"]))
     reasons = {natural_reason(catalog["the-shining-1980"], state, catalog, random.Random(seed)) for seed in range(60)}
     assert len(reasons) > 30
     assert any("Alien" in r for r in reasons) and any("horror film you" in r or "for a horror film" in r for r in reasons)
@@ -327,3 +329,20 @@ def test_feedback_to_adapter_loop_from_a_fresh_log_store(tiny_model_dir, catalog
                                                                      model_cache=None), store)
     result = [u.result for u in retrained.respond(retrained.new_session(), "a comedy please")][-1]
     assert result.kind == "recommend" and result.items and len(result.explanations) == len(result.items)
+
+
+def test_evaluate_checks_each_reason_the_engine_asks_for_with_the_guard(replay_engine):
+    report = fresh_report(replay_engine.catalog)
+    explains = [e for e in build_data.from_synthetic(replay_engine, count=8, seed=1, report=report) if e["task"] == "explain"]
+    good = ["a fine pick for tonight with a strong mood", "well worth a look on a quiet evening",
+            "an easy choice when friends come round"]
+    unshown = "Just like Groundhog Day, a sure thing."  # a film of the catalogue that none of them shows
+    assert all("groundhog" not in e["messages"][-1]["content"].lower() for e in explains[:2])
+    llm = ScriptedChatModel([good[0], unshown, "", *good])
+    metrics = evaluate.explain_metrics(llm, replay_engine, explains[:2])
+    assert metrics == {"unshown_item_rate_before_guard": 1 / 6, "guard_rejection_rate": 2 / 6, "n_reasons": 6}
+    assert [prefix.count("\n") for _, prefix in llm.calls] == [0, 1, 2, 0, 1, 2]  # one by one, as the engine asks
+    assert llm.calls[0][0] == explains[0]["messages"][:-1]  # the state kept in the example renders the same prompt
+    built_before = {k: v for k, v in explains[0].items() if k != "state"}
+    with pytest.raises(ValueError, match="explain example 1 .*: no state; build the data again"):
+        evaluate.explain_metrics(llm, replay_engine, [built_before])

@@ -5,7 +5,7 @@ import pytest
 from fakes import HashingEmbedder
 
 from retrieval.catalog import load_catalog
-from retrieval.filters import ItemFilter
+from retrieval.filters import ItemFilter, genre_wishes
 from retrieval.index import IndexMissingError, ItemIndex, StaleIndexError, item_text, open_index, wanted_manifest
 from retrieval.retriever import FaissRetriever, SearchRequest
 
@@ -57,7 +57,7 @@ def test_open_index_rebuilds_a_stale_index(tmp_path, catalog_path, catalog, embe
 
 def test_filtered_search_returns_k_allowed_items(index, embedder):
     retriever = FaissRetriever(index, embedder)
-    filters = ItemFilter(genres_all=frozenset({"comedy"}), avoid_terms=frozenset({"zombie"}))
+    filters = ItemFilter(genre_wishes(["comedy"]), avoid_terms=frozenset({"zombie"}))
     results = retriever.search(SearchRequest("scary space creature", filters=filters, k=4))
     assert len(results) == 4
     assert all("comedy" in r.item.genres for r in results)

@@ -6,8 +6,9 @@ import pytest
 
 from chat.prompts import intro_line
 from chat.state import DialogueState
+from retrieval.filters import genre_exclusion, genre_wishes, runtime_limit, year_range
 
-HORROR = DialogueState(liked=("alien-1979",), genres_wanted=frozenset({"horror"}), year_max=1977, avoid_terms=frozenset({"gore"}))
+HORROR = DialogueState(liked=("alien-1979",), conditions=genre_wishes(["horror"]) + year_range(None, 1977), avoid_terms=frozenset({"gore"}))
 
 
 def test_the_intro_names_the_liked_film_and_every_constraint_in_plain_words(catalog):
@@ -17,9 +18,8 @@ def test_the_intro_names_the_liked_film_and_every_constraint_in_plain_words(cata
 
 @pytest.mark.parametrize("turn", range(4))
 def test_every_wording_keeps_every_constraint(catalog, turn):
-    state = DialogueState(liked=("alien-1979", "the-shining-1980"), genres_wanted=frozenset({"horror"}), year_min=1990,
-                          year_max=1999, runtime_max=100, avoid_terms=frozenset({"gore", "jack nicholson"}),
-                          genres_avoided=frozenset({"comedy"}), shown=("x",) * 3 * turn)
+    state = DialogueState(liked=("alien-1979", "the-shining-1980"), conditions=genre_wishes(["horror"]) + year_range(1990, 1999) + runtime_limit(100) + genre_exclusion({"comedy"}),
+                          avoid_terms=frozenset({"gore", "jack nicholson"}), shown=("x",) * 3 * turn)
     intro = intro_line(state, catalog, 3)
     for said in ("Alien", "The Shining", "horror", "from the 90s", "under 100 minutes", "gore", "comedy", "without Jack Nicholson"):
         assert said in intro
@@ -27,7 +27,7 @@ def test_every_wording_keeps_every_constraint(catalog, turn):
 
 
 def test_the_wording_changes_from_turn_to_turn_and_stays_the_same_for_one_state(catalog):
-    intros = [intro_line(DialogueState(genres_wanted=frozenset({"horror"}), shown=("x",) * 3 * turn), catalog, 3) for turn in range(4)]
+    intros = [intro_line(DialogueState(conditions=genre_wishes(["horror"]), shown=("x",) * 3 * turn), catalog, 3) for turn in range(4)]
     assert len(set(intros)) == 4
     assert intro_line(HORROR, catalog, 3) == intro_line(HORROR, catalog, 3)
 
@@ -36,10 +36,10 @@ def test_the_wording_changes_from_turn_to_turn_and_stays_the_same_for_one_state(
                                          ((None, 1969), "made before 1970"), ((2010, None), "from 2010 on"),
                                          ((1980, 1995), "from 1980 to 1995")])
 def test_eras_read_as_people_say_them(catalog, years, said):
-    state = DialogueState(year_min=years[0], year_max=years[1])
+    state = DialogueState(conditions=year_range(*years))
     assert said in intro_line(state, catalog, 2)
 
 
 def test_one_pick_reads_in_the_singular(catalog):
-    intro = intro_line(DialogueState(genres_wanted=frozenset({"horror"})), catalog, 1)
+    intro = intro_line(DialogueState(conditions=genre_wishes(["horror"])), catalog, 1)
     assert re.search(r"\bone horror film\b", intro) and "films" not in intro

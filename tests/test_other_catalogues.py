@@ -168,7 +168,7 @@ def test_a_category_word_the_catalogue_lacks_is_searched_not_filtered(fake_engin
     session = engine.new_session()
     result = say(engine, session, SCENARIOS[name][0])
     assert result.kind == "recommend" and result.items, result.reply
-    assert not session.state.genres_wanted and not session.state.conditions
+    assert not session.state.wanted("genres") and not session.state.conditions
     assert_grounded(engine, result)
 
 
@@ -186,7 +186,7 @@ def test_a_constraint_on_a_field_that_exists_holds_on_every_item_and_after_somet
         shown_before |= {shown.item.id for shown in result.items}
         assert_grounded(engine, result)
     assert session.state.conditions and json.dumps(parse_call(result.tool_call["text"]).arguments())
-    assert parse_call(result.tool_call["text"]).filters  # the logged call holds the field conditions
+    assert parse_call(result.tool_call["text"]).arguments()["filters"]  # the logged call holds the field conditions
 
 
 @pytest.mark.parametrize("name", sorted(SCENARIOS))
@@ -195,7 +195,7 @@ def test_a_constraint_on_a_field_the_catalogue_lacks_is_ignored(fake_engines, na
     session = engine.new_session()
     result = say(engine, session, SCENARIOS[name][2])
     state = session.state
-    assert (state.runtime_max, state.year_min, state.year_max) == (None, None, None)
+    assert (state.bounds("runtime_min")[1], state.bounds("year")[0], state.bounds("year")[1]) == (None, None, None)
     assert not any(condition.field in ("runtime_min", "year") for condition in state.conditions)
     assert result.kind == "recommend" and result.items, result.reply
     assert_grounded(engine, result)
@@ -286,7 +286,7 @@ def test_with_the_real_models_each_scenario_holds(real_engine):
         session = engine.new_session()
         result = say(engine, session, message)
         assert result.kind == "recommend" and result.items, f"{message}: {result.reply}"
-        assert session.state.runtime_max is None and not any(c.field in ("runtime_min",) for c in session.state.conditions)
+        assert session.state.bounds("runtime_min")[1] is None and not any(c.field in ("runtime_min",) for c in session.state.conditions)
         assert_grounded(engine, result)
     session = engine.new_session()
     for message in (text, "something else"):

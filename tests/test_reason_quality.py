@@ -11,6 +11,7 @@ from evaluation.reason_quality import (
     unsupported_facts,
 )
 from retrieval.catalog import Catalog, Item
+from retrieval.filters import genre_wishes
 
 SHINING = Item("the-shining-1980", "The Shining", 1980, ("horror", "drama"), ("Stanley Kubrick",), ("Jack Nicholson",), 146,
                "A struggling writer takes a winter caretaker job at a remote mountain hotel.", ("atmospheric", "ghosts", "isolation"))
@@ -72,7 +73,7 @@ def test_ties_find_liked_titles_wanted_words_and_avoided_things_said_absent():
 
 
 def test_a_request_is_read_from_the_dialogue_state():
-    state = DialogueState(liked=("alien-1979",), disliked=("jaws-1975",), genres_wanted=frozenset({"horror"}),
+    state = DialogueState(liked=("alien-1979",), disliked=("jaws-1975",), conditions=genre_wishes(["horror"]),
                           avoid_terms=frozenset({"gore"}), preferences=("something scary",))
     assert Request.from_state(state, CATALOG) == Request(("Alien",), ("Alien", "Jaws"), ("horror", "scary"), ("gore",))
 

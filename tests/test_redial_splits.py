@@ -2,6 +2,7 @@
 
 import json
 
+from corpora.redial import read_iard_dialogues
 from evaluation import redial_splits
 from evaluation.tune_redial import mention_turns
 
@@ -32,7 +33,7 @@ def write_data(root):
 
 def test_iard_mentions_become_ids_and_titles(tmp_path):
     redial = write_data(tmp_path)
-    (dialogue, _) = list(redial_splits.read_iard_dialogues(tmp_path / "iard" / "iard_train_range.json"))
+    (dialogue, _) = list(read_iard_dialogues(tmp_path / "iard" / "iard_train_range.json"))
     assert [t.role for t in dialogue.turns] == ["seeker", "recommender", "seeker"]
     assert dialogue.turns[1].text == "how about Alien (1979) ?" and dialogue.turns[1].movie_ids == ("1",)
     assert mention_turns([dialogue]) == [((), ("1",))]

@@ -22,7 +22,7 @@ def test_a_retried_turn_is_replaced_in_the_state_and_the_log(engine, log_store):
     assert session.state == after_first and session.turn_index == 1 and session.last_turn_id == first_id
     assert not engine.rewind(session)  # only the latest turn
     retried = run(engine, session, "a western")
-    assert "comedy" not in session.state.genres_wanted and "western" in session.state.genres_wanted
+    assert "comedy" not in session.state.wanted("genres") and "western" in session.state.wanted("genres")
 
     kept = log_store.turns(session_id=session.id)
     assert [t["user_text"] for t in kept] == ["I loved Alien, something scary", "a western"]

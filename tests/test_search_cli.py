@@ -9,6 +9,7 @@ from chat.engine import ChatEngine
 from chat.state import DialogueState
 from chat.understanding import read_message
 from retrieval import build_index, search
+from retrieval.filters import year_range
 from retrieval.index import ItemIndex
 from retrieval.item_search import ItemSearch
 
@@ -66,7 +67,7 @@ def test_results_are_what_the_chat_engine_would_rank(index_dir, capsys):
                       "--filter", "year=1980..1999", "--k", "4")
     catalog = ItemIndex.open(index_dir).catalog
     engine = ChatEngine(catalog, ItemSearch.from_folder(index_dir, HashingEmbedder()), None)
-    state = DialogueState(liked=("heat-1995",), year_min=1980, year_max=1999, preferences=("tense",))
+    state = DialogueState(liked=("heat-1995",), conditions=year_range(1980, 1999), preferences=("tense",))
     ranked = engine.rank(state, read_message("", engine.titles, engine.people)).ranked
     assert [item["id"] for item in result["items"]] == [s.item.id for s in ranked[:4]]
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from retrieval.collaborative import Interactions, ItemItemModel
-from retrieval.filters import ItemFilter
+from retrieval.filters import ItemFilter, year_range
 from retrieval.item_search import ItemSearch, SearchOptions
 from retrieval.ranking_features import FEATURES
 from retrieval.retriever import FaissRetriever, SearchRequest
@@ -57,7 +57,7 @@ def source(request, index, embedder, model, walked):
 def test_a_source_returns_only_allowed_rows_best_first(source, index, embedder, model):
     liked = index.catalog.items[0].id
     request = SearchRequest("space creature", liked=(liked,), mentioned=(liked, index.catalog.items[1].id),
-                            filters=ItemFilter(year_min=1970), exclude=frozenset({liked}))
+                            filters=ItemFilter(year_range(1970, None)), exclude=frozenset({liked}))
     search = ItemSearch.open(index, embedder, SearchOptions(collaborative=model, ranker="none"))
     context = search.context(request)
     hits = source.recall(context, k=5)

@@ -6,8 +6,8 @@ import pytest
 from fakes import HashingEmbedder
 from test_train_ranker import write_tiny_redial
 
+from corpora.dialogues import Dialogue, Turn
 from finetune import train_encoder
-from finetune.redial import Dialogue, Turn
 from retrieval import build_index
 
 

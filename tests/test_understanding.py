@@ -18,7 +18,7 @@ def read(catalog):
 def test_liked_titles_and_negated_attribute(read):
     reading = read("I loved Alien and The Thing, something scary but not gory")
     assert reading.liked == ("alien-1979", "the-thing-1982")
-    assert reading.genres_wanted == {"horror"}
+    assert reading.wanted("genres") == {"horror"}
     assert reading.avoid_terms == {"gore"}
 
 
@@ -29,7 +29,7 @@ def test_titles_tolerate_case_punctuation_year_and_typos(read, text):
 
 def test_title_year_is_not_read_as_an_era(read):
     reading = read("Groundhog Day (1993) was great")
-    assert reading.year_min is None and reading.year_max is None
+    assert reading.bounds("year")[0] is None and reading.bounds("year")[1] is None
 
 
 def test_everyday_word_titles_need_capitals(read):
@@ -45,7 +45,7 @@ def test_disliked_title(read):
 def test_words_inside_titles_are_not_attributes(read):
     reading = read("I loved Dawn of the Dead")
     assert reading.liked == ("dawn-of-the-dead-1978",)
-    assert reading.genres_wanted == frozenset()
+    assert reading.wanted("genres") == frozenset()
 
 
 @pytest.mark.parametrize(
@@ -55,12 +55,12 @@ def test_words_inside_titles_are_not_attributes(read):
 )
 def test_eras(read, text, year_min, year_max):
     reading = read(text)
-    assert (reading.year_min, reading.year_max) == (year_min, year_max)
+    assert (reading.bounds("year")[0], reading.bounds("year")[1]) == (year_min, year_max)
 
 
 def test_ninety_s_comedy_without_zombies(read):
     reading = read("a 90s comedy, nothing with zombies")
-    assert reading.genres_wanted == {"comedy"}
+    assert reading.wanted("genres") == {"comedy"}
     assert reading.avoid_terms == {"zombie"}
 
 
@@ -76,7 +76,7 @@ def test_ninety_s_comedy_without_zombies(read):
 )
 def test_negation_covers_only_what_follows_no_or_without(read, text, wanted, avoided, terms):
     reading = read(text)
-    assert (reading.genres_wanted, reading.genres_avoided, reading.avoid_terms) == (wanted, avoided, terms)
+    assert (reading.wanted("genres"), reading.avoided("genres"), reading.avoid_terms) == (wanted, avoided, terms)
 
 
 def test_negative_person(read):
@@ -120,12 +120,12 @@ def test_accented_title_is_liked_with_or_without_accents(text):
 
 def test_negative_genre(read):
     reading = read("something funny, no romance")
-    assert reading.genres_wanted == {"comedy"} and reading.genres_avoided == {"romance"}
+    assert reading.wanted("genres") == {"comedy"} and reading.avoided("genres") == {"romance"}
 
 
 @pytest.mark.parametrize("text, minutes", [("under 2 hours", 120), ("less than 90 minutes", 90), ("something short", 100)])
 def test_runtime(read, text, minutes):
-    assert read(text).runtime_max == minutes
+    assert read(text).bounds("runtime_min")[1] == minutes
 
 
 @pytest.mark.parametrize("text", ["something else", "seen it", "none of these", "not that one", "I've already seen them"])
@@ -163,7 +163,7 @@ def test_clean_message_strips_control_characters_and_cuts_long_text():
 ])
 def test_year_ranges(message, years):
     reading = read_message(message, TitleMatcher([]), frozenset())
-    assert (reading.year_min, reading.year_max) == years
+    assert (reading.bounds("year")[0], reading.bounds("year")[1]) == years
 
 
 @pytest.mark.parametrize("message", [
@@ -172,5 +172,5 @@ def test_year_ranges(message, years):
 ])
 def test_markup_is_neither_a_language_nor_a_preference(message):
     reading = read_message(message, TitleMatcher([]), frozenset())
-    assert not reading.not_english and reading.genres_wanted == {"western"}
+    assert not reading.not_english and reading.wanted("genres") == {"western"}
     assert not {"tool", "call", "img", "onerror", "http", "evil", "year"} & set(reading.preference_text.split())
