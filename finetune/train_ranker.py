@@ -71,6 +71,7 @@ class TrainRankerArgs:
     min_data_in_leaf: int = 40
     limit: int | None = None
     sequential: Path | None = None  # finetune.redial_sequential --split validation --folds N --out DIR
+    candidates_per_source: int | None = None  # None: the app's setting
     grid: tuple[tuple[str, tuple], ...] = ()  # LightGBM parameter -> values to try, e.g. (("num_leaves", (7, 31)),)
     refit_all: bool = False
 
@@ -119,12 +120,13 @@ def parse_grid(texts: list[str]) -> tuple[tuple[str, tuple], ...]:
 
 
 def groups_for(setup: RedialSetup, dialogues: list[Dialogue], model, progress: bool,
-               sequential: object = "none") -> tuple[RankingGroups, list[int]]:
+               sequential: object = "none", per_source: int | None = None) -> tuple[RankingGroups, list[int]]:
     """Feature rows and labels for each recommender turn of the dialogues, with EASE/popularity `model` (and a sequential model).
 
     Also returns each turn's number of novel targets (those the candidates missed count too, for recall).
     """
     options = replace(Settings().search_options, sequential=sequential)
+    options = replace(options, candidates_per_source=per_source) if per_source else options
     engine = engine_over(setup.index, setup.embedder, model, options=options)
     titles = ExactTitleMatcher(setup.universe.catalog.items)
     parts, targets = [], []
@@ -191,18 +193,20 @@ def main_with(args: TrainRankerArgs, progress: bool = True, embedder: Embedder |
         model = baselines.model_from_baskets(baskets, known, "ease")
         sequential = sequential_models[fold] if sequential_models else "none"
         log.info("fold %d: %d dialogues, EASE from %d others", fold + 1, len(held), len(rest))
-        groups, targets = groups_for(setup, held, model, progress, sequential)
+        groups, targets = groups_for(setup, held, model, progress, sequential, args.candidates_per_source)
         parts.append(groups)
         train_targets += targets
     training = RankingGroups.concatenate(parts)
     sequential = sequential_models[-1] if sequential_models else "none"
-    validation, valid_targets = groups_for(setup, setup.evaluated, setup.ease, progress, sequential)
+    validation, valid_targets = groups_for(setup, setup.evaluated, setup.ease, progress, sequential,
+                                         args.candidates_per_source)
     assert not any(is_validation(d.id) for d in setup.fit)
     log.info("train: %d turns, %d rows; validation: %d turns, %d rows", len(training.group_sizes), len(training.labels),
              len(validation.group_sizes), len(validation.labels))
     meta = {"data_hash": data_hash(setup), "train_dialogues": len(fit), "validation_dialogues": len(setup.evaluated),
             "train_turns": len(training.group_sizes), "validation_turns": len(validation.group_sizes),
             "items": setup.index.manifest.catalog_source.rsplit("/", 1)[-1], "folds": args.folds,
+            "candidates_per_source": args.candidates_per_source or Settings().candidates_per_source,
             "candidate_recall": round(float(validation.labels.sum()) / sum(valid_targets), 4) if valid_targets else None}
     tried = []  # (validation recall @10 + @50, the ranker, its parameters)
     for params in tqdm(args.combinations(), desc="grid", unit="ranker", disable=not progress or not args.grid):
@@ -266,6 +270,8 @@ def parse_args(argv: list[str] | None = None) -> TrainRankerArgs:
     parser.add_argument("--sequential", type=Path, default=None, help="SASRec folder of finetune.redial_sequential "
                         "--split validation --folds N (one model per fold and one for all): a source and feature, "
                         "compared with a ranker without it")
+    parser.add_argument("--candidates-per-source", type=int, default=None,
+                        help="candidates each source recalls per turn (default: the app's candidates_per_source)")
     parser.add_argument("--grid", nargs="+", default=[], metavar="NAME=V1,V2",
                         help="LightGBM parameters to search on validation, e.g. num_leaves=7,15,31 "
                         "min_data_in_leaf=20,100 objective=lambdarank,rank_xendcg: one ranker per combination, the "
@@ -279,7 +285,7 @@ def parse_args(argv: list[str] | None = None) -> TrainRankerArgs:
         parser.error(str(error))
     return TrainRankerArgs(args.data, args.items, args.out, args.folds, args.rounds, args.early_stopping,
                            args.learning_rate, args.num_leaves, args.min_data_in_leaf, args.limit, args.sequential,
-                           grid, args.refit_all)
+                           args.candidates_per_source, grid, args.refit_all)
 
 
 def main(argv: list[str] | None = None) -> int:
