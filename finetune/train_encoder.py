@@ -45,12 +45,15 @@ class EncoderArgs:
     context_words: int = CONTEXT_WORDS
     max_pairs: int | None = None
     seed: int = 0
+    max_seq_length: int = 128  # word pieces per text; the saved model (and an index built with it) keeps it
 
     def __post_init__(self) -> None:
         if self.split not in ("validation", "test"):
             raise ValueError(f"split: 'validation' or 'test', got {self.split!r}")
         if self.batch_size < 2:
             raise ValueError(f"batch_size: at least 2 (in-batch negatives), got {self.batch_size}")
+        if self.max_seq_length < 16:
+            raise ValueError(f"max_seq_length: at least 16, got {self.max_seq_length}")
         if self.epochs <= 0 or self.learning_rate <= 0:
             raise ValueError("epochs and learning_rate: must be positive")
 
@@ -88,6 +91,7 @@ def train(args: EncoderArgs, pairs: Sequence[tuple[str, str]], progress: bool = 
 
     base = default_embedding_path() if args.base_model in ("", DEFAULT_EMBEDDING_MODEL) else args.base_model
     model = SentenceTransformer(base, device="cpu")
+    model.max_seq_length = args.max_seq_length  # a step costs about linearly in it; titles, credits and plot come first
     data = Dataset.from_dict({"anchor": [a for a, _ in pairs], "positive": [p for _, p in pairs]})
     training = SentenceTransformerTrainingArguments(
         output_dir=str(args.out / "checkpoints"), num_train_epochs=args.epochs, per_device_train_batch_size=args.batch_size,
@@ -158,9 +162,12 @@ def parse_args(argv: list[str] | None = None) -> EncoderArgs:
                         help=f"last words of the dialogue in each anchor (default: {defaults.context_words})")
     parser.add_argument("--max-pairs", type=int, default=None, help="use only the first N pairs (default: all)")
     parser.add_argument("--seed", type=int, default=defaults.seed, help=f"random seed (default: {defaults.seed})")
+    parser.add_argument("--max-seq-length", type=int, default=defaults.max_seq_length,
+                        help="word pieces per anchor or item text; the saved model keeps it, so an index built with it "
+                        f"reads items that far (default: {defaults.max_seq_length}; the stock MiniLM reads 256)")
     args = parser.parse_args(argv)
     return EncoderArgs(args.data, args.items, args.out, args.split, args.base_model, args.epochs, args.batch_size,
-                       args.learning_rate, args.context_words, args.max_pairs, args.seed)
+                       args.learning_rate, args.context_words, args.max_pairs, args.seed, args.max_seq_length)
 
 
 def main(argv: list[str] | None = None) -> int:

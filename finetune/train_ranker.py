@@ -14,6 +14,12 @@
    `--sequential` beside a ranker trained on the same rows without the sequential source (its
    candidates and features taken out; saved in `OUT/without_sequential`), which says whether
    the sequential model helps.
+   With `--grid name=v1,v2 ...` one ranker is trained per combination of LightGBM parameters on
+   the same rows, and the one with the best validation recall (mean of @10 and @50) is kept;
+   every combination's scores go into `ranker.json` (`grid`). With `--refit-all` the chosen
+   parameters then train once more on the train and validation rows together, for the best
+   iteration's number of rounds (more data for the model that is measured on test; its
+   validation scores are those of the model before the refit).
 4. The model is saved in `--out` (ranker.txt + ranker.json: features, LightGBM version, the hash
    of the dialogues and the item index, parameters, validation scores). The engine loads it
    with `--ranker-model DIR` (or from `ranker/` in the index folder).
@@ -24,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import itertools
 import json
 import logging
 import sys
@@ -53,7 +60,7 @@ WITHOUT_SEQUENTIAL = "without_sequential"  # with --sequential, the ranker train
 @dataclass(frozen=True)
 class TrainRankerArgs:
     data: Path
-    items: Path
+    items: Path | None  # None: the open universe (ReDial's movie names joined with the demo catalogue)
     out: Path
     folds: int = 4
     rounds: int = 400
@@ -63,6 +70,9 @@ class TrainRankerArgs:
     min_data_in_leaf: int = 40
     limit: int | None = None
     sequential: Path | None = None  # finetune.redial_sequential --split validation --folds N --out DIR
+    candidates_per_source: int | None = None  # None: the app's setting
+    grid: tuple[tuple[str, tuple], ...] = ()  # LightGBM parameter -> values to try, e.g. (("num_leaves", (7, 31)),)
+    refit_all: bool = False
 
     def __post_init__(self) -> None:
         if self.folds < 2:
@@ -70,14 +80,52 @@ class TrainRankerArgs:
         if self.rounds < 1 or self.early_stopping < 1:
             raise ValueError("rounds and early_stopping: at least 1")
 
+    def params(self) -> dict:
+        return {"learning_rate": self.learning_rate, "num_leaves": self.num_leaves,
+                "min_data_in_leaf": self.min_data_in_leaf, "feature_fraction": 0.9, "bagging_fraction": 0.9,
+                "bagging_freq": 1, "seed": 0, "num_threads": 2}
+
+    def combinations(self) -> list[dict]:
+        """The parameters of every ranker to try: the base ones with each combination of the grid's values.
+
+        Example: grid (("num_leaves", (7, 31)),) -> [{..., "num_leaves": 7}, {..., "num_leaves": 31}]
+        """
+        names = [name for name, _ in self.grid]
+        return [{**self.params(), **dict(zip(names, values))}
+                for values in itertools.product(*(values for _, values in self.grid))]
+
+
+def parse_grid(texts: list[str]) -> tuple[tuple[str, tuple], ...]:
+    """`name=v1,v2` strings as (name, values) pairs, numbers as numbers.
+
+    Example: ["num_leaves=7,31", "objective=lambdarank,rank_xendcg"]
+             -> (("num_leaves", (7, 31)), ("objective", ("lambdarank", "rank_xendcg")))
+    """
+    def value(text: str):
+        for kind in (int, float):
+            try:
+                return kind(text)
+            except ValueError:
+                pass
+        return text
+
+    grid = []
+    for text in texts:
+        name, equals, values = text.partition("=")
+        if not equals or not name.strip() or not values.strip():
+            raise ValueError(f"grid: write name=v1,v2 (a LightGBM parameter and its values), got {text!r}")
+        grid.append((name.strip(), tuple(value(v.strip()) for v in values.split(",") if v.strip())))
+    return tuple(grid)
+
 
 def groups_for(setup: RedialSetup, dialogues: list[Dialogue], model, progress: bool,
-               sequential: object = "none") -> tuple[RankingGroups, list[int]]:
+               sequential: object = "none", per_source: int | None = None) -> tuple[RankingGroups, list[int]]:
     """Feature rows and labels for each recommender turn of the dialogues, with EASE/popularity `model` (and a sequential model).
 
     Also returns each turn's number of novel targets (those the candidates missed count too, for recall).
     """
     options = replace(Settings().search_options, sequential=sequential)
+    options = replace(options, candidates_per_source=per_source) if per_source else options
     engine = engine_over(setup.index, setup.embedder, model, options=options)
     titles = ExactTitleMatcher(setup.universe.catalog.items)
     parts, targets = [], []
@@ -144,21 +192,32 @@ def main_with(args: TrainRankerArgs, progress: bool = True, embedder: Embedder |
         model = baselines.model_from_baskets(baskets, known, "ease")
         sequential = sequential_models[fold] if sequential_models else "none"
         log.info("fold %d: %d dialogues, EASE from %d others", fold + 1, len(held), len(rest))
-        groups, targets = groups_for(setup, held, model, progress, sequential)
+        groups, targets = groups_for(setup, held, model, progress, sequential, args.candidates_per_source)
         parts.append(groups)
         train_targets += targets
     training = RankingGroups.concatenate(parts)
     sequential = sequential_models[-1] if sequential_models else "none"
-    validation, valid_targets = groups_for(setup, setup.evaluated, setup.ease, progress, sequential)
+    validation, valid_targets = groups_for(setup, setup.evaluated, setup.ease, progress, sequential,
+                                         args.candidates_per_source)
     assert not any(is_validation(d.id) for d in setup.fit)
     log.info("train: %d turns, %d rows; validation: %d turns, %d rows", len(training.group_sizes), len(training.labels),
              len(validation.group_sizes), len(validation.labels))
-    params = {"learning_rate": args.learning_rate, "num_leaves": args.num_leaves, "min_data_in_leaf": args.min_data_in_leaf,
-              "feature_fraction": 0.9, "bagging_fraction": 0.9, "bagging_freq": 1, "seed": 0, "num_threads": 2}
     meta = {"data_hash": data_hash(setup), "train_dialogues": len(fit), "validation_dialogues": len(setup.evaluated),
             "train_turns": len(training.group_sizes), "validation_turns": len(validation.group_sizes),
-            "items": setup.index.manifest.catalog_source.rsplit("/", 1)[-1], "folds": args.folds}
-    ranker = train(training, validation, params, args.rounds, args.early_stopping, meta)
+            "items": setup.index.manifest.catalog_source.rsplit("/", 1)[-1], "folds": args.folds,
+            "candidates_per_source": args.candidates_per_source or Settings().candidates_per_source,
+            "candidate_recall": round(float(validation.labels.sum()) / sum(valid_targets), 4) if valid_targets else None}
+    tried = []  # (validation recall @10 + @50, the ranker, its parameters)
+    for params in tqdm(args.combinations(), desc="grid", unit="ranker", disable=not progress or not args.grid):
+        ranker = train(training, validation, params, args.rounds, args.early_stopping, meta)
+        recall = {f"recall@{k}": round(recall_at(validation, ranker.score(validation.features), valid_targets, k), 4)
+                  for k in (10, 50)}
+        ranker.meta["grid_point"] = {"params": {name: params[name] for name, _ in args.grid},
+                                     "best_iteration": ranker.meta["best_iteration"], **recall}
+        tried.append((sum(recall.values()), ranker, params))
+    _, ranker, params = max(tried, key=lambda entry: entry[0])  # the first of equals
+    if args.grid:
+        ranker.meta["grid"] = [entry[1].meta.pop("grid_point") for entry in tried]
     scored = [("learned", validation, ranker.score(validation.features)),
               ("weighted", validation, WeightedRanker().score(validation.features))]
     if args.sequential:
@@ -171,9 +230,20 @@ def main_with(args: TrainRankerArgs, progress: bool = True, embedder: Embedder |
     scores = {name: {f"recall@{k}": round(recall_at(groups, values, valid_targets, k), 4) for k in (10, 50)}
               for name, groups, values in scored}
     ranker.meta["validation_recall"] = scores
+    if args.refit_all:
+        ranker = refit(ranker, RankingGroups.concatenate([training, validation]), params)
     ranker.meta["seconds"] = round(time.perf_counter() - started, 1)
     ranker.save(args.out)
     return ranker.meta
+
+
+def refit(ranker, rows: RankingGroups, params: dict):
+    """The ranker trained again on `rows` with the same parameters for its best iteration's rounds, its metadata kept."""
+    rounds = ranker.meta["best_iteration"]
+    again = train(rows, None, params, rounds, rounds, ranker.meta)
+    again.meta = {**ranker.meta, "refit": {"turns": len(rows.group_sizes), "rows": len(rows.labels), "rounds": rounds},
+                  "importance_gain": again.meta["importance_gain"]}
+    return again
 
 
 def parse_args(argv: list[str] | None = None) -> TrainRankerArgs:
@@ -183,7 +253,9 @@ def parse_args(argv: list[str] | None = None) -> TrainRankerArgs:
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--data", type=Path, required=True, help="ReDial folder, or a folder holding redial/ and iard/")
     parser.add_argument("--items", type=Path, default=os.environ.get(ITEMS_ENV) or None,
-                        help=f"index folder built from the ReDial item text (env {ITEMS_ENV})")
+                        help=f"index folder built from the ReDial item text (env {ITEMS_ENV}); without it, the open "
+                        "universe: ReDial's movie names joined with the demo catalogue, all openly licensed, so the "
+                        "ranker may ship (data/ranker)")
     parser.add_argument("--out", type=Path, default=Path("var") / "ranker" / "redial", help="folder for the ranker")
     defaults = TrainRankerArgs(Path(), Path(), Path())
     parser.add_argument("--folds", type=int, default=defaults.folds, help="out-of-fold parts of the train dialogues")
@@ -197,19 +269,31 @@ def parse_args(argv: list[str] | None = None) -> TrainRankerArgs:
     parser.add_argument("--sequential", type=Path, default=None, help="SASRec folder of finetune.redial_sequential "
                         "--split validation --folds N (one model per fold and one for all): a source and feature, "
                         "compared with a ranker without it")
+    parser.add_argument("--candidates-per-source", type=int, default=None,
+                        help="candidates each source recalls per turn (default: the app's candidates_per_source)")
+    parser.add_argument("--grid", nargs="+", default=[], metavar="NAME=V1,V2",
+                        help="LightGBM parameters to search on validation, e.g. num_leaves=7,15,31 "
+                        "min_data_in_leaf=20,100 objective=lambdarank,rank_xendcg: one ranker per combination, the "
+                        "best validation recall kept")
+    parser.add_argument("--refit-all", action="store_true",
+                        help="train the chosen ranker once more on train and validation rows together")
     args = parser.parse_args(argv)
-    if args.items is None:
-        parser.error(f"--items is required (or set {ITEMS_ENV})")
+    try:
+        grid = parse_grid(args.grid)
+    except ValueError as error:
+        parser.error(str(error))
     return TrainRankerArgs(args.data, args.items, args.out, args.folds, args.rounds, args.early_stopping,
-                           args.learning_rate, args.num_leaves, args.min_data_in_leaf, args.limit, args.sequential)
+                           args.learning_rate, args.num_leaves, args.min_data_in_leaf, args.limit, args.sequential,
+                           args.candidates_per_source, grid, args.refit_all)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
     meta = main_with(args)
-    print(json.dumps({key: meta[key] for key in ("best_iteration", "validation", "validation_recall", "data_hash",
-                                                 "train_turns", "validation_turns", "seconds")}, indent=2))
+    print(json.dumps({key: meta[key] for key in ("best_iteration", "validation", "validation_recall", "candidate_recall",
+                                                 "grid", "refit", "data_hash", "train_turns", "validation_turns",
+                                                 "seconds") if key in meta}, indent=2))
     print(f"saved to {args.out}", file=sys.stderr)
     return 0
 

@@ -27,7 +27,9 @@ def test_the_encoder_trains_and_is_saved_with_metadata(tmp_path):
     assert build_index.main(["--catalog", str(items), "--out", str(index), "--quiet"], embedder=HashingEmbedder()) == 0
     out = tmp_path / "encoder"
     assert train_encoder.main(["--data", str(tmp_path), "--items", str(index), "--out", str(out), "--batch-size", "4",
-                               "--max-pairs", "16"]) == 0
+                               "--max-pairs", "16", "--max-seq-length", "64"]) == 0
     meta = json.loads((out / "encoder.json").read_text())
     assert meta["pairs"] == 16 and meta["split"] == "validation" and meta["data_hash"]
-    assert SentenceTransformer(str(out), device="cpu").encode(["a tense heist"]).shape[1] == 384
+    trained = SentenceTransformer(str(out), device="cpu")
+    assert trained.encode(["a tense heist"]).shape[1] == 384 and trained.max_seq_length == 64
+    assert meta["arguments"]["max_seq_length"] == 64

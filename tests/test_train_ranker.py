@@ -1,8 +1,10 @@
 """train_ranker end to end on a tiny ReDial: out-of-fold features, validation early stopping, a ranker the engine loads."""
 
 import json
+from pathlib import Path
 
 import numpy as np
+import pytest
 from fakes import HashingEmbedder
 
 from evaluation import redial
@@ -39,10 +41,13 @@ def test_trained_ranker_is_saved_with_metadata_and_used_by_the_benchmark(tmp_pat
     index = tmp_path / "idx"
     assert build_index.main(["--catalog", str(items), "--out", str(index), "--quiet"], embedder=HashingEmbedder()) == 0
     args = train_ranker.TrainRankerArgs(folder, index, tmp_path / "ranker", folds=2, rounds=5, early_stopping=5,
-                                        min_data_in_leaf=1, num_leaves=3)
+                                        min_data_in_leaf=1, num_leaves=3, grid=(("num_leaves", (2, 3)),), refit_all=True)
     meta = train_ranker.main_with(args, progress=False, embedder=HashingEmbedder())
     assert meta["train_turns"] > 0 and meta["validation_turns"] > 0 and meta["data_hash"]
     assert set(meta["validation_recall"]) == {"learned", "weighted"}
+    assert [point["params"] for point in meta["grid"]] == [{"num_leaves": 2}, {"num_leaves": 3}]
+    assert meta["params"]["num_leaves"] in (2, 3) and 0 < meta["candidate_recall"] <= 1
+    assert meta["refit"]["turns"] == meta["train_turns"] + meta["validation_turns"]
     assert (tmp_path / "ranker" / "ranker.txt").is_file()
     run = redial.run(tmp_path, progress=False, embedder=HashingEmbedder(), items=index, ranker=tmp_path / "ranker",
                      diagnostics=False, ablation=True)
@@ -87,3 +92,17 @@ def test_without_source_drops_its_columns_and_the_candidates_only_it_recalled():
     left = train_ranker.without_source(groups, "sequential")
     assert left.group_sizes.tolist() == [2, 1] and left.labels.tolist() == [0, 1, 1]
     assert np.isnan(left.features[:, rank["sequential"]]).all() and left.features[1, rank["dense"]] == 2
+
+
+def test_grid_is_every_combination_of_the_given_values_over_the_base_parameters():
+    grid = train_ranker.parse_grid(["num_leaves=7,31", "objective=lambdarank,rank_xendcg", "learning_rate=0.1"])
+    assert grid == (("num_leaves", (7, 31)), ("objective", ("lambdarank", "rank_xendcg")), ("learning_rate", (0.1,)))
+    args = train_ranker.TrainRankerArgs(Path(), Path(), Path(), min_data_in_leaf=20, grid=grid)
+    combinations = args.combinations()
+    assert len(combinations) == 4 and all(c["min_data_in_leaf"] == 20 and c["learning_rate"] == 0.1 for c in combinations)
+    assert {(c["num_leaves"], c["objective"]) for c in combinations} == {
+        (7, "lambdarank"), (7, "rank_xendcg"), (31, "lambdarank"), (31, "rank_xendcg")}
+    assert train_ranker.TrainRankerArgs(Path(), Path(), Path()).combinations() == [train_ranker.TrainRankerArgs(
+        Path(), Path(), Path()).params()]
+    with pytest.raises(ValueError, match="name=v1,v2"):
+        train_ranker.parse_grid(["num_leaves"])

@@ -77,17 +77,24 @@ class LightGBMRanker:
         (folder / META_FILE).write_text(json.dumps(self.meta, indent=2))
 
 
-def train(train: RankingGroups, valid: RankingGroups, params: dict, rounds: int, early_stopping: int,
+def train(train: RankingGroups, valid: RankingGroups | None, params: dict, rounds: int, early_stopping: int,
           meta: dict) -> LightGBMRanker:
-    """LambdaRank on the train groups, stopping when NDCG@10 on the validation groups stops improving."""
+    """LambdaRank on the train groups, stopping when NDCG@10 on the validation groups stops improving.
+
+    Without validation groups it trains for exactly `rounds` rounds.
+    """
     lightgbm = _lightgbm()
     train_set = lightgbm.Dataset(train.features, train.labels, group=train.group_sizes, feature_name=list(FEATURES))
-    valid_set = lightgbm.Dataset(valid.features, valid.labels, group=valid.group_sizes, reference=train_set)
     params = {"objective": "lambdarank", "metric": "ndcg", "eval_at": [10, 50], "verbosity": -1, **params}
     evaluations: dict = {}
-    booster = lightgbm.train(params, train_set, num_boost_round=rounds, valid_sets=[valid_set], valid_names=["validation"],
-                             callbacks=[lightgbm.early_stopping(early_stopping, verbose=False),
-                                        lightgbm.record_evaluation(evaluations), lightgbm.log_evaluation(25)])
+    if valid is None:
+        booster = lightgbm.train(params, train_set, num_boost_round=rounds)
+    else:
+        valid_set = lightgbm.Dataset(valid.features, valid.labels, group=valid.group_sizes, reference=train_set)
+        booster = lightgbm.train(params, train_set, num_boost_round=rounds, valid_sets=[valid_set],
+                                 valid_names=["validation"],
+                                 callbacks=[lightgbm.early_stopping(early_stopping, verbose=False),
+                                            lightgbm.record_evaluation(evaluations), lightgbm.log_evaluation(25)])
     best = booster.best_iteration or rounds
     scores = {name: round(values[best - 1], 4) for name, values in evaluations.get("validation", {}).items()}
     meta = {**meta, "features": list(FEATURES), "lightgbm_version": lightgbm.__version__, "params": params,
