@@ -186,8 +186,8 @@ def test_markup_in_catalogue_fields_and_messages_is_shown_as_plain_text(hostile_
     assert not reply.tags, reply.tags
     assert f". {HOSTILE_TITLE} (1999): " in reply.text  # every character as the catalogue has it
     assert all(label in reply.text for label in ("Unforgiven (1992): ", "High Noon (1952): "))
-    assert "<img src=x onerror=alert(1)>, [a link](http://evil.example)" in reply.text  # the keywords, in a template reason
-    assert "**Bold** Director" in reply.text
+    *_, last = hostile_engine.respond(hostile_engine.new_session(), HOSTILE_MESSAGE)  # the same turn, from the engine
+    assert all(f": {item.why}" in reply.text for item in last.result.items)  # every reason as the engine wrote it
     hostile_card = next(card["value"] for card in cards[::3] if "hostile-1999" in card["value"])
     card = RenderedHTML(hostile_card)
     assert card.tags == {"div", "img"} and HOSTILE_TITLE in card.text and "**Bold** Director" in card.text
