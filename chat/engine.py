@@ -154,6 +154,7 @@ class TurnUpdate:
     text: str
     items: list[ShownItem]
     result: TurnResult | None = None
+    pending: tuple[Item, ...] = ()  # the items still to come in this reply, in order: their reasons are being written
 
 
 class ChatEngine:
@@ -237,7 +238,7 @@ class ChatEngine:
 
         intro = missing + note + prompts.intro_line(shown_state, self.catalog, len(chosen), wording)
         timings["first_token"] = round((time.perf_counter() - started) * 1000, 1)
-        yield TurnUpdate(intro, [])
+        yield TurnUpdate(intro, [], pending=tuple(s.item for s in chosen))
         shown: list[ShownItem] = []
         explanations: list[dict] = []
         text = intro
@@ -245,7 +246,7 @@ class ChatEngine:
             shown.append(update)
             number = len(shown)
             text += "\n" + prompts.item_line_prefix(number, update.item) + update.why
-            yield TurnUpdate(text, list(shown))
+            yield TurnUpdate(text, list(shown), pending=tuple(s.item for s in chosen[number:]))
         lap("explain", mark)
         plan_state = session.state
         session.state = record_shown(session.state, [s.item.id for s in shown])
