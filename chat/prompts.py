@@ -259,7 +259,8 @@ def intro_line(state: DialogueState, catalog: Catalog, count: int, wording: Word
     details = [_era(state.year_min, state.year_max)]
     if state.runtime_max:
         details.append(f"under {state.runtime_max} minutes")
-    details += limit_words(state.conditions)
+    # "price at most 15" follows a noun as "with price at most 15"; "under 300 pages" and "for 4 players" read as they are
+    details += [w if w.startswith(("under ", "at most ", "for ")) else f"with {w}" for w in limit_words(state.conditions)]
     people = {person.lower(): person for item in catalog.items for person in (*item.cast, *item.directors)}
     excluded = [value for c in state.conditions if c.exclude and not c.is_range for value in sorted(c.any_of)]
     things = sorted(set(state.genres_avoided) | set(excluded)) + sorted(t for t in state.avoid_terms
