@@ -188,8 +188,9 @@ def test_the_real_model_writes_the_same_reason_in_a_one_row_batch_as_streamed():
 def test_the_real_model_writes_each_batched_reason_as_streamed(quantize):
     messages, prefixes = explainer_prompt()
     model = real_model(quantize)
-    assert model.complete_many(messages, prefixes, 36, ["\n"]) == [
-        "".join(model.stream(messages, prefix, 36, ["\n"])) for prefix in prefixes]
+    batched = model.complete_many(messages, prefixes, 36, ["\n"])
+    assert batched == ["".join(model.stream(messages, prefix, 36, ["\n"])) for prefix in prefixes]
+    assert sorted(model.complete_many_as_done(messages, prefixes, 36, ["\n"])) == list(enumerate(batched))
 
 
 QUESTIONS = ["What is the capital of France?", "Name a film about a shark.", "Say hello in three words.",
