@@ -377,8 +377,10 @@ class ChatEngine:
         row and the rows before it are written; otherwise one after another, each continuing the reply so far.
         (Given only its own line's start, a row often restated item 1's year and director: of the latency
         benchmark's 30 reasons the guard kept 14 that way, 20 this way, 22 one by one.) Either way the guard
-        reads the reasons in order, each against the ones it accepted before. Each LLM-explained item adds
-        what the model was asked and wrote, and what was shown, to `explanations` (logged for preference pairs).
+        reads the reasons in order, each against the ones it accepted before; where it rejects one, or there is
+        no model, `_fallback_reason` writes what is shown (the model's prompt keeps the trained stand-in). Each
+        LLM-explained item adds what the model was asked and wrote, and what was shown, to `explanations` (logged
+        for preference pairs).
         """
         allowed = {s.item.id for s in chosen} | set(state.liked) | set(state.disliked)
         items = [s.item for s in chosen]
