@@ -4,9 +4,10 @@
 continues several prefixes of one prompt (backends that cannot batch answer it with
 `complete_one_by_one`). A model that can hand over each prefix's continuation as soon as it is
 written is a `CompletesAsDone`; `complete_as_done` asks any model that way. A model that can also
-say how likely "yes" is after each of several conversations is a `YesNoScorer` (the TALLRec-style reranker uses it). Backends: `chat.local_llm`
-(transformers in this process) and `chat.remote_llm` (an OpenAI-compatible server). Each counts
-what its calls cost in `GenerationStats` where it can (`CountsTokens`).
+say how likely "yes" is after each of several conversations is a `YesNoScorer` (the TALLRec-style
+reranker uses it). Backends: `chat.local_llm` (transformers in this process) and `chat.remote_llm`
+(an OpenAI-compatible server). Each counts what its calls cost in `GenerationStats` where it can
+(`CountsTokens`).
 """
 
 from __future__ import annotations
