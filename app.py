@@ -36,7 +36,7 @@ from chat.llm import LLMError
 from chat.logs import EXPORT_FORMATS, LogStore, LogStoreError, export_logs, log_stats, stats_markdown
 from chat.settings import AdminLogin, Settings, add_arguments, load_settings
 from chat.welcome import example_requests, welcome_markdown
-from retrieval.catalog import CatalogError
+from retrieval.catalog import CatalogError, Item
 from retrieval.embeddings import ModelUnavailableError
 from retrieval.index import StaleIndexError
 from retrieval.retriever import SearchRequest
@@ -52,6 +52,7 @@ CSS = """
 .card.like .mark {background: #16a34a;} .card.dislike .mark {background: #b91c1c;}
 .card.like {border-color: #16a34a; background: rgba(22, 163, 74, .08);}
 .card.dislike {border-color: #b91c1c; background: rgba(185, 28, 28, .06); opacity: .8;} .card .meta {opacity: .75; font-size: .9em;} .card .why {margin-top: 4px;}
+.card.pending .why {font-style: italic; opacity: .6;}
 #history-formats {opacity: .75; font-size: .9em;}
 @media (max-width: 640px) {
   /* On a phone the chat column's parts join the row, so the cards can sit right under the conversation. */
@@ -67,6 +68,7 @@ STOPPED = "(stopped: this message is not part of the conversation; retry or edit
 ONLY_LATEST = "Only your latest message can be edited, and only the latest reply retried."
 HISTORY_BUSY = "Still writing the reply to your last message. Bring your history again when the reply is done."
 CARD_MARKS = {"like": "You liked this", "dislike": "Not for you"}
+WRITING = "writing…"  # where a reason still being written will be, on its card and its line of the reply
 FEEDBACK_NOTICES = {"like": "Noted: you like it; the next picks follow.", "dislike": "Noted: not for you.",
                     "not_interested": "Set aside: it won't be shown again. \"Show another\" fills its place."}
 NO_MORE_PICKS = "No more picks from this search; ask for more any time."
@@ -88,10 +90,12 @@ def plain_text(text: str) -> str:
     return _MARKUP_STARTS.sub(lambda match: "&lt;" if match.group() == "<" else "&amp;", text)
 
 
-def reply_text(text: str, items: Sequence[ShownItem]) -> str:
-    """An engine reply for the chat: each item line starts "1. Title (year): " rather than with its Markdown label.
+def reply_text(text: str, items: Sequence[ShownItem], pending: Sequence[Item] = ()) -> str:
+    """An engine reply for the chat: each item line starts "1. Title (year): " rather than with its Markdown label;
+    the items still to come follow, each on its line with "writing…".
 
     Example: "Try these:\n1. **M\\*A\\*S\\*H (1970)**: funny." -> "Try these:\n1. M*A*S*H (1970): funny."
+             ("Try these:", [], [Heat]) -> "Try these:\n1. Heat (1995): writing…"
     """
     labels = {prompts.item_line_prefix(number, shown.item): f"{number}. {shown.item.label}: "
               for number, shown in enumerate(items, start=1)}
@@ -99,6 +103,7 @@ def reply_text(text: str, items: Sequence[ShownItem]) -> str:
     for line in text.split("\n"):
         prefix = next((p for p in labels if line.startswith(p)), "")
         lines.append(labels.get(prefix, "") + line[len(prefix):])
+    lines += [f"{number}. {item.label}: {WRITING}" for number, item in enumerate(pending, start=len(items) + 1)]
     return plain_text("\n".join(lines))
 
 
@@ -140,6 +145,11 @@ def card_html(shown: ShownItem, feedback: str = "", images: CardImages = CardIma
         f"<div class='meta'>{html.escape(meta)}</div>"
         f"<div class='why'>{html.escape(shown.why)}</div></div></div>"
     )
+
+
+def pending_card_html(item: Item, images: CardImages = CardImages(None)) -> str:
+    """The card of an item whose reason is still being written: its facts, and "writing…" where the reason will be."""
+    return card_html(ShownItem(item, WRITING, 0.0, {}), "pending", images)
 
 
 def stats_views(store: LogStore | None) -> tuple[str, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
@@ -245,13 +255,15 @@ def build_ui(engine: ChatEngine, settings: Settings, admin: AdminLogin | None = 
             log.exception("could not delete the logged turns of session %s", session.id)
             gr.Warning("Nothing more of this conversation will be logged, but its earlier turns could not be deleted.")
 
-    def card_updates(items: list[ShownItem], started_over: bool = False) -> list:
-        """The cards column (shown from the conversation's first picks until it starts over) and each card slot."""
-        updates = [gr.update(visible=True) if items else gr.update(visible=False) if started_over else gr.update()]
+    def card_updates(items: list[ShownItem], started_over: bool = False, pending: Sequence[Item] = ()) -> list:
+        """The cards column (shown from the conversation's first picks until it starts over) and each card slot: the
+        shown items', then the pending ones' (no buttons until their reason comes)."""
+        cards = [card_html(shown, images=images) for shown in items] + [pending_card_html(item, images) for item in pending]
+        updates = [gr.update(visible=True) if cards else gr.update(visible=False) if started_over else gr.update()]
         for slot in range(slots):
-            visible = slot < len(items)
-            updates.append(gr.update(value=card_html(items[slot], images=images) if visible else "", visible=visible))
-            updates.append(gr.update(visible=visible))
+            visible = slot < len(cards)
+            updates.append(gr.update(value=cards[slot] if visible else "", visible=visible))
+            updates.append(gr.update(visible=slot < len(items)))
             updates.append(gr.update(visible=False))  # the slot's "Show another"
         return updates
 
@@ -293,19 +305,21 @@ def build_ui(engine: ChatEngine, settings: Settings, admin: AdminLogin | None = 
         try:
             set_log_choice(bool(dont_log), session)
             updates = engine.respond(session, message.text)
+            written = history[-1]["content"]  # the reply so far, without the lines of reasons still being written
             for update in updates:
                 if conversation.session is session and conversation.stopping and update.result is None:
                     updates.close()
                     engine.rewind(session)
                     conversation.last_stopped = True
-                    history[-1] = {"role": "assistant", "content": history[-1]["content"] + "\n" + STOPPED}
+                    history[-1] = {"role": "assistant", "content": written + "\n" + STOPPED}
                     yield history, [], gr.skip(), *card_updates([])
                     return
                 if conversation.session is session:
-                    history[-1] = {"role": "assistant", "content": reply_text(update.text, update.items)}
+                    written = reply_text(update.text, update.items)
+                    history[-1] = {"role": "assistant", "content": reply_text(update.text, update.items, update.pending)}
                     hood = turn_report(update.result, engine.catalog) if update.result else gr.skip()
                     yield (history, update.items, hood if settings.show_internals or conversation.admin else gr.skip(),
-                           *card_updates(update.items))
+                           *card_updates(update.items, pending=update.pending))
         except Exception:  # noqa: BLE001 - the edge: a person never sees a traceback
             log.exception("turn failed")
             if conversation.session is session:

@@ -22,16 +22,17 @@ Per-person state lives in `ChatSession`, never on the engine, which is shared by
 from __future__ import annotations
 
 import logging
+import random
 import time
 import uuid
 from dataclasses import asdict, dataclass, field, replace
-from typing import Iterator
+from typing import Iterator, Sequence
 
-from chat import prompts
+from chat import prompts, reason_text
 from chat.choices import Explainer, Planner, check_choices
 from chat.guard import reason_problems
 from chat.history import HistoryMatch, history_reply
-from chat.llm import ChatModel, LLMError
+from chat.llm import ChatModel, LLMError, complete_as_done
 from chat.logs import LogStore, LogStoreError, redact
 from chat.reranking import DialogueReranker
 from chat.state import (
@@ -153,6 +154,7 @@ class TurnUpdate:
     text: str
     items: list[ShownItem]
     result: TurnResult | None = None
+    pending: tuple[Item, ...] = ()  # the items still to come in this reply, in order: their reasons are being written
 
 
 class ChatEngine:
@@ -238,7 +240,7 @@ class ChatEngine:
 
         intro = missing + note + prompts.intro_line(shown_state, self.catalog, len(chosen), wording)
         timings["first_token"] = round((time.perf_counter() - started) * 1000, 1)
-        yield TurnUpdate(intro, [])
+        yield TurnUpdate(intro, [], pending=tuple(s.item for s in chosen))
         shown: list[ShownItem] = []
         explanations: list[dict] = []
         text = intro
@@ -246,7 +248,7 @@ class ChatEngine:
             shown.append(update)
             number = len(shown)
             text += "\n" + prompts.item_line_prefix(number, update.item) + update.why
-            yield TurnUpdate(text, list(shown))
+            yield TurnUpdate(text, list(shown), pending=tuple(s.item for s in chosen[number:]))
         lap("explain", mark)
         plan_state = session.state
         session.state = record_shown(session.state, [s.item.id for s in shown])
@@ -355,61 +357,95 @@ class ChatEngine:
         """Each chosen item with its reason, LLM-written where the guard accepts it.
 
         With `explain_batch` the model writes all reasons at once, each row continuing the reply
-        with templated reasons on the lines before its own, and the items come out when the batch
-        is done; otherwise one after another, each continuing the reply so far. (Given only its own
-        line's start, a row often restated item 1's year and director: of the latency benchmark's
-        30 reasons the guard kept 14 that way, 20 this way, 22 one by one.) Either way the guard
-        reads the reasons in order, each against the ones it accepted before. Each LLM-explained item adds
-        what the model was asked and wrote, and what was shown, to `explanations` (logged for preference pairs).
+        with templated reasons on the lines before its own, and each item comes out as soon as its
+        row and the rows before it are written; otherwise one after another, each continuing the reply so far.
+        (Given only its own line's start, a row often restated item 1's year and director: of the latency
+        benchmark's 30 reasons the guard kept 14 that way, 20 this way, 22 one by one.) Either way the guard
+        reads the reasons in order, each against the ones it accepted before; where it rejects one, or there is
+        no model, `_fallback_reason` writes what is shown (the model's prompt keeps the trained stand-in). Each
+        LLM-explained item adds what the model was asked and wrote, and what was shown, to `explanations` (logged
+        for preference pairs).
         """
         allowed = {s.item.id for s in chosen} | set(state.liked) | set(state.disliked)
         items = [s.item for s in chosen]
         wording = self.settings.wording
-        templates = [prompts.template_reason(item, state, self.catalog, wording) for item in items]
+        stand_ins = [prompts.template_reason(item, state, self.catalog, wording) for item in items]  # as trained
+        draws = random.Random(f"{len(state.shown)}:{','.join(item.id for item in items)}")  # the same for the same turn
         use_llm = self.llm is not None and self.settings.explainer == "llm"
         messages = prompts.explainer_messages(state, self.catalog, message, items, wording) if use_llm else []
-        drafts: list[str] | None = None
+        rows: Iterator[tuple[int, str]] | None = None  # the batch's rows, (position, text) as each is written
+        drafts: dict[int, str] = {}
         if use_llm and self.settings.explain_batch:
-            prefixes = prompts.reason_prefixes(items, templates)
-            try:
-                drafts = self.llm.complete_many(messages, prefixes, self.settings.reason_max_new_tokens, stop=["\n"])
-            except LLMError as error:
-                notes.append(f"explainer error: {error}")
-                use_llm = False
-        written = ""
+            prefixes = prompts.reason_prefixes(items, stand_ins)
+            rows = complete_as_done(self.llm, messages, prefixes, self.settings.reason_max_new_tokens, stop=["\n"])
+
+        def draft(position: int, written: str) -> str:
+            """The model's reason for the item at `position`: its batch row (waiting for it), or streamed after `written`."""
+            if rows is None:
+                return "".join(self.llm.stream(messages, written, self.settings.reason_max_new_tokens, stop=["\n"]))
+            while position not in drafts:
+                done = next(rows, None)
+                if done is None:
+                    raise LLMError(f"the batch ended without row {position + 1}")
+                drafts[done[0]] = done[1]
+            return drafts[position]
+
+        written = ""  # the reply so far as the model reads it: its accepted reasons, else the trained stand-ins
         accepted: list[str] = []
-        for number, scored in enumerate(chosen, start=1):
-            item = scored.item
-            reason = ""
-            asked: dict | None = None  # what the model was asked and wrote for this item
-            if use_llm:
+        shown: list[str] = []
+        try:
+            for number, scored in enumerate(chosen, start=1):
+                item = scored.item
                 written += prompts.item_line_prefix(number, item)
-                prefix = prefixes[number - 1] if drafts is not None else written
-                if drafts is not None:
-                    reason = drafts[number - 1].strip()
-                else:
+                reason, problems = "", ["no model"]
+                if use_llm:
+                    prefix = prefixes[number - 1] if rows is not None else written
                     try:
-                        reason = "".join(self.llm.stream(messages, written, self.settings.reason_max_new_tokens, stop=["\n"])).strip()
+                        reason = draft(number - 1, written).strip()
                     except LLMError as error:
                         notes.append(f"explainer error: {error}")
                         use_llm = False
-                problems = (
-                    reason_problems(reason, item, allowed, self.titles, self.catalog, self.people, tuple(accepted),
-                                    wording.noun)
-                    if reason else ["empty"]
-                )
-                asked = {"position": number, "item_id": item.id, "prompt": messages, "prefix": prefix,
-                         "draft": reason, "problems": problems}
+                if use_llm:
+                    problems = (
+                        reason_problems(reason, item, allowed, self.titles, self.catalog, self.people, tuple(accepted),
+                                        wording.noun)
+                        if reason else ["empty"]
+                    )
+                    if problems:
+                        notes.append(f"{item.id}: {'; '.join(problems)}")
+                    else:
+                        accepted.append(reason)
+                    explanations.append({"position": number, "item_id": item.id, "prompt": messages, "prefix": prefix,
+                                         "draft": reason, "problems": problems})
                 if problems:
-                    notes.append(f"{item.id}: {'; '.join(problems)}")
-                    reason = ""
+                    written += stand_ins[number - 1] + "\n"
+                    reason = self._fallback_reason(item, state, allowed, shown, draws, number - 1)
                 else:
-                    accepted.append(reason)
-            reason = reason or templates[number - 1]
-            if asked is not None:
-                explanations.append({**asked, "shown": reason})
-            written += reason + "\n"
-            yield ShownItem(item, reason, scored.score, scored.signals)
+                    written += reason + "\n"
+                if use_llm:
+                    explanations[-1]["shown"] = reason
+                shown.append(reason)
+                yield ShownItem(item, reason, scored.score, scored.signals)
+        finally:
+            if rows is not None:
+                rows.close()  # a turn stopped early stops the batch too
+
+    def _fallback_reason(self, item: Item, state: DialogueState, allowed: set[str], earlier: list[str],
+                         draws: random.Random, position: int) -> str:
+        """The reason shown where the model's was rejected or there is no model: for films, one drawn from the card by
+        the grounded-reason recipe (`chat.reason_text`) that the guard accepts and that shares no 3-word phrase with
+        the reply's lines before it; else, or where no draw passed, the template (its tie to a liked item varied by
+        `position`)."""
+        wording = self.settings.wording
+        if wording.is_film:
+            def accept(reason: str, item: Item, earlier: Sequence[str]) -> bool:
+                return not reason_problems(reason, item, allowed, self.titles, self.catalog, self.people, tuple(earlier),
+                                           wording.noun)
+
+            drawn = reason_text.drawn_reason(item, state, self.catalog, draws, accept, earlier)
+            if drawn:
+                return drawn
+        return prompts.template_reason(item, state, self.catalog, wording, variant=position)
 
     def _finish(self, session: ChatSession, message: str, result: TurnResult, started: float) -> TurnUpdate:
         result.timings_ms["total"] = round((time.perf_counter() - started) * 1000, 1)

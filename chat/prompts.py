@@ -256,7 +256,8 @@ def intro_line(state: DialogueState, catalog: Catalog, count: int, wording: Word
     picks = f"one {what + ' ' + wording.noun if what else 'pick'}" if count == 1 else f"{number} {films}"
     details = [_era(*state.bounds(YEAR))]
     details += [f"under {c.maximum:g} minutes" for c in state.wishes("runtime")]
-    details += limit_words(state.others())
+    # "price at most 15" follows a noun as "with price at most 15"; "under 300 pages" and "for 4 players" read as they are
+    details += [w if w.startswith(("under ", "at most ", "for ")) else f"with {w}" for w in limit_words(state.others())]
     people = {person.lower(): person for item in catalog.items for person in (*item.cast, *item.directors)}
     excluded = state.excluded_categories()
     things = sorted(excluded) + sorted(t for t in state.avoid_terms if t not in people and t not in excluded)
@@ -306,9 +307,15 @@ def description_gist(text: str, max_words: int = 16) -> str:
     return gist[:1].lower() + gist[1:] if gist[:2] != gist[:2].upper() else gist
 
 
-def template_reason(item: Item, state: DialogueState, catalog: Catalog, wording: Wording = FILM) -> str:
+# How a templated reason ties an item to a liked one of its genres: the first is the stand-in wording of the batch
+# prompt the adapter was trained on; the others vary a reply's later lines.
+LIKED_TIES = ("in the vein of {}", "a good follow-up to {}", "one to pair with {}")
+
+
+def template_reason(item: Item, state: DialogueState, catalog: Catalog, wording: Wording = FILM, variant: int = 0) -> str:
     """A plain, factual reason built only from the item's card and the state: its year, categories and people,
-    its other fields (author, pages, price, players), then its keywords or the gist of its description.
+    its other fields (author, pages, price, players), then its keywords or the gist of its description, and its tie
+    to a liked item (`LIKED_TIES[variant]`, cycled).
 
     Example: horror film by John Carpenter, wanted horror ->
              "A 1982 horror, science fiction film by John Carpenter: paranoid, claustrophobic, tense."
@@ -334,5 +341,5 @@ def template_reason(item: Item, state: DialogueState, catalog: Catalog, wording:
         sentence += "; " + ", ".join(others)
     shared = [catalog[i].title for i in state.liked if i in catalog and set(catalog[i].genres) & set(item.genres)]
     if shared:
-        sentence += f", in the vein of {shared[-1]}"
+        sentence += ", " + LIKED_TIES[variant % len(LIKED_TIES)].format(shared[-1])
     return sentence + "."

@@ -311,12 +311,11 @@ class ReasonTally:
 def measure(engine, scripts, progress: bool = True) -> dict:
     """The reason-quality summary of the shown reasons when the scripts are played through `engine`.
 
-    A shown reason counts as the LLM's when the engine has an LLM and the reason is not the template the
-    engine falls back to (`chat.prompts.template_reason` for the state the explainer saw).
+    A shown reason counts as the LLM's when the guard accepted the model's draft for it (the turn's
+    `explanations`); the others are the engine's fallbacks.
     """
     from tqdm.auto import tqdm
 
-    from chat import prompts
     from evaluation.grounding import final_result
 
     tally = ReasonTally(FactChecker.of(engine.catalog))
@@ -334,8 +333,8 @@ def measure(engine, scripts, progress: bool = True) -> dict:
             if result.kind != "recommend" or result.plan_state is None:
                 continue
             state = result.plan_state
-            shown = [ShownReason(s.item, s.why, llm and s.why != prompts.template_reason(s.item, state, engine.catalog))
-                     for s in result.items]
+            by_llm = {e["item_id"] for e in result.explanations if not e["problems"]}
+            shown = [ShownReason(s.item, s.why, s.item.id in by_llm) for s in result.items]
             tally.add_reply(shown, Request.from_state(state, engine.catalog))
     return {**tally.summary(llm=llm), "turns": len(turn_s),
             "median_turn_s": round(statistics.median(turn_s), 2) if turn_s else None}

@@ -8,7 +8,7 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
-from chat.llm import LLMError, complete_one_by_one
+from chat.llm import LLMError, complete_one_by_one, in_order
 
 
 class HashingEmbedder:
@@ -57,3 +57,32 @@ class ScriptedChatModel:
     def complete_many(self, messages: list[dict], prefixes: Sequence[str], max_new_tokens: int = 64, stop: Sequence[str] = ()) -> list[str]:
         self.batches.append(list(prefixes))
         return complete_one_by_one(self, messages, prefixes, max_new_tokens, stop)
+
+
+class StaggeredChatModel(ScriptedChatModel):
+    """A scripted model whose batch rows finish in `finish_order` (positions; the others after them, in order), each
+    handed over as it is written (`complete_many_as_done`). `written` lists the positions handed over so far;
+    `stopped` says whether a batch was left before its last row."""
+
+    def __init__(self, replies: Sequence[str] = ("a fine pick for tonight with a strong mood",),
+                 finish_order: Sequence[int] = (0,)):
+        super().__init__(replies)
+        self.finish_order = tuple(finish_order)
+        self.written: list[int] = []
+        self.stopped = False
+
+    def complete_many_as_done(self, messages: list[dict], prefixes: Sequence[str], max_new_tokens: int = 64,
+                              stop: Sequence[str] = ()) -> Iterator[tuple[int, str]]:
+        self.batches.append(list(prefixes))
+        order = [p for p in self.finish_order if p < len(prefixes)]
+        order += [p for p in range(len(prefixes)) if p not in order]
+        self.written = []
+        try:
+            for position in order:
+                self.written.append(position)
+                yield position, "".join(self.stream(messages, prefixes[position], max_new_tokens, stop))
+        finally:
+            self.stopped = len(self.written) < len(prefixes) or self.stopped
+
+    def complete_many(self, messages: list[dict], prefixes: Sequence[str], max_new_tokens: int = 64, stop: Sequence[str] = ()) -> list[str]:
+        return in_order(self.complete_many_as_done(messages, prefixes, max_new_tokens, stop), len(prefixes))

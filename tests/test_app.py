@@ -8,10 +8,11 @@ from html.parser import HTMLParser
 import gradio as gr
 import pytest
 from conftest import SMALL_CATALOG, make_engine
+from fakes import StaggeredChatModel
 from gradio_client import Client
 from markdown_it import MarkdownIt
 
-from app import Conversation, build_ui, plain_text, stats_views
+from app import WRITING, Conversation, build_ui, plain_text, stats_views
 from chat import prompts
 from chat.engine import ChatSession
 from chat.history import history_reply, match_history, read_history
@@ -173,6 +174,22 @@ def ui_turn(demo: gr.Blocks, session: ChatSession, message: str) -> tuple[list[d
     return chatbot.postprocess(history).model_dump(), cards
 
 
+def test_the_cards_come_with_the_opening_line_and_say_writing_until_their_reason_comes(catalog, index, embedder):
+    llm = StaggeredChatModel(['funny films"', "a fine pick for tonight with a strong mood"], finish_order=(0, 1, 2))
+    demo = build_ui(make_engine(catalog, index, embedder, llm), Settings())
+    respond = next(fn.fn for fn in demo.fns.values() if fn.api_name == "respond")
+    screens = []  # per update: the reply's text, and per card slot its html (None when hidden) and whether its buttons show
+    for update in respond("a comedy please", [], True, Conversation(ChatSession())):
+        slots = [update[4 + 3 * slot : 7 + 3 * slot] for slot in range(3)]
+        screens.append((update[0][-1]["content"], [(card["value"] if card["visible"] else None, actions["visible"])
+                                                   for card, actions, _ in slots]))
+    opening, first, *_, last = screens
+    assert opening[0].count(WRITING) == 3 and all(WRITING in html and not buttons for html, buttons in opening[1])
+    assert first[0].count(WRITING) == 2 and [WRITING in html for html, _ in first[1]] == [False, True, True]
+    assert [buttons for _, buttons in first[1]] == [True, False, False]
+    assert WRITING not in last[0] and all(html and WRITING not in html and buttons for html, buttons in last[1])
+
+
 def test_markup_in_catalogue_fields_and_messages_is_shown_as_plain_text(hostile_engine):
     demo = build_ui(hostile_engine, Settings())
     chatbot = next(block for block in demo.blocks.values() if getattr(block, "elem_id", None) == "chat")
@@ -186,8 +203,8 @@ def test_markup_in_catalogue_fields_and_messages_is_shown_as_plain_text(hostile_
     assert not reply.tags, reply.tags
     assert f". {HOSTILE_TITLE} (1999): " in reply.text  # every character as the catalogue has it
     assert all(label in reply.text for label in ("Unforgiven (1992): ", "High Noon (1952): "))
-    assert "<img src=x onerror=alert(1)>, [a link](http://evil.example)" in reply.text  # the keywords, in a template reason
-    assert "**Bold** Director" in reply.text
+    *_, last = hostile_engine.respond(hostile_engine.new_session(), HOSTILE_MESSAGE)  # the same turn, from the engine
+    assert all(f": {item.why}" in reply.text for item in last.result.items)  # every reason as the engine wrote it
     hostile_card = next(card["value"] for card in cards[::3] if "hostile-1999" in card["value"])
     card = RenderedHTML(hostile_card)
     assert card.tags == {"div", "img"} and HOSTILE_TITLE in card.text and "**Bold** Director" in card.text

@@ -1,6 +1,7 @@
 """The chat in headless Chromium keeps what its screen shows: clearing it or starting over starts a new engine and log
 session, even while a reply streams; text typed, or a second message sent, while a reply streams is never lost; the
-copy button and screen readers get a message as it was written; Stop ends a reply and undoes its turn.
+copy button and screen readers get a message as it was written; the cards come with the reply's first line and
+say "writing…" until their reason comes; Stop ends a reply and undoes its turn.
 
 One app process serves every test here, each test in its own browser context (its own conversation). It is the
 default app, LLM on: on a CPU a reply takes seconds, the window in which these tests act. Each test that acts while a
@@ -126,6 +127,17 @@ def test_copy_and_screen_readers_get_messages_as_written(page, db):
         copies.append(page.evaluate("navigator.clipboard.readText()"))
     assert copies[0] == COMEDY
     assert copies[1] == bot.removeprefix("bot's message: ") and "\\" not in copies[1]
+
+
+def test_the_cards_come_with_the_opening_line_and_fill_in_as_each_reason_is_written(page, db):
+    before = count(db, "turns")
+    send(page, HORROR)
+    page.wait_for_function("() => document.querySelector('.card.pending') && "
+                           "document.querySelector('#chat').innerText.includes('writing…')", timeout=TURN_TIMEOUT_S * 1000)
+    assert count(db, "turns") == before  # seen while the reply was being written
+    page.wait_for_function("() => document.querySelectorAll('.card').length === 3 && !document.querySelector('.card.pending')"
+                           " && !document.querySelector('#chat').innerText.includes('writing…')", timeout=TURN_TIMEOUT_S * 1000)
+    assert page.locator("#like-0").is_visible() and all(page.inner_text(f"#card-{slot} .why").strip() for slot in range(3))
 
 
 def test_stop_ends_the_reply_undoes_its_turn_and_logs_nothing(page, db):

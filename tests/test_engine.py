@@ -1,13 +1,15 @@
 """The turn engine with fakes: constraints honoured, no repeats, guard fallbacks, bad input, failures, logging."""
 
+import re
 from dataclasses import replace
 
 import pytest
 from conftest import make_engine
-from fakes import ScriptedChatModel
+from fakes import ScriptedChatModel, StaggeredChatModel
 
 from chat import prompts
 from chat.assemble import build_reranker
+from chat.guard import reason_problems
 from chat.llm import LLMError
 from chat.llm_reranker import LLMReranker
 from chat.settings import Settings
@@ -276,6 +278,27 @@ def test_the_explainer_asks_for_every_reason_in_one_batch(catalog, index, embedd
     assert [len(u.items) for u in updates[1:-1]] == [1, 2, 3]  # still one streamed update per item
 
 
+def test_each_reason_is_shown_as_soon_as_its_row_and_the_rows_before_it_are_written(catalog, index, embedder):
+    llm = StaggeredChatModel(['funny films"', "a fine pick for tonight with a strong mood"], finish_order=(0, 2, 1))
+    engine = make_engine(catalog, index, embedder, llm)
+    written_when_shown = {}  # items shown -> the batch rows written by then
+    for update in engine.respond(engine.new_session(), "a comedy please"):
+        if update.result is None and update.items:
+            written_when_shown[len(update.items)] = list(llm.written)
+    assert written_when_shown == {1: [0], 2: [0, 2, 1], 3: [0, 2, 1]}  # item 1 before the last row was written
+    assert not llm.stopped
+
+
+def test_stopping_a_turn_stops_its_batch(catalog, index, embedder):
+    llm = StaggeredChatModel(['funny films"', "a fine pick for tonight with a strong mood"], finish_order=(0, 1, 2))
+    engine = make_engine(catalog, index, embedder, llm)
+    updates = engine.respond(engine.new_session(), "a comedy please")
+    while not next(updates).items:
+        pass
+    updates.close()
+    assert llm.written == [0] and llm.stopped
+
+
 def test_the_guard_reads_each_batched_reason_in_order(catalog, index, embedder):
     good = "a fine pick for tonight with a strong mood"
     llm = ScriptedChatModel(['funny films"', good, "Just like Psycho, a tense and gripping story for tonight.", good])
@@ -286,6 +309,37 @@ def test_the_guard_reads_each_batched_reason_in_order(catalog, index, embedder):
     assert "Psycho" not in second.why and good not in third.why  # templated instead
     notes = dict(note.split(": ", 1) for note in result.guard_notes)
     assert "not shown" in notes[second.item.id] and "repeats an earlier reason" in notes[third.item.id]
+
+
+def trigrams(text):
+    words = re.findall(r"[a-z0-9']+", text.lower())
+    return {tuple(words[i : i + 3]) for i in range(len(words) - 2)}
+
+
+@pytest.mark.parametrize("message", ["I loved Alien, a horror film but nothing gory", "I liked The Thing, more horror",
+                                     "a 90s comedy, nothing with zombies"])
+def test_reasons_without_a_model_are_grounded_and_share_no_phrase_across_lines(catalog, index, embedder, message):
+    engine = make_engine(catalog, index, embedder, None)
+    result, _ = run_turn(engine, engine.new_session(), message)
+    reasons = [shown.why for shown in result.items]
+    assert len(reasons) >= 2 and len(set(reasons)) == len(reasons)
+    for later, reason in enumerate(reasons[1:], start=1):
+        assert not trigrams(reason) & set().union(*map(trigrams, reasons[:later])), reasons
+    allowed = {s.item.id for s in result.items} | set(result.plan_state.liked)
+    for shown in result.items:
+        assert not reason_problems(shown.why, shown.item, allowed, engine.titles, catalog, engine.people), shown.why
+
+
+def test_a_rejected_reason_is_shown_in_other_words_but_the_batch_prompt_keeps_the_trained_stand_in(catalog, index, embedder):
+    good = "a fine pick for tonight with a strong mood"
+    llm = ScriptedChatModel(['funny films"', "Just like Psycho, a tense and gripping story for tonight.", good, good])
+    engine = make_engine(catalog, index, embedder, llm)
+    result, _ = run_turn(engine, engine.new_session(), "a comedy please")
+    [prefixes] = llm.batches
+    first = result.items[0]
+    stand_in = prompts.template_reason(first.item, result.plan_state, catalog)
+    assert "Psycho" not in first.why and first.why != stand_in
+    assert prefixes[1].split("\n")[0].endswith(stand_in)
 
 
 def test_a_failed_batch_falls_back_to_templated_reasons(catalog, index, embedder):

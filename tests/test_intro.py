@@ -6,7 +6,8 @@ import pytest
 
 from chat.prompts import intro_line
 from chat.state import DialogueState
-from retrieval.filters import genre_exclusion, genre_wishes, runtime_limit, year_range
+from chat.wording import Wording
+from retrieval.filters import FieldCondition, genre_exclusion, genre_wishes, runtime_limit, year_range
 
 HORROR = DialogueState(liked=("alien-1979",), conditions=genre_wishes(["horror"]) + year_range(None, 1977), avoid_terms=frozenset({"gore"}))
 
@@ -43,3 +44,13 @@ def test_eras_read_as_people_say_them(catalog, years, said):
 def test_one_pick_reads_in_the_singular(catalog):
     intro = intro_line(DialogueState(conditions=genre_wishes(["horror"])), catalog, 1)
     assert re.search(r"\bone horror film\b", intro) and "films" not in intro
+
+
+@pytest.mark.parametrize("conditions, said", [
+    ((FieldCondition("price", maximum=15.0),), "three books, with price at most 15:"),
+    ((FieldCondition("pages", maximum=299.0),), "three books under 300 pages:"),
+    ((FieldCondition("min_players", maximum=4.0), FieldCondition("max_players", minimum=4.0)), "three books for 4 players:"),
+])
+def test_numeric_limits_read_as_a_sentence_for_other_catalogues(catalog, conditions, said):
+    intro = intro_line(DialogueState(conditions=conditions), catalog, 3, Wording("book", "books"))
+    assert intro == f"Here are {said}"

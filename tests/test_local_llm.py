@@ -87,6 +87,24 @@ def test_each_row_of_a_batch_is_what_stream_writes_for_its_prefix_alone(tiny_mod
     assert tiny_model.complete_many(MESSAGES, prefixes, 16, [stop]) == expected
 
 
+@pytest.mark.parametrize("prefixes", [PREFIXES, LINES], ids=["one line each", "lines before"])
+def test_each_row_is_handed_over_as_it_ends_with_the_text_the_batch_writes(tiny_model, prefixes):
+    stop = [early_stop(tiny_model, prefixes)]
+    together = tiny_model.complete_many(MESSAGES, prefixes, 16, stop)
+    finished = list(tiny_model.complete_many_as_done(MESSAGES, prefixes, 16, stop))
+    assert sorted(finished) == list(enumerate(together)) == list(enumerate(streamed(tiny_model, prefixes, 16, stop)))
+    assert finished[0][0] == 1  # the row the stop string ends early comes first
+
+
+def test_a_batch_left_after_its_first_row_leaves_the_model_as_it_was(tiny_model):
+    expected = streamed(tiny_model, PREFIXES, 16)
+    rows = tiny_model.complete_many_as_done(MESSAGES, PREFIXES, 16, [early_stop(tiny_model, PREFIXES)])
+    next(rows)
+    rows.close()
+    assert not tiny_model._lock.locked()
+    assert tiny_model.complete_many(MESSAGES, PREFIXES, 16) == expected
+
+
 def test_a_batch_is_one_call_keeping_the_rows_tokens_and_computing_the_prompt_once(tiny_model):
     stop = [early_stop(tiny_model, PREFIXES)]
     alone = []
@@ -170,8 +188,9 @@ def test_the_real_model_writes_the_same_reason_in_a_one_row_batch_as_streamed():
 def test_the_real_model_writes_each_batched_reason_as_streamed(quantize):
     messages, prefixes = explainer_prompt()
     model = real_model(quantize)
-    assert model.complete_many(messages, prefixes, 36, ["\n"]) == [
-        "".join(model.stream(messages, prefix, 36, ["\n"])) for prefix in prefixes]
+    batched = model.complete_many(messages, prefixes, 36, ["\n"])
+    assert batched == ["".join(model.stream(messages, prefix, 36, ["\n"])) for prefix in prefixes]
+    assert sorted(model.complete_many_as_done(messages, prefixes, 36, ["\n"])) == list(enumerate(batched))
 
 
 QUESTIONS = ["What is the capital of France?", "Name a film about a shark.", "Say hello in three words.",

@@ -46,6 +46,16 @@ def test_the_same_engine_turn_with_a_direct_and_a_served_fake_model(catalog, ind
     assert replies[0].tool_call == replies[1].tool_call
 
 
+def test_each_prefix_is_handed_over_before_the_next_is_asked_for():
+    model = ScriptedChatModel(["first", "second"])
+    with serving(create_app(model)) as url:
+        rows = RemoteChatModel(f"{url}/v1").complete_many_as_done(MESSAGES, ["1. ", "2. "], 8)
+        first, asked = next(rows), len(model.calls)
+        rest = list(rows)
+    assert first == (0, "first ") and asked == 1 and rest == [(1, "second ")]
+    assert [prefix for _, prefix in model.calls] == ["1. ", "2. "]
+
+
 def sse(chunks: list[str]) -> StreamingResponse:
     async def events():
         for content in chunks:

@@ -11,25 +11,33 @@ nothing heavy, and the backends import it from here (importing a backend never l
 from chat.llm.base import (
     DEFAULT_BASE_MODEL,
     ChatModel,
+    CompletesAsDone,
     CountsTokens,
     GenerationStats,
     LLMError,
     YesNoScorer,
+    complete_as_done,
     complete_one_by_one,
     holdback,
+    in_order,
     offline_by_default,
+    one_by_one_as_done,
     trim_at_stop,
 )
 
 __all__ = [
     "DEFAULT_BASE_MODEL",
     "ChatModel",
+    "CompletesAsDone",
     "CountsTokens",
     "GenerationStats",
     "LLMError",
     "YesNoScorer",
+    "complete_as_done",
     "complete_one_by_one",
     "holdback",
+    "in_order",
     "offline_by_default",
+    "one_by_one_as_done",
     "trim_at_stop",
 ]

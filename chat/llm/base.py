@@ -2,10 +2,12 @@
 
 `ChatModel` streams text for chat messages, continuing from an assistant prefix; `complete_many`
 continues several prefixes of one prompt (backends that cannot batch answer it with
-`complete_one_by_one`). A model that can also say how likely "yes" is after each of several
-conversations is a `YesNoScorer` (the TALLRec-style reranker uses it). Backends: `chat.llm.local`
-(transformers in this process) and `chat.llm.remote` (an OpenAI-compatible server). Each counts
-what its calls cost in `GenerationStats` where it can (`CountsTokens`).
+`complete_one_by_one`). A model that can hand over each prefix's continuation as soon as it is
+written is a `CompletesAsDone`; `complete_as_done` asks any model that way. A model that can also
+say how likely "yes" is after each of several conversations is a `YesNoScorer` (the TALLRec-style
+reranker uses it). Backends: `chat.llm.local` (transformers in this process) and `chat.llm.remote`
+(an OpenAI-compatible server). Each counts what its calls cost in `GenerationStats` where it can
+(`CountsTokens`).
 """
 
 from __future__ import annotations
@@ -44,11 +46,50 @@ class YesNoScorer(Protocol):
     def yes_probability(self, conversations: Sequence[list[dict]], answers: tuple[str, str] = ("yes", "no")) -> list[float]: ...
 
 
+@runtime_checkable
+class CompletesAsDone(Protocol):
+    """A model that hands over each prefix's continuation (its position in `prefixes`, its text) as soon as it is
+    written, in the order they finish; the texts are exactly `complete_many`'s."""
+
+    def complete_many_as_done(
+        self, messages: list[dict], prefixes: Sequence[str], max_new_tokens: int = 64, stop: Sequence[str] = ()
+    ) -> Iterator[tuple[int, str]]: ...
+
+
+def complete_as_done(
+    model: ChatModel, messages: list[dict], prefixes: Sequence[str], max_new_tokens: int = 64, stop: Sequence[str] = ()
+) -> Iterator[tuple[int, str]]:
+    """Each prefix's continuation as soon as the model has it: as it finishes where the model is a `CompletesAsDone`,
+    else all together when `complete_many` returns, in order. Closing the iterator early ends the model's work."""
+    if isinstance(model, CompletesAsDone):
+        yield from model.complete_many_as_done(messages, prefixes, max_new_tokens, stop)
+    else:
+        yield from enumerate(model.complete_many(messages, prefixes, max_new_tokens, stop))
+
+
+def in_order(finished: Iterator[tuple[int, str]], count: int) -> list[str]:
+    """`count` texts handed over in any order, put back in their order. Example: [(1, "b"), (0, "a")], 2 -> ["a", "b"]"""
+    texts: list[str | None] = [None] * count
+    for position, text in finished:
+        texts[position] = text
+    if None in texts:
+        raise LLMError(f"the model finished {count - texts.count(None)} of {count} continuations")
+    return texts  # type: ignore[return-value]
+
+
+def one_by_one_as_done(
+    model: ChatModel, messages: list[dict], prefixes: Sequence[str], max_new_tokens: int = 64, stop: Sequence[str] = ()
+) -> Iterator[tuple[int, str]]:
+    """`complete_many_as_done` for a backend that cannot batch: each prefix streamed in turn, handed over when done."""
+    for position, prefix in enumerate(prefixes):
+        yield position, "".join(model.stream(messages, prefix, max_new_tokens, stop))
+
+
 def complete_one_by_one(
     model: ChatModel, messages: list[dict], prefixes: Sequence[str], max_new_tokens: int = 64, stop: Sequence[str] = ()
 ) -> list[str]:
     """`complete_many` for a backend that cannot batch: each prefix streamed in turn."""
-    return ["".join(model.stream(messages, prefix, max_new_tokens, stop)) for prefix in prefixes]
+    return in_order(one_by_one_as_done(model, messages, prefixes, max_new_tokens, stop), len(prefixes))
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import queue
 import shutil
 import threading
 import time
@@ -24,7 +25,7 @@ from functools import partial
 from pathlib import Path
 from typing import Iterator, Sequence
 
-from chat.llm import DEFAULT_BASE_MODEL, GenerationStats, LLMError, holdback, trim_at_stop
+from chat.llm import DEFAULT_BASE_MODEL, GenerationStats, LLMError, holdback, in_order, trim_at_stop
 from chat.settings import PROJECT_ROOT, Settings
 
 log = logging.getLogger(__name__)
@@ -365,7 +366,15 @@ class LocalChatModel:
     def complete_many(
         self, messages: list[dict], prefixes: Sequence[str], max_new_tokens: int = 64, stop: Sequence[str] = ()
     ) -> list[str]:
-        """Greedy continuations of `messages` after each assistant prefix, decoded together as one batch.
+        """Greedy continuations of `messages` after each assistant prefix, decoded together as one batch (see
+        `complete_many_as_done`), in the order of `prefixes`."""
+        return in_order(self.complete_many_as_done(messages, prefixes, max_new_tokens, stop), len(prefixes))
+
+    def complete_many_as_done(
+        self, messages: list[dict], prefixes: Sequence[str], max_new_tokens: int = 64, stop: Sequence[str] = ()
+    ) -> Iterator[tuple[int, str]]:
+        """Greedy continuations of `messages` after each assistant prefix, decoded together as one batch; each row
+        (its position, its text) is handed over as soon as it ends, while the others decode on.
 
         The longest row is prefilled once, as one sequence, reusing a kept KV cache for its start
         (the prompt), and its cache is repeated per row: every other row finds there the tokens
@@ -374,7 +383,9 @@ class LocalChatModel:
         padded on the left up to the longest, so the padding sits between the cache and the
         row's own tokens and is masked out too; generate derives position ids from the mask, so
         every row's positions run on as if it were alone. Each row stops at its own stop string,
-        REPEAT_STOP run or end of text. One row decodes in one pass, exactly as `stream` does.
+        REPEAT_STOP run or end of text, and is handed over then (the rows still running at `max_new_tokens`,
+        at the end). One row decodes in one pass, exactly as `stream` does. Closing the iterator early stops
+        the batch at its next step.
         Counted as one call: its prompt tokens are all rows' together, the reused ones those not
         computed in this call (found in a kept cache, or computed once for several rows), and its
         new tokens those the rows kept (not the padding after a row ended).
@@ -382,7 +393,7 @@ class LocalChatModel:
         from transformers import StoppingCriteria, StoppingCriteriaList
 
         if not prefixes:
-            return []
+            return
         torch = self._torch
         tokenizer = self.tokenizer
         stop = tuple(stop)
@@ -390,12 +401,15 @@ class LocalChatModel:
         eos_ids = set(eos_ids if isinstance(eos_ids, list) else [eos_ids]) - {None}
 
         class StopRowsOnText(StoppingCriteria):
-            """Per row: ended by a stop string, a repeated token or end-of-sequence; remembers how many tokens each kept."""
+            """Per row: ended by a stop string, a repeated token or end-of-sequence; remembers how many tokens each kept
+            and puts (row, its kept tokens) on `finished` as it ends. Cancelled: every row ends."""
 
             def __init__(self, start: int, rows: int):
                 self.start = start
                 self.kept: list[int | None] = [None] * rows
                 self.first_token_at: float | None = None
+                self.finished: queue.SimpleQueue = queue.SimpleQueue()
+                self.cancelled = False
 
             def __call__(self, input_ids, scores, **kwargs):
                 if self.first_token_at is None:  # called once per new token: the first call ends the prefill
@@ -409,7 +423,8 @@ class LocalChatModel:
                         or any(s in tokenizer.decode(new[-12:], skip_special_tokens=True) for s in stop)
                     ):
                         self.kept[row] = len(new)
-                    done.append(self.kept[row] is not None)
+                        self.finished.put((row, new.tolist()))
+                    done.append(self.cancelled or self.kept[row] is not None)
                 return torch.tensor(done, dtype=torch.bool, device=input_ids.device)
 
         with self._lock:
@@ -434,6 +449,12 @@ class LocalChatModel:
             criterion = StopRowsOnText(input_ids.shape[1], len(rows))
 
             def generate():
+                try:
+                    return decode()
+                finally:
+                    criterion.finished.put(None)  # the batch ended, or failed
+
+            def decode():
                 with torch.inference_mode():
                     if len(rows) == 1:  # block by block, as `stream` computes it
                         self._prefill(longest, cache, reused)
@@ -456,26 +477,41 @@ class LocalChatModel:
                             pad_token_id=pad,
                         )
 
+            def text(tokens) -> str:
+                return trim_at_stop(tokenizer.decode(tokens, skip_special_tokens=True), stop)[0]
+
             # On a worker thread, as `stream` generates: on the caller's main thread torch's OpenMP threads
             # wait on each other whenever another process holds a core (a 3-row matmul: 8 ms there, 0.4 ms here).
             with ThreadPoolExecutor(max_workers=1) as worker:
+                batch = worker.submit(generate)
                 try:
-                    output = worker.submit(generate).result()
-                except Exception as error:  # noqa: BLE001 - the cache may hold a half-written step: dropped, not kept
-                    raise LLMError(f"generation failed: {error}") from error
-            new = output[:, input_ids.shape[1] :]
-            kept = [new.shape[1] if k is None else k for k in criterion.kept]
-            texts = [trim_at_stop(tokenizer.decode(tokens[:k], skip_special_tokens=True), stop)[0]
-                     for tokens, k in zip(new, kept)]
-            if len(rows) == 1:
-                self._keep_cache(longest, cache)
-            elif cached:  # the longest row's prefill is what a later call can reuse; the padded rows are not
-                cache.batch_select_indices(torch.tensor([0]))
-                cache.crop(cached - cache.get_seq_length())
-                self._keep_cache(longest[:cached], cache)
-            prompt_tokens = sum(len(row) for row in rows)
-            self._count(prompt_tokens, prompt_tokens - computed, sum(kept), started, criterion.first_token_at)
-        return texts
+                    while (row_done := criterion.finished.get()) is not None:
+                        yield row_done[0], text(row_done[1])
+                finally:
+                    criterion.cancelled = True  # a caller that stops reading stops the batch at its next step
+                    failure = batch.exception()
+                    if failure is None:
+                        self._keep_batch_cache(longest, cache, cached, len(rows))
+                        prompt_tokens = sum(len(row) for row in rows)
+                        kept_tokens = [batch.result().shape[1] - input_ids.shape[1] if k is None else k
+                                       for k in criterion.kept]
+                        self._count(prompt_tokens, prompt_tokens - computed, sum(kept_tokens), started,
+                                    criterion.first_token_at)
+            if failure is not None:  # the cache may hold a half-written step: dropped, not kept
+                raise LLMError(f"generation failed: {failure}") from failure
+            output = batch.result()
+            for row, k in enumerate(criterion.kept):
+                if k is None:  # still running at max_new_tokens
+                    yield row, text(output[row, input_ids.shape[1] :])
+
+    def _keep_batch_cache(self, longest: list[int], cache, cached: int, rows: int) -> None:
+        """Keep what a later call can reuse after a batch: the longest row's prefill (the padded rows are not)."""
+        if rows == 1:
+            self._keep_cache(longest, cache)
+        elif cached:
+            cache.batch_select_indices(self._torch.tensor([0]))
+            cache.crop(cached - cache.get_seq_length())
+            self._keep_cache(longest[:cached], cache)
 
     def yes_probability(self, conversations: Sequence[list[dict]], answers: tuple[str, str] = ("yes", "no")) -> list[float]:
         """For each chat, P(first answer) against the second as the model's next token, from one forward pass each.

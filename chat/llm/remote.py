@@ -6,7 +6,8 @@ message with `"continue_final_message": true, "add_generation_prompt": false` (c
 honour it; a server that does not may start a new reply instead). Stop strings are sent to the
 server and also applied here, since some servers ignore them. Decoding asks for temperature 0.
 Connection failures, HTTP errors and timeouts raise `LLMError`, which the engine turns into its
-rule-based fallbacks. Several prefixes (`complete_many`) are sent one after another.
+rule-based fallbacks. Several prefixes (`complete_many`) are sent one after another, each handed over when
+done (`complete_many_as_done`).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from __future__ import annotations
 import logging
 from typing import Iterator, Sequence
 
-from chat.llm import LLMError, complete_one_by_one, holdback, trim_at_stop
+from chat.llm import LLMError, complete_one_by_one, holdback, one_by_one_as_done, trim_at_stop
 
 log = logging.getLogger(__name__)
 
@@ -84,3 +85,8 @@ class RemoteChatModel:
         self, messages: list[dict], prefixes: Sequence[str], max_new_tokens: int = 64, stop: Sequence[str] = ()
     ) -> list[str]:
         return complete_one_by_one(self, messages, prefixes, max_new_tokens, stop)
+
+    def complete_many_as_done(
+        self, messages: list[dict], prefixes: Sequence[str], max_new_tokens: int = 64, stop: Sequence[str] = ()
+    ) -> Iterator[tuple[int, str]]:
+        return one_by_one_as_done(self, messages, prefixes, max_new_tokens, stop)
