@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install demo test test-fast test-deps lint clean
+.PHONY: install demo test test-fast test-deps lint format clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,9 +29,14 @@ test-deps: $(VENV)/.test-installed
 demo: install
 	$(BIN)/python app.py
 
-## The linter (ruff.toml): unused or undefined names, sorted imports. Part of `make test`.
+## The linter and the formatter check (ruff.toml). Part of `make test`; `make format` formats the code.
 lint: test-deps
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: test-deps
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
 
 ## The whole suite: the linter, fast tests with fakes, end-to-end tests with the real models, the browser tests.
 test: lint

@@ -19,9 +19,9 @@ import re
 import sys
 import tempfile
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
 
 import gradio as gr
 import pandas as pd
@@ -63,14 +63,19 @@ CSS = """
   #cards {order: 2; min-width: 100% !important;}
 }
 """
-BUSY = "Still writing the reply to your last message. Your new message stays in the box: send it when the reply is done."
+BUSY = (
+    "Still writing the reply to your last message. Your new message stays in the box: send it when the reply is done."
+)
 STOPPED = "(stopped: this message is not part of the conversation; retry or edit it to send it again)"
 ONLY_LATEST = "Only your latest message can be edited, and only the latest reply retried."
 HISTORY_BUSY = "Still writing the reply to your last message. Bring your history again when the reply is done."
 CARD_MARKS = {"like": "You liked this", "dislike": "Not for you"}
 WRITING = "writing…"  # where a reason still being written will be, on its card and its line of the reply
-FEEDBACK_NOTICES = {"like": "Noted: you like it; the next picks follow.", "dislike": "Noted: not for you.",
-                    "not_interested": "Set aside: it won't be shown again. \"Show another\" fills its place."}
+FEEDBACK_NOTICES = {
+    "like": "Noted: you like it; the next picks follow.",
+    "dislike": "Noted: not for you.",
+    "not_interested": 'Set aside: it won\'t be shown again. "Show another" fills its place.',
+}
 NO_MORE_PICKS = "No more picks from this search; ask for more any time."
 HISTORY_FORMATS = "Letterboxd or IMDb export, or a CSV with title, year, rating, date"
 # A `<` that would open a tag, comment or declaration, and a `&` that would start a character reference (HTML5 reads
@@ -97,12 +102,14 @@ def reply_text(text: str, items: Sequence[ShownItem], pending: Sequence[Item] = 
     Example: "Try these:\n1. **M\\*A\\*S\\*H (1970)**: funny." -> "Try these:\n1. M*A*S*H (1970): funny."
              ("Try these:", [], [Heat]) -> "Try these:\n1. Heat (1995): writing…"
     """
-    labels = {prompts.item_line_prefix(number, shown.item): f"{number}. {shown.item.label}: "
-              for number, shown in enumerate(items, start=1)}
+    labels = {
+        prompts.item_line_prefix(number, shown.item): f"{number}. {shown.item.label}: "
+        for number, shown in enumerate(items, start=1)
+    }
     lines = []
     for line in text.split("\n"):
         prefix = next((p for p in labels if line.startswith(p)), "")
-        lines.append(labels.get(prefix, "") + line[len(prefix):])
+        lines.append(labels.get(prefix, "") + line[len(prefix) :])
     lines += [f"{number}. {item.label}: {WRITING}" for number, item in enumerate(pending, start=len(items) + 1)]
     return plain_text("\n".join(lines))
 
@@ -155,14 +162,26 @@ def pending_card_html(item: Item, images: CardImages = CardImages(None)) -> str:
 def stats_views(store: LogStore | None) -> tuple[str, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """The Logs tab's summary and chart data."""
     if store is None:
+
         def empty(x: str, y: str) -> pd.DataFrame:
             return pd.DataFrame({x: pd.Series(dtype=str), y: pd.Series(dtype=int)})
-        return ("Logging is off (`--no-log`): nothing is stored.",
-                empty("item", "times shown"), empty("item", "likes"), empty("day", "turns"))
+
+        return (
+            "Logging is off (`--no-log`): nothing is stored.",
+            empty("item", "times shown"),
+            empty("item", "likes"),
+            empty("day", "turns"),
+        )
     stats = log_stats(store)
-    shown = pd.DataFrame({"item": [r["title"] for r in stats.top_shown], "times shown": [r["count"] for r in stats.top_shown]})
-    liked = pd.DataFrame({"item": [r["title"] for r in stats.top_liked], "likes": [r["count"] for r in stats.top_liked]})
-    per_day = pd.DataFrame({"day": [d["day"] for d in stats.turns_per_day], "turns": [d["turns"] for d in stats.turns_per_day]})
+    shown = pd.DataFrame(
+        {"item": [r["title"] for r in stats.top_shown], "times shown": [r["count"] for r in stats.top_shown]}
+    )
+    liked = pd.DataFrame(
+        {"item": [r["title"] for r in stats.top_liked], "likes": [r["count"] for r in stats.top_liked]}
+    )
+    per_day = pd.DataFrame(
+        {"day": [d["day"] for d in stats.turns_per_day], "turns": [d["turns"] for d in stats.turns_per_day]}
+    )
     return stats_markdown(stats), shown, liked, per_day
 
 
@@ -217,10 +236,26 @@ def build_logs_tab(store: LogStore | None, admin: AdminLogin) -> tuple[gr.State,
         with gr.Column(visible=False) as logs_panel:
             summary = gr.Markdown(elem_id="log-stats")
             with gr.Row():
-                shown_plot = gr.BarPlot(x="item", y="times shown", title="Most shown items", sort="-y", x_label_angle=-30,
-                                        y_lim=[0, None], height=320, min_width=280)
-                liked_plot = gr.BarPlot(x="item", y="likes", title="Most liked items", sort="-y", x_label_angle=-30,
-                                        y_lim=[0, None], height=320, min_width=280)
+                shown_plot = gr.BarPlot(
+                    x="item",
+                    y="times shown",
+                    title="Most shown items",
+                    sort="-y",
+                    x_label_angle=-30,
+                    y_lim=[0, None],
+                    height=320,
+                    min_width=280,
+                )
+                liked_plot = gr.BarPlot(
+                    x="item",
+                    y="likes",
+                    title="Most liked items",
+                    sort="-y",
+                    x_label_angle=-30,
+                    y_lim=[0, None],
+                    height=320,
+                    min_width=280,
+                )
             per_day_plot = gr.BarPlot(x="day", y="turns", title="Turns per day (UTC)", y_lim=[0, None], height=240)
             refresh_button = gr.Button("Refresh", size="sm", elem_id="logs-refresh")
             with gr.Row():
@@ -229,8 +264,15 @@ def build_logs_tab(store: LogStore | None, admin: AdminLogin) -> tuple[gr.State,
                 prepare = gr.Button("Prepare export", elem_id="prepare-export")
             export_file = gr.File(label="Export", interactive=False, elem_id="export-file")
         view_outputs = [summary, shown_plot, liked_plot, per_day_plot]
-        sign_ins = [trigger(sign_in, [user, password], [signed_in, password, login_panel, logs_panel, *view_outputs],
-                            api_visibility="private") for trigger in (sign_in_button.click, password.submit)]
+        sign_ins = [
+            trigger(
+                sign_in,
+                [user, password],
+                [signed_in, password, login_panel, logs_panel, *view_outputs],
+                api_visibility="private",
+            )
+            for trigger in (sign_in_button.click, password.submit)
+        ]
         refresh_button.click(refresh, [signed_in], view_outputs, api_visibility="private")
         prepare.click(prepare_export, [signed_in, export_format, only_positive], export_file, api_visibility="private")
     return signed_in, sign_ins
@@ -258,7 +300,9 @@ def build_ui(engine: ChatEngine, settings: Settings, admin: AdminLogin | None = 
     def card_updates(items: list[ShownItem], started_over: bool = False, pending: Sequence[Item] = ()) -> list:
         """The cards column (shown from the conversation's first picks until it starts over) and each card slot: the
         shown items', then the pending ones' (no buttons until their reason comes)."""
-        cards = [card_html(shown, images=images) for shown in items] + [pending_card_html(item, images) for item in pending]
+        cards = [card_html(shown, images=images) for shown in items] + [
+            pending_card_html(item, images) for item in pending
+        ]
         updates = [gr.update(visible=True) if cards else gr.update(visible=False) if started_over else gr.update()]
         for slot in range(slots):
             visible = slot < len(cards)
@@ -273,7 +317,11 @@ def build_ui(engine: ChatEngine, settings: Settings, admin: AdminLogin | None = 
         again: the message replaces the last one (retried or edited): the engine session is rewound to before the last
         turn, and `history` is the chat before that turn's message. None, with a notice, when there is none to replace.
         """
-        chat = [*(history or []), {"role": "user", "content": plain_text(message)}, {"role": "assistant", "content": "…"}]
+        chat = [
+            *(history or []),
+            {"role": "user", "content": plain_text(message)},
+            {"role": "assistant", "content": "…"},
+        ]
         with claims:
             busy = conversation.replying
             rewound = not busy and (not again or conversation.last_stopped or engine.rewind(conversation.session))
@@ -316,10 +364,17 @@ def build_ui(engine: ChatEngine, settings: Settings, admin: AdminLogin | None = 
                     return
                 if conversation.session is session:
                     written = reply_text(update.text, update.items)
-                    history[-1] = {"role": "assistant", "content": reply_text(update.text, update.items, update.pending)}
+                    history[-1] = {
+                        "role": "assistant",
+                        "content": reply_text(update.text, update.items, update.pending),
+                    }
                     hood = turn_report(update.result, engine.catalog) if update.result else gr.skip()
-                    yield (history, update.items, hood if settings.show_internals or conversation.admin else gr.skip(),
-                           *card_updates(update.items, pending=update.pending))
+                    yield (
+                        history,
+                        update.items,
+                        hood if settings.show_internals or conversation.admin else gr.skip(),
+                        *card_updates(update.items, pending=update.pending),
+                    )
         except Exception:  # noqa: BLE001 - the edge: a person never sees a traceback
             log.exception("turn failed")
             if conversation.session is session:
@@ -395,6 +450,7 @@ def build_ui(engine: ChatEngine, settings: Settings, admin: AdminLogin | None = 
     def item_feedback(kind: str, slot: int):
         """Records feedback on the card in `slot` and shows it there: a liked or disliked card is marked, a card set
         aside ("not interested") leaves the screen, and its slot offers "Show another"."""
+
         def handler(conversation: Conversation, shown: list[ShownItem]):
             if slot >= len(shown):
                 return gr.update(), gr.update(), gr.update()
@@ -403,22 +459,33 @@ def build_ui(engine: ChatEngine, settings: Settings, admin: AdminLogin | None = 
             if kind == "not_interested":
                 return gr.update(visible=False), gr.update(visible=False), gr.update(visible=True)
             return gr.update(value=card_html(shown[slot], kind, images)), gr.update(), gr.update()
+
         return handler
 
     def refill(slot: int):
         """Fills the set-aside card's slot with the latest search's next-best item not yet shown (`ChatEngine.
         replacement`); when there is none, or a reply is being written, a notice, and the slot stays as it is."""
+
         def handler(conversation: Conversation, shown: list[ShownItem]):
             unchanged = gr.update(), gr.update(), gr.update(), gr.skip()
             with claims:  # not while a reply changes the same state
                 busy = conversation.replying
-                new = None if busy or slot >= len(shown) else engine.replacement(conversation.session, shown[slot].item.id)
+                new = (
+                    None
+                    if busy or slot >= len(shown)
+                    else engine.replacement(conversation.session, shown[slot].item.id)
+                )
             if new is None:
                 gr.Info(BUSY if busy else NO_MORE_PICKS, duration=4)
                 return unchanged if busy else (gr.update(), gr.update(), gr.update(visible=False), gr.skip())
-            shown = [*shown[:slot], new, *shown[slot + 1:]]
-            return (gr.update(value=card_html(new, images=images), visible=True), gr.update(visible=True),
-                    gr.update(visible=False), shown)
+            shown = [*shown[:slot], new, *shown[slot + 1 :]]
+            return (
+                gr.update(value=card_html(new, images=images), visible=True),
+                gr.update(visible=True),
+                gr.update(visible=False),
+                shown,
+            )
+
         return handler
 
     def reply_feedback(data: gr.LikeData, conversation: Conversation, history: list):
@@ -430,7 +497,8 @@ def build_ui(engine: ChatEngine, settings: Settings, admin: AdminLogin | None = 
 
     well_known = SearchRequest(query=f"well-loved {settings.wording.plural}", k=20)  # an empty conversation's search
     examples = settings.example_messages or example_requests(
-        engine.catalog, [scored.item for scored in engine.search.run(well_known)])
+        engine.catalog, [scored.item for scored in engine.search.run(well_known)]
+    )
     welcome = welcome_markdown(engine.catalog, examples, slots, settings.welcome_message)
 
     with gr.Blocks(title=settings.title) as demo:
@@ -438,33 +506,65 @@ def build_ui(engine: ChatEngine, settings: Settings, admin: AdminLogin | None = 
         shown_items = gr.State([])  # the ShownItems on the cards, in slot order
         with gr.Row(elem_id="header"):
             if settings.logo:
-                gr.Image(settings.logo, show_label=False, container=False, interactive=False, buttons=[], height=64,
-                         width=64, scale=0, min_width=64, elem_id="logo")
+                gr.Image(
+                    settings.logo,
+                    show_label=False,
+                    container=False,
+                    interactive=False,
+                    buttons=[],
+                    height=64,
+                    width=64,
+                    scale=0,
+                    min_width=64,
+                    elem_id="logo",
+                )
             gr.Markdown(f"# {html.escape(settings.title)}\n{html.escape(settings.subtitle)}", elem_id="title")
         with gr.Tabs() if admin else contextlib.nullcontext():
-            with gr.Tab("Chat", elem_id="chat-tab") if admin else contextlib.nullcontext():
+            with gr.Tab("Chat", elem_id="chat-tab") if admin else contextlib.nullcontext():  # noqa: SIM117 (the nesting is the page's layout)
                 with gr.Row(equal_height=False, elem_id="main-row"):
                     with gr.Column(scale=3, min_width=320, elem_id="chat-column"):
                         # Messages are plain text (`plain_text`), so the copy button and screen readers get them as
                         # written; Gradio's sanitizer stays on as a second line, with no custom tags and no LaTeX.
-                        chatbot = gr.Chatbot(label="Conversation", height=480, elem_id="chat", render_markdown=False,
-                                             sanitize_html=True, allow_tags=False, latex_delimiters=[],
-                                             placeholder=welcome, editable="user")
+                        chatbot = gr.Chatbot(
+                            label="Conversation",
+                            height=480,
+                            elem_id="chat",
+                            render_markdown=False,
+                            sanitize_html=True,
+                            allow_tags=False,
+                            latex_delimiters=[],
+                            placeholder=welcome,
+                            editable="user",
+                        )
                         with gr.Row():
-                            box = gr.Textbox(placeholder=settings.message_placeholder, show_label=False,
-                                             scale=5, elem_id="message", max_lines=4)
+                            box = gr.Textbox(
+                                placeholder=settings.message_placeholder,
+                                show_label=False,
+                                scale=5,
+                                elem_id="message",
+                                max_lines=4,
+                            )
                             send = gr.Button("Send", variant="primary", scale=1, elem_id="send")
                         with gr.Row():
                             stop_button = gr.Button("Stop", size="sm", elem_id="stop", min_width=60)
                             new = gr.Button("New conversation", size="sm", elem_id="new-conversation")
-                            bring = gr.UploadButton("Bring your watch history", size="sm", elem_id="history-upload",
-                                                    file_types=[".csv", ".tsv", ".txt"])
-                            dont_log = gr.Checkbox(False, label="Don't log this conversation", elem_id="dont-log",
-                                                   visible=store is not None)
+                            bring = gr.UploadButton(
+                                "Bring your watch history",
+                                size="sm",
+                                elem_id="history-upload",
+                                file_types=[".csv", ".tsv", ".txt"],
+                            )
+                            dont_log = gr.Checkbox(
+                                False,
+                                label="Don't log this conversation",
+                                elem_id="dont-log",
+                                visible=store is not None,
+                            )
                         gr.Markdown(f"Watch history: {HISTORY_FORMATS}.", elem_id="history-formats")
                         gr.Examples(examples, inputs=box, elem_id="examples")
-                    with gr.Column(scale=2, min_width=280, elem_classes="cards-column", elem_id="cards",
-                                   visible=False) as cards_column:
+                    with gr.Column(
+                        scale=2, min_width=280, elem_classes="cards-column", elem_id="cards", visible=False
+                    ) as cards_column:
                         gr.Markdown("### Recommended")
                         card_outputs, feedback_buttons = [], []
                         for slot in range(slots):
@@ -477,8 +577,9 @@ def build_ui(engine: ChatEngine, settings: Settings, admin: AdminLogin | None = 
                                 another = gr.Button("Show another", size="sm", visible=False, elem_id=f"another-{slot}")
                             card_outputs += [card, actions, another]
                             feedback_buttons.append((slot, up, down, skip, card, actions, another))
-                        with gr.Accordion("Under the hood", open=False, visible=settings.show_internals,
-                                          elem_id="under-the-hood") as hood_panel:
+                        with gr.Accordion(
+                            "Under the hood", open=False, visible=settings.show_internals, elem_id="under-the-hood"
+                        ) as hood_panel:
                             hood = gr.Markdown(elem_id="hood")
             if admin:
                 signed_in, sign_ins = build_logs_tab(store, admin)
@@ -486,39 +587,60 @@ def build_ui(engine: ChatEngine, settings: Settings, admin: AdminLogin | None = 
                 def reveal_internals(signed: bool, current: Conversation):
                     current.admin = bool(signed)
                     return gr.update(visible=settings.show_internals or current.admin)
+
                 for signing_in in sign_ins:
                     signing_in.then(reveal_internals, [signed_in, conversation], hood_panel, api_visibility="private")
         reply_outputs = [chatbot, shown_items, hood, cards_column, *card_outputs]
         # Taking a message (sent, retried or edited) has no concurrency limit, so it never waits behind others'
         # replies: the box empties, or the refusal shows, at once. Its reply may start while a reply the person walked
         # away from (by starting over) still runs: "multiple", or the browser would drop it.
-        takings = [trigger(take_message, [box, chatbot, conversation], [box, chatbot], concurrency_limit=None,
-                           api_visibility="private") for trigger in (send.click, box.submit)]
-        takings += [chatbot.retry(retry, [chatbot, conversation], chatbot, concurrency_limit=None, api_visibility="private"),
-                    chatbot.edit(edit, [chatbot, conversation], chatbot, concurrency_limit=None, api_visibility="private")]
+        takings = [
+            trigger(
+                take_message,
+                [box, chatbot, conversation],
+                [box, chatbot],
+                concurrency_limit=None,
+                api_visibility="private",
+            )
+            for trigger in (send.click, box.submit)
+        ]
+        takings += [
+            chatbot.retry(retry, [chatbot, conversation], chatbot, concurrency_limit=None, api_visibility="private"),
+            chatbot.edit(edit, [chatbot, conversation], chatbot, concurrency_limit=None, api_visibility="private"),
+        ]
         for taking in takings:
-            taking.then(write_reply, [dont_log, conversation], reply_outputs, api_visibility="private",
-                        trigger_mode="multiple")
+            taking.then(
+                write_reply, [dont_log, conversation], reply_outputs, api_visibility="private", trigger_mode="multiple"
+            )
         stop_button.click(stop, [conversation], None, concurrency_limit=None, api_visibility="private")
         api = gr.Button(visible=False)  # the one API endpoint for a turn, as in Gradio's ChatInterface
         api.click(respond, [box, chatbot, dont_log, conversation], reply_outputs, api_name="respond")
         new.click(start_over, [conversation], reply_outputs, api_visibility="private")
         bring.upload(bring_history, [bring, chatbot, dont_log, conversation], chatbot, api_visibility="private")
         chatbot.clear(start_over, [conversation], reply_outputs, api_visibility="private")
-        dont_log.change(lambda choice, current: set_log_choice(choice, current.session), [dont_log, conversation], None,
-                        api_visibility="private")
+        dont_log.change(
+            lambda choice, current: set_log_choice(choice, current.session),
+            [dont_log, conversation],
+            None,
+            api_visibility="private",
+        )
         chatbot.like(reply_feedback, [conversation, chatbot], None)
         for slot, up, down, skip, card, actions, another in feedback_buttons:
             for button, kind in ((up, "like"), (down, "dislike"), (skip, "not_interested")):
                 button.click(item_feedback(kind, slot), [conversation, shown_items], [card, actions, another])
-            another.click(refill(slot), [conversation, shown_items], [card, actions, another, shown_items],
-                          api_visibility="private")
+            another.click(
+                refill(slot),
+                [conversation, shown_items],
+                [card, actions, another, shown_items],
+                api_visibility="private",
+            )
     return demo
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description="Conversational film recommender (web app).",
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description="Conversational film recommender (web app).", formatter_class=argparse.ArgumentDefaultsHelpFormatter
+    )
     add_arguments(parser)
     return parser.parse_args(argv)
 
@@ -535,8 +657,9 @@ def main(argv: list[str] | None = None) -> int:
     demo = build_ui(engine, settings, admin)
     demo.queue(default_concurrency_limit=4)
     pictures = CardImages.for_source(engine.catalog.source).allowed_files(engine.catalog)  # only these files are served
-    demo.launch(server_name=settings.host, server_port=settings.port, share=settings.share, css=CSS,
-                allowed_paths=pictures)
+    demo.launch(
+        server_name=settings.host, server_port=settings.port, share=settings.share, css=CSS, allowed_paths=pictures
+    )
     return 0
 
 

@@ -26,20 +26,32 @@ from chat.settings import add_arguments, load_settings
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m chat", description=__doc__.split("\n")[0],
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("--jsonl", action="store_true", required=True, help="read messages from stdin, write JSON lines")
+    parser = argparse.ArgumentParser(
+        prog="python -m chat",
+        description=__doc__.split("\n")[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument(
+        "--jsonl", action="store_true", required=True, help="read messages from stdin, write JSON lines"
+    )
     parser.add_argument("--verbose", action="store_true", help="debug logging on stderr")
-    parser.add_argument("--history", type=Path, help="watch history to start from: Letterboxd or IMDb export, or a "
-                        "CSV/TSV with title, year, rating, date columns")
+    parser.add_argument(
+        "--history",
+        type=Path,
+        help="watch history to start from: Letterboxd or IMDb export, or a "
+        "CSV/TSV with title, year, rating, date columns",
+    )
     add_arguments(parser, ui=False)
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
     try:
         settings = load_settings(args)
         engine = build_engine(settings, progress=False)
@@ -66,8 +78,10 @@ def seed_history(engine: ChatEngine, session: ChatSession, path: Path) -> dict:
     """Seeds the session with the history file's matched titles; the output line saying what matched and what did not."""
     history = match_history(read_history(path), engine.catalog.items)
     result = engine.seed_history(session, history)
-    matched = [{"id": item.id, "title": item.title, "year": item.year}
-               for item in (engine.catalog[i] for i in history.item_ids())]
+    matched = [
+        {"id": item.id, "title": item.title, "year": item.year}
+        for item in (engine.catalog[i] for i in history.item_ids())
+    ]
     unmatched = [{"line": row.line, "title": row.title, "year": row.year} for row in history.unmatched]
     return {**result.as_json(), "history": {"matched": matched, "unmatched": unmatched}}
 

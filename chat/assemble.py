@@ -31,8 +31,14 @@ def build_engine(settings: Settings, progress: bool = True) -> ChatEngine:
     offline_by_default()
     embedder = SentenceTransformerEmbedder(settings.embedding_model, threads=settings.threads or None)
     if settings.index:  # a folder the person named: its own catalogue, never rebuilt unless asked
-        index = open_named_index(settings.index, embedder, settings.catalog or None, settings.catalog_path,
-                                 rebuild=settings.rebuild_index, progress=progress)
+        index = open_named_index(
+            settings.index,
+            embedder,
+            settings.catalog or None,
+            settings.catalog_path,
+            rebuild=settings.rebuild_index,
+            progress=progress,
+        )
     else:  # the app's own folder; an index built from this file by `retrieval.build_index` keeps its column mapping
         catalog = load_catalog_for_index(settings.catalog_path, settings.index_dir)
         index = open_index(catalog, embedder, settings.index_dir, progress=progress)
@@ -79,6 +85,8 @@ def build_reranker(settings: Settings, llm: ChatModel | None, catalog: Catalog) 
             return None
         case "llm":
             if not isinstance(llm, YesNoScorer):  # the backend's declared capability, checked once at start-up
-                raise ValueError(f"reranker: 'llm' needs a backend that scores yes/no answers (llm=local); "
-                                 f"llm={settings.llm} has none")
+                raise ValueError(
+                    f"reranker: 'llm' needs a backend that scores yes/no answers (llm=local); "
+                    f"llm={settings.llm} has none"
+                )
             return LLMReranker(llm, catalog, settings.wording, settings.scorer_candidates)

@@ -13,9 +13,9 @@ from __future__ import annotations
 import hashlib
 import html
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
 from urllib.parse import quote, urlsplit
 
 from retrieval.catalog import Item
@@ -70,7 +70,7 @@ class CardImages:
     folder: Path | None
 
     @classmethod
-    def for_source(cls, source: str) -> "CardImages":
+    def for_source(cls, source: str) -> CardImages:
         return cls(Path(source).resolve().parent if source else None)
 
     def local_file(self, value: str) -> Path | None:
@@ -108,6 +108,8 @@ class CardImages:
         own = self.source(item)
         if own is None:
             return f"<img class='thumb' src='{placeholder}' alt='' aria-hidden='true'>"
-        return (f"<img class='thumb' src='{html.escape(own, quote=True)}' alt='{alt}' loading='lazy' "
-                f"referrerpolicy='no-referrer' data-fallback='{placeholder}' "
-                "onerror=\"this.onerror=null;this.src=this.dataset.fallback;this.alt=''\">")
+        return (
+            f"<img class='thumb' src='{html.escape(own, quote=True)}' alt='{alt}' loading='lazy' "
+            f"referrerpolicy='no-referrer' data-fallback='{placeholder}' "
+            "onerror=\"this.onerror=null;this.src=this.dataset.fallback;this.alt=''\">"
+        )

@@ -35,8 +35,7 @@ Reranker = Literal["weights", "llm"]
 @functools.cache
 def _literal_fields(cls: type) -> dict[str, tuple[str, ...]]:
     hints = typing.get_type_hints(cls)
-    return {f.name: typing.get_args(hints[f.name]) for f in fields(cls)
-            if typing.get_origin(hints[f.name]) is Literal}
+    return {f.name: typing.get_args(hints[f.name]) for f in fields(cls) if typing.get_origin(hints[f.name]) is Literal}
 
 
 def choices_of(cls: type, name: str) -> tuple[str, ...] | None:

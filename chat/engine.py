@@ -25,8 +25,8 @@ import logging
 import random
 import time
 import uuid
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
-from typing import Iterator, Sequence
 
 from chat import prompts, reason_text
 from chat.choices import Explainer, Planner, check_choices
@@ -101,7 +101,9 @@ class ChatSession:
     logging_enabled: bool = True
     log_session_started: bool = False
     before_last_turn: SessionSnapshot | None = None  # None: there is no turn that may be retried
-    candidates: list[ScoredItem] = field(default_factory=list)  # the latest search's ranked items: a set-aside card's refills
+    candidates: list[ScoredItem] = field(
+        default_factory=list
+    )  # the latest search's ranked items: a set-aside card's refills
 
 
 @dataclass(frozen=True)
@@ -112,8 +114,13 @@ class ShownItem:
     signals: dict[str, float]
 
     def as_json(self) -> dict:
-        return {"id": self.item.id, "title": self.item.title, "year": self.item.year,
-                "genres": list(self.item.genres), "why": self.why}
+        return {
+            "id": self.item.id,
+            "title": self.item.title,
+            "year": self.item.year,
+            "genres": list(self.item.genres),
+            "why": self.why,
+        }
 
 
 @dataclass
@@ -129,7 +136,9 @@ class TurnResult:
     error: str = ""
     turn_id: int | None = None
     plan_state: DialogueState | None = None  # the state the planner and explainer saw (for training data)
-    explanations: list[dict] = field(default_factory=list)  # per LLM-explained item: prompt, prefix, draft, shown, problems
+    explanations: list[dict] = field(
+        default_factory=list
+    )  # per LLM-explained item: prompt, prefix, draft, shown, problems
 
     def as_json(self) -> dict:
         return {"reply": self.reply, "items": [s.as_json() for s in self.items], "timings_ms": self.timings_ms}
@@ -174,7 +183,9 @@ class ChatEngine:
         self.settings = settings
         self.reranker = reranker
         self.titles = TitleMatcher(catalog.items)
-        self.people = frozenset(normalize_term(name) for item in catalog.items for name in people_of(item) if name.strip())
+        self.people = frozenset(
+            normalize_term(name) for item in catalog.items for name in people_of(item) if name.strip()
+        )
         self.fields = search.index.fields  # the catalogue's filterable fields: what a message can constrain
 
     def new_session(self) -> ChatSession:
@@ -184,8 +195,9 @@ class ChatEngine:
 
     def respond(self, session: ChatSession, message: str) -> Iterator[TurnUpdate]:
         started = time.perf_counter()
-        session.before_last_turn = SessionSnapshot(session.state, session.turn_index, session.asked_to_clarify,
-                                                   session.last_turn_id)
+        session.before_last_turn = SessionSnapshot(
+            session.state, session.turn_index, session.asked_to_clarify, session.last_turn_id
+        )
         timings: dict[str, float] = {}
 
         def lap(name: str, since: float) -> float:
@@ -193,7 +205,9 @@ class ChatEngine:
             timings[name] = round((now - since) * 1000, 1)
             return now
 
-        if self.log_store is not None and self.log_store.redact:  # personal data is no request: the state never keeps it
+        if (
+            self.log_store is not None and self.log_store.redact
+        ):  # personal data is no request: the state never keeps it
             message = redact(message)
         reading = read_message(message, self.titles, self.people, self.fields)
         mark = lap("understand", started)
@@ -212,13 +226,22 @@ class ChatEngine:
             log.exception("retrieval failed")
             result = TurnResult(
                 reply="Sorry, I can't search the catalogue right now. Please try again in a moment.",
-                items=[], kind="error", timings_ms=timings, error=f"retrieval: {error}",
+                items=[],
+                kind="error",
+                timings_ms=timings,
+                error=f"retrieval: {error}",
             )
             yield self._finish(session, message, result, started)
             return
         timings.update(ranking.timings_ms)
         mark = time.perf_counter()
-        ranked, call, valid, notes, raw_call = ranking.ranked, ranking.call, ranking.valid, ranking.notes, ranking.model_output
+        ranked, call, valid, notes, raw_call = (
+            ranking.ranked,
+            ranking.call,
+            ranking.valid,
+            ranking.notes,
+            ranking.model_output,
+        )
         chosen = ranked[: self.settings.items_per_reply]
         wording, shown_state, note = self.settings.wording, session.state, ""
         if not chosen:  # nothing meets every constraint: the nearest items without one of them, said plainly
@@ -226,7 +249,10 @@ class ChatEngine:
             constraints = session.state.filters().describe() or "that"
             note = wording.relaxed(constraints, dropped) + "\n" if chosen else ""
             ranked = chosen or ranked
-        candidate_log = [{"id": s.item.id, "score": round(s.score, 4), **{k: round(v, 4) for k, v in s.signals.items()}} for s in ranked[:20]]
+        candidate_log = [
+            {"id": s.item.id, "score": round(s.score, 4), **{k: round(v, 4) for k, v in s.signals.items()}}
+            for s in ranked[:20]
+        ]
         tool_call = {"text": render_call(call), "valid": valid, "model_output": raw_call}
 
         missing = not_in_catalogue_note(unknown_titles(message, self.titles.find(message)))
@@ -252,13 +278,23 @@ class ChatEngine:
         lap("explain", mark)
         plan_state = session.state
         session.state = record_shown(session.state, [s.item.id for s in shown])
-        session.candidates = ranked[:MAX_REFILLS + len(shown)]
+        session.candidates = ranked[: MAX_REFILLS + len(shown)]
         kind = "relaxed" if note else "recommend"
-        result = TurnResult(text, shown, kind, timings, tool_call, valid, candidate_log, notes, plan_state=plan_state,
-                            explanations=explanations)
+        result = TurnResult(
+            text,
+            shown,
+            kind,
+            timings,
+            tool_call,
+            valid,
+            candidate_log,
+            notes,
+            plan_state=plan_state,
+            explanations=explanations,
+        )
         yield self._finish(session, message, result, started)
 
-    def rank(self, state: DialogueState, reading: Reading) -> "Ranking":
+    def rank(self, state: DialogueState, reading: Reading) -> Ranking:
         """Plan, recall and rerank for a state: every candidate in order, nothing shown or logged.
 
         Raises RetrievalError when the index or a model behind the search fails.
@@ -283,8 +319,15 @@ class ChatEngine:
 
     def search_request(self, state: DialogueState, call: SearchCall) -> SearchRequest:
         """What the search is asked for a planned call: its query, the state's items and constraints."""
-        return SearchRequest(query=call.query, liked=state.liked, filters=state.filters(), exclude=state.excluded,
-                             k=self.settings.candidates_k, disliked=state.disliked, mentioned=state.mentioned)
+        return SearchRequest(
+            query=call.query,
+            liked=state.liked,
+            filters=state.filters(),
+            exclude=state.excluded,
+            k=self.settings.candidates_k,
+            disliked=state.disliked,
+            mentioned=state.mentioned,
+        )
 
     def _relaxed(self, state: DialogueState, call: SearchCall) -> tuple[DialogueState, str, list[ScoredItem]]:
         """The first state of `chat.state.relaxations` whose search finds items, what it left out, and those items;
@@ -346,14 +389,19 @@ class ChatEngine:
             return from_state, False, [f"tool call repaired from state: {error}"], raw
         # The model's words join the state's, minus anything the person ruled out ("no zombies" is no query for zombies).
         ruled_out = {w for term in state.avoid_terms | state.avoided("genres") for w in term.split()}
-        ruled_out |= {normalize_term(w) for i in (*state.liked, *state.disliked) if i in self.catalog
-                      for w in self.catalog[i].title.split()}  # named films are searched by their vectors, not their words
+        ruled_out |= {
+            normalize_term(w)
+            for i in (*state.liked, *state.disliked)
+            if i in self.catalog
+            for w in self.catalog[i].title.split()
+        }  # named films are searched by their vectors, not their words
         words = [w for w in (from_state.query + " " + model_query).split() if normalize_term(w) not in ruled_out]
         query = " ".join(dict.fromkeys(words)) or from_state.query
         return replace(from_state, query=query), True, [], raw
 
-    def _explain(self, state: DialogueState, message: str, chosen: list[ScoredItem], notes: list[str],
-                 explanations: list[dict]) -> Iterator[ShownItem]:
+    def _explain(
+        self, state: DialogueState, message: str, chosen: list[ScoredItem], notes: list[str], explanations: list[dict]
+    ) -> Iterator[ShownItem]:
         """Each chosen item with its reason, LLM-written where the guard accepts it.
 
         With `explain_batch` the model writes all reasons at once, each row continuing the reply
@@ -407,16 +455,26 @@ class ChatEngine:
                         use_llm = False
                 if use_llm:
                     problems = (
-                        reason_problems(reason, item, allowed, self.titles, self.catalog, self.people, tuple(accepted),
-                                        wording.noun)
-                        if reason else ["empty"]
+                        reason_problems(
+                            reason, item, allowed, self.titles, self.catalog, self.people, tuple(accepted), wording.noun
+                        )
+                        if reason
+                        else ["empty"]
                     )
                     if problems:
                         notes.append(f"{item.id}: {'; '.join(problems)}")
                     else:
                         accepted.append(reason)
-                    explanations.append({"position": number, "item_id": item.id, "prompt": messages, "prefix": prefix,
-                                         "draft": reason, "problems": problems})
+                    explanations.append(
+                        {
+                            "position": number,
+                            "item_id": item.id,
+                            "prompt": messages,
+                            "prefix": prefix,
+                            "draft": reason,
+                            "problems": problems,
+                        }
+                    )
                 if problems:
                     written += stand_ins[number - 1] + "\n"
                     reason = self._fallback_reason(item, state, allowed, shown, draws, number - 1)
@@ -430,17 +488,26 @@ class ChatEngine:
             if rows is not None:
                 rows.close()  # a turn stopped early stops the batch too
 
-    def _fallback_reason(self, item: Item, state: DialogueState, allowed: set[str], earlier: list[str],
-                         draws: random.Random, position: int) -> str:
+    def _fallback_reason(
+        self,
+        item: Item,
+        state: DialogueState,
+        allowed: set[str],
+        earlier: list[str],
+        draws: random.Random,
+        position: int,
+    ) -> str:
         """The reason shown where the model's was rejected or there is no model: for films, one drawn from the card by
         the grounded-reason recipe (`chat.reason_text`) that the guard accepts and that shares no 3-word phrase with
         the reply's lines before it; else, or where no draw passed, the template (its tie to a liked item varied by
         `position`)."""
         wording = self.settings.wording
         if wording.is_film:
+
             def accept(reason: str, item: Item, earlier: Sequence[str]) -> bool:
-                return not reason_problems(reason, item, allowed, self.titles, self.catalog, self.people, tuple(earlier),
-                                           wording.noun)
+                return not reason_problems(
+                    reason, item, allowed, self.titles, self.catalog, self.people, tuple(earlier), wording.noun
+                )
 
             drawn = reason_text.drawn_reason(item, state, self.catalog, draws, accept, earlier)
             if drawn:
@@ -458,10 +525,16 @@ class ChatEngine:
     def _log(self, session: ChatSession, message: str, result: TurnResult) -> int | None:
         try:
             if not session.log_session_started:
-                self.log_store.ensure_session(session.id, "engine", self.settings.model_id, self.settings.adapter_id, self.settings.app_version)
+                self.log_store.ensure_session(
+                    session.id, "engine", self.settings.model_id, self.settings.adapter_id, self.settings.app_version
+                )
                 session.log_session_started = True
             return self.log_store.append_turn(
-                session.id, session.turn_index, message, result.reply, result.kind,
+                session.id,
+                session.turn_index,
+                message,
+                result.reply,
+                result.kind,
                 tool_call=result.tool_call,
                 candidates=result.candidates,
                 shown=[s.as_json() for s in result.items],
@@ -548,7 +621,13 @@ class ChatEngine:
         if self.log_store is not None and session.logging_enabled:
             try:
                 if not session.log_session_started:
-                    self.log_store.ensure_session(session.id, "engine", self.settings.model_id, self.settings.adapter_id, self.settings.app_version)
+                    self.log_store.ensure_session(
+                        session.id,
+                        "engine",
+                        self.settings.model_id,
+                        self.settings.adapter_id,
+                        self.settings.app_version,
+                    )
                     session.log_session_started = True
                 self.log_store.record_feedback(session.id, kind, item_id, session.last_turn_id)
             except LogStoreError:

@@ -114,31 +114,93 @@ def reason_problems(
 
 # ----- numbers with units: decades, runtimes, ages -------------------------------------------
 
-_DECADE_WORDS = {"twenties": 2, "thirties": 3, "forties": 4, "fifties": 5, "sixties": 6, "seventies": 7,
-                 "eighties": 8, "nineties": 9}
-_DECADE = re.compile(r"\b(1[89]|20)(\d)0[’']?s\b|(?<![\w])[’']?(\d)0[’']?s\b|\b(" + "|".join(_DECADE_WORDS) + r")\b",
-                     re.IGNORECASE)
-_AGE_BEFORE = re.compile(r"\b(?:his|her|their|your|my|our)\s+(?:early\s+|mid\s+|mid-|late\s+)?$", re.IGNORECASE)  # "in his 50s"
-_COUNT_WORDS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
-                "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15,
-                "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19, "twenty": 20, "thirty": 30,
-                "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90, "hundred": 100}
+_DECADE_WORDS = {
+    "twenties": 2,
+    "thirties": 3,
+    "forties": 4,
+    "fifties": 5,
+    "sixties": 6,
+    "seventies": 7,
+    "eighties": 8,
+    "nineties": 9,
+}
+_DECADE = re.compile(
+    r"\b(1[89]|20)(\d)0[’']?s\b|(?<![\w])[’']?(\d)0[’']?s\b|\b(" + "|".join(_DECADE_WORDS) + r")\b", re.IGNORECASE
+)
+_AGE_BEFORE = re.compile(
+    r"\b(?:his|her|their|your|my|our)\s+(?:early\s+|mid\s+|mid-|late\s+)?$", re.IGNORECASE
+)  # "in his 50s"
+_COUNT_WORDS = {
+    "a": 1,
+    "an": 1,
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "eleven": 11,
+    "twelve": 12,
+    "thirteen": 13,
+    "fourteen": 14,
+    "fifteen": 15,
+    "sixteen": 16,
+    "seventeen": 17,
+    "eighteen": 18,
+    "nineteen": 19,
+    "twenty": 20,
+    "thirty": 30,
+    "forty": 40,
+    "fifty": 50,
+    "sixty": 60,
+    "seventy": 70,
+    "eighty": 80,
+    "ninety": 90,
+    "hundred": 100,
+}
 _COUNTED = "|".join(word for word in _COUNT_WORDS if word not in ("a", "an"))  # "a minute", "a year": no claim
 _COUNT = r"\d+(?:\.\d+)?|half an?|an?|" + _COUNTED
-_HEDGE = (r"(?P<hedge>about|around|roughly|nearly|almost|approximately|some|close to|under|less than|shorter than|"
-          r"at most|within|just under|over|more than|longer than|at least|just over|a little over)\s+")
+_HEDGE = (
+    r"(?P<hedge>about|around|roughly|nearly|almost|approximately|some|close to|under|less than|shorter than|"
+    r"at most|within|just under|over|more than|longer than|at least|just over|a little over)\s+"
+)
 _HALF = r"(?:[\s-]+and[\s-]+a[\s-]+half)"
 _DURATION = re.compile(
     rf"(?:\b{_HEDGE})?(?:\b(?P<hours>{_COUNT})(?P<half>{_HALF})?[\s-]*(?:hours?|hrs?)\b(?P<half_after>\s+and\s+a\s+half)?"
     rf"(?:,?\s*(?:and\s+)?(?P<extra_minutes>\d+)[\s-]*(?:minutes?|mins?)\b)?"
-    rf"|\b(?P<minutes>\d+|{_COUNTED})[\s-]*(?:minutes?|mins?)\b)", re.IGNORECASE)
+    rf"|\b(?P<minutes>\d+|{_COUNTED})[\s-]*(?:minutes?|mins?)\b)",
+    re.IGNORECASE,
+)
 _YEARS_COUNT = re.compile(rf"\b(\d+|{_COUNTED})[\s-]+years?\b", re.IGNORECASE)
 # (unit, hedge) -> how far a stated runtime may be from the card's, in minutes.
-_RUNTIME_SLACK = {("minutes", "plain"): 4, ("minutes", "about"): 10, ("hours", "plain"): 10, ("hours", "about"): 20,
-                  ("minutes", "under"): 15, ("minutes", "over"): 15, ("hours", "under"): 30, ("hours", "over"): 30}
-_HEDGE_KIND = {"under": "under", "less than": "under", "shorter than": "under", "at most": "under", "within": "under",
-               "just under": "under", "over": "over", "more than": "over", "longer than": "over", "at least": "over",
-               "just over": "over", "a little over": "over"}
+_RUNTIME_SLACK = {
+    ("minutes", "plain"): 4,
+    ("minutes", "about"): 10,
+    ("hours", "plain"): 10,
+    ("hours", "about"): 20,
+    ("minutes", "under"): 15,
+    ("minutes", "over"): 15,
+    ("hours", "under"): 30,
+    ("hours", "over"): 30,
+}
+_HEDGE_KIND = {
+    "under": "under",
+    "less than": "under",
+    "shorter than": "under",
+    "at most": "under",
+    "within": "under",
+    "just under": "under",
+    "over": "over",
+    "more than": "over",
+    "longer than": "over",
+    "at least": "over",
+    "just over": "over",
+    "a little over": "over",
+}
 
 
 def _card_text(item: Item) -> str:
@@ -217,7 +279,9 @@ def _unsupported_numbers(text: str, item: Item, card_text: str) -> list[str]:
 
 _NUMBER = re.compile(r"(?<![\w.])(\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)")
 _SMALL_COUNT = 12  # "3 friends" may be said of a synopsis's "three friends"; a bare small count is no card fact
-_COUNTED_UNIT = re.compile(r"\s*(?:\+|-?\s*(?:pages?|players?|dollars?|euros?|pounds?|percent|%|stars?))", re.IGNORECASE)
+_COUNTED_UNIT = re.compile(
+    r"\s*(?:\+|-?\s*(?:pages?|players?|dollars?|euros?|pounds?|percent|%|stars?))", re.IGNORECASE
+)
 
 
 def _card_numbers(item: Item, card_text: str) -> set[float]:
@@ -251,30 +315,47 @@ def _numbers_not_on_card(text: str, item: Item, card_text: str) -> list[str]:
 
 # ----- roles: who directed it, who is in it ---------------------------------------------------
 
-_NAME = (rf"(?P<name>[{_UPPER}](?:\.|[\w'’-]+)(?:\s+(?:(?:de|da|del|della|di|du|van|von|der|den|le|la)\s+)?"
-         rf"[{_UPPER}](?:\.|[\w'’-]+)){{0,3}})")
-_PERFORMANCE = re.compile(r"\b(?:performances?|turns?|roles?|acting|cameos?|voices?|presence|portrayal|lead|star|"
-                          r"played|performed|voiced|narrated|portrayed|acted)\b", re.IGNORECASE)
+_NAME = (
+    rf"(?P<name>[{_UPPER}](?:\.|[\w'’-]+)(?:\s+(?:(?:de|da|del|della|di|du|van|von|der|den|le|la)\s+)?"
+    rf"[{_UPPER}](?:\.|[\w'’-]+)){{0,3}})"
+)
+_PERFORMANCE = re.compile(
+    r"\b(?:performances?|turns?|roles?|acting|cameos?|voices?|presence|portrayal|lead|star|"
+    r"played|performed|voiced|narrated|portrayed|acted)\b",
+    re.IGNORECASE,
+)
 # Words before "by" that make the name someone other than the director ("a novel by"): not a claim the card can check.
-_NOT_DIRECTING = re.compile(r"\b(?:written|novel|book|story|play|score|music|composed|produced|adapted|based|inspired|"
-                            r"songs?|screenplay|script|photographed|shot)\s*$", re.IGNORECASE)
-_WORK = r"(?:film|movie|picture|classic|masterpiece|debut|feature|production|thriller|comedy|drama|western|epic|direction)"
+_NOT_DIRECTING = re.compile(
+    r"\b(?:written|novel|book|story|play|score|music|composed|produced|adapted|based|inspired|"
+    r"songs?|screenplay|script|photographed|shot)\s*$",
+    re.IGNORECASE,
+)
+_WORK = (
+    r"(?:film|movie|picture|classic|masterpiece|debut|feature|production|thriller|comedy|drama|western|epic|direction)"
+)
 # (pattern, role it claims, whether the phrase is about a person only when the name is someone known,
 #  whether the words around it decide the role: "from X" is authorship, "a turn from X" is acting)
-_ROLE_CLAIMS = tuple((re.compile(pattern), role, known_only, contextual) for pattern, role, known_only, contextual in (
-    (rf"\b(?:[Dd]irected|[Hh]elmed) by {_NAME}", "director", False, False),
-    (rf"\b[Dd]irector {_NAME}", "director", False, False),
-    (rf"(?<![Dd]irected )(?<![Hh]elmed )(?<![Ll]ed )\b(?:from|by) {_NAME}", "director", True, True),
-    (rf"\b{_NAME}['’]s(?:\s+[\w-]+){{0,3}}?\s+{_WORK}s?\b", "director", True, True),
-    (rf"\b[Aa]n? {_NAME} {_WORK}\b", "director", True, False),
-    (rf"\b(?:[Ss]tarring|[Ss]tars|[Ll]ed by|[Cc]o-starring) {_NAME}", "cast", False, False),
-    (rf"\b[Ff]eaturing {_NAME}", "cast", True, False),
-))
+_ROLE_CLAIMS = tuple(
+    (re.compile(pattern), role, known_only, contextual)
+    for pattern, role, known_only, contextual in (
+        (rf"\b(?:[Dd]irected|[Hh]elmed) by {_NAME}", "director", False, False),
+        (rf"\b[Dd]irector {_NAME}", "director", False, False),
+        (rf"(?<![Dd]irected )(?<![Hh]elmed )(?<![Ll]ed )\b(?:from|by) {_NAME}", "director", True, True),
+        (rf"\b{_NAME}['’]s(?:\s+[\w-]+){{0,3}}?\s+{_WORK}s?\b", "director", True, True),
+        (rf"\b[Aa]n? {_NAME} {_WORK}\b", "director", True, False),
+        (rf"\b(?:[Ss]tarring|[Ss]tars|[Ll]ed by|[Cc]o-starring) {_NAME}", "cast", False, False),
+        (rf"\b[Ff]eaturing {_NAME}", "cast", True, False),
+    )
+)
 
 
 def _name_keys(names: tuple[str, ...]) -> set[str]:
     """Full names and surnames, normalized. Example: ("Boris Karloff",) -> {"boris karloff", "karloff"}"""
-    return {key for name in names for key in (normalize_term(name), normalize_term(name.split()[-1]) if name.split() else "")} - {""}
+    return {
+        key
+        for name in names
+        for key in (normalize_term(name), normalize_term(name.split()[-1]) if name.split() else "")
+    } - {""}
 
 
 def _claimed_role(text: str, match: re.Match) -> str | None:
@@ -305,8 +386,14 @@ def _unsupported_roles(text: str, item: Item, people: frozenset[str]) -> list[st
             tokens = match.group("name").split()
             # The longest leading run of the capitalized words that is someone known ("Karloff Frankenstein" -> Karloff).
             keys = [normalize_term(" ".join(tokens[:n])) for n in range(len(tokens), 0, -1)]
-            key = next((k for k in keys if any(k in names for names in on_card.values()) or k in people
-                        or (" " not in k and k in surnames)), None)
+            key = next(
+                (
+                    k
+                    for k in keys
+                    if any(k in names for names in on_card.values()) or k in people or (" " not in k and k in surnames)
+                ),
+                None,
+            )
             if claimed is None or (key is None and known_only):
                 continue
             key = key or keys[0]
@@ -315,8 +402,11 @@ def _unsupported_roles(text: str, item: Item, people: frozenset[str]) -> list[st
             name = match.group("name")
             if claimed == "director":
                 fact = f"but {name} is in its cast" if key in on_card["cast"] else "which the card does not say"
-                problems.append(f"calls {name} its director, {fact}" if item.directors or not creators(item)
-                                else f"credits it to {name}, {fact}")
+                problems.append(
+                    f"calls {name} its director, {fact}"
+                    if item.directors or not creators(item)
+                    else f"credits it to {name}, {fact}"
+                )
             else:
                 fact = f"but {name} is its director" if key in on_card["director"] else "which the card does not say"
                 problems.append(f"says {name} acts in it, {fact}")

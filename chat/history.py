@@ -21,9 +21,9 @@ import csv
 import datetime
 import re
 import zipfile
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
 
 from chat.titles import title_aliases
 from retrieval.catalog import Catalog, Item
@@ -147,12 +147,17 @@ def read_history(path: str | Path) -> list[RatedTitle]:
     def cell(row: list[str], column: int | None) -> str:
         return row[column] if column is not None and column < len(row) else ""
 
-    read = [RatedTitle(line, row[title].strip(), _year(cell(row, year)), _number(cell(row, rating)), _date(cell(row, date)))
-            for line, row in enumerate(rows[1:], start=2) if len(row) > title and row[title].strip()]
+    read = [
+        RatedTitle(line, row[title].strip(), _year(cell(row, year)), _number(cell(row, rating)), _date(cell(row, date)))
+        for line, row in enumerate(rows[1:], start=2)
+        if len(row) > title and row[title].strip()
+    ]
     if not read:
         raise HistoryError(path, f"no titles under its {header[title]!r} column")
     if any(r.rating is not None and r.rating > 5 for r in read):  # IMDb: out of 10
-        read = [RatedTitle(r.line, r.title, r.year, None if r.rating is None else r.rating / 2, r.watched) for r in read]
+        read = [
+            RatedTitle(r.line, r.title, r.year, None if r.rating is None else r.rating / 2, r.watched) for r in read
+        ]
     return sorted(read, key=lambda r: (r.watched is None, r.watched or datetime.date.min, r.line))
 
 
@@ -168,7 +173,9 @@ def match_history(rows: Iterable[RatedTitle], items: Iterable[Item]) -> HistoryM
             by_alias.setdefault(alias, []).append(item)
     matched, unmatched = [], []
     for row in rows:
-        candidates = list({item.id: item for alias in title_aliases(row.title) for item in by_alias.get(alias, [])}.values())
+        candidates = list(
+            {item.id: item for alias in title_aliases(row.title) for item in by_alias.get(alias, [])}.values()
+        )
         chosen = _by_year(candidates, row.year)
         if chosen is None:
             unmatched.append(row)
@@ -204,12 +211,19 @@ def history_reply(history: HistoryMatch, catalog: Catalog) -> str:
         latest_first = ids if len(ids) <= NAMED_IN_REPLY else (liked or ids)[-NAMED_IN_REPLY:][::-1]
         named = [catalog[i].label for i in latest_first if i in catalog]
         found = f"Found {len(ids)} of your {total} titles in the catalogue"
-        text = f"{found}: {', '.join(named)}." if len(ids) <= NAMED_IN_REPLY else f"{found}, among them {', '.join(named)}."
+        text = (
+            f"{found}: {', '.join(named)}."
+            if len(ids) <= NAMED_IN_REPLY
+            else f"{found}, among them {', '.join(named)}."
+        )
         counted = [f"{len(liked)} as {'a film' if len(liked) == 1 else 'films'} you liked"] if liked else []
         counted += [f"{len(disliked)} as {'a film' if len(disliked) == 1 else 'films'} you didn't"] if disliked else []
         again = "it" if len(ids) == 1 else "either" if len(ids) == 2 else f"any of the {len(ids)}"
-        text += f" I'll count {' and '.join(counted)}, and won't suggest {again} again." if counted else \
-            f" I won't suggest {again} again."
+        text += (
+            f" I'll count {' and '.join(counted)}, and won't suggest {again} again."
+            if counted
+            else f" I won't suggest {again} again."
+        )
     if history.unmatched:
         listed = "; ".join(row.label for row in history.unmatched[:LISTED_UNMATCHED])
         more = len(history.unmatched) - LISTED_UNMATCHED

@@ -13,11 +13,24 @@ from chat.markdown_text import markdown_text
 from chat.tools import TOOL_NAME, ToolCallError, parse_call
 from retrieval.catalog import Catalog
 
-SIGNAL_HEADINGS = {"semantic": "text match", "collaborative": "people who liked the same", "popularity": "popularity",
-                   "fused": "fused rank", "liked": "like the liked", "disliked": "like the disliked", "llm_yes": "LLM yes"}
-TIMING_HEADINGS = {"understand": "read the message", "plan": "plan the search", "search": "search and rank",
-                   "llm_rerank": "LLM rerank", "first_token": "first words shown", "explain": "write the reasons",
-                   "total": "whole turn"}
+SIGNAL_HEADINGS = {
+    "semantic": "text match",
+    "collaborative": "people who liked the same",
+    "popularity": "popularity",
+    "fused": "fused rank",
+    "liked": "like the liked",
+    "disliked": "like the disliked",
+    "llm_yes": "LLM yes",
+}
+TIMING_HEADINGS = {
+    "understand": "read the message",
+    "plan": "plan the search",
+    "search": "search and rank",
+    "llm_rerank": "LLM rerank",
+    "first_token": "first words shown",
+    "explain": "write the reasons",
+    "total": "whole turn",
+}
 
 
 def _number(value: object) -> str:
@@ -50,7 +63,12 @@ def candidates_table(candidates: list[dict], catalog: Catalog, shown: set[str], 
         item_id = str(row.get("id", ""))
         title = catalog[item_id].label if item_id in catalog else item_id
         mark = " (shown)" if item_id in shown else ""
-        cells = [str(rank), markdown_text(title) + mark, _number(row.get("score")), *(_number(row.get(s)) for s in signals)]
+        cells = [
+            str(rank),
+            markdown_text(title) + mark,
+            _number(row.get("score")),
+            *(_number(row.get(s)) for s in signals),
+        ]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -62,18 +80,27 @@ def turn_report(result: TurnResult | None, catalog: Catalog) -> str:
     parts = [f"**Kind of reply:** {markdown_text(result.kind)}"]
     if result.tool_call:
         call = result.tool_call
-        validity = {True: "written by the LLM", False: "repaired from the conversation", None: "built from the conversation"}
-        parts.append(f"**Search call** ({validity.get(call.get('valid'))}):\n\n`{readable_call(str(call.get('text', '')))}`")
+        validity = {
+            True: "written by the LLM",
+            False: "repaired from the conversation",
+            None: "built from the conversation",
+        }
+        parts.append(
+            f"**Search call** ({validity.get(call.get('valid'))}):\n\n`{readable_call(str(call.get('text', '')))}`"
+        )
         if call.get("model_output"):
             parts.append(f"LLM wrote: {markdown_text(str(call['model_output']))}")
     if result.candidates:
         shown = {shown_item.item.id for shown_item in result.items}
-        parts.append(f"**Top candidates** of {len(result.candidates)} kept:\n\n"
-                     + candidates_table(result.candidates, catalog, shown))
+        parts.append(
+            f"**Top candidates** of {len(result.candidates)} kept:\n\n"
+            + candidates_table(result.candidates, catalog, shown)
+        )
     notes = "\n".join(f"- {markdown_text(note)}" for note in result.guard_notes)
     parts.append(f"**Guard notes:**\n\n{notes}" if notes else "**Guard notes:** none")
-    timings = " · ".join(f"{TIMING_HEADINGS.get(name, markdown_text(name))} {ms:.0f} ms"
-                         for name, ms in result.timings_ms.items())
+    timings = " · ".join(
+        f"{TIMING_HEADINGS.get(name, markdown_text(name))} {ms:.0f} ms" for name, ms in result.timings_ms.items()
+    )
     parts.append(f"**Timings:** {timings}")
     if result.error:
         parts.append(f"**Error:** {markdown_text(result.error)}")

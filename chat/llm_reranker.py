@@ -26,17 +26,19 @@ class LLMReranker:
             raise ValueError(f"scorer_candidates: must be at least 1, got {candidates}")
         self.scorer, self.catalog, self.wording, self.candidates = scorer, catalog, wording, candidates
 
-    def rerank(self, ranked: list[ScoredItem], state: DialogueState, message: str,
-               notes: list[str]) -> list[ScoredItem]:
+    def rerank(
+        self, ranked: list[ScoredItem], state: DialogueState, message: str, notes: list[str]
+    ) -> list[ScoredItem]:
         top = ranked[: self.candidates]
         if not top:
             return ranked
         try:
-            chances = self.scorer.yes_probability([prompts.scorer_messages(state, self.catalog, message, s.item,
-                                                                           self.wording) for s in top])
+            chances = self.scorer.yes_probability(
+                [prompts.scorer_messages(state, self.catalog, message, s.item, self.wording) for s in top]
+            )
         except LLMError as error:
             notes.append(f"scorer error: {error}")
             return ranked
         rescored = [ScoredItem(s.item, s.score, {**s.signals, "llm_yes": chance}) for s, chance in zip(top, chances)]
         rescored.sort(key=lambda s: -s.signals["llm_yes"])  # stable: ties keep the search's order
-        return rescored + ranked[len(top):]
+        return rescored + ranked[len(top) :]

@@ -133,8 +133,11 @@ def limit_words(conditions: tuple[FieldCondition, ...]) -> list[str]:
         unit = UNITS.get(name, "")
         named = name.replace("_", " ")
         if c.minimum is None and unit in ("pages", "minutes"):
-            words.append(f"under {_amount(c.maximum + 1)} {unit}" if float(c.maximum).is_integer()
-                         else f"at most {_amount(c.maximum)} {unit}")
+            words.append(
+                f"under {_amount(c.maximum + 1)} {unit}"
+                if float(c.maximum).is_integer()
+                else f"at most {_amount(c.maximum)} {unit}"
+            )
         elif c.minimum is None:
             words.append(f"{named} at most {_amount(c.maximum)}")
         elif c.maximum is None:
@@ -144,8 +147,9 @@ def limit_words(conditions: tuple[FieldCondition, ...]) -> list[str]:
     return words
 
 
-def planner_messages(state: DialogueState, catalog: Catalog, message: str,
-                     wording: Wording = FILM) -> tuple[list[dict], str]:
+def planner_messages(
+    state: DialogueState, catalog: Catalog, message: str, wording: Wording = FILM
+) -> tuple[list[dict], str]:
     """Messages for the planning step and the assistant prefix the model continues from."""
     user = f"{state_summary(state, catalog)}\nLatest message: {message[:300]}".strip()
     system = PLANNER_SYSTEM if wording.is_film else PLANNER_SYSTEM.replace("movie", wording.noun)
@@ -161,14 +165,19 @@ def _worded(text: str, wording: Wording) -> str:
     """A film prompt's text for another catalogue. Example: ("a film recommender", books) -> "a book recommender" """
     if wording.is_film:
         return text
-    for film, noun in (("films", wording.plural), ("Films", wording.plural.capitalize()), ("film", wording.noun),
-                       ("Film", wording.noun.capitalize())):
+    for film, noun in (
+        ("films", wording.plural),
+        ("Films", wording.plural.capitalize()),
+        ("film", wording.noun),
+        ("Film", wording.noun.capitalize()),
+    ):
         text = re.sub(rf"\b{film}\b", noun, text)
     return text
 
 
-def explainer_messages(state: DialogueState, catalog: Catalog, message: str, items: list[Item],
-                       wording: Wording = FILM) -> list[dict]:
+def explainer_messages(
+    state: DialogueState, catalog: Catalog, message: str, items: list[Item], wording: Wording = FILM
+) -> list[dict]:
     cards = "\n".join(f"{n}. {item_card(item)}" for n, item in enumerate(items, start=1))
     user = f"Request:\n{request_summary(state, catalog, message)}\n\n{wording.plural.capitalize()}:\n{cards}"
     return [{"role": "system", "content": _worded(EXPLAINER_SYSTEM, wording)}, {"role": "user", "content": user}]
@@ -187,8 +196,9 @@ SCORER_SYSTEM = "You judge whether a film suits a person's request. Answer yes o
 SCORE_ANSWERS = ("yes", "no")
 
 
-def scorer_messages(state: DialogueState, catalog: Catalog, message: str, item: Item,
-                    wording: Wording = FILM) -> list[dict]:
+def scorer_messages(
+    state: DialogueState, catalog: Catalog, message: str, item: Item, wording: Wording = FILM
+) -> list[dict]:
     """Messages for the LLM scorer: does this one film suit the request? The model answers yes or no.
 
     The request comes first and the film last, so the candidates of one turn share the prompt's start.
@@ -263,7 +273,8 @@ def intro_line(state: DialogueState, catalog: Catalog, count: int, wording: Word
     things = sorted(excluded) + sorted(t for t in state.avoid_terms if t not in people and t not in excluded)
     avoided_people = [people[t] for t in sorted(state.avoid_terms) if t in people]
     avoided = ([f"with no {_spoken_list(things, 'or')}"] if things else []) + (
-        [f"without {_spoken_list(avoided_people, 'or')}"] if avoided_people else [])
+        [f"without {_spoken_list(avoided_people, 'or')}"] if avoided_people else []
+    )
     if avoided:
         details.append(" and ".join(avoided))
     described = ", ".join(d for d in details if d)
@@ -271,15 +282,19 @@ def intro_line(state: DialogueState, catalog: Catalog, count: int, wording: Word
     liked = _spoken_list([catalog[i].title for i in state.liked[-2:] if i in catalog]) if state.liked else ""
     turn = len(state.shown) // max(count, 1)  # a different wording each turn, the same for the same state
     if liked:
-        frames = (f"Since you liked {liked}, here {'is' if count == 1 else 'are'} {picks}{described}:",
-                  f"If {liked} hit the spot, try {'this' if count == 1 else 'these'}: {picks}{described}.",
-                  f"For a fan of {liked}, I found {picks}{described}:",
-                  f"More in the spirit of {liked}: {picks}{described}.")
+        frames = (
+            f"Since you liked {liked}, here {'is' if count == 1 else 'are'} {picks}{described}:",
+            f"If {liked} hit the spot, try {'this' if count == 1 else 'these'}: {picks}{described}.",
+            f"For a fan of {liked}, I found {picks}{described}:",
+            f"More in the spirit of {liked}: {picks}{described}.",
+        )
     else:
-        frames = (f"Here {'is' if count == 1 else 'are'} {picks}{described}:",
-                  f"Try {'this' if count == 1 else 'these'}: {picks}{described}.",
-                  f"I found {picks}{described}:",
-                  f"Some ideas for you, {picks}{described}:" if count > 1 else f"One idea for you: {picks}{described}.")
+        frames = (
+            f"Here {'is' if count == 1 else 'are'} {picks}{described}:",
+            f"Try {'this' if count == 1 else 'these'}: {picks}{described}.",
+            f"I found {picks}{described}:",
+            f"Some ideas for you, {picks}{described}:" if count > 1 else f"One idea for you: {picks}{described}.",
+        )
     return frames[turn % len(frames)]
 
 
@@ -312,7 +327,9 @@ def description_gist(text: str, max_words: int = 16) -> str:
 LIKED_TIES = ("in the vein of {}", "a good follow-up to {}", "one to pair with {}")
 
 
-def template_reason(item: Item, state: DialogueState, catalog: Catalog, wording: Wording = FILM, variant: int = 0) -> str:
+def template_reason(
+    item: Item, state: DialogueState, catalog: Catalog, wording: Wording = FILM, variant: int = 0
+) -> str:
     """A plain, factual reason built only from the item's card and the state: its year, categories and people,
     its other fields (author, pages, price, players), then its keywords or the gist of its description, and its tie
     to a liked item (`LIKED_TIES[variant]`, cycled).

@@ -19,37 +19,201 @@ from __future__ import annotations
 
 import random
 import re
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 from chat.state import DialogueState
 from retrieval.catalog import Catalog, Item
 
 # Content flags describe what is in a film, not its mood; they make poor selling points.
-CONTENT_FLAGS = {"gore", "zombies", "vampires", "serial killer", "graphic violence", "subtitles", "black and white", "silent",
-                 "musical numbers", "animals", "aliens", "monsters", "dinosaurs", "ghosts", "supernatural", "no gore"}
+CONTENT_FLAGS = {
+    "gore",
+    "zombies",
+    "vampires",
+    "serial killer",
+    "graphic violence",
+    "subtitles",
+    "black and white",
+    "silent",
+    "musical numbers",
+    "animals",
+    "aliens",
+    "monsters",
+    "dinosaurs",
+    "ghosts",
+    "supernatural",
+    "no gore",
+}
 # Plain adjectives that name a mood; words with a mood ending (`_MOOD_ENDING`) need not be listed.
-MOODS = {"tense", "dark", "bleak", "intense", "absurd", "bittersweet", "gentle", "clever", "paranoid", "heartfelt",
-         "deadpan", "fun", "funny", "quirky", "witty", "gritty", "scary", "creepy", "silly", "twisty", "raunchy", "dreamy",
-         "zany", "campy", "lonely", "talky", "epic", "surreal", "grim", "raw", "warm", "sweet", "eerie", "moody", "offbeat",
-         "moving", "inspiring", "disturbing", "unsettling", "charming", "heartbreaking", "harrowing", "sweeping",
-         "exciting", "brooding", "haunting", "shocking", "heartwarming", "uplifting", "life-affirming", "awe-inspiring",
-         "swashbuckling", "gripping", "thrilling", "touching", "absorbing", "chilling", "compelling", "romantic", "tragic"}
-NOT_MOODS = {"survival", "music", "magic", "general", "detective", "ensemble", "parody", "family", "mystery", "memory",
-             "british", "jewish", "amish", "irish", "spanish", "military", "naval", "medieval", "classic", "psychic",
-             "festival", "animal", "trial", "arrival", "revival", "rival", "disney", "immigrant", "celebrity", "romance",
-             "english", "scottish", "swedish", "danish", "polish", "turkish", "finnish", "comic", "mechanic", "agent",
-             "parent", "student", "president", "servant", "giant", "elephant", "tyrant", "restaurant", "tournament"}
+MOODS = {
+    "tense",
+    "dark",
+    "bleak",
+    "intense",
+    "absurd",
+    "bittersweet",
+    "gentle",
+    "clever",
+    "paranoid",
+    "heartfelt",
+    "deadpan",
+    "fun",
+    "funny",
+    "quirky",
+    "witty",
+    "gritty",
+    "scary",
+    "creepy",
+    "silly",
+    "twisty",
+    "raunchy",
+    "dreamy",
+    "zany",
+    "campy",
+    "lonely",
+    "talky",
+    "epic",
+    "surreal",
+    "grim",
+    "raw",
+    "warm",
+    "sweet",
+    "eerie",
+    "moody",
+    "offbeat",
+    "moving",
+    "inspiring",
+    "disturbing",
+    "unsettling",
+    "charming",
+    "heartbreaking",
+    "harrowing",
+    "sweeping",
+    "exciting",
+    "brooding",
+    "haunting",
+    "shocking",
+    "heartwarming",
+    "uplifting",
+    "life-affirming",
+    "awe-inspiring",
+    "swashbuckling",
+    "gripping",
+    "thrilling",
+    "touching",
+    "absorbing",
+    "chilling",
+    "compelling",
+    "romantic",
+    "tragic",
+}
+NOT_MOODS = {
+    "survival",
+    "music",
+    "magic",
+    "general",
+    "detective",
+    "ensemble",
+    "parody",
+    "family",
+    "mystery",
+    "memory",
+    "british",
+    "jewish",
+    "amish",
+    "irish",
+    "spanish",
+    "military",
+    "naval",
+    "medieval",
+    "classic",
+    "psychic",
+    "festival",
+    "animal",
+    "trial",
+    "arrival",
+    "revival",
+    "rival",
+    "disney",
+    "immigrant",
+    "celebrity",
+    "romance",
+    "english",
+    "scottish",
+    "swedish",
+    "danish",
+    "polish",
+    "turkish",
+    "finnish",
+    "comic",
+    "mechanic",
+    "agent",
+    "parent",
+    "student",
+    "president",
+    "servant",
+    "giant",
+    "elephant",
+    "tyrant",
+    "restaurant",
+    "tournament",
+}
 _MOOD_ENDING = re.compile(r"(?:ful|ous|ive|ical|ional|ual|ntal|ic|ish|less|ent|ant|-burn|-good|-paced|-hearted)$")
 # Genres that read badly as a noun on their own ("a sport", "a horror").
-GENRE_NOUNS = {"sport": "sports film", "history": "history film", "family": "family film", "war": "war film",
-               "animation": "animated film", "crime": "crime film", "action": "action film", "horror": "horror film",
-               "science fiction": "science fiction film", "biography": "biopic", "documentary": "documentary"}
-_NOT_SAID = {"something", "anything", "film", "films", "movie", "movies", "similar", "instead", "please", "like", "want",
-             "the", "and", "but", "not", "with", "from", "more", "less", "really", "kind", "sort", "good", "tonight",
-             "this", "that", "your"}
+GENRE_NOUNS = {
+    "sport": "sports film",
+    "history": "history film",
+    "family": "family film",
+    "war": "war film",
+    "animation": "animated film",
+    "crime": "crime film",
+    "action": "action film",
+    "horror": "horror film",
+    "science fiction": "science fiction film",
+    "biography": "biopic",
+    "documentary": "documentary",
+}
+_NOT_SAID = {
+    "something",
+    "anything",
+    "film",
+    "films",
+    "movie",
+    "movies",
+    "similar",
+    "instead",
+    "please",
+    "like",
+    "want",
+    "the",
+    "and",
+    "but",
+    "not",
+    "with",
+    "from",
+    "more",
+    "less",
+    "really",
+    "kind",
+    "sort",
+    "good",
+    "tonight",
+    "this",
+    "that",
+    "your",
+}
 MAX_ATTEMPTS = 60
 MAX_SYNOPSIS_WORDS = 16
-_STORY_OPENERS = {"a", "an", "the", "two", "three", "four", "five", "six", "seven"}  # a clause that can follow "the story:"
+_STORY_OPENERS = {
+    "a",
+    "an",
+    "the",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+}  # a clause that can follow "the story:"
 
 Accept = Callable[[str, Item, Sequence[str]], bool]
 
@@ -95,7 +259,7 @@ def synopsis_start(item: Item) -> str:
     if not head or len(head.split()) > MAX_SYNOPSIS_WORDS:
         return ""
     first = head.split()[0]
-    return first.lower() + head[len(first):] if first.lower() in _STORY_OPENERS else ""
+    return first.lower() + head[len(first) :] if first.lower() in _STORY_OPENERS else ""
 
 
 def _shared_with(item: Item, liked: Item) -> list[str]:
@@ -119,8 +283,12 @@ def _shared_with(item: Item, liked: Item) -> list[str]:
 
 def _said_words(state: DialogueState) -> list[str]:
     """The words of the person's stated preferences that could describe a film. Example: ("something scary",) -> ["scary"]"""
-    return [w for text in state.preferences[:2] for w in re.findall(r"[a-z][a-z-]+", text.lower())
-            if w not in _NOT_SAID and len(w) > 2]
+    return [
+        w
+        for text in state.preferences[:2]
+        for w in re.findall(r"[a-z][a-z-]+", text.lower())
+        if w not in _NOT_SAID and len(w) > 2
+    ]
 
 
 def _ties(item: Item, state: DialogueState, catalog: Catalog, noun: str) -> tuple[list[tuple[str, str]], list[str]]:
@@ -132,16 +300,31 @@ def _ties(item: Item, state: DialogueState, catalog: Catalog, noun: str) -> tupl
         tails += _shared_with(item, liked)
         common = [g for g in item.genres if g in liked.genres]
         if common:
-            leads += [(f"If {liked.title} worked for you", ", "), (f"For a fan of {liked.title}", ", "),
-                      (f"Since you liked {liked.title}", ", "), (f"After {liked.title}", ", try this: ")]
-            tails += [f", a good follow-up to {liked.title}", f", another {genre_noun(common[0], noun)} to pair with {liked.title}"]
+            leads += [
+                (f"If {liked.title} worked for you", ", "),
+                (f"For a fan of {liked.title}", ", "),
+                (f"Since you liked {liked.title}", ", "),
+                (f"After {liked.title}", ", try this: "),
+            ]
+            tails += [
+                f", a good follow-up to {liked.title}",
+                f", another {genre_noun(common[0], noun)} to pair with {liked.title}",
+            ]
     wanted = [genre_noun(g, noun) for g in item.genres if g in state.wanted("genres")]
     if wanted:
-        leads += [(f"You asked for {with_article(wanted[0])}", ": "), (f"As {with_article(wanted[0])} pick", ", "),
-                  (f"On the {wanted[0]} front", ", "), (f"Keeping to {wanted[0]}", ", "),
-                  (f"If {with_article(wanted[0])} is what you are after", ", ")]
-        tails += [f", the {wanted[0]} you asked for", f", right in the {wanted[0]} you wanted",
-                  f", which fits your {wanted[0]} request", f", just the {wanted[0]} you had in mind"]
+        leads += [
+            (f"You asked for {with_article(wanted[0])}", ": "),
+            (f"As {with_article(wanted[0])} pick", ", "),
+            (f"On the {wanted[0]} front", ", "),
+            (f"Keeping to {wanted[0]}", ", "),
+            (f"If {with_article(wanted[0])} is what you are after", ", "),
+        ]
+        tails += [
+            f", the {wanted[0]} you asked for",
+            f", right in the {wanted[0]} you wanted",
+            f", which fits your {wanted[0]} request",
+            f", just the {wanted[0]} you had in mind",
+        ]
     keywords = set(item.keywords)
     for word in _said_words(state):
         if word in keywords and is_mood(word):
@@ -167,12 +350,18 @@ def _cores(item: Item, rng: random.Random, noun: str) -> list[str]:
     if mood:
         cores += [f"this is {with_article(mood)} {genre}", f"expect something {mood}"]
         if mood2 != mood:
-            cores += [f"it is {mood} and {mood2} from start to finish", f"this {genre} is {mood} and {mood2}",
-                      f"expect {with_article(mood)}, {mood2} {genre}"]
+            cores += [
+                f"it is {mood} and {mood2} from start to finish",
+                f"this {genre} is {mood} and {mood2}",
+                f"expect {with_article(mood)}, {mood2} {genre}",
+            ]
     if theme:
         cores += [f"this {genre} is about {theme}", f"expect {theme} at the heart of {with_article(genre)}"]
         if mood:
-            cores += [f"it is {with_article(mood)} {genre} about {theme}", f"expect {theme} and {with_article(mood)} tone"]
+            cores += [
+                f"it is {with_article(mood)} {genre} about {theme}",
+                f"expect {theme} and {with_article(mood)} tone",
+            ]
     for director in item.directors[:1]:
         cores += [f"{director} directs this {genre}", f"it is {with_article(genre)} directed by {director}"]
         if mood:
@@ -197,8 +386,9 @@ def _capitalized(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def natural_reason(item: Item, state: DialogueState, catalog: Catalog, rng: random.Random, tie: bool = True,
-                   noun: str = "film") -> str:
+def natural_reason(
+    item: Item, state: DialogueState, catalog: Catalog, rng: random.Random, tie: bool = True, noun: str = "film"
+) -> str:
     """One grounded sentence for `item`, tied to the request when the request gives something to tie to (and `tie`).
 
     Example: (The Shining card, liked Alien, wants horror) ->
@@ -234,8 +424,15 @@ def _trigrams(text: str) -> set[tuple[str, ...]]:
     return {tuple(tokens[i : i + 3]) for i in range(len(tokens) - 2)}
 
 
-def drawn_reason(item: Item, state: DialogueState, catalog: Catalog, rng: random.Random, accept: Accept,
-                 earlier: Sequence[str] = (), noun: str = "film") -> str | None:
+def drawn_reason(
+    item: Item,
+    state: DialogueState,
+    catalog: Catalog,
+    rng: random.Random,
+    accept: Accept,
+    earlier: Sequence[str] = (),
+    noun: str = "film",
+) -> str | None:
     """A reason for `item` passing `accept(reason, item, earlier)` and sharing no 3-word phrase with `earlier` (the
     reply's lines before it); None when no draw passed.
 
@@ -244,14 +441,17 @@ def drawn_reason(item: Item, state: DialogueState, catalog: Catalog, rng: random
     """
     used = set().union(*map(_trigrams, earlier)) if earlier else set()
     for attempt in range(MAX_ATTEMPTS):
-        draft = natural_reason(item, state, catalog, rng, tie=attempt < MAX_ATTEMPTS // 2 or rng.random() < 0.5, noun=noun)
+        draft = natural_reason(
+            item, state, catalog, rng, tie=attempt < MAX_ATTEMPTS // 2 or rng.random() < 0.5, noun=noun
+        )
         if not _trigrams(draft) & used and not says_a_word_twice(draft) and accept(draft, item, earlier):
             return draft
     return None
 
 
-def reply_reasons(items: Sequence[Item], state: DialogueState, catalog: Catalog, rng: random.Random,
-                  accept: Accept) -> list[str | None]:
+def reply_reasons(
+    items: Sequence[Item], state: DialogueState, catalog: Catalog, rng: random.Random, accept: Accept
+) -> list[str | None]:
     """A reason for each item of one reply (`drawn_reason`, against the reasons before it); None where no draw passed."""
     reasons: list[str | None] = []
     for item in items:

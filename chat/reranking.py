@@ -19,5 +19,6 @@ class DialogueReranker(Protocol):
 
     name: str  # the engine times the stage as f"{name}_rerank"
 
-    def rerank(self, ranked: list[ScoredItem], state: DialogueState, message: str,
-               notes: list[str]) -> list[ScoredItem]: ...
+    def rerank(
+        self, ranked: list[ScoredItem], state: DialogueState, message: str, notes: list[str]
+    ) -> list[ScoredItem]: ...

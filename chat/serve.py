@@ -29,7 +29,8 @@ import sys
 import threading
 import time
 import uuid
-from typing import AsyncIterator, Callable, Iterator, Literal
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Literal
 
 import anyio
 from fastapi import FastAPI, Request
@@ -126,8 +127,18 @@ def create_app(model: ChatModel, served_model_name: str = "default") -> FastAPI:
 
     @app.get("/v1/models")
     def models() -> dict:
-        return {"object": "list", "data": [{"id": served_model_name, "object": "model", "created": created,
-                                            "owned_by": "chat.serve", "root": model.name}]}
+        return {
+            "object": "list",
+            "data": [
+                {
+                    "id": served_model_name,
+                    "object": "model",
+                    "created": created,
+                    "owned_by": "chat.serve",
+                    "root": model.name,
+                }
+            ],
+        }
 
     def finish_reason(limit: int) -> str:
         stats = model.last_stats if isinstance(model, CountsTokens) else None
@@ -137,8 +148,11 @@ def create_app(model: ChatModel, served_model_name: str = "default") -> FastAPI:
         stats = model.last_stats if isinstance(model, CountsTokens) else None
         if stats is None:
             return None
-        return {"prompt_tokens": stats.prompt_tokens, "completion_tokens": stats.new_tokens,
-                "total_tokens": stats.prompt_tokens + stats.new_tokens}
+        return {
+            "prompt_tokens": stats.prompt_tokens,
+            "completion_tokens": stats.new_tokens,
+            "total_tokens": stats.prompt_tokens + stats.new_tokens,
+        }
 
     @app.post("/v1/chat/completions")
     def chat_completions(request: CompletionRequest):
@@ -158,9 +172,17 @@ def create_app(model: ChatModel, served_model_name: str = "default") -> FastAPI:
             except LLMError as error:
                 log.exception("generation failed")
                 return _error(500, str(error), "server_error")
-            body = {**header, "object": "chat.completion",
-                    "choices": [{"index": 0, "message": {"role": "assistant", "content": text},
-                                 "finish_reason": finish_reason(limit)}]}
+            body = {
+                **header,
+                "object": "chat.completion",
+                "choices": [
+                    {
+                        "index": 0,
+                        "message": {"role": "assistant", "content": text},
+                        "finish_reason": finish_reason(limit),
+                    }
+                ],
+            }
             if (counted := usage()) is not None:
                 body["usage"] = counted
         return body
@@ -193,13 +215,24 @@ async def _in_worker_threads(events: Iterator[str]) -> AsyncIterator[str]:
             await anyio.to_thread.run_sync(events.close)
 
 
-def _events(model: ChatModel, generation: threading.Lock, messages: list[dict], prefix: str, limit: int,
-            stop: tuple[str, ...], header: dict, finish_reason: Callable[[int], str]) -> Iterator[str]:
+def _events(
+    model: ChatModel,
+    generation: threading.Lock,
+    messages: list[dict],
+    prefix: str,
+    limit: int,
+    stop: tuple[str, ...],
+    header: dict,
+    finish_reason: Callable[[int], str],
+) -> Iterator[str]:
     """Server-sent events of one streamed completion; a failure mid-stream is sent as an `error` event."""
 
     def event(delta: dict, finish: str | None = None) -> str:
-        chunk = {**header, "object": "chat.completion.chunk",
-                 "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+        chunk = {
+            **header,
+            "object": "chat.completion.chunk",
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+        }
         return f"data: {json.dumps(chunk, ensure_ascii=False)}\n\n"
 
     with generation:
@@ -218,8 +251,11 @@ def _events(model: ChatModel, generation: threading.Lock, messages: list[dict], 
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m chat.serve", description=__doc__.split("\n")[0],
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m chat.serve",
+        description=__doc__.split("\n")[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (no authentication: keep it on loopback)")
     parser.add_argument("--port", type=int, default=8000, help="TCP port")
     parser.add_argument("--served-model-name", default="default", help="model id that /v1/models lists")
@@ -230,8 +266,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
     import uvicorn
 
     from chat.llm import offline_by_default

@@ -54,8 +54,13 @@ class DialogueState(Constraints):
     @property
     def excluded(self) -> frozenset[str]:
         """Items never to show again: already shown, rejected, named by the person or in their watch history."""
-        return (frozenset(self.shown) | self.rejected | frozenset(self.liked) | frozenset(self.disliked)
-                | frozenset(self.watched))
+        return (
+            frozenset(self.shown)
+            | self.rejected
+            | frozenset(self.liked)
+            | frozenset(self.disliked)
+            | frozenset(self.watched)
+        )
 
     def filters(self) -> ItemFilter:
         return ItemFilter(self.conditions, self.avoid_terms)
@@ -80,8 +85,15 @@ def _lower_than_shown(name: str, shown: Sequence[str], catalog: Catalog) -> Fiel
 
     Example: pages of the books just shown 250, 300, 420 -> pages ..299
     """
-    values = sorted(v for v in (number(field_values(catalog[i], name)[0]) if field_values(catalog[i], name) else None
-                                for i in shown if i in catalog) if v is not None)
+    values = sorted(
+        v
+        for v in (
+            number(field_values(catalog[i], name)[0]) if field_values(catalog[i], name) else None
+            for i in shown
+            if i in catalog
+        )
+        if v is not None
+    )
     kind = describe_field(catalog.items, name) if not values else None
     middle = median(values) if values else kind.median if kind is not None else None
     if middle is None:
@@ -106,8 +118,13 @@ def merge_conditions(old: tuple[FieldCondition, ...], new: Sequence[FieldConditi
         earlier = merged.get(key)
         merged[key] = replace(c, any_of=earlier.any_of | c.any_of) if earlier is not None else c
     now_wanted = {(c.field, value) for c in new if not c.exclude and not c.is_range for value in c.any_of}
-    excluded = {(c.field, value) for c in merged.values() if c.exclude and not c.is_range for value in c.any_of
-                if (c.field, value) not in now_wanted}
+    excluded = {
+        (c.field, value)
+        for c in merged.values()
+        if c.exclude and not c.is_range
+        for value in c.any_of
+        if (c.field, value) not in now_wanted
+    }
     result = []
     for c in merged.values():
         if not c.is_range:
@@ -135,9 +152,10 @@ def relaxations(state: DialogueState) -> list[tuple[str, DialogueState]]:
     genres = tuple(c for c in wanted if wish_kind(c) == "genre")
     groups = [(c,) for c in ranges] + ([genres] if genres else [])
     groups += [(c,) for c in wanted if not c.is_range and wish_kind(c) != "genre"]
-    options = [(ItemFilter(group).describe(), replace(state, conditions=tuple(c for c in state.conditions
-                                                                             if c not in group)))
-               for group in groups]
+    options = [
+        (ItemFilter(group).describe(), replace(state, conditions=tuple(c for c in state.conditions if c not in group)))
+        for group in groups
+    ]
     if len(options) > 1:
         none_wanted = replace(state, conditions=tuple(c for c in state.conditions if c.exclude))
         options.append((" and ".join(words for words, _ in options), none_wanted))
@@ -193,8 +211,12 @@ def update_state(state: DialogueState, reading: Reading, catalog: Catalog) -> Di
 
 
 def record_shown(state: DialogueState, item_ids: list[str]) -> DialogueState:
-    return replace(state, shown=state.shown + tuple(item_ids), last_shown=tuple(item_ids),
-                   mentioned=state.mentioned + tuple(item_ids))
+    return replace(
+        state,
+        shown=state.shown + tuple(item_ids),
+        last_shown=tuple(item_ids),
+        mentioned=state.mentioned + tuple(item_ids),
+    )
 
 
 def record_replacement(state: DialogueState, set_aside: str, item_id: str) -> DialogueState:
@@ -212,11 +234,17 @@ def record_feedback(state: DialogueState, item_id: str, positive: bool) -> Dialo
     if positive:
         return replace(state, liked=state.liked + (item_id,) if item_id not in state.liked else state.liked)
     disliked = state.disliked + (item_id,) if item_id not in state.disliked else state.disliked
-    return replace(state, disliked=disliked, rejected=state.rejected | {item_id},
-                   liked=tuple(i for i in state.liked if i != item_id))
+    return replace(
+        state,
+        disliked=disliked,
+        rejected=state.rejected | {item_id},
+        liked=tuple(i for i in state.liked if i != item_id),
+    )
 
 
-def add_history(state: DialogueState, liked: Sequence[str], disliked: Sequence[str], watched: Sequence[str]) -> DialogueState:
+def add_history(
+    state: DialogueState, liked: Sequence[str], disliked: Sequence[str], watched: Sequence[str]
+) -> DialogueState:
     """The state with a brought watch history (oldest first) seeded in before what the conversation said.
 
     Every item becomes `watched`; the latest HISTORY_TASTE_ITEMS liked and disliked ones become liked and
@@ -231,5 +259,6 @@ def add_history(state: DialogueState, liked: Sequence[str], disliked: Sequence[s
         liked=tuple(i for i in liked[-HISTORY_TASTE_ITEMS:] if i not in said) + state.liked,
         disliked=tuple(i for i in disliked[-HISTORY_TASTE_ITEMS:] if i not in said) + state.disliked,
         watched=tuple(dict.fromkeys((*state.watched, *watched))),
-        mentioned=tuple(i for i in watched if i not in set(disliked)) + state.mentioned,  # seeds the collaborative model
+        mentioned=tuple(i for i in watched if i not in set(disliked))
+        + state.mentioned,  # seeds the collaborative model
     )

@@ -16,8 +16,8 @@ C++): over 10x faster than difflib, so it stays on at 100,000 titles (`python -m
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 from rapidfuzz import fuzz, process
 
@@ -30,17 +30,225 @@ _ARTICLES = ("the ", "a ", "an ")
 
 # Everyday words: a title made only of these must be capitalised or quoted to count as a title.
 COMMON_WORDS = frozenset(
-    """a an the and or but of in on at to for with from by as is it its it's be was are this that these those
-    i you he she we they me him her us them my your his our their what who how why when where which
-    up down out off over under again once all any both each few more most other some such no nor not only
-    own same so than too very can will just don should now new old good great big little long short high
-    one two three four five six seven ten love life man men woman women girl boy kid kids day night home
-    house world time away back get go gets going run heat drive moon signs network thing things others
-    alien aliens ghost ghosts monster monsters zombie zombies vampire vampires shark sharks dog dogs cat cats
-    family friends friend war wars star stars king queen city road river sea fire ice dark light black white
-    red blue green gold water war wall game games play rush crash speed her us it up brave frozen soul coco
-    cars inside something nothing everything anything help heart fury gravity arrival fences room
-    elf big happy sing moonlight sideways juno once cube vertigo rope psycho birds jaws rocky alone""".split()
+    [
+        "a",
+        "an",
+        "the",
+        "and",
+        "or",
+        "but",
+        "of",
+        "in",
+        "on",
+        "at",
+        "to",
+        "for",
+        "with",
+        "from",
+        "by",
+        "as",
+        "is",
+        "it",
+        "its",
+        "it's",
+        "be",
+        "was",
+        "are",
+        "this",
+        "that",
+        "these",
+        "those",
+        "i",
+        "you",
+        "he",
+        "she",
+        "we",
+        "they",
+        "me",
+        "him",
+        "her",
+        "us",
+        "them",
+        "my",
+        "your",
+        "his",
+        "our",
+        "their",
+        "what",
+        "who",
+        "how",
+        "why",
+        "when",
+        "where",
+        "which",
+        "up",
+        "down",
+        "out",
+        "off",
+        "over",
+        "under",
+        "again",
+        "once",
+        "all",
+        "any",
+        "both",
+        "each",
+        "few",
+        "more",
+        "most",
+        "other",
+        "some",
+        "such",
+        "no",
+        "nor",
+        "not",
+        "only",
+        "own",
+        "same",
+        "so",
+        "than",
+        "too",
+        "very",
+        "can",
+        "will",
+        "just",
+        "don",
+        "should",
+        "now",
+        "new",
+        "old",
+        "good",
+        "great",
+        "big",
+        "little",
+        "long",
+        "short",
+        "high",
+        "one",
+        "two",
+        "three",
+        "four",
+        "five",
+        "six",
+        "seven",
+        "ten",
+        "love",
+        "life",
+        "man",
+        "men",
+        "woman",
+        "women",
+        "girl",
+        "boy",
+        "kid",
+        "kids",
+        "day",
+        "night",
+        "home",
+        "house",
+        "world",
+        "time",
+        "away",
+        "back",
+        "get",
+        "go",
+        "gets",
+        "going",
+        "run",
+        "heat",
+        "drive",
+        "moon",
+        "signs",
+        "network",
+        "thing",
+        "things",
+        "others",
+        "alien",
+        "aliens",
+        "ghost",
+        "ghosts",
+        "monster",
+        "monsters",
+        "zombie",
+        "zombies",
+        "vampire",
+        "vampires",
+        "shark",
+        "sharks",
+        "dog",
+        "dogs",
+        "cat",
+        "cats",
+        "family",
+        "friends",
+        "friend",
+        "war",
+        "wars",
+        "star",
+        "stars",
+        "king",
+        "queen",
+        "city",
+        "road",
+        "river",
+        "sea",
+        "fire",
+        "ice",
+        "dark",
+        "light",
+        "black",
+        "white",
+        "red",
+        "blue",
+        "green",
+        "gold",
+        "water",
+        "war",
+        "wall",
+        "game",
+        "games",
+        "play",
+        "rush",
+        "crash",
+        "speed",
+        "her",
+        "us",
+        "it",
+        "up",
+        "brave",
+        "frozen",
+        "soul",
+        "coco",
+        "cars",
+        "inside",
+        "something",
+        "nothing",
+        "everything",
+        "anything",
+        "help",
+        "heart",
+        "fury",
+        "gravity",
+        "arrival",
+        "fences",
+        "room",
+        "elf",
+        "big",
+        "happy",
+        "sing",
+        "moonlight",
+        "sideways",
+        "juno",
+        "once",
+        "cube",
+        "vertigo",
+        "rope",
+        "psycho",
+        "birds",
+        "jaws",
+        "rocky",
+        "alone",
+    ]
 )
 
 
@@ -130,8 +338,10 @@ class TitleMatcher:
     def find(self, text: str) -> list[TitleMention]:
         """Every title mentioned in `text`, in order, without overlaps."""
         # Folded token by token, so spans stay those of the text as written.
-        tokens = [(fold(m.group()).replace("&", "and"), m.start(), m.end())
-                  for m in _TEXT_TOKEN.finditer(text.replace("’", "'"))]
+        tokens = [
+            (fold(m.group()).replace("&", "and"), m.start(), m.end())
+            for m in _TEXT_TOKEN.finditer(text.replace("’", "'"))
+        ]
         mentions: list[TitleMention] = []
         position = 0
         while position < len(tokens):
@@ -144,7 +354,9 @@ class TitleMatcher:
             position += used
         return mentions
 
-    def _match_at(self, text: str, tokens: list[tuple[str, int, int]], position: int) -> tuple[TitleMention, int] | None:
+    def _match_at(
+        self, text: str, tokens: list[tuple[str, int, int]], position: int
+    ) -> tuple[TitleMention, int] | None:
         for length in range(min(self._max_words, len(tokens) - position), 0, -1):
             window = tokens[position : position + length]
             alias = " ".join(t[0] for t in window)
@@ -159,7 +371,9 @@ class TitleMatcher:
             if self.is_everyday(alias) and not _marked_as_title(text, start, end):
                 continue
             item_id, used = self._pick_by_year(ids, tokens, position + length)
-            return TitleMention(item_id, start, tokens[position + length + used - 1][2] if used else end, exact), length + used
+            return TitleMention(
+                item_id, start, tokens[position + length + used - 1][2] if used else end, exact
+            ), length + used
         return None
 
     def _closest(self, alias: str, pool: list[str]) -> str | None:

@@ -42,7 +42,7 @@ CALL_PREFIX = OPEN + '{"name": "' + TOOL_NAME + '", "arguments": '
 # and the hard constraints come from the dialogue state. Fewer generated tokens, same format.
 QUERY_PREFIX = CALL_PREFIX + '{"query": "'
 TOOL_DESCRIPTION = (
-    f'{TOOL_NAME}(query: str, genres: list[str] = [], year_min: int = null, year_max: int = null, avoid: list[str] = []) '
+    f"{TOOL_NAME}(query: str, genres: list[str] = [], year_min: int = null, year_max: int = null, avoid: list[str] = []) "
     "searches the catalogue. Reply with one line: " + OPEN + '{"name": "' + TOOL_NAME + '", "arguments": {...}}' + CLOSE
 )
 
@@ -64,7 +64,7 @@ class SearchCall(Constraints):
     avoid: tuple[str, ...] = ()
 
     @classmethod
-    def searching(cls, query: str, conditions: Sequence[FieldCondition], avoid_terms: Iterable[str]) -> "SearchCall":
+    def searching(cls, query: str, conditions: Sequence[FieldCondition], avoid_terms: Iterable[str]) -> SearchCall:
         """The call for a search on these constraints, as logged and trained: the wished genres sorted, the genres
         to avoid among the avoided words.
 

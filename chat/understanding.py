@@ -32,34 +32,82 @@ from retrieval.text_keys import fold
 MAX_MESSAGE_CHARS = 2000
 
 GENRE_WORDS = {
-    "comedy": "comedy", "comedies": "comedy", "funny": "comedy", "hilarious": "comedy", "comedic": "comedy",
-    "horror": "horror", "scary": "horror", "frightening": "horror", "creepy": "horror",
-    "sci fi": "science fiction", "scifi": "science fiction", "science fiction": "science fiction",
-    "animated": "animation", "animation": "animation", "cartoon": "animation", "anime": "animation",
-    "documentary": "documentary", "documentaries": "documentary", "doc": "documentary",
-    "western": "western", "westerns": "western",
-    "musical": "musical", "musicals": "musical",
-    "war film": "war", "war movie": "war", "war films": "war", "war movies": "war", "war drama": "war",
-    "romance": "romance", "romantic": "romance", "love story": "romance", "rom com": "romance",
-    "thriller": "thriller", "thrillers": "thriller", "suspense": "thriller",
-    "mystery": "mystery", "mysteries": "mystery", "whodunit": "mystery",
-    "crime": "crime", "gangster": "crime", "heist": "crime",
-    "drama": "drama", "dramas": "drama",
+    "comedy": "comedy",
+    "comedies": "comedy",
+    "funny": "comedy",
+    "hilarious": "comedy",
+    "comedic": "comedy",
+    "horror": "horror",
+    "scary": "horror",
+    "frightening": "horror",
+    "creepy": "horror",
+    "sci fi": "science fiction",
+    "scifi": "science fiction",
+    "science fiction": "science fiction",
+    "animated": "animation",
+    "animation": "animation",
+    "cartoon": "animation",
+    "anime": "animation",
+    "documentary": "documentary",
+    "documentaries": "documentary",
+    "doc": "documentary",
+    "western": "western",
+    "westerns": "western",
+    "musical": "musical",
+    "musicals": "musical",
+    "war film": "war",
+    "war movie": "war",
+    "war films": "war",
+    "war movies": "war",
+    "war drama": "war",
+    "romance": "romance",
+    "romantic": "romance",
+    "love story": "romance",
+    "rom com": "romance",
+    "thriller": "thriller",
+    "thrillers": "thriller",
+    "suspense": "thriller",
+    "mystery": "mystery",
+    "mysteries": "mystery",
+    "whodunit": "mystery",
+    "crime": "crime",
+    "gangster": "crime",
+    "heist": "crime",
+    "drama": "drama",
+    "dramas": "drama",
     "action": "action",
-    "adventure": "adventure", "adventures": "adventure",
+    "adventure": "adventure",
+    "adventures": "adventure",
     "fantasy": "fantasy",
-    "family": "family", "kids": "family", "children": "family",
-    "biopic": "biography", "biography": "biography", "biographical": "biography",
-    "historical": "history", "history": "history", "period piece": "history",
-    "sport": "sport", "sports": "sport",
+    "family": "family",
+    "kids": "family",
+    "children": "family",
+    "biopic": "biography",
+    "biography": "biography",
+    "biographical": "biography",
+    "historical": "history",
+    "history": "history",
+    "period piece": "history",
+    "sport": "sport",
+    "sports": "sport",
 }
 # Words that name content to avoid, mapped to the keyword the catalogue uses.
 TERM_WORDS = {
-    "gory": "gore", "gore": "gore", "bloody": "gore", "gruesome": "gore", "splatter": "gore", "blood": "gore",
-    "violent": "violence", "violence": "violence",
-    "subtitles": "subtitles", "subtitled": "subtitles", "foreign": "subtitles",
-    "black and white": "black and white", "b w": "black and white",
-    "singing": "musical numbers", "musical numbers": "musical numbers",
+    "gory": "gore",
+    "gore": "gore",
+    "bloody": "gore",
+    "gruesome": "gore",
+    "splatter": "gore",
+    "blood": "gore",
+    "violent": "violence",
+    "violence": "violence",
+    "subtitles": "subtitles",
+    "subtitled": "subtitles",
+    "foreign": "subtitles",
+    "black and white": "black and white",
+    "b w": "black and white",
+    "singing": "musical numbers",
+    "musical numbers": "musical numbers",
 }
 NEGATION = re.compile(
     r"\b(no|not|nothing|without|avoid|never|none|hate|hated|dislike|disliked|don't|dont|do not|didn't|didnt|"
@@ -76,33 +124,244 @@ REJECT_ALL = re.compile(
     r"not interested|nope|another one|more options|other options)\b"
 )
 ORDINALS = {"first": 0, "1st": 0, "second": 1, "2nd": 1, "third": 2, "3rd": 2, "fourth": 3, "4th": 3, "last": -1}
-ORDINAL_REF = re.compile(r"\b(first|1st|second|2nd|third|3rd|fourth|4th|last) one\b|\bthe (first|1st|second|2nd|third|3rd|fourth|4th|last)\b")
+ORDINAL_REF = re.compile(
+    r"\b(first|1st|second|2nd|third|3rd|fourth|4th|last) one\b|\bthe (first|1st|second|2nd|third|3rd|fourth|4th|last)\b"
+)
 GREETING = re.compile(r"^\W*(hi|hello|hey|hiya|yo|good (morning|afternoon|evening)|howdy|sup)\b", re.I)
 THANKS = re.compile(r"\b(thanks|thank you|thx|cheers|great thanks|awesome)\b", re.I)
 SMALL_TALK = re.compile(r"\b(how are you|who are you|what are you|what can you do|are you a bot|your name)\b", re.I)
 DECADE = re.compile(r"\b(?:(?:19|20)?'?(\d)0s|(19|20)(\d)0s)\b")
-DECADE_WORDS = {"twenties": 1920, "thirties": 1930, "forties": 1940, "fifties": 1950, "sixties": 1960,
-                "seventies": 1970, "eighties": 1980, "nineties": 1990}
+DECADE_WORDS = {
+    "twenties": 1920,
+    "thirties": 1930,
+    "forties": 1940,
+    "fifties": 1950,
+    "sixties": 1960,
+    "seventies": 1970,
+    "eighties": 1980,
+    "nineties": 1990,
+}
 MARKUP = re.compile(r"<tool_call>.*?</tool_call>|<[^<>]{0,300}>|\]\([^()\s]*\)|\bhttps?://\S+", re.S)
 YEAR_RANGE = re.compile(r"\b(?:between\s+|from\s+)?((?:19|20)\d\d)\s*(?:-|–|to|and|until|till)\s*((?:19|20)\d\d)\b")
 YEAR_RELATION = re.compile(r"\b(before|after|since|from|in|pre|post|older than|newer than)\W{0,2}((?:19|20)\d\d)\b")
-RUNTIME = re.compile(r"\b(?:under|less than|shorter than|at most|max|no longer than|below)\s+(\d+(?:\.\d+)?)\s*(hours?|hrs?|h|minutes?|mins?|m)\b")
-AVOID_PHRASE = re.compile(r"\b(?:no|nothing with|nothing about|without|avoid|not into|no more|hate)\s+((?:[a-z]+\s?){1,2})")
+RUNTIME = re.compile(
+    r"\b(?:under|less than|shorter than|at most|max|no longer than|below)\s+(\d+(?:\.\d+)?)\s*(hours?|hrs?|h|minutes?|mins?|m)\b"
+)
+AVOID_PHRASE = re.compile(
+    r"\b(?:no|nothing with|nothing about|without|avoid|not into|no more|hate)\s+((?:[a-z]+\s?){1,2})"
+)
 STOPWORDS = frozenset(
-    """a about above after again all am an and any are as at be because been before being below between both but by
-    can could did do does doing down during each few for from further had has have having he her here hers him his how
-    i i'd i'll i'm i've if in into is it it's its itself just me more most my myself no nor not now of off on once only
-    or other our out over own same she should so some such than that that's the their them then there these they this
-    those through to too under until up very was we were what when where which while who whom why will with would you
-    your yours ok okay yes yeah please thanks thank hi hello hey maybe really tonight today good great nice also
-    something anything everything nothing one ones else another give show tell suggest recommend recommendation
-    want wanted need looking look find watch watching watched seen see saw movie movies film films flick like liked
-    love loved enjoy enjoyed mood feel kind sort type bit lot much many any some new old older newer recent classic
-    first second third last let's lets got get""".split()
+    [
+        "a",
+        "about",
+        "above",
+        "after",
+        "again",
+        "all",
+        "am",
+        "an",
+        "and",
+        "any",
+        "are",
+        "as",
+        "at",
+        "be",
+        "because",
+        "been",
+        "before",
+        "being",
+        "below",
+        "between",
+        "both",
+        "but",
+        "by",
+        "can",
+        "could",
+        "did",
+        "do",
+        "does",
+        "doing",
+        "down",
+        "during",
+        "each",
+        "few",
+        "for",
+        "from",
+        "further",
+        "had",
+        "has",
+        "have",
+        "having",
+        "he",
+        "her",
+        "here",
+        "hers",
+        "him",
+        "his",
+        "how",
+        "i",
+        "i'd",
+        "i'll",
+        "i'm",
+        "i've",
+        "if",
+        "in",
+        "into",
+        "is",
+        "it",
+        "it's",
+        "its",
+        "itself",
+        "just",
+        "me",
+        "more",
+        "most",
+        "my",
+        "myself",
+        "no",
+        "nor",
+        "not",
+        "now",
+        "of",
+        "off",
+        "on",
+        "once",
+        "only",
+        "or",
+        "other",
+        "our",
+        "out",
+        "over",
+        "own",
+        "same",
+        "she",
+        "should",
+        "so",
+        "some",
+        "such",
+        "than",
+        "that",
+        "that's",
+        "the",
+        "their",
+        "them",
+        "then",
+        "there",
+        "these",
+        "they",
+        "this",
+        "those",
+        "through",
+        "to",
+        "too",
+        "under",
+        "until",
+        "up",
+        "very",
+        "was",
+        "we",
+        "were",
+        "what",
+        "when",
+        "where",
+        "which",
+        "while",
+        "who",
+        "whom",
+        "why",
+        "will",
+        "with",
+        "would",
+        "you",
+        "your",
+        "yours",
+        "ok",
+        "okay",
+        "yes",
+        "yeah",
+        "please",
+        "thanks",
+        "thank",
+        "hi",
+        "hello",
+        "hey",
+        "maybe",
+        "really",
+        "tonight",
+        "today",
+        "good",
+        "great",
+        "nice",
+        "also",
+        "something",
+        "anything",
+        "everything",
+        "nothing",
+        "one",
+        "ones",
+        "else",
+        "another",
+        "give",
+        "show",
+        "tell",
+        "suggest",
+        "recommend",
+        "recommendation",
+        "want",
+        "wanted",
+        "need",
+        "looking",
+        "look",
+        "find",
+        "watch",
+        "watching",
+        "watched",
+        "seen",
+        "see",
+        "saw",
+        "movie",
+        "movies",
+        "film",
+        "films",
+        "flick",
+        "like",
+        "liked",
+        "love",
+        "loved",
+        "enjoy",
+        "enjoyed",
+        "mood",
+        "feel",
+        "kind",
+        "sort",
+        "type",
+        "bit",
+        "lot",
+        "much",
+        "many",
+        "any",
+        "some",
+        "new",
+        "old",
+        "older",
+        "newer",
+        "recent",
+        "classic",
+        "first",
+        "second",
+        "third",
+        "last",
+        "let's",
+        "lets",
+        "got",
+        "get",
+    ]
 )
 PAGES = re.compile(r"\b(?:under|less than|fewer than|shorter than|at most|max|no more than|below)\s+(\d+)\s*pages?\b")
-PRICE = re.compile(r"\b(?:under|less than|cheaper than|at most|max|no more than|below)\s+"
-                   r"(?:[$€£]\s*(\d+(?:\.\d+)?)|(\d+(?:\.\d+)?)\s*(?:dollars?|euros?|pounds?|bucks|usd|eur|gbp|[$€£]))")
+PRICE = re.compile(
+    r"\b(?:under|less than|cheaper than|at most|max|no more than|below)\s+"
+    r"(?:[$€£]\s*(\d+(?:\.\d+)?)|(\d+(?:\.\d+)?)\s*(?:dollars?|euros?|pounds?|bucks|usd|eur|gbp|[$€£]))"
+)
 PLAYERS = re.compile(r"\b(?:for|with)\s+(\d{1,2}|two|three|four|five|six|seven|eight)\s+(?:players?|people|persons?)\b")
 PLAYER_WORDS = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8}
 SHORTER = re.compile(r"\bnot too long\b|\bshort(er)?\b|\bquick(er)?\b")
@@ -111,11 +370,60 @@ CHEAPER = re.compile(r"\b(cheap|cheaper|inexpensive|affordable|budget|less expen
 LENGTH_FIELDS = ("runtime_min", "play_minutes", "duration_min", "pages", "page_count")
 MINUTES_FIELDS = ("runtime_min", "play_minutes", "duration_min")
 # Words that only say which way to move on a field, units and item nouns: no query words.
-RELATIVE_WORDS = frozenset({"short", "shorter", "quick", "quicker", "cheap", "cheaper", "inexpensive", "affordable",
-                            "budget", "page", "pages", "player", "players", "hour", "hours", "minute", "minutes", "mins",
-                            "dollars", "euros", "pounds", "bucks", "book", "books", "game", "games"})
-STOP_AFTER_NEGATION = {"more", "too", "very", "that", "this", "those", "these", "one", "ones", "sure", "really", "so",
-                       "much", "a", "the", "any", "thanks", "idea", "clue", "problem", "worries", "way"}
+RELATIVE_WORDS = frozenset(
+    {
+        "short",
+        "shorter",
+        "quick",
+        "quicker",
+        "cheap",
+        "cheaper",
+        "inexpensive",
+        "affordable",
+        "budget",
+        "page",
+        "pages",
+        "player",
+        "players",
+        "hour",
+        "hours",
+        "minute",
+        "minutes",
+        "mins",
+        "dollars",
+        "euros",
+        "pounds",
+        "bucks",
+        "book",
+        "books",
+        "game",
+        "games",
+    }
+)
+STOP_AFTER_NEGATION = {
+    "more",
+    "too",
+    "very",
+    "that",
+    "this",
+    "those",
+    "these",
+    "one",
+    "ones",
+    "sure",
+    "really",
+    "so",
+    "much",
+    "a",
+    "the",
+    "any",
+    "thanks",
+    "idea",
+    "clue",
+    "problem",
+    "worries",
+    "way",
+}
 
 
 @dataclass(frozen=True)
@@ -146,8 +454,17 @@ class Reading(Constraints):
     def has_request(self) -> bool:
         """Did the message say anything a search can use?"""
         return bool(
-            self.liked or self.disliked or self.conditions or self.avoid_terms or self.older or self.newer
-            or self.lower or self.reject_shown or self.rejected_positions or self.liked_positions or self.preference_text
+            self.liked
+            or self.disliked
+            or self.conditions
+            or self.avoid_terms
+            or self.older
+            or self.newer
+            or self.lower
+            or self.reject_shown
+            or self.rejected_positions
+            or self.liked_positions
+            or self.preference_text
         )
 
 
@@ -290,15 +607,18 @@ def _field_numbers(lowered: str, fields: CatalogFields) -> tuple[int | None, lis
     price = fields.numeric("price")
     price_match = PRICE.search(lowered)
     if price is not None and price_match:
-        conditions.append(FieldCondition("price", maximum=float(price_match.group(1) or price_match.group(2)),
-                                         missing_passes=True))
+        conditions.append(
+            FieldCondition("price", maximum=float(price_match.group(1) or price_match.group(2)), missing_passes=True)
+        )
     elif price is not None and CHEAPER.search(lowered):
         lower.append("price")
     players = PLAYERS.search(lowered)
     if players and fields.numeric("min_players") and fields.numeric("max_players"):
         count = float(PLAYER_WORDS.get(players.group(1)) or players.group(1))
-        conditions += [FieldCondition("min_players", maximum=count, missing_passes=True),
-                       FieldCondition("max_players", minimum=count, missing_passes=True)]
+        conditions += [
+            FieldCondition("min_players", maximum=count, missing_passes=True),
+            FieldCondition("max_players", minimum=count, missing_passes=True),
+        ]
     return None, conditions, lower
 
 
@@ -308,8 +628,12 @@ def _category_phrases(fields: CatalogFields) -> dict[str, tuple[str, str]]:
     Example (games): {"cooperative": ("mechanics", "cooperative"), "deck building": ("mechanics", "deck building"), ...}
     """
     named = set(GENRE_WORDS.values())
-    return {value: (kind.name, value) for kind in fields.category_fields() for value in kind.values
-            if value and not (kind.name == "genres" and value in named)}
+    return {
+        value: (kind.name, value)
+        for kind in fields.category_fields()
+        for value in kind.values
+        if value and not (kind.name == "genres" and value in named)
+    }
 
 
 def _ordinals(lowered: str) -> list[int]:
@@ -326,8 +650,9 @@ def _people_in(normalized: str, people: frozenset[str]) -> set[str]:
     return {" ".join(words[i : i + n]) for n in (2, 3, 4) for i in range(len(words) - n + 1)} & people
 
 
-def read_message(text: str, titles: TitleMatcher, people: frozenset[str] = frozenset(),
-                 fields: CatalogFields | None = None) -> Reading:
+def read_message(
+    text: str, titles: TitleMatcher, people: frozenset[str] = frozenset(), fields: CatalogFields | None = None
+) -> Reading:
     """Read a message. `people` holds normalized cast and director names, so "not Tom Cruise" can be avoided.
 
     `fields` are the catalogue's filterable fields; without them the message is read as about films (genres, years
@@ -349,7 +674,9 @@ def read_message(text: str, titles: TitleMatcher, people: frozenset[str] = froze
     for mention in mentions:
         # Polarity of the clause that holds the title.
         prefix = text[: mention.start].lower()
-        clause_start = max(prefix.rfind(" but "), prefix.rfind("."), prefix.rfind(";"), prefix.rfind("!"), prefix.rfind("?"))
+        clause_start = max(
+            prefix.rfind(" but "), prefix.rfind("."), prefix.rfind(";"), prefix.rfind("!"), prefix.rfind("?")
+        )
         clause = prefix[clause_start + 1 :]
         negative = bool(NEGATION.search(clause)) and not re.search(r"\bnot only\b", clause)
         target = disliked if negative else liked
@@ -391,10 +718,16 @@ def read_message(text: str, titles: TitleMatcher, people: frozenset[str] = froze
     for name, values in avoided_values.items():
         if name == "genres":
             avoided_genres |= values
-    conditions = [FieldCondition(name, any_of=frozenset(values)) for name, values in sorted(wanted_values.items())
-                  if name != "genres"]
-    conditions += [FieldCondition(name, any_of=frozenset(values), exclude=True, missing_passes=True)
-                   for name, values in sorted(avoided_values.items()) if name != "genres"]
+    conditions = [
+        FieldCondition(name, any_of=frozenset(values))
+        for name, values in sorted(wanted_values.items())
+        if name != "genres"
+    ]
+    conditions += [
+        FieldCondition(name, any_of=frozenset(values), exclude=True, missing_passes=True)
+        for name, values in sorted(avoided_values.items())
+        if name != "genres"
+    ]
     terms -= {normalize_term(value) for values in avoided_values.values() for value in values}  # said once, as a field
     if fields is not None:
         # A genre word the catalogue's categories lack is a wish, not a filter: its word stays in the query text;
@@ -425,8 +758,11 @@ def read_message(text: str, titles: TitleMatcher, people: frozenset[str] = froze
             liked_positions = ordinal_positions
         reject_all = reject_all and not rejected_positions and "that one" not in normalized
 
-    content_words = [w for w in " ".join(positive_words).split()
-                     if w not in STOPWORDS and w not in RELATIVE_WORDS and not w.isdigit()]
+    content_words = [
+        w
+        for w in " ".join(positive_words).split()
+        if w not in STOPWORDS and w not in RELATIVE_WORDS and not w.isdigit()
+    ]
     preference = " ".join(w for w in content_words if not re.fullmatch(r"'?\d+s|already|seen", w))
 
     letters = [ch for ch in text if ch.isalpha()]
@@ -434,15 +770,23 @@ def read_message(text: str, titles: TitleMatcher, people: frozenset[str] = froze
     words = re.findall(r"[^\W\d_]+", MARKUP.sub(" ", text).lower())  # tags, tool calls and links are not language
     english = sum(1 for w in words if w in STOPWORDS or w in GENRE_WORDS or w in TERM_WORDS)
     understood = wanted_genres or avoided_genres or terms or year_min or year_max or conditions
-    not_english = bool(letters) and not mentions and not understood and (
-        non_latin > len(letters) / 2 or (len(words) >= 3 and english / len(words) < 0.25)
+    not_english = (
+        bool(letters)
+        and not mentions
+        and not understood
+        and (non_latin > len(letters) / 2 or (len(words) >= 3 and english / len(words) < 0.25))
     )
     return Reading(
         text=text,
         liked=tuple(liked),
         disliked=tuple(disliked),
-        conditions=(*genre_wishes(sorted(wanted_genres)), *genre_exclusion(avoided_genres), *year_range(year_min, year_max),
-                    *runtime_limit(most_minutes), *conditions),
+        conditions=(
+            *genre_wishes(sorted(wanted_genres)),
+            *genre_exclusion(avoided_genres),
+            *year_range(year_min, year_max),
+            *runtime_limit(most_minutes),
+            *conditions,
+        ),
         avoid_terms=frozenset(terms),
         older=older,
         newer=newer,

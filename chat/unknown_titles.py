@@ -8,7 +8,7 @@ was found in it (`chat.titles.TitleMatcher`, typos included).
 from __future__ import annotations
 
 import re
-from typing import Sequence
+from collections.abc import Sequence
 
 from chat.titles import TitleMention
 
@@ -17,8 +17,43 @@ _SMALL = r"(?:of|the|a|an|and|in|on|to|at|for|from|with|de|la|le|du|von)"
 _BEFORE_YEAR = re.compile(rf"{_WORD}(?:\s+(?:{_WORD}|{_SMALL}))*\s*\((?:18|19|20)\d\d\)")
 _QUOTED = re.compile(r"[\"“]([A-Z0-9][^\"”\n]{1,80})[\"”]")
 # Words that open a request rather than a title ("Recommend Zorblax Returns (2031)").
-_LEADS = frozenset("""recommend recommends suggest find show give watch watched loved love liked like enjoyed hated saw
-    seen try something anything more films movies similar i i've me my we and or but also maybe""".split())
+_LEADS = frozenset(
+    [
+        "recommend",
+        "recommends",
+        "suggest",
+        "find",
+        "show",
+        "give",
+        "watch",
+        "watched",
+        "loved",
+        "love",
+        "liked",
+        "like",
+        "enjoyed",
+        "hated",
+        "saw",
+        "seen",
+        "try",
+        "something",
+        "anything",
+        "more",
+        "films",
+        "movies",
+        "similar",
+        "i",
+        "i've",
+        "me",
+        "my",
+        "we",
+        "and",
+        "or",
+        "but",
+        "also",
+        "maybe",
+    ]
+)
 
 
 def _without_lead(text: str, start: int) -> tuple[str, int]:

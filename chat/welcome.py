@@ -7,7 +7,7 @@ board games gets examples that its search can answer, never films it does not ho
 from __future__ import annotations
 
 from collections import Counter
-from typing import Sequence
+from collections.abc import Sequence
 
 from chat.markdown_text import markdown_text
 from retrieval.catalog import Catalog, Item
@@ -32,7 +32,9 @@ def example_requests(catalog: Catalog, well_known: Sequence[Item] = ()) -> list[
     picks = [item for item in (*[i for i in well_known if i.id in catalog], *items) if len(item.title) >= 5] or items
     examples = []
     first = picks[0]
-    partner = next((item for item in picks[1:] if set(item.genres) & set(first.genres)), picks[1] if len(picks) > 1 else None)
+    partner = next(
+        (item for item in picks[1:] if set(item.genres) & set(first.genres)), picks[1] if len(picks) > 1 else None
+    )
     if partner is not None:
         examples.append(f"I loved {first.title} and {partner.title}, something like them")
     genres = [genre for genre, _ in Counter(g for item in items for g in item.genres).most_common()]
@@ -64,8 +66,10 @@ def welcome_markdown(catalog: Catalog, examples: Sequence[str], items_per_reply:
         span = f" from {min(years)} to {max(years)}" if years else ""
         genres = [g for g, _ in Counter(g for item in catalog.items for g in item.genres).most_common(5)]
         kinds = f" ({', '.join(genres)}, ...)" if genres else ""
-        message = (f"Hi! I suggest titles from a catalogue of {len(catalog.items)}{span}{kinds}. Tell me what you loved, "
-                   f"what you didn't and what to avoid: each reply offers {items_per_reply} picks with a reason for each. "
-                   "Like or dislike a pick, or set it aside, and the next picks follow.")
+        message = (
+            f"Hi! I suggest titles from a catalogue of {len(catalog.items)}{span}{kinds}. Tell me what you loved, "
+            f"what you didn't and what to avoid: each reply offers {items_per_reply} picks with a reason for each. "
+            "Like or dislike a pick, or set it aside, and the next picks follow."
+        )
     tries = "\n".join(f"- {markdown_text(example)}" for example in examples)
     return f"{markdown_text(message)}\n\n" + (f"Try:\n{tries}" if tries else "")

@@ -12,8 +12,8 @@ from __future__ import annotations
 import csv
 import json
 import re
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from chat.titles import normalize_title
 from corpora.dialogues import Dialogue, Turn, add_message
@@ -54,8 +54,9 @@ def read_dialogues(path: str | Path, movie_names: dict[str, str] | None = None) 
             turns: list[Turn] = []
             for message in raw["messages"]:
                 role = "seeker" if message["senderWorkerId"] == seeker else "recommender"
-                add_message(turns, role, render_mentions(message["text"], names),
-                            tuple(_MENTION.findall(message["text"])))
+                add_message(
+                    turns, role, render_mentions(message["text"], names), tuple(_MENTION.findall(message["text"]))
+                )
             yield Dialogue(str(raw["conversationId"]), tuple(turns))
 
 

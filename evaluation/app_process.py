@@ -17,13 +17,19 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def launch_app(port: int, log_db: Path, app_args: list[str], log_path: Path,
-               env: dict[str, str] | None = None) -> subprocess.Popen:
+def launch_app(
+    port: int, log_db: Path, app_args: list[str], log_path: Path, env: dict[str, str] | None = None
+) -> subprocess.Popen:
     """Starts the app logging conversations to the SQLite file `log_db`, its output to `log_path`; the caller stops it."""
     command = [sys.executable, "app.py", "--port", str(port), "--log-db", f"sqlite:///{log_db.resolve()}", *app_args]
     with log_path.open("w") as sink:
-        return subprocess.Popen(command, cwd=ROOT, env={**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", **(env or {})},
-                                stdout=sink, stderr=subprocess.STDOUT)
+        return subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env={**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", **(env or {})},
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
 
 
 def stopped_reason(app: subprocess.Popen, log_path: Path) -> str | None:

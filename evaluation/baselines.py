@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from typing import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 
 import numpy as np
 
@@ -43,14 +43,20 @@ class PopularityRanker:
         return ranked
 
 
-def model_from_baskets(baskets: Sequence[Sequence[str]], known_ids: Collection[str], method: str = "ease",
-                       ease_lambda: float = EASE_LAMBDA, neighbours: int = NEIGHBOURS) -> ItemItemModel:
+def model_from_baskets(
+    baskets: Sequence[Sequence[str]],
+    known_ids: Collection[str],
+    method: str = "ease",
+    ease_lambda: float = EASE_LAMBDA,
+    neighbours: int = NEIGHBOURS,
+) -> ItemItemModel:
     """An item-item model where each basket (a dialogue's mentioned items, a user's items) is one "user"."""
     users = [str(number) for number, basket in enumerate(baskets) for _ in basket]
     items = [item_id for basket in baskets for item_id in basket]
     interactions = Interactions(np.asarray(users, dtype=str), np.asarray(items, dtype=str), None, None, "baskets")
-    model, report = ItemItemModel.build(interactions, known_ids, method=method, ease_lambda=ease_lambda,
-                                        neighbours=neighbours)
+    model, report = ItemItemModel.build(
+        interactions, known_ids, method=method, ease_lambda=ease_lambda, neighbours=neighbours
+    )
     log.info("item-item model: %s", report.summary())
     return model
 
@@ -60,19 +66,29 @@ def cooccurrence_from_baskets(baskets: Sequence[Sequence[str]], known_ids: Colle
     return model_from_baskets(baskets, known_ids, method="cosine")
 
 
-def cooccurrence_ranking(model: ItemItemModel, seeds: Sequence[str], popularity: PopularityRanker, k: int,
-                         exclude: Collection[str] = frozenset(), weights: Sequence[float] | None = None) -> list[str]:
+def cooccurrence_ranking(
+    model: ItemItemModel,
+    seeds: Sequence[str],
+    popularity: PopularityRanker,
+    k: int,
+    exclude: Collection[str] = frozenset(),
+    weights: Sequence[float] | None = None,
+) -> list[str]:
     """Items by their (weighted) item-item score from the seeds; the rest of the k places filled by popularity.
 
     Without seeds (nothing mentioned yet) this is the popularity ranking.
     """
     scores = model.weighted_scores(list(seeds), weights) if seeds else np.zeros(0)
     positive = np.flatnonzero(scores > 0)
-    order = positive[np.lexsort((-np.asarray([popularity.counts.get(model.names[i], 0) for i in positive]), -scores[positive]))]
+    order = positive[
+        np.lexsort((-np.asarray([popularity.counts.get(model.names[i], 0) for i in positive]), -scores[positive]))
+    ]
     return filled([model.names[i] for i in order if model.names[i] not in exclude][:k], popularity, k, exclude)
 
 
-def filled(ranked: Sequence[str], popularity: PopularityRanker, k: int, exclude: Collection[str] = frozenset()) -> list[str]:
+def filled(
+    ranked: Sequence[str], popularity: PopularityRanker, k: int, exclude: Collection[str] = frozenset()
+) -> list[str]:
     """The ranking's first k, its empty places filled with the most popular items it and `exclude` do not hold.
 
     Example: filled(["c"], PopularityRanker([["a", "b"], ["b"]]), 3) -> ["c", "b", "a"]
@@ -91,8 +107,14 @@ def repeat_ranking(earlier: Sequence[str], k: int) -> list[str]:
     return list(dict.fromkeys(reversed(earlier)))[:k]
 
 
-def embedding_rankings(query_vectors: np.ndarray, item_vectors: np.ndarray, item_ids: Sequence[str], k: int,
-                       excludes: Sequence[Collection[str]], chunk: int = 512) -> list[list[str]]:
+def embedding_rankings(
+    query_vectors: np.ndarray,
+    item_vectors: np.ndarray,
+    item_ids: Sequence[str],
+    k: int,
+    excludes: Sequence[Collection[str]],
+    chunk: int = 512,
+) -> list[list[str]]:
     """For each normalized query vector, the k items of highest cosine similarity that it does not exclude."""
     rankings: list[list[str]] = []
     for start in range(0, len(query_vectors), chunk):

@@ -90,10 +90,12 @@ def movielens_catalog(item_path: Path) -> Catalog:
         for row in reader:
             record = dict(zip(header, row))
             year = record.get("release_year", "").strip()
-            items.append(Item(
-                id=record["item_id"].strip(),
-                title=display_title(record.get("movie_title", "")) or record["item_id"],
-                year=int(year) if year.isdigit() else None,
-                genres=movielens_genres(record.get("class", "")),
-            ))
+            items.append(
+                Item(
+                    id=record["item_id"].strip(),
+                    title=display_title(record.get("movie_title", "")) or record["item_id"],
+                    year=int(year) if year.isdigit() else None,
+                    genres=movielens_genres(record.get("class", "")),
+                )
+            )
     return Catalog(items, source="ml-100k")

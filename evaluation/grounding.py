@@ -38,9 +38,9 @@ import re
 import statistics
 import sys
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
 
 from tqdm.auto import tqdm
 
@@ -97,8 +97,9 @@ def avoided_only(constraints: ItemFilter) -> ItemFilter:
 
     Example: ItemFilter((genres=western, year=2020..), avoid_terms={"gore"}) -> ItemFilter(avoid_terms={"gore"})
     """
-    return ItemFilter(tuple(condition for condition in constraints.conditions if condition.exclude),
-                      constraints.avoid_terms)
+    return ItemFilter(
+        tuple(condition for condition in constraints.conditions if condition.exclude), constraints.avoid_terms
+    )
 
 
 def load_scripts(path: Path = SCRIPTS) -> list[Script]:
@@ -146,8 +147,9 @@ def on_a_card(words: str, cards: Iterable[str]) -> bool:
     return any(phrase in f" {normalize_title(card)} " for card in cards)
 
 
-def unshown_in_reply(reply: str, shown: set[str], named_by_person: set[str], titles: TitleMatcher,
-                     cards: Iterable[str] = ()) -> set[str]:
+def unshown_in_reply(
+    reply: str, shown: set[str], named_by_person: set[str], titles: TitleMatcher, cards: Iterable[str] = ()
+) -> set[str]:
     """Catalogue films the reply names that were neither shown in it nor named by the person.
 
     `chat.guard.unshown_items` line by line, except that a bare number is no film name: a
@@ -161,7 +163,7 @@ def unshown_in_reply(reply: str, shown: set[str], named_by_person: set[str], tit
     named: set[str] = set()
     for line in reply_lines(reply):
         for mention in titles.find(line):
-            words = line[mention.start:mention.end]
+            words = line[mention.start : mention.end]
             if _NUMBER_ONLY.fullmatch(words):
                 continue
             if on_a_card(words, cards) and not _YEAR_NEXT.match(line, mention.end):
@@ -252,21 +254,35 @@ def run_scripts(engine: ChatEngine, scripts: list[Script], progress: bool = True
                 system.replaced += any(note.startswith(f"{shown.item.id}: ") for note in result.guard_notes)
                 if broken:
                     understood = result.plan_state.filters() if result.plan_state else None
-                    violations.append({"conversation": script.name, "turn": number, "item": shown.item.label,
-                                       "broken": broken,
-                                       "engine_filter_broken": bool(understood and understood.violations(shown.item))})
+                    violations.append(
+                        {
+                            "conversation": script.name,
+                            "turn": number,
+                            "item": shown.item.label,
+                            "broken": broken,
+                            "engine_filter_broken": bool(understood and understood.violations(shown.item)),
+                        }
+                    )
             cards = [item_card(shown.item) for shown in result.items]
             unshown = unshown_in_reply(result.reply, shown_ids, named, exact_titles, cards)
             unknown = unknown_names(result.reply, known)
             system.bad_replies += bool(unshown or unknown)
             if unshown or unknown:
-                flagged.append({"conversation": script.name, "turn": number,
-                                "names": sorted(engine.catalog[i].label for i in unshown) + unknown})
+                flagged.append(
+                    {
+                        "conversation": script.name,
+                        "turn": number,
+                        "names": sorted(engine.catalog[i].label for i in unshown) + unknown,
+                    }
+                )
             system.guard_flagged += bool(unshown_as_guard_sees(result.reply, shown_ids, named, engine.titles))
             shown_before |= shown_ids
 
-            hits = engine.search.retriever.search(SearchRequest(query=" ".join(said), exclude=frozenset(baseline_before),
-                                                         k=engine.settings.items_per_reply))
+            hits = engine.search.retriever.search(
+                SearchRequest(
+                    query=" ".join(said), exclude=frozenset(baseline_before), k=engine.settings.items_per_reply
+                )
+            )
             baseline.turns += 1
             baseline.no_results += not hits
             for scored in hits:
@@ -275,28 +291,53 @@ def run_scripts(engine: ChatEngine, scripts: list[Script], progress: bool = True
                 baseline.repeated += scored.item.id in named
             baseline_before |= {scored.item.id for scored in hits}
     latency = {stage: round(statistics.median(values), 1) for stage, values in timings.items() if values}
-    return {"metrics": system.rates(), "baselines": {"embedding_only": {
-                **baseline.rates(with_replies=False), "label": "embedding only, no filters (3 items a turn)"}},
-            "latency_ms_median": latency, "violations": violations, "flagged_replies": flagged}
+    return {
+        "metrics": system.rates(),
+        "baselines": {
+            "embedding_only": {
+                **baseline.rates(with_replies=False),
+                "label": "embedding only, no filters (3 items a turn)",
+            }
+        },
+        "latency_ms_median": latency,
+        "violations": violations,
+        "flagged_replies": flagged,
+    }
 
 
-def run(llm: str = "none", cache_dir: Path = DEFAULT_CACHE, scripts_path: Path = SCRIPTS, progress: bool = True,
-        embedder: Embedder | None = None) -> dict:
+def run(
+    llm: str = "none",
+    cache_dir: Path = DEFAULT_CACHE,
+    scripts_path: Path = SCRIPTS,
+    progress: bool = True,
+    embedder: Embedder | None = None,
+) -> dict:
     """The suite over the demo catalogue, the engine built as the app builds it (`embedder`: a test's fake, no LLM)."""
     started = time.perf_counter()
-    settings = Settings(catalog=str(DEMO_CATALOG), index=str(Path(cache_dir) / "movies"), rebuild_index=True,  # its own cache
-                        llm=llm, no_log=True)
+    settings = Settings(
+        catalog=str(DEMO_CATALOG),
+        index=str(Path(cache_dir) / "movies"),
+        rebuild_index=True,  # its own cache
+        llm=llm,
+        no_log=True,
+    )
     if embedder is None:
         engine = build_engine(settings, progress=progress)
     else:
         shipped = Settings().search_options  # the demo's collaborative model and ranker, as the app loads them
-        engine = engine_over(cached_index(load_catalog(DEMO_CATALOG), embedder, cache_dir, "movies", progress), embedder,
-                             shipped.collaborative if shipped.collaborative != "none" else None, ranker=shipped.ranker)
+        engine = engine_over(
+            cached_index(load_catalog(DEMO_CATALOG), embedder, cache_dir, "movies", progress),
+            embedder,
+            shipped.collaborative if shipped.collaborative != "none" else None,
+            ranker=shipped.ranker,
+        )
     scripts = load_scripts(scripts_path)
     measured = run_scripts(engine, scripts, progress)
     return {
         "benchmark": "grounding",
-        "llm": llm if llm == "none" else f"{engine.settings.model_id}, adapter {project_path(engine.settings.adapter_id)}",
+        "llm": llm
+        if llm == "none"
+        else f"{engine.settings.model_id}, adapter {project_path(engine.settings.adapter_id)}",
         "n": len(scripts),
         **measured,
         "seconds": round(time.perf_counter() - started, 1),
@@ -304,10 +345,17 @@ def run(llm: str = "none", cache_dir: Path = DEFAULT_CACHE, scripts_path: Path =
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m evaluation.grounding", description=__doc__.split("\n")[0],
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("--llm", choices=("none", "local"), default="none",
-                        help="'none': rules and templates; 'local': the app's model plans and explains (slow)")
+    parser = argparse.ArgumentParser(
+        prog="python -m evaluation.grounding",
+        description=__doc__.split("\n")[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument(
+        "--llm",
+        choices=("none", "local"),
+        default="none",
+        help="'none': rules and templates; 'local': the app's model plans and explains (slow)",
+    )
     parser.add_argument("--scripts", type=Path, default=SCRIPTS, help="scripted conversations (JSON)")
     parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="folder for the cached demo index")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a summary")
@@ -321,8 +369,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps(result, indent=2))
         return 0
-    print(f"Grounding suite: {result['n']} conversations, {result['metrics']['turns']} turns, llm {result['llm']} "
-          f"({result['seconds']} s)")
+    print(
+        f"Grounding suite: {result['n']} conversations, {result['metrics']['turns']} turns, llm {result['llm']} "
+        f"({result['seconds']} s)"
+    )
     print(f"{'rate':32} {'system':>8} {'embedding only':>15}")
     for key, value in result["metrics"].items():
         if key.endswith("_rate"):
@@ -330,8 +380,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{key:32} {value if value is not None else '-':>8} {other if other is not None else '-':>15}")
     print("median ms:", ", ".join(f"{stage} {ms}" for stage, ms in result["latency_ms_median"].items()))
     for violation in result["violations"][:10]:
-        print(f"  violation: {violation['conversation']} turn {violation['turn']}: {violation['item']} "
-              f"({'; '.join(violation['broken'])})")
+        print(
+            f"  violation: {violation['conversation']} turn {violation['turn']}: {violation['item']} "
+            f"({'; '.join(violation['broken'])})"
+        )
     return 0
 
 

@@ -49,8 +49,9 @@ def read_inspired(path: Path) -> list[Dialogue]:
     return [Dialogue(dialogue_id, tuple(turns)) for dialogue_id, turns in dialogues.items()]
 
 
-def run(data: Path, items: Path, ranker: object = "none", progress: bool = True, embedder=None,
-        sequential: object = "none") -> tuple[BenchmarkRun, dict]:
+def run(
+    data: Path, items: Path, ranker: object = "none", progress: bool = True, embedder=None, sequential: object = "none"
+) -> tuple[BenchmarkRun, dict]:
     started = time.perf_counter()
     options, sequential = with_sequential(None, sequential)
     # "test" makes the models learn from every ReDial train dialogue; its one test dialogue read is not used
@@ -60,14 +61,22 @@ def run(data: Path, items: Path, ranker: object = "none", progress: bool = True,
     mapper = MovieMapper(setup.universe.catalog, names)
     universe = RedialCatalog(setup.universe.catalog, mapper.mapping, 0)
     engine = engine_over(setup.index, setup.embedder, setup.ease, ranker=ranker, options=options)
-    turns = list(replay(tqdm(inspired, desc="replay", leave=False, disable=not progress), universe,
-                        ExactTitleMatcher(universe.catalog.items), engine.people))
+    turns = list(
+        replay(
+            tqdm(inspired, desc="replay", leave=False, disable=not progress),
+            universe,
+            ExactTitleMatcher(universe.catalog.items),
+            engine.people,
+        )
+    )
     decay = engine.search.options.recency_decay
     popularity = setup.popularity
 
     def ease_ranking(turn) -> list[str]:
         seeds, weights = seed_weights(turn.earlier, decay)
-        return baselines.cooccurrence_ranking(setup.ease, seeds, popularity, LIST_LENGTH, set(turn.earlier), weights=weights)
+        return baselines.cooccurrence_ranking(
+            setup.ease, seeds, popularity, LIST_LENGTH, set(turn.earlier), weights=weights
+        )
 
     systems = {
         "system": timed("system", lambda: engine_rankings(engine, turns, lambda t: t.state, "system")),
@@ -75,23 +84,42 @@ def run(data: Path, items: Path, ranker: object = "none", progress: bool = True,
         "ease": timed("ease", lambda: [ease_ranking(t) for t in turns]),
     }
     recommended = [name for d in inspired for t in d.turns if t.role == "recommender" for name in t.movie_ids]
-    coverage = {"recommended_mentions": len(recommended),
-                "in_redial_universe": sum(name in mapper.mapping for name in recommended),
-                "train_dialogues_redial": len(setup.baskets)}
-    result = BenchmarkRun("inspired", "dev", turns, systems, "system",
-                          {"coverage": coverage, "search": {"ranker": engine.search.ranker.name,
-                                                            "sources": [source.name for source in engine.search.sources]}},
-                          time.perf_counter() - started)
+    coverage = {
+        "recommended_mentions": len(recommended),
+        "in_redial_universe": sum(name in mapper.mapping for name in recommended),
+        "train_dialogues_redial": len(setup.baskets),
+    }
+    result = BenchmarkRun(
+        "inspired",
+        "dev",
+        turns,
+        systems,
+        "system",
+        {
+            "coverage": coverage,
+            "search": {
+                "ranker": engine.search.ranker.name,
+                "sources": [source.name for source in engine.search.sources],
+            },
+        },
+        time.perf_counter() - started,
+    )
     return result, coverage
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m evaluation.inspired", description=__doc__.split("\n")[0])
     parser.add_argument("--data", type=Path, required=True, help="folder holding redial/, iard/ and inspired/")
-    parser.add_argument("--items", type=Path, default=os.environ.get(ITEMS_ENV) or None,
-                        help=f"index folder built from the ReDial item text (env {ITEMS_ENV})")
+    parser.add_argument(
+        "--items",
+        type=Path,
+        default=os.environ.get(ITEMS_ENV) or None,
+        help=f"index folder built from the ReDial item text (env {ITEMS_ENV})",
+    )
     parser.add_argument("--ranker", default="none", help="learned ranker folder or 'none'")
-    parser.add_argument("--sequential", default="none", help="sequential model folder (finetune.redial_sequential) or 'none'")
+    parser.add_argument(
+        "--sequential", default="none", help="sequential model folder (finetune.redial_sequential) or 'none'"
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     if args.items is None:

@@ -16,8 +16,8 @@ model learns only from the training sequences it is given.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 from scipy import sparse
@@ -84,9 +84,13 @@ class InteractionModels:
     transitions: np.ndarray
 
     @classmethod
-    def fit(cls, sequences: Sequence[Sequence[int]], items: int, l2: float) -> "InteractionModels":
-        return cls(items, popularity_scores(sequences, items), ease_weights(sequences, items, l2),
-                   transition_probabilities(sequences, items))
+    def fit(cls, sequences: Sequence[Sequence[int]], items: int, l2: float) -> InteractionModels:
+        return cls(
+            items,
+            popularity_scores(sequences, items),
+            ease_weights(sequences, items, l2),
+            transition_probabilities(sequences, items),
+        )
 
     def popularity_scores(self, histories: Sequence[Sequence[int]]) -> np.ndarray:
         return np.tile(self.popularity, (len(histories), 1))

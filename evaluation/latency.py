@@ -55,12 +55,31 @@ CONVERSATION = (
     "a crime thriller from the 70s",
 )  # every turn finds items in the demo catalogue, so every turn plans, recalls and explains
 WARM_UP = "a feel-good animated film for the family"
-MODES = {"fp32": ("float32", "none"), "int8": ("float32", "int8"), "int8-dynamic": ("float32", "int8-dynamic"),
-         "bf16": ("bfloat16", "none"), "bf16-int8": ("bfloat16", "int8")}
+MODES = {
+    "fp32": ("float32", "none"),
+    "int8": ("float32", "int8"),
+    "int8-dynamic": ("float32", "int8-dynamic"),
+    "bf16": ("bfloat16", "none"),
+    "bf16-int8": ("bfloat16", "int8"),
+}
 TARGET_TURN_S, TARGET_FIRST_TEXT_S = 2.0, 1.0
-BENCH_SETTINGS = ("catalog", "index", "embedding_model", "base_model", "adapter", "dtype", "quantize", "threads",
-                  "items_per_reply", "candidates_k", "planner", "explainer", "explain_batch", "reranker",
-                  "scorer_candidates")
+BENCH_SETTINGS = (
+    "catalog",
+    "index",
+    "embedding_model",
+    "base_model",
+    "adapter",
+    "dtype",
+    "quantize",
+    "threads",
+    "items_per_reply",
+    "candidates_k",
+    "planner",
+    "explainer",
+    "explain_batch",
+    "reranker",
+    "scorer_candidates",
+)
 
 
 @dataclass(frozen=True)
@@ -138,10 +157,16 @@ def summarize(variant: str, mode: str, turns: list[TurnMeasure], load_s: float) 
     shown = sum(t.items for t in turns)
     n = len(turns)
     return VariantSummary(
-        variant, mode,
-        float(np.percentile(turn_s, 50)), float(np.percentile(turn_s, 95)),
-        float(np.percentile(first_s, 50)), float(np.percentile(first_s, 95)),
-        calls / n, sum(t.prompt_tokens for t in turns) / n, prefilled / n, new_tokens / n,
+        variant,
+        mode,
+        float(np.percentile(turn_s, 50)),
+        float(np.percentile(turn_s, 95)),
+        float(np.percentile(first_s, 50)),
+        float(np.percentile(first_s, 95)),
+        calls / n,
+        sum(t.prompt_tokens for t in turns) / n,
+        prefilled / n,
+        new_tokens / n,
         prefilled / prefill_s if prefill_s else 0.0,
         (new_tokens - calls) / decode_s if decode_s else 0.0,
         sum(1 for t in turns if t.items),
@@ -165,62 +190,104 @@ def measure_turn(engine: ChatEngine, session: ChatSession, message: str, llm: Lo
     spent: GenerationStats = llm.total_stats - before
     rejected = {note.split(":", 1)[0] for note in result.guard_notes}
     return TurnMeasure(
-        message, result.kind, len(result.items), turn_s, first_text_s if first_text_s is not None else turn_s,
-        spent.calls, spent.prompt_tokens, spent.prompt_tokens - spent.reused_tokens, spent.new_tokens,
-        spent.prefill_s, spent.decode_s, result.tool_call_valid,
+        message,
+        result.kind,
+        len(result.items),
+        turn_s,
+        first_text_s if first_text_s is not None else turn_s,
+        spent.calls,
+        spent.prompt_tokens,
+        spent.prompt_tokens - spent.reused_tokens,
+        spent.new_tokens,
+        spent.prefill_s,
+        spent.decode_s,
+        result.tool_call_valid,
         sum(1 for shown in result.items if shown.item.id not in rejected) if engine.settings.explainer == "llm" else 0,
     )
 
 
-def run_variant(base: ChatEngine, settings: Settings, dtype: str, quantize: str,
-                conversation: tuple[str, ...]) -> tuple[list[TurnMeasure], float]:
+def run_variant(
+    base: ChatEngine, settings: Settings, dtype: str, quantize: str, conversation: tuple[str, ...]
+) -> tuple[list[TurnMeasure], float]:
     """The conversation's turn measures with the local model in one mode, and how long the model took to load."""
     started = time.perf_counter()
     llm = LocalChatModel.from_settings(settings, dtype=dtype, quantize=quantize)
     load_s = time.perf_counter() - started
-    engine = ChatEngine(base.catalog, base.search, llm, None, replace(base.settings, model_id=llm.name),
-                        build_reranker(settings, llm, base.catalog))
+    engine = ChatEngine(
+        base.catalog,
+        base.search,
+        llm,
+        None,
+        replace(base.settings, model_id=llm.name),
+        build_reranker(settings, llm, base.catalog),
+    )
     for _ in engine.respond(engine.new_session(), WARM_UP):
         pass
     session = engine.new_session()
     turns = []
     for number, message in enumerate(conversation, start=1):
         turn = measure_turn(engine, session, message, llm)
-        log.info("%s turn %d: %.2f s (first text %.2f s), %d calls, %d prefilled + %d new tokens",
-                 mode_name(dtype, quantize), number, turn.turn_s, turn.first_text_s, turn.llm_calls,
-                 turn.prefilled_tokens, turn.new_tokens)
+        log.info(
+            "%s turn %d: %.2f s (first text %.2f s), %d calls, %d prefilled + %d new tokens",
+            mode_name(dtype, quantize),
+            number,
+            turn.turn_s,
+            turn.first_text_s,
+            turn.llm_calls,
+            turn.prefilled_tokens,
+            turn.new_tokens,
+        )
         turns.append(turn)
     return turns, load_s
 
 
 def report(summaries: list[VariantSummary], settings: Settings, turns: int) -> str:
     """A markdown table, one row per variant, and the issue's targets checked on the default."""
-    header = ("| variant | p50 turn | p95 turn | p50 first text | p95 first text | LLM calls/turn | prompt tok/turn "
-              "(prefilled) | generated tok/turn | prefill tok/s | decode tok/s | turns with items | valid tool calls | "
-              "reasons by LLM | load |")
-    lines = [f"{turns} turns, model {settings.base_model}, adapter {settings.adapter_path or 'none'}, "
-             f"threads {settings.threads or 'torch default'}", "", header, "|" + " --- |" * 14]
+    header = (
+        "| variant | p50 turn | p95 turn | p50 first text | p95 first text | LLM calls/turn | prompt tok/turn "
+        "(prefilled) | generated tok/turn | prefill tok/s | decode tok/s | turns with items | valid tool calls | "
+        "reasons by LLM | load |"
+    )
+    lines = [
+        f"{turns} turns, model {settings.base_model}, adapter {settings.adapter_path or 'none'}, "
+        f"threads {settings.threads or 'torch default'}",
+        "",
+        header,
+        "|" + " --- |" * 14,
+    ]
     for s in summaries:
         lines.append(
             f"| {s.variant} | {s.p50_turn_s:.2f} s | {s.p95_turn_s:.2f} s | {s.p50_first_text_s:.2f} s | "
             f"{s.p95_first_text_s:.2f} s | {s.llm_calls_per_turn:.1f} | {s.prompt_tokens_per_turn:.0f} "
             f"({s.prefilled_tokens_per_turn:.0f}) | {s.new_tokens_per_turn:.0f} | {s.prefill_tokens_per_s:.0f} | "
-            f"{s.decode_tokens_per_s:.1f} | {s.turns_with_items}/{turns} | {s.valid_tool_calls:.0%} | {s.reasons_by_llm:.0%} | {s.load_s:.1f} s |")
+            f"{s.decode_tokens_per_s:.1f} | {s.turns_with_items}/{turns} | {s.valid_tool_calls:.0%} | {s.reasons_by_llm:.0%} | {s.load_s:.1f} s |"
+        )
     default = next((s for s in summaries if s.variant.startswith("default")), None)
     if default is not None:
         turn_ok = "met" if default.p50_turn_s <= TARGET_TURN_S else "missed"
         first_ok = "met" if default.p50_first_text_s <= TARGET_FIRST_TEXT_S else "missed"
-        lines += ["", f"targets on the default: p50 turn <= {TARGET_TURN_S} s {turn_ok}, "
-                      f"p50 first text <= {TARGET_FIRST_TEXT_S} s {first_ok}"]
+        lines += [
+            "",
+            f"targets on the default: p50 turn <= {TARGET_TURN_S} s {turn_ok}, "
+            f"p50 first text <= {TARGET_FIRST_TEXT_S} s {first_ok}",
+        ]
     return "\n".join(lines)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m evaluation.latency", description=__doc__.split("\n")[0],
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("--variants", default="default,fp32,int8,int8-dynamic,bf16",
-                        help="comma-separated: default, " + ", ".join(MODES))
-    parser.add_argument("--turns", type=int, default=len(CONVERSATION), help="how many turns of the script to replay (1-10)")
+    parser = argparse.ArgumentParser(
+        prog="python -m evaluation.latency",
+        description=__doc__.split("\n")[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument(
+        "--variants",
+        default="default,fp32,int8,int8-dynamic,bf16",
+        help="comma-separated: default, " + ", ".join(MODES),
+    )
+    parser.add_argument(
+        "--turns", type=int, default=len(CONVERSATION), help="how many turns of the script to replay (1-10)"
+    )
     parser.add_argument("--json", type=Path, help="also write every turn's measures and the summaries here")
     add_arguments(parser, only=BENCH_SETTINGS)
     return parser.parse_args(argv)

@@ -8,7 +8,7 @@ Recall@K for any K (and the curves in the report) come from the same numbers.
 from __future__ import annotations
 
 import math
-from typing import Hashable, Sequence
+from collections.abc import Hashable, Sequence
 
 import numpy as np
 
@@ -74,8 +74,13 @@ def wilson_interval(successes: int, n: int, z: float = Z_95) -> tuple[float, flo
     return (max(0.0, centre - half), min(1.0, centre + half))
 
 
-def bootstrap_interval(values: Sequence[float], clusters: Sequence[Hashable] | None = None, resamples: int = 1000,
-                       seed: int = 0, level: float = 0.95) -> tuple[float, float]:
+def bootstrap_interval(
+    values: Sequence[float],
+    clusters: Sequence[Hashable] | None = None,
+    resamples: int = 1000,
+    seed: int = 0,
+    level: float = 0.95,
+) -> tuple[float, float]:
     """Percentile bootstrap interval of a mean; with `clusters`, whole clusters are resampled.
 
     Samples from one ReDial dialogue are not independent (the same person, the same taste), so
@@ -102,8 +107,9 @@ def bootstrap_interval(values: Sequence[float], clusters: Sequence[Hashable] | N
     return (float(low), float(high))
 
 
-def recall_summary(ranks: Sequence[int | None], ks: Sequence[int], clusters: Sequence[Hashable] | None = None,
-                   seed: int = 0) -> dict[str, float | list[float]]:
+def recall_summary(
+    ranks: Sequence[int | None], ks: Sequence[int], clusters: Sequence[Hashable] | None = None, seed: int = 0
+) -> dict[str, float | list[float]]:
     """{"recall@k": value, "recall@k_ci95": [low, high]} for each k.
 
     With clusters the interval is a cluster bootstrap; without, the Wilson interval.

@@ -35,10 +35,10 @@ import logging
 import os
 import sys
 import time
+from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable, Sequence
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -91,8 +91,14 @@ class HeldOutUser:
     liked: bool = True  # the told items were liked (else they are the most recent ones: none was liked)
 
 
-def leave_one_out(users: Sequence[str], items: Sequence[str], ratings: Sequence[float], timestamps: Sequence[float],
-                  told: int = HISTORY_TITLES, liked_rating: float = LIKED_RATING) -> list[HeldOutUser]:
+def leave_one_out(
+    users: Sequence[str],
+    items: Sequence[str],
+    ratings: Sequence[float],
+    timestamps: Sequence[float],
+    told: int = HISTORY_TITLES,
+    liked_rating: float = LIKED_RATING,
+) -> list[HeldOutUser]:
     """Each user with at least two interactions: the last one held out, the most recent liked ones to be told.
 
     Example: users ["u", "u", "u"], items ["a", "b", "c"], ratings [5, 2, 4], timestamps [1, 2, 3]
@@ -109,7 +115,9 @@ def leave_one_out(users: Sequence[str], items: Sequence[str], ratings: Sequence[
         history = ordered[:-1]
         liked = [item for _, _, item, rating in history if rating >= liked_rating]
         chosen = liked[-told:] if liked else [item for _, _, item, _ in history][-told:]
-        held_out.append(HeldOutUser(user, tuple(item for _, _, item, _ in history), tuple(chosen), ordered[-1][2], bool(liked)))
+        held_out.append(
+            HeldOutUser(user, tuple(item for _, _, item, _ in history), tuple(chosen), ordered[-1][2], bool(liked))
+        )
     return held_out
 
 
@@ -163,8 +171,13 @@ class MovielensRun:
         }
 
 
-def engine_rankings(engine: ChatEngine, catalog: Catalog, users: Sequence[HeldOutUser], description: str,
-                    found: list[float] | None = None) -> list[list[str]]:
+def engine_rankings(
+    engine: ChatEngine,
+    catalog: Catalog,
+    users: Sequence[HeldOutUser],
+    description: str,
+    found: list[float] | None = None,
+) -> list[list[str]]:
     """The engine's 50 for each user, from the message alone, with the history left out.
 
     `found` collects, per user, the share of the message's titles the chat's reader recognized.
@@ -173,7 +186,9 @@ def engine_rankings(engine: ChatEngine, catalog: Catalog, users: Sequence[HeldOu
     rankings = []
     with one_torch_thread() if engine.llm is None else nullcontext():
         for user in tqdm(users, desc=description, unit="user", leave=False):
-            reading = read_message(conversation([catalog[i].label for i in user.told], user.liked), titles, engine.people)
+            reading = read_message(
+                conversation([catalog[i].label for i in user.told], user.liked), titles, engine.people
+            )
             state = update_state(DialogueState(), reading, catalog)
             if found is not None:
                 found.append(len(set(state.liked) & set(user.told)) / len(user.told))
@@ -182,8 +197,14 @@ def engine_rankings(engine: ChatEngine, catalog: Catalog, users: Sequence[HeldOu
     return rankings
 
 
-def run(data: Path, limit: int | None = None, llm: bool = False, cache_dir: Path = DEFAULT_CACHE, progress: bool = True,
-        embedder: Embedder | None = None) -> MovielensRun:
+def run(
+    data: Path,
+    limit: int | None = None,
+    llm: bool = False,
+    cache_dir: Path = DEFAULT_CACHE,
+    progress: bool = True,
+    embedder: Embedder | None = None,
+) -> MovielensRun:
     started = time.perf_counter()
     folder = find_folder(Path(data), "ml-100k", "ml-100k.inter")
     catalog = movielens_catalog(folder / "ml-100k.item")
@@ -213,22 +234,42 @@ def run(data: Path, limit: int | None = None, llm: bool = False, cache_dir: Path
         engine_llm = engine_over(index, embedder, cooccurrence, load_llm())
         timed("system_llm", lambda: engine_rankings(engine_llm, catalog, users, "system (LLM planner)"))
     timed("popularity", lambda: [popularity.top(LIST_LENGTH, set(u.history)) for u in users])
-    timed("cooccurrence", lambda: [
-        baselines.cooccurrence_ranking(cooccurrence, u.history, popularity, LIST_LENGTH, set(u.history)) for u in users])
-    timed("cooccurrence_message", lambda: [
-        baselines.cooccurrence_ranking(cooccurrence, u.told, popularity, LIST_LENGTH, set(u.history)) for u in users])
+    timed(
+        "cooccurrence",
+        lambda: [
+            baselines.cooccurrence_ranking(cooccurrence, u.history, popularity, LIST_LENGTH, set(u.history))
+            for u in users
+        ],
+    )
+    timed(
+        "cooccurrence_message",
+        lambda: [
+            baselines.cooccurrence_ranking(cooccurrence, u.told, popularity, LIST_LENGTH, set(u.history)) for u in users
+        ],
+    )
 
     def embedding() -> list[list[str]]:
         vectors = index.vectors
-        queries = np.vstack([vectors[[index.row_of(i) for i in u.told]].mean(axis=0) for u in users]) if users else vectors[:0]
+        queries = (
+            np.vstack([vectors[[index.row_of(i) for i in u.told]].mean(axis=0) for u in users])
+            if users
+            else vectors[:0]
+        )
         queries /= np.maximum(np.linalg.norm(queries, axis=1, keepdims=True), 1e-12)
         ids = [item.id for item in index.catalog.items]
         return baselines.embedding_rankings(queries, vectors, ids, LIST_LENGTH, [set(u.history) for u in users])
 
     timed("embedding", embedding)
-    info = {"items": len(catalog), "titles_per_message": HISTORY_TITLES, "liked_rating": LIKED_RATING,
-            "titles_recognized": round(float(np.mean(found)), 4) if found else None, "limit_users": limit}
-    return MovielensRun(users, rankings, seconds, "system_llm" if llm else "system", info, time.perf_counter() - started)
+    info = {
+        "items": len(catalog),
+        "titles_per_message": HISTORY_TITLES,
+        "liked_rating": LIKED_RATING,
+        "titles_recognized": round(float(np.mean(found)), 4) if found else None,
+        "limit_users": limit,
+    }
+    return MovielensRun(
+        users, rankings, seconds, "system_llm" if llm else "system", info, time.perf_counter() - started
+    )
 
 
 def print_table(summary: dict) -> None:
@@ -237,22 +278,46 @@ def print_table(summary: dict) -> None:
     rows = {summary["system"]: summary["metrics"], **{v["label"]: v for v in summary["baselines"].values()}}
     for label, scores in rows.items():
         low, high = scores["recall@10_ci95"]
-        print(f"{label:66} {scores['recall@10']:6.3f} {scores['ndcg@10']:8.3f} [{low:.3f}, {high:.3f}] "
-              f"{scores['recall@50']:6.3f} {scores['ms_per_user']:8.1f}")
+        print(
+            f"{label:66} {scores['recall@10']:6.3f} {scores['ndcg@10']:8.3f} [{low:.3f}, {high:.3f}] "
+            f"{scores['recall@50']:6.3f} {scores['ms_per_user']:8.1f}"
+        )
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m evaluation.movielens", description=__doc__.split("\n")[0],
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("--protocol", choices=("llamarec", "loo"), default="llamarec",
-                        help="llamarec: LlamaRec's split, interaction models only; loo: the older engine benchmark, then "
-                             "the interaction models on its split")
-    parser.add_argument("--data", type=Path, default=Path(os.environ.get("RECSYS_EVAL_DATA", PROJECT_ROOT.parent / "shared" / "data")),
-                        help="folder with ml-100k.inter and ml-100k.item, or one holding ml-100k/ (env RECSYS_EVAL_DATA)")
-    parser.add_argument("--limit", type=int, default=None, help="loo: evaluate the engine on only the first N users (all users still train)")
-    parser.add_argument("--sequential-model", type=Path, default=None,
-                        help="a SASRec folder from retrieval.train_sequential trained on this file and split (else one is trained here)")
-    parser.add_argument("--threads", type=int, default=TrainingConfig().threads, help="torch CPU threads for training SASRec")
+    parser = argparse.ArgumentParser(
+        prog="python -m evaluation.movielens",
+        description=__doc__.split("\n")[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument(
+        "--protocol",
+        choices=("llamarec", "loo"),
+        default="llamarec",
+        help="llamarec: LlamaRec's split, interaction models only; loo: the older engine benchmark, then "
+        "the interaction models on its split",
+    )
+    parser.add_argument(
+        "--data",
+        type=Path,
+        default=Path(os.environ.get("RECSYS_EVAL_DATA", PROJECT_ROOT.parent / "shared" / "data")),
+        help="folder with ml-100k.inter and ml-100k.item, or one holding ml-100k/ (env RECSYS_EVAL_DATA)",
+    )
+    parser.add_argument(
+        "--limit",
+        type=int,
+        default=None,
+        help="loo: evaluate the engine on only the first N users (all users still train)",
+    )
+    parser.add_argument(
+        "--sequential-model",
+        type=Path,
+        default=None,
+        help="a SASRec folder from retrieval.train_sequential trained on this file and split (else one is trained here)",
+    )
+    parser.add_argument(
+        "--threads", type=int, default=TrainingConfig().threads, help="torch CPU threads for training SASRec"
+    )
     parser.add_argument("--seed", type=int, default=TrainingConfig().seed, help="SASRec's random seed")
     add_run_arguments(parser, llm_help="loo: also rank with the LLM planner (slow)")
     return parse_checked(parser, argv)
@@ -268,8 +333,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.protocol == "loo":
             summaries["engine"] = run(args.data, args.limit, args.llm, args.cache).summary()
-        summaries["interaction_models"] = movielens_sequential.run(args.data, args.protocol, args.sequential_model,
-                                                                   training).summary()
+        summaries["interaction_models"] = movielens_sequential.run(
+            args.data, args.protocol, args.sequential_model, training
+        ).summary()
     except (FileNotFoundError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -22,9 +22,9 @@ import itertools
 import logging
 import os
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
 
 import numpy as np
 
@@ -40,9 +40,9 @@ log = logging.getLogger("evaluation.movielens_sequential")
 SPLITS = ("llamarec", "loo")
 PROTOCOLS = {
     "llamarec": "LlamaRec's preprocessing: 5-core users and items, histories by (timestamp, item id); last item test, "
-                "second-to-last validation; ranked against all items outside the history",
+    "second-to-last validation; ranked against all items outside the history",
     "loo": "no filter, histories by timestamp (ties in file order); last item test, second-to-last validation; "
-           "ranked against all items outside the history",
+    "ranked against all items outside the history",
 }
 LIST_LENGTH = 50
 PARTS = ("sasrec", "ease", "transitions", "popularity")
@@ -71,12 +71,21 @@ class SequentialRun:
     info: dict = field(default_factory=dict)
 
     def summary(self) -> dict:
-        return {"benchmark": "movielens-100k, interaction models", "split": self.split, "protocol": PROTOCOLS[self.split],
-                "validation": self.validation.summary(), "test": self.test.summary(), "chosen": self.chosen,
-                "sasrec_training": self.training, **self.info}
+        return {
+            "benchmark": "movielens-100k, interaction models",
+            "split": self.split,
+            "protocol": PROTOCOLS[self.split],
+            "validation": self.validation.summary(),
+            "test": self.test.summary(),
+            "chosen": self.chosen,
+            "sasrec_training": self.training,
+            **self.info,
+        }
 
 
-def top_lists(scores: np.ndarray, histories: Sequence[Sequence[int]], ids: Sequence[str], k: int = LIST_LENGTH) -> list[list[str]]:
+def top_lists(
+    scores: np.ndarray, histories: Sequence[Sequence[int]], ids: Sequence[str], k: int = LIST_LENGTH
+) -> list[list[str]]:
     """Each row's k best item ids outside its history; equal scores in vocabulary order.
 
     Example: top_lists(np.array([[0.1, 0.9, 0.5]]), [[1]], ["a", "b", "c"], 2) -> [["c", "a"]]
@@ -93,8 +102,9 @@ def validation_ndcg(scores: np.ndarray, targets: np.ndarray) -> float:
     return ranking_scores(target_ranks(scores, targets))["ndcg@10"]
 
 
-def tune_weights(parts: dict[str, np.ndarray], targets: np.ndarray, fixed_zero: Sequence[str] = (),
-                 rounds: int = 3) -> tuple[dict[str, float], float]:
+def tune_weights(
+    parts: dict[str, np.ndarray], targets: np.ndarray, fixed_zero: Sequence[str] = (), rounds: int = 3
+) -> tuple[dict[str, float], float]:
     """Blend weights by coordinate ascent over WEIGHT_GRID on validation NDCG@10; the first free part starts at 1."""
     free = [name for name in parts if name not in fixed_zero]
     weights = {name: (1.0 if name == free[0] else 0.0) for name in parts}
@@ -114,8 +124,9 @@ def tune_weights(parts: dict[str, np.ndarray], targets: np.ndarray, fixed_zero: 
     return weights, best
 
 
-def load_or_train(histories: Histories, model_dir: Path | None, made_here: dict, training: TrainingConfig,
-                  progress: bool) -> tuple[SequentialRecommender, dict]:
+def load_or_train(
+    histories: Histories, model_dir: Path | None, made_here: dict, training: TrainingConfig, progress: bool
+) -> tuple[SequentialRecommender, dict]:
     """A saved SASRec when it was trained on this very file, split and vocabulary, else a new one trained here.
 
     `made_here`: the data file's sha256, min_count and ties_by_item_id, as the training command records them.
@@ -123,23 +134,38 @@ def load_or_train(histories: Histories, model_dir: Path | None, made_here: dict,
     if model_dir is not None:
         recommender = SequentialRecommender.load(model_dir)
         made = recommender.metadata.get("data", {})
-        if any(made.get(key) != value for key, value in made_here.items()) or list(recommender.items) != list(histories.items):
+        if any(made.get(key) != value for key, value in made_here.items()) or list(recommender.items) != list(
+            histories.items
+        ):
             raise ValueError(f"{model_dir}: trained on other data or another split than this benchmark's")
         return recommender, {**recommender.metadata.get("report", {}), "loaded_from": model_dir.name}
     recommender, report = train(histories, training=training, progress=progress)
-    return recommender, {"best_epoch": report.best_epoch, "epochs_run": report.epochs_run,
-                         "validation": report.validation, "seconds": report.seconds, "threads": training.threads,
-                         "validation_ndcg@10_curve": list(report.curve)}
+    return recommender, {
+        "best_epoch": report.best_epoch,
+        "epochs_run": report.epochs_run,
+        "validation": report.validation,
+        "seconds": report.seconds,
+        "threads": training.threads,
+        "validation_ndcg@10_curve": list(report.curve),
+    }
 
 
-def run(data: Path, split: str = "llamarec", model_dir: Path | None = None, training: TrainingConfig = TrainingConfig(),
-        progress: bool = True) -> SequentialRun:
+def run(
+    data: Path,
+    split: str = "llamarec",
+    model_dir: Path | None = None,
+    training: TrainingConfig = TrainingConfig(),
+    progress: bool = True,
+) -> SequentialRun:
     if split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
     started, load_before = time.perf_counter(), os.getloadavg()[0]
     path = find_folder(Path(data), "ml-100k", "ml-100k.inter") / "ml-100k.inter"
-    made_here = {"sha256": file_sha256(path), "min_count": 5 if split == "llamarec" else 1,
-                 "ties_by_item_id": split == "llamarec"}
+    made_here = {
+        "sha256": file_sha256(path),
+        "min_count": 5 if split == "llamarec" else 1,
+        "ties_by_item_id": split == "llamarec",
+    }
     histories = ordered_histories(read_interactions(path), made_here["min_count"], made_here["ties_by_item_id"])
     ids, position = list(histories.items), {item_id: n for n, item_id in enumerate(histories.items)}
     train_sequences = [[position[i] for i in s] for s in histories.train()]
@@ -154,12 +180,19 @@ def run(data: Path, split: str = "llamarec", model_dir: Path | None = None, trai
 
     def pick(score: Callable[[item_scores.InteractionModels, float], np.ndarray], grid) -> tuple:
         histories_v = inputs["validation"]
-        return max(grid, key=lambda choice: validation_ndcg(
-            item_scores.standardized(score(models[choice[0]], choice[1]), histories_v), targets["validation"]))
+        return max(
+            grid,
+            key=lambda choice: validation_ndcg(
+                item_scores.standardized(score(models[choice[0]], choice[1]), histories_v), targets["validation"]
+            ),
+        )
 
-    ease_l2, ease_decay = pick(lambda m, d: m.ease_scores(inputs["validation"], d), itertools.product(EASE_L2, EASE_DECAY))
-    _, transition_decay = pick(lambda m, d: m.transition_scores(inputs["validation"], d),
-                               [(EASE_L2[0], d) for d in TRANSITION_DECAY])
+    ease_l2, ease_decay = pick(
+        lambda m, d: m.ease_scores(inputs["validation"], d), itertools.product(EASE_L2, EASE_DECAY)
+    )
+    _, transition_decay = pick(
+        lambda m, d: m.transition_scores(inputs["validation"], d), [(EASE_L2[0], d) for d in TRANSITION_DECAY]
+    )
     fitted = models[ease_l2]
 
     seconds: dict[str, dict[str, float]] = {"validation": {}, "test": {}}
@@ -179,8 +212,10 @@ def run(data: Path, split: str = "llamarec", model_dir: Path | None = None, trai
             seconds[name][part] = time.perf_counter() - mark
 
     weights, validation_best = tune_weights(parts["validation"], targets["validation"])
-    ablations = {f"without_{part}": tune_weights(parts["validation"], targets["validation"], fixed_zero=(part,))[0]
-                 for part in PARTS}
+    ablations = {
+        f"without_{part}": tune_weights(parts["validation"], targets["validation"], fixed_zero=(part,))[0]
+        for part in PARTS
+    }
 
     popularity = baselines.PopularityRanker([[ids[i] for i in s] for s in train_sequences])
     cooccurrence = baselines.cooccurrence_from_baskets([[ids[i] for i in s] for s in train_sequences], set(ids))
@@ -196,20 +231,34 @@ def run(data: Path, split: str = "llamarec", model_dir: Path | None = None, trai
             rankings[system] = top_lists(item_scores.blend(parts[name], chosen), inputs[name], ids)
             seconds[name][system] = time.perf_counter() - mark + sum(seconds[name][p] for p, w in chosen.items() if w)
         mark = time.perf_counter()
-        rankings["cooccurrence"] = [baselines.cooccurrence_ranking(cooccurrence, u.history, popularity, LIST_LENGTH,
-                                                                   set(u.history)) for u in users]
+        rankings["cooccurrence"] = [
+            baselines.cooccurrence_ranking(cooccurrence, u.history, popularity, LIST_LENGTH, set(u.history))
+            for u in users
+        ]
         seconds[name]["cooccurrence"] = time.perf_counter() - mark
         order = ["blend", "sasrec", "ease", "transitions", "cooccurrence", "popularity", *ablations]
-        runs[name] = MovielensRun(users, {s: rankings[s] for s in order}, seconds[name], "blend",
-                                  protocol=PROTOCOLS[split], labels=LABELS)
+        runs[name] = MovielensRun(
+            users, {s: rankings[s] for s in order}, seconds[name], "blend", protocol=PROTOCOLS[split], labels=LABELS
+        )
 
-    chosen = {"ease_l2": ease_l2, "ease_decay": ease_decay, "transition_decay": transition_decay,
-              "blend_weights": weights, "blend_validation_ndcg@10": validation_best,
-              "ablation_weights": ablations}
-    info = {"users": len(histories.users), "items": len(ids), "interactions": sum(len(s) for s in histories.sequences),
-            "interaction_models_fit_seconds": round(fit_seconds, 1), "seconds": round(time.perf_counter() - started, 1),
-            "sasrec_ms_per_single_user": round(single_user_ms(recommender, [h for _, h, _ in cases["test"]]), 2),
-            "machine": f"{os.cpu_count()} CPU cores", "load_average_1min": [round(load_before, 2), round(os.getloadavg()[0], 2)]}
+    chosen = {
+        "ease_l2": ease_l2,
+        "ease_decay": ease_decay,
+        "transition_decay": transition_decay,
+        "blend_weights": weights,
+        "blend_validation_ndcg@10": validation_best,
+        "ablation_weights": ablations,
+    }
+    info = {
+        "users": len(histories.users),
+        "items": len(ids),
+        "interactions": sum(len(s) for s in histories.sequences),
+        "interaction_models_fit_seconds": round(fit_seconds, 1),
+        "seconds": round(time.perf_counter() - started, 1),
+        "sasrec_ms_per_single_user": round(single_user_ms(recommender, [h for _, h, _ in cases["test"]]), 2),
+        "machine": f"{os.cpu_count()} CPU cores",
+        "load_average_1min": [round(load_before, 2), round(os.getloadavg()[0], 2)],
+    }
     return SequentialRun(split, runs["validation"], runs["test"], chosen, training_report, info)
 
 
@@ -228,28 +277,39 @@ METRIC_COLUMNS = ("recall@1", "recall@5", "recall@10", "recall@20", "ndcg@10")
 def table_lines(summary: dict) -> list[str]:
     """A markdown table: test metrics with 95% intervals, and validation R@10 / NDCG@10, per system."""
     test, validation = summary["test"], summary["validation"]
-    lines = ["| system | R@1 | R@5 | R@10 | R@20 | NDCG@10 | R@10 95% CI | NDCG@10 95% CI | validation R@10 | validation NDCG@10 | ms / user |",
-             "| --- |" + " ---: |" * 5 + " --- | --- |" + " ---: |" * 3]
-    rows = {test["system"]: (test["metrics"], validation["metrics"]),
-            **{scores["label"]: (scores, validation["baselines"][name]) for name, scores in test["baselines"].items()}}
+    lines = [
+        "| system | R@1 | R@5 | R@10 | R@20 | NDCG@10 | R@10 95% CI | NDCG@10 95% CI | validation R@10 | validation NDCG@10 | ms / user |",
+        "| --- |" + " ---: |" * 5 + " --- | --- |" + " ---: |" * 3,
+    ]
+    rows = {
+        test["system"]: (test["metrics"], validation["metrics"]),
+        **{scores["label"]: (scores, validation["baselines"][name]) for name, scores in test["baselines"].items()},
+    }
     for label, (scores, checked) in rows.items():
         low, high = scores["recall@10_ci95"]
         nlow, nhigh = scores["ndcg@10_ci95"]
-        lines.append(f"| {label} | " + " | ".join(f"{scores[c]:.4f}" for c in METRIC_COLUMNS)
-                     + f" | [{low:.3f}, {high:.3f}] | [{nlow:.3f}, {nhigh:.3f}] | {checked['recall@10']:.4f} "
-                       f"| {checked['ndcg@10']:.4f} | {scores['ms_per_user']:.2f} |")
+        lines.append(
+            f"| {label} | "
+            + " | ".join(f"{scores[c]:.4f}" for c in METRIC_COLUMNS)
+            + f" | [{low:.3f}, {high:.3f}] | [{nlow:.3f}, {nhigh:.3f}] | {checked['recall@10']:.4f} "
+            f"| {checked['ndcg@10']:.4f} | {scores['ms_per_user']:.2f} |"
+        )
     return lines
 
 
 def print_report(summary: dict) -> None:
-    print(f"MovieLens-100k, split {summary['split']}: {summary['users']} users, {summary['items']:,} items, "
-          f"{summary['interactions']:,} interactions ({summary['seconds']} s on {summary['machine']}, 1-minute load "
-          f"average {summary['load_average_1min'][0]} at the start, {summary['load_average_1min'][1]} at the end)")
+    print(
+        f"MovieLens-100k, split {summary['split']}: {summary['users']} users, {summary['items']:,} items, "
+        f"{summary['interactions']:,} interactions ({summary['seconds']} s on {summary['machine']}, 1-minute load "
+        f"average {summary['load_average_1min'][0]} at the start, {summary['load_average_1min'][1]} at the end)"
+    )
     print(f"protocol: {summary['protocol']}")
     for line in table_lines(summary):
         print(line)
     print(f"chosen on validation: {summary['chosen']}")
-    print(f"SASRec training: {summary['sasrec_training']}; one user's top 50: {summary['sasrec_ms_per_single_user']} ms")
+    print(
+        f"SASRec training: {summary['sasrec_training']}; one user's top 50: {summary['sasrec_ms_per_single_user']} ms"
+    )
 
 
 def markdown_lines(summary: dict, command: str) -> list[str]:
@@ -266,7 +326,7 @@ def markdown_lines(summary: dict, command: str) -> list[str]:
         *table_lines(summary),
         "",
         f"Chosen on validation: EASE l2 {chosen['ease_l2']:g}, recency decay {chosen['ease_decay']:g}; transitions decay "
-        f"{chosen['transition_decay']:g}; blend weights (of per-user standardized scores) {weights}. The \"blend without\" rows "
+        f'{chosen["transition_decay"]:g}; blend weights (of per-user standardized scores) {weights}. The "blend without" rows '
         "re-tune the weights on validation without that part (the ablation).",
         f"SASRec: best validation epoch {trained.get('best_epoch')} of {trained.get('epochs_run')}, trained in "
         f"{trained.get('seconds')} s with {trained.get('threads')} torch thread(s); one user's top 50, one request at a "

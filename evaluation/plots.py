@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
 
 
 @dataclass(frozen=True)
@@ -41,8 +41,16 @@ def recall_curves(panels: Sequence[CurvePanel], path: Path) -> Path:
             axis.plot(list(panel.ks), list(values), label=label, linewidth=1.6)
         markers = iter("osD^vP*X")
         for label, points in panel.published.items():
-            axis.scatter(list(points), list(points.values()), marker=next(markers, "o"), s=36, zorder=3,
-                         label=f"{label} (published)", edgecolors="black", linewidths=0.5)
+            axis.scatter(
+                list(points),
+                list(points.values()),
+                marker=next(markers, "o"),
+                s=36,
+                zorder=3,
+                label=f"{label} (published)",
+                edgecolors="black",
+                linewidths=0.5,
+            )
         axis.set_xscale("log")
         axis.set_xlabel("K")
         axis.set_ylabel("Recall@K")
@@ -59,7 +67,9 @@ def recall_curves(panels: Sequence[CurvePanel], path: Path) -> Path:
 def latency_bars(panels: Sequence[BarPanel], path: Path) -> Path:
     plt = _pyplot()
     rows = max(len(panel.values) for panel in panels)
-    figure, axes = plt.subplots(len(panels), 1, figsize=(9, 0.32 * rows * len(panels) + 1.6 * len(panels)), squeeze=False)
+    figure, axes = plt.subplots(
+        len(panels), 1, figsize=(9, 0.32 * rows * len(panels) + 1.6 * len(panels)), squeeze=False
+    )
     for axis, panel in zip(axes[:, 0], panels):
         labels, values = list(panel.values), list(panel.values.values())
         bars = axis.barh(range(len(values)), values, color="#4C72B0")

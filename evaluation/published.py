@@ -14,7 +14,9 @@ class Published:
 
 KOSTRIC_BALOG = "Kostric & Balog (2026), standardized re-evaluation of CRS models on ReDial"
 HE_2023 = "He et al., Large Language Models as Zero-Shot Conversational Recommenders, CIKM 2023"
-LLAMAREC = "Yue et al., LlamaRec: Two-Stage Recommendation using Large Language Models for Ranking, 2023 (arXiv 2311.02089)"
+LLAMAREC = (
+    "Yue et al., LlamaRec: Two-Stage Recommendation using Large Language Models for Ranking, 2023 (arXiv 2311.02089)"
+)
 
 REDIAL_NOVEL = (
     Published("KBRD", {"recall@10": 0.148, "recall@50": 0.300}, KOSTRIC_BALOG),

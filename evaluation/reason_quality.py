@@ -32,9 +32,9 @@ import re
 import statistics
 import sys
 import time
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Iterable, Sequence
 
 from chat.state import DialogueState
 from retrieval.catalog import Catalog, Item
@@ -43,34 +43,220 @@ log = logging.getLogger("evaluation.reason_quality")
 
 # Words that name a genre, other than the genre's own name.
 GENRE_FORMS = {
-    "science fiction": ("sci-fi", "scifi"), "animation": ("animated", "cartoon"), "biography": ("biopic", "biographical"),
-    "comedy": ("comedic", "comedies"), "romance": ("romantic", "rom-com", "romcom"), "history": ("historical",),
-    "sport": ("sports",), "documentary": ("documentaries",), "thriller": ("thrillers",), "western": ("westerns",),
-    "musical": ("musicals",), "adventure": ("adventures",), "fantasy": ("fantasies",), "mystery": ("mysteries",),
-    "horror": ("horrors",), "war": ("wartime",),
+    "science fiction": ("sci-fi", "scifi"),
+    "animation": ("animated", "cartoon"),
+    "biography": ("biopic", "biographical"),
+    "comedy": ("comedic", "comedies"),
+    "romance": ("romantic", "rom-com", "romcom"),
+    "history": ("historical",),
+    "sport": ("sports",),
+    "documentary": ("documentaries",),
+    "thriller": ("thrillers",),
+    "western": ("westerns",),
+    "musical": ("musicals",),
+    "adventure": ("adventures",),
+    "fantasy": ("fantasies",),
+    "mystery": ("mysteries",),
+    "horror": ("horrors",),
+    "war": ("wartime",),
 }
 _CONNECTORS = {"of", "the", "and", "de", "da", "del", "di", "du", "van", "von", "der", "le", "la", "a", "in", "on"}
 # Words that open a sentence without naming anything, beyond those the catalogue's own text uses in lower case.
-_OPENERS = {"a", "an", "the", "this", "that", "it", "its", "if", "for", "with", "from", "by", "in", "on", "as", "like",
-            "unlike", "expect", "here", "there", "you", "your", "i", "we", "fans", "lovers", "anyone", "one", "another",
-            "both", "set", "told", "made", "shot", "directed", "starring", "featuring", "perfect", "great", "ideal",
-            "think", "imagine", "picture", "where", "when", "what", "why", "how", "who", "just", "still", "also",
-            "and", "but", "or", "so", "yet", "no", "not", "more", "less", "much", "very", "all", "some", "any", "each",
-            "every", "few", "many", "most", "best", "good", "fine", "nice", "same", "such", "my", "our", "their", "his",
-            "her", "these", "those", "is", "are", "was", "were", "be", "has", "have", "had", "do", "does", "did", "try",
-            "watch", "see", "enjoy", "love", "loved", "liked", "wanted", "asked", "since", "after", "before", "because",
-            "although", "though", "while", "once", "until", "then", "now", "even", "only", "right", "well", "over",
-            "under", "through", "into", "about", "around", "between", "without", "within", "against", "during",
-            "despite", "either", "neither", "unless", "keeping", "on", "at", "to", "up", "out", "off", "down"}
-_STOP = _OPENERS | {"something", "anything", "film", "films", "movie", "movies", "please", "want", "looking", "recommend",
-                    "maybe", "kind", "sort", "tonight", "really", "else", "other", "older", "newer", "recent", "options",
-                    "ones", "one", "about", "of", "to", "at", "me", "them", "then", "than", "too", "get", "give"}
+_OPENERS = {
+    "a",
+    "an",
+    "the",
+    "this",
+    "that",
+    "it",
+    "its",
+    "if",
+    "for",
+    "with",
+    "from",
+    "by",
+    "in",
+    "on",
+    "as",
+    "like",
+    "unlike",
+    "expect",
+    "here",
+    "there",
+    "you",
+    "your",
+    "i",
+    "we",
+    "fans",
+    "lovers",
+    "anyone",
+    "one",
+    "another",
+    "both",
+    "set",
+    "told",
+    "made",
+    "shot",
+    "directed",
+    "starring",
+    "featuring",
+    "perfect",
+    "great",
+    "ideal",
+    "think",
+    "imagine",
+    "picture",
+    "where",
+    "when",
+    "what",
+    "why",
+    "how",
+    "who",
+    "just",
+    "still",
+    "also",
+    "and",
+    "but",
+    "or",
+    "so",
+    "yet",
+    "no",
+    "not",
+    "more",
+    "less",
+    "much",
+    "very",
+    "all",
+    "some",
+    "any",
+    "each",
+    "every",
+    "few",
+    "many",
+    "most",
+    "best",
+    "good",
+    "fine",
+    "nice",
+    "same",
+    "such",
+    "my",
+    "our",
+    "their",
+    "his",
+    "her",
+    "these",
+    "those",
+    "is",
+    "are",
+    "was",
+    "were",
+    "be",
+    "has",
+    "have",
+    "had",
+    "do",
+    "does",
+    "did",
+    "try",
+    "watch",
+    "see",
+    "enjoy",
+    "love",
+    "loved",
+    "liked",
+    "wanted",
+    "asked",
+    "since",
+    "after",
+    "before",
+    "because",
+    "although",
+    "though",
+    "while",
+    "once",
+    "until",
+    "then",
+    "now",
+    "even",
+    "only",
+    "right",
+    "well",
+    "over",
+    "under",
+    "through",
+    "into",
+    "about",
+    "around",
+    "between",
+    "without",
+    "within",
+    "against",
+    "during",
+    "despite",
+    "either",
+    "neither",
+    "unless",
+    "keeping",
+    "at",
+    "to",
+    "up",
+    "out",
+    "off",
+    "down",
+}
+_STOP = _OPENERS | {
+    "something",
+    "anything",
+    "film",
+    "films",
+    "movie",
+    "movies",
+    "please",
+    "want",
+    "looking",
+    "recommend",
+    "maybe",
+    "kind",
+    "sort",
+    "tonight",
+    "really",
+    "else",
+    "other",
+    "older",
+    "newer",
+    "recent",
+    "options",
+    "ones",
+    "one",
+    "about",
+    "of",
+    "to",
+    "at",
+    "me",
+    "them",
+    "then",
+    "than",
+    "too",
+    "get",
+    "give",
+}
 _WORD = re.compile(r"[a-z0-9]+(?:['’-][a-z0-9]+)*")
 _CAP_RUN = re.compile(r"[A-Z][\w'’.-]*(?:\s+(?:(?:" + "|".join(_CONNECTORS) + r")\s+)*[A-Z][\w'’.-]*)*")
 _SENTENCE_START = re.compile(r"(?:^|[.!?:;—–(\"“]\s*|\s-\s)$")
-_NUMBER = re.compile(r"(?<![\w.])['’]?(\d+(?:\.\d+)?)(['’]?s)?(?:\s*-?\s*(hours?|hrs?|minutes?|mins?))?\b", re.IGNORECASE)
-_DECADE_WORDS = {"twenties": 2, "thirties": 3, "forties": 4, "fifties": 5, "sixties": 6, "seventies": 7,
-                 "eighties": 8, "nineties": 9}
+_NUMBER = re.compile(
+    r"(?<![\w.])['’]?(\d+(?:\.\d+)?)(['’]?s)?(?:\s*-?\s*(hours?|hrs?|minutes?|mins?))?\b", re.IGNORECASE
+)
+_DECADE_WORDS = {
+    "twenties": 2,
+    "thirties": 3,
+    "forties": 4,
+    "fifties": 5,
+    "sixties": 6,
+    "seventies": 7,
+    "eighties": 8,
+    "nineties": 9,
+}
 _NEGATION = r"\b(?:no|not|without|free of|zero|nothing)\b(?:\s+[\w-]+){0,2}?\s+"
 
 
@@ -100,9 +286,9 @@ class Request:
     avoided: tuple[str, ...] = ()
 
     @classmethod
-    def from_state(cls, state: DialogueState, catalog: Catalog) -> "Request":
+    def from_state(cls, state: DialogueState, catalog: Catalog) -> Request:
         """Example: liked Alien, wants horror, said "scary", avoids gore
-                 -> Request(("Alien",), ("Alien",), ("horror", "scary"), ("gore",))"""
+        -> Request(("Alien",), ("Alien",), ("horror", "scary"), ("gore",))"""
         liked = tuple(catalog[i].title for i in state.liked if i in catalog)
         named = liked + tuple(catalog[i].title for i in state.disliked if i in catalog)
         preference_words = [w for text in state.preferences for w in words(text) if w not in _STOP and len(w) > 2]
@@ -120,18 +306,38 @@ class FactChecker:
     common: frozenset[str]  # words the catalogue's free text uses in lower case: a sentence may open with them
 
     @classmethod
-    def of(cls, catalog: Catalog) -> "FactChecker":
-        people = {p for item in catalog for name in (*item.directors, *item.cast) if name.strip()
-                  for p in (_plain(name), _plain(name.split()[-1]))}
-        lower = {w for item in catalog for w in re.findall(r"\b[a-z][a-z'-]+\b", " ".join((item.synopsis, *item.keywords)))}
-        return cls(frozenset(catalog.genres), frozenset(_plain(item.title) for item in catalog), frozenset(people),
-                   frozenset(lower | _OPENERS))
+    def of(cls, catalog: Catalog) -> FactChecker:
+        people = {
+            p
+            for item in catalog
+            for name in (*item.directors, *item.cast)
+            if name.strip()
+            for p in (_plain(name), _plain(name.split()[-1]))
+        }
+        lower = {
+            w for item in catalog for w in re.findall(r"\b[a-z][a-z'-]+\b", " ".join((item.synopsis, *item.keywords)))
+        }
+        return cls(
+            frozenset(catalog.genres),
+            frozenset(_plain(item.title) for item in catalog),
+            frozenset(people),
+            frozenset(lower | _OPENERS),
+        )
 
 
 def card_text(item: Item) -> str:
     """Everything an item's card says, as one text: title, year, runtime, genres, people, synopsis, keywords."""
-    return " ".join((item.label, f"{item.runtime_min} minutes" if item.runtime_min else "", *item.genres, *item.directors,
-                     *item.cast, item.synopsis, *item.keywords))
+    return " ".join(
+        (
+            item.label,
+            f"{item.runtime_min} minutes" if item.runtime_min else "",
+            *item.genres,
+            *item.directors,
+            *item.cast,
+            item.synopsis,
+            *item.keywords,
+        )
+    )
 
 
 def _number_fits(value: float, suffix: str, unit: str, item: Item, card_plain: str) -> bool:
@@ -144,7 +350,9 @@ def _number_fits(value: float, suffix: str, unit: str, item: Item, card_plain: s
         return True
     if suffix:  # a decade: "1970s", "70s"
         decade = int(value) if value >= 100 else int(value) + 1900
-        return (item.year is not None and item.year // 10 * 10 in (decade, int(value) + 2000)) or f" {number}s " in card_plain
+        return (
+            item.year is not None and item.year // 10 * 10 in (decade, int(value) + 2000)
+        ) or f" {number}s " in card_plain
     if unit.startswith(("hour", "hr")):
         return item.runtime_min is not None and abs(value * 60 - item.runtime_min) <= 15
     if unit.startswith("min"):
@@ -169,8 +377,11 @@ def unsupported_facts(reason: str, item: Item, request: Request, checker: FactCh
         if not _number_fits(value, suffix, unit, item, allowed):
             problems.append(f"number {match.group().strip()}")
     for word, tens in _DECADE_WORDS.items():
-        if re.search(rf"\b{word}\b", reason, re.IGNORECASE) and (item.year is None or item.year // 10 % 10 != tens) \
-                and f" {word} " not in allowed:
+        if (
+            re.search(rf"\b{word}\b", reason, re.IGNORECASE)
+            and (item.year is None or item.year // 10 % 10 != tens)
+            and f" {word} " not in allowed
+        ):
             problems.append(f"decade {word}")
     spoken = _plain(reason)
     for genre in sorted(checker.genres - set(item.genres)):
@@ -321,8 +532,9 @@ def measure(engine, scripts, progress: bool = True) -> dict:
     tally = ReasonTally(FactChecker.of(engine.catalog))
     llm = engine.llm is not None and engine.settings.explainer == "llm"
     turn_s: list[float] = []
-    for script in tqdm(scripts, desc=engine.settings.adapter_id or "reasons", unit="conversation", leave=False,
-                       disable=not progress):
+    for script in tqdm(
+        scripts, desc=engine.settings.adapter_id or "reasons", unit="conversation", leave=False, disable=not progress
+    ):
         session = engine.new_session()
         session.logging_enabled = False
         tally.start_conversation()
@@ -336,8 +548,11 @@ def measure(engine, scripts, progress: bool = True) -> dict:
             by_llm = {e["item_id"] for e in result.explanations if not e["problems"]}
             shown = [ShownReason(s.item, s.why, s.item.id in by_llm) for s in result.items]
             tally.add_reply(shown, Request.from_state(state, engine.catalog))
-    return {**tally.summary(llm=llm), "turns": len(turn_s),
-            "median_turn_s": round(statistics.median(turn_s), 2) if turn_s else None}
+    return {
+        **tally.summary(llm=llm),
+        "turns": len(turn_s),
+        "median_turn_s": round(statistics.median(turn_s), 2) if turn_s else None,
+    }
 
 
 def run_variant(base, variant: str, settings, scripts, progress: bool = True) -> dict:
@@ -349,33 +564,52 @@ def run_variant(base, variant: str, settings, scripts, progress: bool = True) ->
     started = time.perf_counter()
     adapter = variant if variant in ("templates", "none") or Path(variant).exists() else str(PROJECT_ROOT / variant)
     llm = None if variant == "templates" else LocalChatModel.from_settings(replace(settings, adapter=adapter))
-    engine = ChatEngine(base.catalog, base.search, llm, None,
-                        replace(base.settings, planner="rules", explainer="llm" if llm else "template",
-                                model_id=llm.name if llm else "none", adapter_id=variant))
+    engine = ChatEngine(
+        base.catalog,
+        base.search,
+        llm,
+        None,
+        replace(
+            base.settings,
+            planner="rules",
+            explainer="llm" if llm else "template",
+            model_id=llm.name if llm else "none",
+            adapter_id=variant,
+        ),
+    )
     load_s = time.perf_counter() - started
     return {"variant": variant, **measure(engine, scripts, progress), "load_s": round(load_s, 1)}
 
 
 DEFAULT_VARIANTS = ("templates", "none", "adapters/default")
 LABELS = {"templates": "templates", "none": "base model (`--adapter none`)"}
-COLUMNS = (("llm_kept_rate", "LLM reasons kept by the guard"), ("false_fact_reasons", "shown reasons with a false fact"),
-           ("reply_without_repeat_rate", "replies with no 3-word phrase in two lines"),
-           ("cross_turn_repeat_rate", "reasons repeating a phrase of an earlier turn"),
-           ("tied_rate", "reasons tied to the person's words"), ("llm_tied_rate", "of the kept LLM reasons, tied"),
-           ("mean_words", "words / reason"))
+COLUMNS = (
+    ("llm_kept_rate", "LLM reasons kept by the guard"),
+    ("false_fact_reasons", "shown reasons with a false fact"),
+    ("reply_without_repeat_rate", "replies with no 3-word phrase in two lines"),
+    ("cross_turn_repeat_rate", "reasons repeating a phrase of an earlier turn"),
+    ("tied_rate", "reasons tied to the person's words"),
+    ("llm_tied_rate", "of the kept LLM reasons, tied"),
+    ("mean_words", "words / reason"),
+)
 
 
 def table(rows: Iterable[dict]) -> str:
     """A markdown table, one row per variant."""
-    lines = ["| variant | " + " | ".join(label for _, label in COLUMNS) + " | reasons (turns) | median s / turn |",
-             "| --- |" + " ---: |" * (len(COLUMNS) + 2)]
+    lines = [
+        "| variant | " + " | ".join(label for _, label in COLUMNS) + " | reasons (turns) | median s / turn |",
+        "| --- |" + " ---: |" * (len(COLUMNS) + 2),
+    ]
     for row in rows:
         cells = []
         for key, _ in COLUMNS:
             value = row[key]
             cells.append("n/a" if value is None else f"{value:.0%}" if key.endswith("rate") else f"{value}")
-        lines.append(f"| {LABELS.get(row['variant'], row['variant'])} | " + " | ".join(cells)
-                     + f" | {row['reasons']} ({row['turns']}) | {row['median_turn_s']} |")
+        lines.append(
+            f"| {LABELS.get(row['variant'], row['variant'])} | "
+            + " | ".join(cells)
+            + f" | {row['reasons']} ({row['turns']}) | {row['median_turn_s']} |"
+        )
     return "\n".join(lines)
 
 
@@ -383,10 +617,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     from evaluation.grounding import SCRIPTS
     from evaluation.system import DEFAULT_CACHE
 
-    parser = argparse.ArgumentParser(prog="python -m evaluation.reason_quality", description=__doc__.split("\n")[0],
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("--variants", default=",".join(DEFAULT_VARIANTS),
-                        help="comma-separated: 'templates', 'none' (the base model) or an adapter folder")
+    parser = argparse.ArgumentParser(
+        prog="python -m evaluation.reason_quality",
+        description=__doc__.split("\n")[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument(
+        "--variants",
+        default=",".join(DEFAULT_VARIANTS),
+        help="comma-separated: 'templates', 'none' (the base model) or an adapter folder",
+    )
     parser.add_argument("--limit", type=int, help="only the first N scripted conversations")
     parser.add_argument("--scripts", type=Path, default=SCRIPTS, help="scripted conversations (JSON)")
     parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="folder for the cached demo index")
@@ -398,21 +638,37 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def run(variants: Sequence[str], cache_dir: Path, scripts_path: Path, limit: int | None = None, threads: int = 0,
-        progress: bool = True) -> dict:
+def run(
+    variants: Sequence[str],
+    cache_dir: Path,
+    scripts_path: Path,
+    limit: int | None = None,
+    threads: int = 0,
+    progress: bool = True,
+) -> dict:
     """Every variant over the scripted conversations (the first `limit` of them); rows ready for `table`."""
     from chat.assemble import build_engine
     from chat.settings import Settings
     from evaluation.grounding import DEMO_CATALOG, load_scripts
 
     started = time.perf_counter()
-    settings = Settings(catalog=str(DEMO_CATALOG), index=str(Path(cache_dir) / "movies"), rebuild_index=True, llm="none",
-                        no_log=True, threads=threads)
+    settings = Settings(
+        catalog=str(DEMO_CATALOG),
+        index=str(Path(cache_dir) / "movies"),
+        rebuild_index=True,
+        llm="none",
+        no_log=True,
+        threads=threads,
+    )
     base = build_engine(settings, progress=False)
     scripts = load_scripts(scripts_path)[:limit]
     rows = [run_variant(base, variant, settings, scripts, progress) for variant in variants]
-    return {"conversations": len(scripts), "rows": rows, "seconds": round(time.perf_counter() - started, 1),
-            "finished": time.strftime("%Y-%m-%d %H:%M %Z")}
+    return {
+        "conversations": len(scripts),
+        "rows": rows,
+        "seconds": round(time.perf_counter() - started, 1),
+        "finished": time.strftime("%Y-%m-%d %H:%M %Z"),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -421,12 +677,16 @@ def main(argv: list[str] | None = None) -> int:
     variants = [v.strip() for v in args.variants.split(",") if v.strip()]
     for variant in variants:
         if variant not in ("templates", "none") and not (Path(variant) / "adapter_config.json").is_file():
-            print(f"error: --variants: {variant!r} is neither 'templates', 'none' nor an adapter folder", file=sys.stderr)
+            print(
+                f"error: --variants: {variant!r} is neither 'templates', 'none' nor an adapter folder", file=sys.stderr
+            )
             return 2
     result = run(variants, args.cache, args.scripts, args.limit, args.threads)
     result["command"] = "python -m evaluation.reason_quality " + " ".join(argv if argv is not None else sys.argv[1:])
-    print(f"{result['conversations']} scripted conversations, rules planner, same items for every variant "
-          f"({result['seconds']} s)\n")
+    print(
+        f"{result['conversations']} scripted conversations, rules planner, same items for every variant "
+        f"({result['seconds']} s)\n"
+    )
     print(table(result["rows"]))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)

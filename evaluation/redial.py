@@ -60,10 +60,10 @@ import logging
 import os
 import sys
 import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, Sequence
 
 from tqdm.auto import tqdm
 
@@ -162,8 +162,9 @@ def exact_reading(reading: Reading, named: Sequence[str]) -> Reading:
     return replace(reading, liked=tuple(liked), disliked=tuple(disliked))
 
 
-def replay(dialogues: Iterable[Dialogue], universe: RedialCatalog, titles: TitleMatcher,
-           people: frozenset[str]) -> Iterator[RecommenderTurn]:
+def replay(
+    dialogues: Iterable[Dialogue], universe: RedialCatalog, titles: TitleMatcher, people: frozenset[str]
+) -> Iterator[RecommenderTurn]:
     """Each recommender turn that mentions a movie of the universe, in dialogue order.
 
     As `finetune.redial.recommendation_turns`: seeker turns update the state; movies the
@@ -183,8 +184,9 @@ def replay(dialogues: Iterable[Dialogue], universe: RedialCatalog, titles: Title
                 state = update_state(state, reading, catalog)
                 exact_state = update_state(exact_state, exact_reading(reading, mentioned), catalog)
             elif mentioned:
-                yield RecommenderTurn(dialogue.id, "\n".join(lines), message, reading, state, exact_state,
-                                      tuple(earlier), mentioned)
+                yield RecommenderTurn(
+                    dialogue.id, "\n".join(lines), message, reading, state, exact_state, tuple(earlier), mentioned
+                )
                 state = record_shown(state, list(mentioned))
                 exact_state = record_shown(exact_state, list(mentioned))
             lines.append(f"{turn.role.capitalize()}: {turn.text}")
@@ -223,8 +225,11 @@ class BenchmarkRun:
         """(turn number, target) pairs that count under the protocol."""
         if protocol not in PROTOCOLS:
             raise ValueError(f"protocol must be one of {PROTOCOLS}, got {protocol!r}")
-        return [(number, target) for number, turn in enumerate(self.turns)
-                for target in (turn.novel if protocol == "novel" else turn.targets)]
+        return [
+            (number, target)
+            for number, turn in enumerate(self.turns)
+            for target in (turn.novel if protocol == "novel" else turn.targets)
+        ]
 
     def ranks(self, name: str, protocol: str) -> list[int | None]:
         rankings = self.systems[name].rankings
@@ -269,12 +274,20 @@ def soft_genres(state: DialogueState) -> DialogueState:
     """
     if not state.wishes("genre"):
         return state
-    return replace(state, conditions=tuple(c for c in state.conditions if wish_kind(c) != "genre"),
-                   preferences=(" ".join(sorted(state.wanted("genres"))), *state.preferences))
+    return replace(
+        state,
+        conditions=tuple(c for c in state.conditions if wish_kind(c) != "genre"),
+        preferences=(" ".join(sorted(state.wanted("genres"))), *state.preferences),
+    )
 
 
-def engine_rankings(engine: ChatEngine, turns: Sequence[RecommenderTurn], state_of: Callable[[RecommenderTurn], DialogueState],
-                    description: str, valid_calls: list[bool] | None = None) -> list[list[str]]:
+def engine_rankings(
+    engine: ChatEngine,
+    turns: Sequence[RecommenderTurn],
+    state_of: Callable[[RecommenderTurn], DialogueState],
+    description: str,
+    valid_calls: list[bool] | None = None,
+) -> list[list[str]]:
     """The engine's 50 for each turn; without an LLM, queries are encoded on one torch thread (see `one_torch_thread`).
 
     `valid_calls` collects, when the LLM plans, whether each of its search calls parsed.
@@ -322,7 +335,9 @@ class RedialSetup:
     ease: object
 
 
-def universe_from_items(items: Path, names: dict[str, str], embedder: Embedder | None) -> tuple[RedialCatalog, ItemIndex, Embedder]:
+def universe_from_items(
+    items: Path, names: dict[str, str], embedder: Embedder | None
+) -> tuple[RedialCatalog, ItemIndex, Embedder]:
     """The universe of an index folder built from the ReDial item text (item ids are ReDial movie ids)."""
     index = ItemIndex.open(items)
     embedder = embedder or load_embedder()
@@ -332,8 +347,16 @@ def universe_from_items(items: Path, names: dict[str, str], embedder: Embedder |
     return RedialCatalog(index.catalog, item_of, 0), index, embedder
 
 
-def prepare(data: Path, split: str = "test", limit: int | None = None, cache_dir: Path = DEFAULT_CACHE, progress: bool = True,
-            embedder: Embedder | None = None, items: Path | None = None, ease_lambda: float = EASE_LAMBDA) -> RedialSetup:
+def prepare(
+    data: Path,
+    split: str = "test",
+    limit: int | None = None,
+    cache_dir: Path = DEFAULT_CACHE,
+    progress: bool = True,
+    embedder: Embedder | None = None,
+    items: Path | None = None,
+    ease_lambda: float = EASE_LAMBDA,
+) -> RedialSetup:
     """Read the split, the universe and the training dialogues; learn popularity, co-occurrence and EASE from training only."""
     if split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
@@ -347,18 +370,39 @@ def prepare(data: Path, split: str = "test", limit: int | None = None, cache_dir
         index = cached_index(universe.catalog, embedder, cache_dir, "redial-movies", progress=progress)
     fit, evaluated = fit_and_evaluated(split, folder, names)
     evaluated = evaluated[:limit] if limit else evaluated
-    baskets = [[i for i in dict.fromkeys(universe.item_id(m) for turn in dialogue.turns for m in turn.movie_ids) if i]
-               for dialogue in fit]
+    baskets = [
+        [i for i in dict.fromkeys(universe.item_id(m) for turn in dialogue.turns for m in turn.movie_ids) if i]
+        for dialogue in fit
+    ]
     known = {item.id for item in universe.catalog}
-    return RedialSetup(universe, index, embedder, fit, evaluated, baskets, baselines.PopularityRanker(baskets),
-                       baselines.cooccurrence_from_baskets(baskets, known),
-                       baselines.model_from_baskets(baskets, known, "ease", ease_lambda))
+    return RedialSetup(
+        universe,
+        index,
+        embedder,
+        fit,
+        evaluated,
+        baskets,
+        baselines.PopularityRanker(baskets),
+        baselines.cooccurrence_from_baskets(baskets, known),
+        baselines.model_from_baskets(baskets, known, "ease", ease_lambda),
+    )
 
 
-def run(data: Path, split: str = "test", limit: int | None = None, llm: bool = False, cache_dir: Path = DEFAULT_CACHE,
-        diagnostics: bool = True, progress: bool = True, embedder: Embedder | None = None, items: Path | None = None,
-        ranker: object = "none", ablation: bool = False, options: SearchOptions | None = None,
-        sequential: object = "none") -> BenchmarkRun:
+def run(
+    data: Path,
+    split: str = "test",
+    limit: int | None = None,
+    llm: bool = False,
+    cache_dir: Path = DEFAULT_CACHE,
+    diagnostics: bool = True,
+    progress: bool = True,
+    embedder: Embedder | None = None,
+    items: Path | None = None,
+    ranker: object = "none",
+    ablation: bool = False,
+    options: SearchOptions | None = None,
+    sequential: object = "none",
+) -> BenchmarkRun:
     """Replay the split's dialogues and rank with every system (see the module docstring).
 
     `diagnostics` adds the two diagnostic variants of the system, `ablation` the engine with parts left out;
@@ -374,42 +418,75 @@ def run(data: Path, split: str = "test", limit: int | None = None, llm: bool = F
     engine = engine_over(index, queries, ease, ranker=ranker, options=options)
     titles = ExactTitleMatcher(universe.catalog.items)
 
-    turns = list(replay(tqdm(setup.evaluated, desc="replay dialogues", unit="dialogue", leave=False, disable=not progress),
-                        universe, titles, engine.people))
+    turns = list(
+        replay(
+            tqdm(setup.evaluated, desc="replay dialogues", unit="dialogue", leave=False, disable=not progress),
+            universe,
+            titles,
+            engine.people,
+        )
+    )
     log.info("%d dialogues, %d recommender turns with a mention", len(setup.evaluated), len(turns))
 
     systems: dict[str, SystemRun] = {}
     systems["system"] = timed("system", lambda: engine_rankings(engine, turns, lambda t: t.state, "system (rules)"))
     if diagnostics:
-        systems["system_exact_mentions"] = timed("system_exact_mentions", lambda: engine_rankings(
-            engine, turns, lambda t: t.exact_state, "system (exact mentions)"))
-        systems["system_soft_genres"] = timed("system_soft_genres", lambda: engine_rankings(
-            engine, turns, lambda t: soft_genres(t.state), "system (soft genres)"))
+        systems["system_exact_mentions"] = timed(
+            "system_exact_mentions",
+            lambda: engine_rankings(engine, turns, lambda t: t.exact_state, "system (exact mentions)"),
+        )
+        systems["system_soft_genres"] = timed(
+            "system_soft_genres",
+            lambda: engine_rankings(engine, turns, lambda t: soft_genres(t.state), "system (soft genres)"),
+        )
     if ablation:
         for name, (sources, learned) in ABLATIONS.items():
-            variant = engine_over(index, queries, ease, ranker=ranker if learned else "none",
-                                  options=replace(engine.search.options, sources=sources))
-            systems[name] = timed(name, lambda: engine_rankings(variant, turns, lambda t: t.state, name))
+            variant = engine_over(
+                index,
+                queries,
+                ease,
+                ranker=ranker if learned else "none",
+                options=replace(engine.search.options, sources=sources),
+            )
+            systems[name] = timed(
+                name, lambda variant=variant, name=name: engine_rankings(variant, turns, lambda t: t.state, name)
+            )
         if sequential != "none":
-            variant = engine_over(index, queries, ease, ranker=ranker,
-                                  options=replace(engine.search.options, sources=("dense", "collaborative", "popularity")))
-            systems["ablation_no_sequential"] = timed("ablation_no_sequential", lambda: engine_rankings(
-                variant, turns, lambda t: t.state, "ablation_no_sequential"))
+            variant = engine_over(
+                index,
+                queries,
+                ease,
+                ranker=ranker,
+                options=replace(engine.search.options, sources=("dense", "collaborative", "popularity")),
+            )
+            systems["ablation_no_sequential"] = timed(
+                "ablation_no_sequential",
+                lambda: engine_rankings(variant, turns, lambda t: t.state, "ablation_no_sequential"),
+            )
     valid_calls: list[bool] = []
     if llm:
         engine_llm = engine_over(index, embedder, ease, load_llm(), ranker=ranker, options=options)
-        systems["system_llm"] = timed("system_llm", lambda: engine_rankings(
-            engine_llm, turns, lambda t: t.state, "system (LLM planner)", valid_calls))
+        systems["system_llm"] = timed(
+            "system_llm",
+            lambda: engine_rankings(engine_llm, turns, lambda t: t.state, "system (LLM planner)", valid_calls),
+        )
     systems["popularity"] = timed("popularity", lambda: [popularity.top(LIST_LENGTH, set(t.earlier)) for t in turns])
 
     def embedding() -> list[list[str]]:
         query_vectors = embedder.encode([last_words(t.context) for t in turns], batch_size=64, show_progress=progress)
         ids = [item.id for item in index.catalog.items]
-        return baselines.embedding_rankings(query_vectors, index.vectors, ids, LIST_LENGTH, [set(t.earlier) for t in turns])
+        return baselines.embedding_rankings(
+            query_vectors, index.vectors, ids, LIST_LENGTH, [set(t.earlier) for t in turns]
+        )
 
     systems["embedding"] = timed("embedding", embedding)
-    systems["collaborative"] = timed("collaborative", lambda: [
-        baselines.cooccurrence_ranking(cooccurrence, t.earlier, popularity, LIST_LENGTH, set(t.earlier)) for t in turns])
+    systems["collaborative"] = timed(
+        "collaborative",
+        lambda: [
+            baselines.cooccurrence_ranking(cooccurrence, t.earlier, popularity, LIST_LENGTH, set(t.earlier))
+            for t in turns
+        ],
+    )
     decay = engine.search.options.recency_decay
 
     def ease_ranking(turn: RecommenderTurn) -> list[str]:
@@ -418,16 +495,33 @@ def run(data: Path, split: str = "test", limit: int | None = None, llm: bool = F
 
     systems["ease"] = timed("ease", lambda: [ease_ranking(t) for t in turns])
     if sequential != "none":
-        systems["sequential"] = timed("sequential", lambda: [baselines.filled(
-            [i for i, _ in sequential.top(list(t.earlier), LIST_LENGTH, set(t.earlier))], popularity, LIST_LENGTH,
-            set(t.earlier)) for t in turns])
+        systems["sequential"] = timed(
+            "sequential",
+            lambda: [
+                baselines.filled(
+                    [i for i, _ in sequential.top(list(t.earlier), LIST_LENGTH, set(t.earlier))],
+                    popularity,
+                    LIST_LENGTH,
+                    set(t.earlier),
+                )
+                for t in turns
+            ],
+        )
     systems["repeat"] = timed("repeat", lambda: [baselines.repeat_ranking(t.earlier, LIST_LENGTH) for t in turns])
     info = {
-        "catalogue": {"items": len(universe.catalog), "redial_ids": len(universe.item_of),
-                      "joined_with_demo": universe.joined, "item_text": project_path(str(items)) if items else "title (year)",
-                      "train_dialogues": len(setup.baskets)},
-        "search": {"sources": [source.name for source in engine.search.sources], "ranker": engine.search.ranker.name,
-                   "recency_decay": decay, "ease_lambda": EASE_LAMBDA},
+        "catalogue": {
+            "items": len(universe.catalog),
+            "redial_ids": len(universe.item_of),
+            "joined_with_demo": universe.joined,
+            "item_text": project_path(str(items)) if items else "title (year)",
+            "train_dialogues": len(setup.baskets),
+        },
+        "search": {
+            "sources": [source.name for source in engine.search.sources],
+            "ranker": engine.search.ranker.name,
+            "recency_decay": decay,
+            "ease_lambda": EASE_LAMBDA,
+        },
         "limit_dialogues": limit,
     }
     if llm:
@@ -437,38 +531,68 @@ def run(data: Path, split: str = "test", limit: int | None = None, llm: bool = F
             "valid_call_rate": round(sum(valid_calls) / len(valid_calls), 4) if valid_calls else None,
             "changed_top10_rate": round(changed_share(systems["system_llm"].rankings, systems["system"].rankings), 4),
         }
-    return BenchmarkRun("redial", split, turns, systems, "system_llm" if llm else "system", info,
-                        time.perf_counter() - started)
+    return BenchmarkRun(
+        "redial", split, turns, systems, "system_llm" if llm else "system", info, time.perf_counter() - started
+    )
 
 
 def print_table(summary: dict) -> None:
     name = {"redial": "ReDial", "inspired": "INSPIRED"}.get(summary["benchmark"], summary["benchmark"])
-    print(f"{name} {summary['split']}, protocol {summary['protocol']}: {summary['n']} targets in "
-          f"{summary['n_turns']} turns of {summary['n_dialogues']} dialogues ({summary['seconds']} s)")
+    print(
+        f"{name} {summary['split']}, protocol {summary['protocol']}: {summary['n']} targets in "
+        f"{summary['n_turns']} turns of {summary['n_dialogues']} dialogues ({summary['seconds']} s)"
+    )
     print(f"{'system':66} {'R@1':>6} {'R@10':>6} {'R@50':>6}  {'R@10 95% CI':>15} {'ms/turn':>8}")
     rows = {summary["system"]: summary["metrics"], **{v["label"]: v for v in summary["baselines"].values()}}
     for label, scores in rows.items():
         low, high = scores["recall@10_ci95"]
-        print(f"{label:66} {scores['recall@1']:6.3f} {scores['recall@10']:6.3f} {scores['recall@50']:6.3f}  "
-              f"[{low:.3f}, {high:.3f}] {scores['ms_per_turn']:8.1f}")
+        print(
+            f"{label:66} {scores['recall@1']:6.3f} {scores['recall@10']:6.3f} {scores['recall@50']:6.3f}  "
+            f"[{low:.3f}, {high:.3f}] {scores['ms_per_turn']:8.1f}"
+        )
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m evaluation.redial", description=__doc__.split("\n")[0],
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("--data", type=Path, required=True, help="ReDial folder (movies_with_mentions.csv, test_data.jsonl, "
-                        "train_part_*.jsonl) or a folder holding redial/")
-    parser.add_argument("--items", type=Path, default=os.environ.get(ITEMS_ENV) or None,
-                        help=f"index folder built from the ReDial item text (see docs/benchmarks.md; env {ITEMS_ENV}); "
-                             "default: the title-only universe joined with the demo catalogue")
-    parser.add_argument("--ranker", default="none", help="learned ranker folder (finetune.train_ranker) or 'none' "
-                        "for the weighted fallback")
-    parser.add_argument("--sequential", default="none", help="sequential model folder (finetune.redial_sequential): "
-                        "a source of the engine and a baseline of its own; 'none' for neither")
+    parser = argparse.ArgumentParser(
+        prog="python -m evaluation.redial",
+        description=__doc__.split("\n")[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument(
+        "--data",
+        type=Path,
+        required=True,
+        help="ReDial folder (movies_with_mentions.csv, test_data.jsonl, "
+        "train_part_*.jsonl) or a folder holding redial/",
+    )
+    parser.add_argument(
+        "--items",
+        type=Path,
+        default=os.environ.get(ITEMS_ENV) or None,
+        help=f"index folder built from the ReDial item text (see docs/benchmarks.md; env {ITEMS_ENV}); "
+        "default: the title-only universe joined with the demo catalogue",
+    )
+    parser.add_argument(
+        "--ranker",
+        default="none",
+        help="learned ranker folder (finetune.train_ranker) or 'none' for the weighted fallback",
+    )
+    parser.add_argument(
+        "--sequential",
+        default="none",
+        help="sequential model folder (finetune.redial_sequential): "
+        "a source of the engine and a baseline of its own; 'none' for neither",
+    )
     parser.add_argument("--ablation", action="store_true", help="also rank with parts of the search left out")
-    parser.add_argument("--no-diagnostics", action="store_true", help="leave out the exact-mentions and soft-genres variants")
-    parser.add_argument("--split", choices=SPLITS, default="test",
-                        help="test, or validation (a fifth of the train dialogues; models learn from the rest)")
+    parser.add_argument(
+        "--no-diagnostics", action="store_true", help="leave out the exact-mentions and soft-genres variants"
+    )
+    parser.add_argument(
+        "--split",
+        choices=SPLITS,
+        default="test",
+        help="test, or validation (a fifth of the train dialogues; models learn from the rest)",
+    )
     parser.add_argument("--protocol", choices=(*PROTOCOLS, "both"), default="novel", help="which targets count")
     parser.add_argument("--limit", type=int, default=None, help="only the first N dialogues of the split")
     add_run_arguments(parser, llm_help="also rank with the LLM planner (slow: ~1 s per turn)")
@@ -479,17 +603,31 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     try:
-        result = run(args.data, args.split, args.limit, args.llm, args.cache, diagnostics=not args.no_diagnostics,
-                     items=args.items, ranker=args.ranker, ablation=args.ablation, sequential=args.sequential)
+        result = run(
+            args.data,
+            args.split,
+            args.limit,
+            args.llm,
+            args.cache,
+            diagnostics=not args.no_diagnostics,
+            items=args.items,
+            ranker=args.ranker,
+            ablation=args.ablation,
+            sequential=args.sequential,
+        )
     except (FileNotFoundError, StaleIndexError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     summary = result.summary("novel" if args.protocol == "both" else args.protocol)
     if args.json:
-        print(json.dumps({protocol: result.summary(protocol) for protocol in PROTOCOLS} if args.protocol == "both"
-                         else summary, indent=2))
+        print(
+            json.dumps(
+                {protocol: result.summary(protocol) for protocol in PROTOCOLS} if args.protocol == "both" else summary,
+                indent=2,
+            )
+        )
     else:
-        for protocol in (PROTOCOLS if args.protocol == "both" else (args.protocol,)):
+        for protocol in PROTOCOLS if args.protocol == "both" else (args.protocol,):
             print_table(result.summary(protocol))
     return 0
 

@@ -50,7 +50,9 @@ def fold_of(dialogue_id: str, folds: int) -> int:
     return int(hashlib.sha256(("fold:" + dialogue_id).encode()).hexdigest(), 16) % folds
 
 
-def fit_and_evaluated(split: str, redial_folder: Path, movie_names: dict[str, str]) -> tuple[list[Dialogue], list[Dialogue]]:
+def fit_and_evaluated(
+    split: str, redial_folder: Path, movie_names: dict[str, str]
+) -> tuple[list[Dialogue], list[Dialogue]]:
     """(dialogues the models learn from, dialogues evaluated) for the split."""
     if split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}, got {split!r}")

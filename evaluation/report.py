@@ -64,8 +64,12 @@ SIZES = {
 def redial_section(run: redial.BenchmarkRun) -> dict:
     return {
         **{protocol: run.summary(protocol) for protocol in redial.PROTOCOLS},
-        "curves": {protocol: {redial.LABELS[name]: [round(v, 4) for v in run.curve(name, protocol, CURVE_KS)]
-                              for name in run.systems} for protocol in redial.PROTOCOLS},
+        "curves": {
+            protocol: {
+                redial.LABELS[name]: [round(v, 4) for v in run.curve(name, protocol, CURVE_KS)] for name in run.systems
+            }
+            for protocol in redial.PROTOCOLS
+        },
     }
 
 
@@ -83,14 +87,16 @@ def collect(size: Size, data: Path, cache_dir: Path, progress: bool = True, embe
 
     load_before = os.getloadavg()[0]
     mark = time.perf_counter()
-    results["redial"] = redial_section(redial.run(data, "test", size.redial_dialogues, cache_dir=cache_dir, progress=progress,
-                                                  embedder=embedder))
+    results["redial"] = redial_section(
+        redial.run(data, "test", size.redial_dialogues, cache_dir=cache_dir, progress=progress, embedder=embedder)
+    )
     lap("redial", mark)
     mark = time.perf_counter()
     ml = movielens.run(data, size.movielens_users, cache_dir=cache_dir, progress=progress, embedder=embedder)
-    results["movielens"] = {"summary": ml.summary(),
-                            "curves": {movielens.LABELS[name]: [round(v, 4) for v in ml.curve(name, CURVE_KS)]
-                                       for name in ml.rankings}}
+    results["movielens"] = {
+        "summary": ml.summary(),
+        "curves": {movielens.LABELS[name]: [round(v, 4) for v in ml.curve(name, CURVE_KS)] for name in ml.rankings},
+    }
     lap("movielens", mark)
     mark = time.perf_counter()
     results["grounding"] = grounding.run("none", cache_dir, progress=progress, embedder=embedder)
@@ -100,13 +106,15 @@ def collect(size: Size, data: Path, cache_dir: Path, progress: bool = True, embe
         results["grounding_llm"] = grounding.run("local", cache_dir, progress=progress)
         lap("grounding_llm", mark)
         mark = time.perf_counter()
-        results["reason_quality"] = reason_quality.run(reason_quality.DEFAULT_VARIANTS, cache_dir, grounding.SCRIPTS,
-                                                       progress=progress)
+        results["reason_quality"] = reason_quality.run(
+            reason_quality.DEFAULT_VARIANTS, cache_dir, grounding.SCRIPTS, progress=progress
+        )
         lap("reason_quality", mark)
     if size.redial_llm_dialogues:
         mark = time.perf_counter()
-        run = redial.run(data, "test", size.redial_llm_dialogues, llm=True, cache_dir=cache_dir, diagnostics=False,
-                         progress=progress)
+        run = redial.run(
+            data, "test", size.redial_llm_dialogues, llm=True, cache_dir=cache_dir, diagnostics=False, progress=progress
+        )
         results["redial_llm"] = redial_section(run)
         lap("redial_llm", mark)
     results["durations_s"] = durations
@@ -138,24 +146,34 @@ def _redial_table(summary: dict, cited: tuple[published.Published, ...]) -> list
     rows = [summary["metrics"], *summary["baselines"].values()]
     for row in rows:
         name = f"**{row['label']}**" if row is summary["metrics"] else row["label"]
-        lines.append(f"| {name} | {_number(row['recall@1'])} | {_number(row['recall@10'])} | {_number(row['recall@50'])} "
-                     f"| {_interval(row['recall@10_ci95'])} | {row['ms_per_turn']:.1f} |")
+        lines.append(
+            f"| {name} | {_number(row['recall@1'])} | {_number(row['recall@10'])} | {_number(row['recall@50'])} "
+            f"| {_interval(row['recall@10_ci95'])} | {row['ms_per_turn']:.1f} |"
+        )
     for entry in cited:
-        lines.append(f"| {entry.system} (published) | | {_number(entry.metrics.get('recall@10'))} "
-                     f"| {_number(entry.metrics.get('recall@50'))} | | |")
+        lines.append(
+            f"| {entry.system} (published) | | {_number(entry.metrics.get('recall@10'))} "
+            f"| {_number(entry.metrics.get('recall@50'))} | | |"
+        )
     return lines
 
 
 def _movielens_table(summary: dict) -> list[str]:
-    lines = ["| system | R@10 | NDCG@10 | R@10 95% CI | NDCG@10 95% CI | R@50 | ms / user |",
-             "| --- | ---: | ---: | --- | --- | ---: | ---: |"]
+    lines = [
+        "| system | R@10 | NDCG@10 | R@10 95% CI | NDCG@10 95% CI | R@50 | ms / user |",
+        "| --- | ---: | ---: | --- | --- | ---: | ---: |",
+    ]
     for row in [summary["metrics"], *summary["baselines"].values()]:
         name = f"**{row['label']}**" if row is summary["metrics"] else row["label"]
-        lines.append(f"| {name} | {_number(row['recall@10'])} | {_number(row['ndcg@10'])} | {_interval(row['recall@10_ci95'])} "
-                     f"| {_interval(row['ndcg@10_ci95'])} | {_number(row['recall@50'])} | {row['ms_per_user']:.1f} |")
+        lines.append(
+            f"| {name} | {_number(row['recall@10'])} | {_number(row['ndcg@10'])} | {_interval(row['recall@10_ci95'])} "
+            f"| {_interval(row['ndcg@10_ci95'])} | {_number(row['recall@50'])} | {row['ms_per_user']:.1f} |"
+        )
     for entry in published.MOVIELENS:
-        lines.append(f"| {entry.system} (published) | {_number(entry.metrics.get('recall@10'), 4)} "
-                     f"| {_number(entry.metrics.get('ndcg@10'), 4)} | | | | |")
+        lines.append(
+            f"| {entry.system} (published) | {_number(entry.metrics.get('recall@10'), 4)} "
+            f"| {_number(entry.metrics.get('ndcg@10'), 4)} | | | | |"
+        )
     return lines
 
 
@@ -166,12 +184,22 @@ def _grounding_table(results: dict) -> list[str]:
     columns = list(runs) + ["embedding only, no filters"]
     lines = ["| rate | " + " | ".join(columns) + " |", "| --- |" + " ---: |" * len(columns)]
     baseline = results["grounding"]["baselines"]["embedding_only"]
-    for key in ("constraint_violation_rate", "unshown_or_unknown_reply_rate", "repeat_rate", "no_results_rate",
-                "reasons_replaced_rate", "guard_as_is_flag_rate"):
+    for key in (
+        "constraint_violation_rate",
+        "unshown_or_unknown_reply_rate",
+        "repeat_rate",
+        "no_results_rate",
+        "reasons_replaced_rate",
+        "guard_as_is_flag_rate",
+    ):
         values = [_number(run["metrics"].get(key)) for run in runs.values()] + [_number(baseline.get(key))]
         lines.append(f"| {key.replace('_', ' ')} | " + " | ".join(values) + " |")
     counts = [f"{run['metrics']['turns']} turns, {run['metrics']['shown']} shown" for run in runs.values()]
-    lines.append("| turns, items shown | " + " | ".join(counts + [f"{baseline['turns']} turns, {baseline['shown']} shown"]) + " |")
+    lines.append(
+        "| turns, items shown | "
+        + " | ".join(counts + [f"{baseline['turns']} turns, {baseline['shown']} shown"])
+        + " |"
+    )
     return lines
 
 
@@ -179,8 +207,11 @@ def _reason_quality_lines(measured: dict | None) -> list[str]:
     """The reason-quality section (`evaluation.reason_quality`), when it was measured."""
     if not measured:
         return []
-    how = (f"Measured by `{measured['command']}` (finished {measured['finished']}, {measured['seconds']:.0f} s)"
-           if measured.get("command") else f"Measured in this run ({measured['seconds']:.0f} s)")
+    how = (
+        f"Measured by `{measured['command']}` (finished {measured['finished']}, {measured['seconds']:.0f} s)"
+        if measured.get("command")
+        else f"Measured in this run ({measured['seconds']:.0f} s)"
+    )
     return [
         "## Reason quality",
         "",
@@ -197,16 +228,23 @@ def _reason_quality_lines(measured: dict | None) -> list[str]:
         "The last column is wall time on the machine as it was, other jobs included; turn latency is what "
         "`evaluation.latency` measures. False facts that reached the person:",
         "",
-        *[f"- {reason_quality.LABELS.get(row['variant'], row['variant'])}, {example['item']}: \"{example['reason']}\" "
-          f"({'; '.join(example['problems'])})" for row in measured["rows"] for example in row["false_fact_examples"][:4]],
+        *[
+            f'- {reason_quality.LABELS.get(row["variant"], row["variant"])}, {example["item"]}: "{example["reason"]}" '
+            f"({'; '.join(example['problems'])})"
+            for row in measured["rows"]
+            for example in row["false_fact_examples"][:4]
+        ],
         "",
     ]
 
 
 def _latency_lines(results: dict) -> list[str]:
-    lines = ["| stage (median ms per turn) | " + " | ".join(
-        ["no LLM"] + (["LLM"] if results.get("grounding_llm") else [])) + " |",
-             "| --- | ---: |" + (" ---: |" if results.get("grounding_llm") else "")]
+    lines = [
+        "| stage (median ms per turn) | "
+        + " | ".join(["no LLM"] + (["LLM"] if results.get("grounding_llm") else []))
+        + " |",
+        "| --- | ---: |" + (" ---: |" if results.get("grounding_llm") else ""),
+    ]
     for stage in grounding.LATENCY_STAGES:
         values = [results["grounding"]["latency_ms_median"].get(stage)]
         if results.get("grounding_llm"):
@@ -230,22 +268,24 @@ def findings(results: dict) -> list[str]:
         f"{_compare(system['recall@10'], base['popularity']['recall@10'])} popularity ({base['popularity']['recall@10']:.3f}) "
         f"and {_compare(system['recall@10'], base['collaborative']['recall@10'])} train co-occurrence "
         f"({base['collaborative']['recall@10']:.3f}); embedding the dialogue text alone gives {base['embedding']['recall@10']:.3f}. "
-        "Most of the universe is only \"Title (Year)\", so MiniLM similarity between items says little more than "
+        'Most of the universe is only "Title (Year)", so MiniLM similarity between items says little more than '
         "which titles share words; the engine recalls by that similarity and only reranks with co-occurrence.",
     ]
     if "system_exact_mentions" in base and "system_soft_genres" in base:
         exact, soft = base["system_exact_mentions"]["recall@10"], base["system_soft_genres"]["recall@10"]
         lines.append(
             f"- Diagnostics: giving the engine the seeker's mentions exactly moves R@10 to {exact:.3f} (title recognition "
-            f"in free text over 6.9k titles matches everyday words such as \"It\", \"Yes\" or \"The Watch\"); "
+            f'in free text over 6.9k titles matches everyday words such as "It", "Yes" or "The Watch"); '
             f"treating wanted genres as query words instead of filters moves it to {soft:.3f} (the genre filter keeps "
-            "only demo films, which are mostly well-known films, so it also acts as a popularity prior).")
+            "only demo films, which are mostly well-known films, so it also acts as a popularity prior)."
+        )
     ml = results["movielens"]["summary"]
     lines.append(
         f"- On MovieLens-100k the engine reaches R@10 {ml['metrics']['recall@10']:.3f} against "
         f"{ml['baselines']['cooccurrence']['recall@10']:.3f} for item-item co-occurrence over the whole history and "
         f"{ml['baselines']['cooccurrence_message']['recall@10']:.3f} over the titles in the message: next-item "
-        "prediction rewards interaction statistics, which the engine uses only to rerank what text similarity recalled.")
+        "prediction rewards interaction statistics, which the engine uses only to rerank what text similarity recalled."
+    )
     gr = results["grounding"]["metrics"]
     violations = results["grounding"]["violations"]
     own = sum(1 for v in violations if v.get("engine_filter_broken"))
@@ -255,10 +295,13 @@ def findings(results: dict) -> list[str]:
         f"filters. Of the {len(violations)} violating items, {own} break a constraint the engine had understood; the "
         f"others come from constraints its reader missed. Repeats: {gr['repeat_rate']:.3f}. The chat's own "
         f"`unshown_items` check, run on whole replies with its typo-tolerant title finder, flags "
-        f"{_percent(gr.get('guard_as_is_flag_rate'))} of the replies (its false alarms included).")
+        f"{_percent(gr.get('guard_as_is_flag_rate'))} of the replies (its false alarms included)."
+    )
     if results.get("grounding_llm"):
-        lines.append(f"- With the LLM explaining, the guard replaced "
-                     f"{_percent(results['grounding_llm']['metrics']['reasons_replaced_rate'])} of its reasons by templates.")
+        lines.append(
+            f"- With the LLM explaining, the guard replaced "
+            f"{_percent(results['grounding_llm']['metrics']['reasons_replaced_rate'])} of its reasons by templates."
+        )
     if results.get("redial_llm"):
         llm_novel = results["redial_llm"]["novel"]
         lines.append(
@@ -267,7 +310,8 @@ def findings(results: dict) -> list[str]:
             f"({llm_novel['metrics']['ms_per_turn']:.0f} ms against {llm_novel['baselines']['system']['ms_per_turn']:.0f} ms a turn); "
             f"its calls changed the top 10 in {_percent(llm_novel.get('llm_planner', {}).get('changed_top10_rate'))} of the "
             "turns, yet recall did not move (in the turns we looked at, the call mostly repeated the state's words or "
-            "chit-chat words such as \"appreciate time check\").")
+            'chit-chat words such as "appreciate time check").'
+        )
     return lines
 
 
@@ -283,12 +327,20 @@ def markdown(results: dict) -> str:
         "",
         f"Produced by `python -m evaluation.report --size {size['name']}` (finished {results['finished']}) "
         f"in **{minutes} min {seconds:02d} s** on {results['machine']} ({durations}"
-        + (f"; 1-minute load average {results['load_average_1min']['start']} at the start, "
-           f"{results['load_average_1min']['end']} at the end" if results.get("load_average_1min") else "") + "). "
+        + (
+            f"; 1-minute load average {results['load_average_1min']['start']} at the start, "
+            f"{results['load_average_1min']['end']} at the end"
+            if results.get("load_average_1min")
+            else ""
+        )
+        + "). "
         "Every number is from that run, except rows marked *published*: those are quoted from the cited papers and "
         "were not re-run here, under settings that differ from ours (see the notes under each table)."
-        + (" The reason-quality section was measured apart, by the command it names."
-           if (results.get("reason_quality") or {}).get("command") else ""),
+        + (
+            " The reason-quality section was measured apart, by the command it names."
+            if (results.get("reason_quality") or {}).get("command")
+            else ""
+        ),
         "",
         *([f"Note: {results['note']}", ""] if results.get("note") else []),
         "## Headlines",
@@ -317,7 +369,7 @@ def markdown(results: dict) -> str:
         "## ReDial: conversational recommendation",
         "",
         "Every recommender turn of a ReDial test dialogue that mentions a movie is one case; each system gets the "
-        "dialogue so far (mentions rendered as \"Title (Year)\") and ranks 50 movies. A sample is a (turn, mentioned "
+        'dialogue so far (mentions rendered as "Title (Year)") and ranks 50 movies. A sample is a (turn, mentioned '
         "movie) pair. *novel*: only movies not mentioned earlier in the dialogue (the honest protocol); *all*: every "
         "mention. Intervals are 95% bootstrap intervals that resample whole dialogues.",
         "",
@@ -325,8 +377,8 @@ def markdown(results: dict) -> str:
         f"ids, {rd['novel']['catalogue']['items']:,} items after merging ids of the same demo film), joined with the demo "
         f"catalogue's richer fields where normalized title and year match: {rd['novel']['catalogue']['joined_with_demo']} "
         "ReDial ids are demo films with genres, people, runtime, synopsis and keywords; every other item is only "
-        "\"Title (Year)\". The items are embedded with the app's MiniLM and indexed with FAISS (cached in `var/eval/`). "
-        "Hard constraints stay hard: a seeker's \"I like comedies\" keeps only items whose genres are known to include "
+        '"Title (Year)". The items are embedded with the app\'s MiniLM and indexed with FAISS (cached in `var/eval/`). '
+        'Hard constraints stay hard: a seeker\'s "I like comedies" keeps only items whose genres are known to include '
         "comedy, which here means only demo films.",
         "",
         f"**Training data.** Popularity and co-occurrence are learned from the ReDial train parts in the data folder "
@@ -365,18 +417,22 @@ def markdown(results: dict) -> str:
             "",
             f"Novel protocol ({llm_novel['n']} targets):",
             "",
-            *_redial_table({**llm_novel, "baselines": {k: v for k, v in llm_novel["baselines"].items() if k == "system"}}, ()),
+            *_redial_table(
+                {**llm_novel, "baselines": {k: v for k, v in llm_novel["baselines"].items() if k == "system"}}, ()
+            ),
             "",
             f"All mentions ({llm_all['n']} targets):",
             "",
-            *_redial_table({**llm_all, "baselines": {k: v for k, v in llm_all["baselines"].items() if k == "system"}}, ()),
+            *_redial_table(
+                {**llm_all, "baselines": {k: v for k, v in llm_all["baselines"].items() if k == "system"}}, ()
+            ),
             "",
         ]
     lines += [
         "## MovieLens-100k: next item from a described history",
         "",
         "Leave-one-out: each user's last rating (by timestamp) is held out. The history is told as one message, "
-        f"\"I watched and liked A (1995), B (1994) ... What should I watch next?\", naming the {ml['titles_per_message']} "
+        f'"I watched and liked A (1995), B (1994) ... What should I watch next?", naming the {ml["titles_per_message"]} '
         f"most recent films rated {ml['liked_rating']:.0f} or more; the held-out film is ranked against all "
         f"{ml['items']:,} items, with the user's history left out of every ranking. The engine recognized "
         f"{_number(ml['titles_recognized'] * 100 if ml['titles_recognized'] is not None else None, 1)}% of the titles in "
@@ -393,7 +449,7 @@ def markdown(results: dict) -> str:
         "## Grounding and constraints",
         "",
         f"{gr['n']} scripted conversations over the demo catalogue (`evaluation/grounding_conversations.json`) state "
-        "constraints (genre, era, \"no zombies\", \"not Tom Cruise\", runtime) and ask for more (\"something else\"). "
+        'constraints (genre, era, "no zombies", "not Tom Cruise", runtime) and ask for more ("something else"). '
         "The constraints each turn must honour are written in the script, so a constraint the engine did not "
         "understand counts as a violation. A reply is flagged when a line of it names a catalogue film that was neither "
         "shown in it nor named by the person (`chat.guard.unshown_items` with exact titles; a bare number is not read as "
@@ -407,12 +463,16 @@ def markdown(results: dict) -> str:
     shown_violations = gr["violations"][:8]
     if shown_violations:
         lines += ["Violations (engine, no LLM):", ""]
-        lines += [f"- {v['conversation']}, turn {v['turn']}: {v['item']} ({'; '.join(v['broken'])})" for v in shown_violations]
+        lines += [
+            f"- {v['conversation']}, turn {v['turn']}: {v['item']} ({'; '.join(v['broken'])})" for v in shown_violations
+        ]
         lines.append("")
     for title, run in (("no LLM", gr), ("LLM", results.get("grounding_llm") or {})):
         if run.get("flagged_replies"):
             lines += [f"Replies naming a film that was not shown, or an unknown one (engine, {title}):", ""]
-            lines += [f"- {f['conversation']}, turn {f['turn']}: {', '.join(f['names'])}" for f in run["flagged_replies"][:8]]
+            lines += [
+                f"- {f['conversation']}, turn {f['turn']}: {', '.join(f['names'])}" for f in run["flagged_replies"][:8]
+            ]
             lines.append("")
     lines += _reason_quality_lines(results.get("reason_quality"))
     lines += [
@@ -441,26 +501,44 @@ def markdown(results: dict) -> str:
 
 def write_plots(results: dict, out: Path) -> list[Path]:
     rd, ml = results["redial"], results["movielens"]
-    cited_novel = {p.system: {k: p.metrics[f"recall@{k}"] for k in (10, 50) if f"recall@{k}" in p.metrics}
-                   for p in published.REDIAL_NOVEL}
-    cited_all = {p.system: {k: p.metrics[f"recall@{k}"] for k in (10, 50) if f"recall@{k}" in p.metrics}
-                 for p in published.REDIAL_ALL}
+    cited_novel = {
+        p.system: {k: p.metrics[f"recall@{k}"] for k in (10, 50) if f"recall@{k}" in p.metrics}
+        for p in published.REDIAL_NOVEL
+    }
+    cited_all = {
+        p.system: {k: p.metrics[f"recall@{k}"] for k in (10, 50) if f"recall@{k}" in p.metrics}
+        for p in published.REDIAL_ALL
+    }
     cited_ml = {p.system: {10: p.metrics["recall@10"]} for p in published.MOVIELENS}
-    curves = plots.recall_curves([
-        plots.CurvePanel(f"ReDial test, novel ({rd['novel']['n']:,} targets)", CURVE_KS, rd["curves"]["novel"], cited_novel),
-        plots.CurvePanel(f"ReDial test, all mentions ({rd['all']['n']:,} targets)", CURVE_KS, rd["curves"]["all"], cited_all),
-        plots.CurvePanel(f"MovieLens-100k leave-one-out ({ml['summary']['n']} users)", CURVE_KS, ml["curves"], cited_ml),
-    ], out / "recall_at_k.png")
+    curves = plots.recall_curves(
+        [
+            plots.CurvePanel(
+                f"ReDial test, novel ({rd['novel']['n']:,} targets)", CURVE_KS, rd["curves"]["novel"], cited_novel
+            ),
+            plots.CurvePanel(
+                f"ReDial test, all mentions ({rd['all']['n']:,} targets)", CURVE_KS, rd["curves"]["all"], cited_all
+            ),
+            plots.CurvePanel(
+                f"MovieLens-100k leave-one-out ({ml['summary']['n']} users)", CURVE_KS, ml["curves"], cited_ml
+            ),
+        ],
+        out / "recall_at_k.png",
+    )
     ranking = {row["label"]: row["ms_per_turn"] for row in [rd["novel"]["metrics"], *rd["novel"]["baselines"].values()]}
     if results.get("redial_llm"):
-        ranking[results["redial_llm"]["novel"]["metrics"]["label"]] = results["redial_llm"]["novel"]["metrics"]["ms_per_turn"]
+        ranking[results["redial_llm"]["novel"]["metrics"]["label"]] = results["redial_llm"]["novel"]["metrics"][
+            "ms_per_turn"
+        ]
     stages = {f"{stage} (no LLM)": ms for stage, ms in results["grounding"]["latency_ms_median"].items()}
     if results.get("grounding_llm"):
         stages.update({f"{stage} (LLM)": ms for stage, ms in results["grounding_llm"]["latency_ms_median"].items()})
-    bars = plots.latency_bars([
-        plots.BarPanel("ReDial: ranking one turn (mean ms)", ranking),
-        plots.BarPanel("Chat turn stages, demo catalogue (median ms)", stages),
-    ], out / "latency.png")
+    bars = plots.latency_bars(
+        [
+            plots.BarPanel("ReDial: ranking one turn (mean ms)", ranking),
+            plots.BarPanel("Chat turn stages, demo catalogue (median ms)", stages),
+        ],
+        out / "latency.png",
+    )
     return [curves, bars]
 
 
@@ -469,7 +547,12 @@ def kept_ranking_block(path: Path) -> str | None:
     text = path.read_text(encoding="utf-8") if path.is_file() else ""
     if ranking_report.START not in text or ranking_report.END not in text:
         return None
-    return ranking_report.START + text.split(ranking_report.START, 1)[1].split(ranking_report.END, 1)[0] + ranking_report.END + "\n"
+    return (
+        ranking_report.START
+        + text.split(ranking_report.START, 1)[1].split(ranking_report.END, 1)[0]
+        + ranking_report.END
+        + "\n"
+    )
 
 
 def write_ranking(results: dict, out: Path) -> list[Path]:
@@ -484,7 +567,9 @@ def write_ranking(results: dict, out: Path) -> list[Path]:
 
 def write_report(results: dict, out: Path) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
-    (out / "benchmarks.json").write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")  # first: --from-json can redo the rest
+    (out / "benchmarks.json").write_text(
+        json.dumps(results, indent=1) + "\n", encoding="utf-8"
+    )  # first: --from-json can redo the rest
     kept = kept_ranking_block(out / "benchmarks.md")
     text = markdown(results)
     (out / "benchmarks.md").write_text(ranking_report.splice(text, kept) if kept else text, encoding="utf-8")
@@ -492,23 +577,42 @@ def write_report(results: dict, out: Path) -> list[Path]:
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m evaluation.report", description=__doc__.split("\n")[0],
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m evaluation.report",
+        description=__doc__.split("\n")[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
     parser.add_argument("--size", choices=tuple(SIZES), default="smoke", help="how much of each benchmark to run")
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="folder holding redial/ and ml-100k/")
     parser.add_argument("--out", type=Path, default=PROJECT_ROOT / "docs", help="where the report and plots go")
     parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="folder for cached item indexes")
-    parser.add_argument("--from-json", type=Path, help="write the report from this saved benchmarks.json instead of running")
-    parser.add_argument("--only", choices=("ranking",), help="run only the ranking benchmarks and replace only their "
-                        "block of benchmarks.md (needs --items and --ranker)")
+    parser.add_argument(
+        "--from-json", type=Path, help="write the report from this saved benchmarks.json instead of running"
+    )
+    parser.add_argument(
+        "--only",
+        choices=("ranking",),
+        help="run only the ranking benchmarks and replace only their "
+        "block of benchmarks.md (needs --items and --ranker)",
+    )
     parser.add_argument("--items", type=Path, help="with --only ranking: index folder built from the ReDial item text")
     parser.add_argument("--ranker", default="none", help="with --only ranking: learned ranker folder, or 'none'")
-    parser.add_argument("--sequential", default="none", help="with --only ranking: SASRec folder of finetune.redial_sequential")
-    parser.add_argument("--movielens-model", type=Path, help="with --only ranking: SASRec folder for MovieLens' LlamaRec split "
-                        "(else one is trained, about 20 minutes)")
+    parser.add_argument(
+        "--sequential", default="none", help="with --only ranking: SASRec folder of finetune.redial_sequential"
+    )
+    parser.add_argument(
+        "--movielens-model",
+        type=Path,
+        help="with --only ranking: SASRec folder for MovieLens' LlamaRec split (else one is trained, about 20 minutes)",
+    )
     parser.add_argument("--no-movielens", action="store_true", help="with --only ranking: leave MovieLens out")
-    parser.add_argument("--limit", type=int, help="with --only ranking: only the first N ReDial test dialogues (a smoke run)")
-    parser.add_argument("--note", help="a sentence about the run (e.g. other jobs sharing the machine), printed under the first paragraph")
+    parser.add_argument(
+        "--limit", type=int, help="with --only ranking: only the first N ReDial test dialogues (a smoke run)"
+    )
+    parser.add_argument(
+        "--note",
+        help="a sentence about the run (e.g. other jobs sharing the machine), printed under the first paragraph",
+    )
     return parser.parse_args(argv)
 
 
@@ -538,10 +642,20 @@ def main_ranking(args: argparse.Namespace, argv: list[str] | None, embedder: Emb
         print("error: --only ranking needs --items (the index built from the ReDial item text)", file=sys.stderr)
         return 2
     command = "python -m evaluation.report " + " ".join(
-        a if not Path(a).is_absolute() else Path(a).name for a in (argv if argv is not None else sys.argv[1:]))
+        a if not Path(a).is_absolute() else Path(a).name for a in (argv if argv is not None else sys.argv[1:])
+    )
     try:
-        results = ranking_report.collect(args.data, args.items, args.ranker, args.sequential, args.movielens_model,
-                                         args.limit, not args.no_movielens, embedder=embedder, command=command)
+        results = ranking_report.collect(
+            args.data,
+            args.items,
+            args.ranker,
+            args.sequential,
+            args.movielens_model,
+            args.limit,
+            not args.no_movielens,
+            embedder=embedder,
+            command=command,
+        )
     except (FileNotFoundError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

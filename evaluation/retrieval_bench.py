@@ -96,8 +96,9 @@ def item_filter(name: str):
     if name == "broad":
         return ItemFilter((FieldCondition("genre", any_of=frozenset(f"g{n}" for n in range(5))),))
     if name == "narrow":
-        return ItemFilter((FieldCondition("genre", any_of=frozenset({"g7"})),
-                                  FieldCondition("year", minimum=1990, maximum=1999)))
+        return ItemFilter(
+            (FieldCondition("genre", any_of=frozenset({"g7"})), FieldCondition("year", minimum=1990, maximum=1999))
+        )
     return None
 
 
@@ -127,8 +128,12 @@ def build_case(case: Case) -> dict:
     build_s = time.perf_counter() - started
     path = Path(case.folder) / f"{case.kind}.faiss"
     index.save(path)
-    return {"build_s": build_s, "build_peak_mb": _peak_mb(), "file_mb": path.stat().st_size / 2**20,
-            "params": spec.as_dict()}
+    return {
+        "build_s": build_s,
+        "build_peak_mb": _peak_mb(),
+        "file_mb": path.stat().st_size / 2**20,
+        "params": spec.as_dict(),
+    }
 
 
 def query_case(case: Case) -> dict:
@@ -208,16 +213,25 @@ def report(size: int, measured: dict[str, dict], k: int) -> str:
     row("build s", [f"{measured[kind]['build_s']:.2f}" for kind in kinds])
     for name in FILTERS:
         share = f" ({allowed[name] / size:.1%})" if name != "none" else ""
-        row(f"p50 / p95 ms, {name} filter{share}",
-            [f"{measured[kind]['latency_ms'][name][0]:.2f} / {measured[kind]['latency_ms'][name][1]:.2f}" for kind in kinds])
+        row(
+            f"p50 / p95 ms, {name} filter{share}",
+            [
+                f"{measured[kind]['latency_ms'][name][0]:.2f} / {measured[kind]['latency_ms'][name][1]:.2f}"
+                for kind in kinds
+            ],
+        )
     for name in FILTERS:
-        row(f"recall@{k}, {name} filter", [f"{recall(measured[kind]['rows'][name], exact[name]):.3f}" for kind in kinds])
+        row(
+            f"recall@{k}, {name} filter", [f"{recall(measured[kind]['rows'][name], exact[name]):.3f}" for kind in kinds]
+        )
     row("index file MB", [f"{measured[kind]['file_mb']:.0f}" for kind in kinds])
     row("peak RSS MB, build", [f"{measured[kind]['build_peak_mb']:.0f}" for kind in kinds])
     row("peak RSS MB, serving", [f"{measured[kind]['serve_peak_mb']:.0f}" for kind in kinds])
     params = {kind: measured[kind]["params"] for kind in kinds if kind != "flat"}
     knobs = "; ".join(
-        f"{kind}: M={p['hnsw_m']} efSearch={p['ef_search']}" if kind == "hnsw" else f"{kind}: nlist={p['nlist']} nprobe={p['nprobe']}"
+        f"{kind}: M={p['hnsw_m']} efSearch={p['ef_search']}"
+        if kind == "hnsw"
+        else f"{kind}: nlist={p['nlist']} nprobe={p['nprobe']}"
         for kind, p in params.items()
     )
     if knobs:
@@ -226,11 +240,22 @@ def report(size: int, measured: dict[str, dict], k: int) -> str:
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m evaluation.retrieval_bench", description=__doc__.split("\n")[0],
-                                     epilog=__doc__.split("\n\n", 1)[1], formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000], help="catalogue sizes (default: 10000 100000)")
-    parser.add_argument("--types", nargs="+", default=["hnsw", "ivf"], choices=["hnsw", "ivf"],
-                        help="approximate index kinds compared with exact flat search (default: hnsw ivf)")
+    parser = argparse.ArgumentParser(
+        prog="python -m evaluation.retrieval_bench",
+        description=__doc__.split("\n")[0],
+        epilog=__doc__.split("\n\n", 1)[1],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--sizes", type=int, nargs="+", default=[10_000, 100_000], help="catalogue sizes (default: 10000 100000)"
+    )
+    parser.add_argument(
+        "--types",
+        nargs="+",
+        default=["hnsw", "ivf"],
+        choices=["hnsw", "ivf"],
+        help="approximate index kinds compared with exact flat search (default: hnsw ivf)",
+    )
     parser.add_argument("--dimension", type=int, default=384, help="vector dimension (default: 384, MiniLM's)")
     parser.add_argument("--queries", type=int, default=200, help="queries per filter (default: 200)")
     parser.add_argument("--k", type=int, default=50, help="results per query (default: 50)")
@@ -242,8 +267,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     import faiss
 
-    print(f"retrieval benchmark: clustered random unit vectors, {args.dimension} dims, {args.queries} queries per filter, "
-          f"k={args.k}; faiss {faiss.__version__}, {os.cpu_count()} CPUs")
+    print(
+        f"retrieval benchmark: clustered random unit vectors, {args.dimension} dims, {args.queries} queries per filter, "
+        f"k={args.k}; faiss {faiss.__version__}, {os.cpu_count()} CPUs"
+    )
     started = time.perf_counter()
     for size in args.sizes:
         measured = run_size(size, ["flat", *args.types], args)

@@ -31,11 +31,16 @@ TURN_TIMEOUT_S = 300
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots", help="folder for the PNG files")
-    parser.add_argument("--llm", choices=("local", "none"), default="local",
-                        help="the app's LLM: 'local' (the real model) or 'none' (rules and templates)")
+    parser.add_argument(
+        "--llm",
+        choices=("local", "none"),
+        default="local",
+        help="the app's LLM: 'local' (the real model) or 'none' (rules and templates)",
+    )
     parser.add_argument("--message", default=MESSAGE, help="what the person says in the screenshots")
     parser.add_argument("--chromium", default="/usr/bin/chromium", help="Chromium executable Playwright drives")
     return parser.parse_args(argv)
@@ -81,15 +86,19 @@ def take(args: argparse.Namespace) -> list[Path]:
         env = {"HF_HUB_OFFLINE": "1", "RECSYS_ADMIN_USER": "admin", "RECSYS_ADMIN_PASSWORD": password}
         app = launch_app(port, db, ["--llm", args.llm], log_path, env)
         try:
+
             def serving() -> bool:
                 if (reason := stopped_reason(app, log_path)) is not None:
                     raise SystemExit(f"error: {reason}")
                 with socket.socket() as s:
                     return s.connect_ex(("127.0.0.1", port)) == 0
+
             _wait(serving, START_TIMEOUT_S, "the app to serve")
             url = f"http://127.0.0.1:{port}/"
             with sync_playwright() as playwright:
-                browser = playwright.chromium.launch(executable_path=args.chromium, args=["--no-sandbox", "--disable-gpu"])
+                browser = playwright.chromium.launch(
+                    executable_path=args.chromium, args=["--no-sandbox", "--disable-gpu"]
+                )
                 desktop = browser.new_page(viewport=DESKTOP)
                 _chat(desktop, url, db, args.message)
                 desktop.click("#like-0")  # the card shows the like
@@ -99,10 +108,15 @@ def take(args: argparse.Namespace) -> list[Path]:
 
                 phone = browser.new_page(viewport=PHONE, is_mobile=True, has_touch=True)
                 _chat(phone, url, db, args.message)
-                bottom = phone.eval_on_selector_all(".card, #send", "parts => Math.max(...parts.map(p => "
-                                                    "p.getBoundingClientRect().bottom + window.scrollY))")
-                phone.screenshot(path=args.out / "phone.png", full_page=True,
-                                 clip={"x": 0, "y": 0, "width": PHONE["width"], "height": bottom + 60})
+                bottom = phone.eval_on_selector_all(
+                    ".card, #send",
+                    "parts => Math.max(...parts.map(p => p.getBoundingClientRect().bottom + window.scrollY))",
+                )
+                phone.screenshot(
+                    path=args.out / "phone.png",
+                    full_page=True,
+                    clip={"x": 0, "y": 0, "width": PHONE["width"], "height": bottom + 60},
+                )
 
                 _chat(desktop, url, db, FOLLOW_UP)  # a second turn, so the Logs tab has more to show
                 desktop.get_by_role("tab", name="Logs").click()

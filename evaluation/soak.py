@@ -76,7 +76,9 @@ def loopback_url(url: str) -> str:
         raise NotLoopbackError(f"cannot resolve {parts.hostname!r}: {error}") from error
     addresses = {info[4][0].split("%")[0] for info in infos}
     if not addresses or not all(ipaddress.ip_address(address).is_loopback for address in addresses):
-        raise NotLoopbackError(f"refusing {parts.hostname!r}: only loopback targets are allowed (it resolves to {sorted(addresses)})")
+        raise NotLoopbackError(
+            f"refusing {parts.hostname!r}: only loopback targets are allowed (it resolves to {sorted(addresses)})"
+        )
     return url.rstrip("/") + "/"
 
 
@@ -107,8 +109,11 @@ def percentiles_ms(latencies_s: list[float]) -> dict[str, float]:
     if not latencies_s:
         return {}
     values = np.array(latencies_s) * 1000
-    return {"p50": round(float(np.percentile(values, 50)), 1), "p95": round(float(np.percentile(values, 95)), 1),
-            "max": round(float(values.max()), 1)}
+    return {
+        "p50": round(float(np.percentile(values, 50)), 1),
+        "p95": round(float(np.percentile(values, 95)), 1),
+        "max": round(float(values.max()), 1),
+    }
 
 
 @dataclass
@@ -124,7 +129,9 @@ class SoakResult:
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
 
-def run_session(url: str, messages: list[str], deadline: float, turn_timeout_s: float, result: SoakResult, number: int) -> None:
+def run_session(
+    url: str, messages: list[str], deadline: float, turn_timeout_s: float, result: SoakResult, number: int
+) -> None:
     """One conversation, turn after turn, until done, an error, or the deadline."""
     try:
         client = Client(url, verbose=False, download_files=False)
@@ -149,7 +156,9 @@ def run_session(url: str, messages: list[str], deadline: float, turn_timeout_s: 
         except (FutureTimeout, TimeoutError):
             job.cancel()
             with result.lock:
-                result.errors.append(f"session {number} turn {turn}: no answer within {min(turn_timeout_s, remaining_s):.0f} s")
+                result.errors.append(
+                    f"session {number} turn {turn}: no answer within {min(turn_timeout_s, remaining_s):.0f} s"
+                )
                 result.turns_skipped += len(messages) - turn
             return
         except CLIENT_ERRORS as error:
@@ -168,7 +177,7 @@ def run_session(url: str, messages: list[str], deadline: float, turn_timeout_s: 
 
 
 def sqlite_path(db: str) -> Path:
-    return Path(db[len("sqlite:///"):]) if db.startswith("sqlite:///") else Path(db)
+    return Path(db[len("sqlite:///") :]) if db.startswith("sqlite:///") else Path(db)
 
 
 def log_rows(db: Path) -> tuple[int, int]:
@@ -187,7 +196,9 @@ def error_rows_after(db: Path, after_id: int) -> int:
     if not db.exists():
         return 0
     with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10) as connection:
-        return connection.execute("select count(*) from turns where id > ? and (kind = 'error' or error != '')", (after_id,)).fetchone()[0]
+        return connection.execute(
+            "select count(*) from turns where id > ? and (kind = 'error' or error != '')", (after_id,)
+        ).fetchone()[0]
 
 
 def soak(url: str, db: Path, sessions: int, turns: int, time_limit_s: float, turn_timeout_s: float) -> dict:
@@ -197,8 +208,10 @@ def soak(url: str, db: Path, sessions: int, turns: int, time_limit_s: float, tur
     started = time.monotonic()
     deadline = started + time_limit_s
     with ThreadPoolExecutor(max_workers=sessions, thread_name_prefix="soak") as pool:
-        futures = [pool.submit(run_session, url, script(number, turns), deadline, turn_timeout_s, result, number)
-                   for number in range(sessions)]
+        futures = [
+            pool.submit(run_session, url, script(number, turns), deadline, turn_timeout_s, result, number)
+            for number in range(sessions)
+        ]
     for future in futures:
         future.result()  # a bug in this script surfaces here instead of vanishing in a thread
     wall_s = time.monotonic() - started
@@ -236,8 +249,14 @@ def report_text(report: dict) -> str:
         f"errors            {report['errors']}",
         *[f"  - {detail}" for detail in report["error_details"]],
         f"log rows          {report['log_rows_gained']} gained, {report['lost_log_rows']} lost, {report['extra_log_rows']} extra",
-        ("latency per turn  " + (f"p50 {latency['p50']:.0f} ms, p95 {latency['p95']:.0f} ms, max {latency['max']:.0f} ms"
-                                 if latency else "n/a")),
+        (
+            "latency per turn  "
+            + (
+                f"p50 {latency['p50']:.0f} ms, p95 {latency['p95']:.0f} ms, max {latency['max']:.0f} ms"
+                if latency
+                else "n/a"
+            )
+        ),
         f"wall time         {report['wall_s']} s  ({report['turns_per_s']} turns/s)",
     ]
     return "\n".join(lines)
@@ -249,19 +268,28 @@ def positive(kind: type):
         if value <= 0:
             raise argparse.ArgumentTypeError(f"must be more than 0, got {text}")
         return value
+
     return parse
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m evaluation.soak", description=__doc__.split("\n")[0],
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m evaluation.soak",
+        description=__doc__.split("\n")[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
     parser.add_argument("--url", default="http://127.0.0.1:7860", help="the running app (loopback addresses only)")
-    parser.add_argument("--db", default=str(ROOT / "var" / "conversations.db"),
-                        help="the app's SQLite log file (a path or sqlite:/// URL), to count its rows")
+    parser.add_argument(
+        "--db",
+        default=str(ROOT / "var" / "conversations.db"),
+        help="the app's SQLite log file (a path or sqlite:/// URL), to count its rows",
+    )
     parser.add_argument("--sessions", type=positive(int), default=20, help="simultaneous conversations")
     parser.add_argument("--turns", type=positive(int), default=5, help="turns per conversation")
     parser.add_argument("--time-limit-s", type=positive(float), default=1200.0, help="bound on the whole run")
-    parser.add_argument("--turn-timeout-s", type=positive(float), default=300.0, help="bound on one turn, queueing included")
+    parser.add_argument(
+        "--turn-timeout-s", type=positive(float), default=300.0, help="bound on one turn, queueing included"
+    )
     parser.add_argument("--json", action="store_true", help="print the report as one JSON object")
     return parser.parse_args(argv)
 

@@ -55,9 +55,10 @@ def time_one_start(app_args: list[str]) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    app_args = argv[argv.index("--") + 1:] if "--" in argv else []
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    app_args = argv[argv.index("--") + 1 :] if "--" in argv else []
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter
+    )
     parser.add_argument("--starts", type=int, default=2, help="how many starts in a row")
     parser.add_argument("--json", type=Path, help="also write the times to this JSON file")
     args = parser.parse_args(argv[: argv.index("--")] if "--" in argv else argv)
@@ -66,7 +67,9 @@ def main(argv: list[str] | None = None) -> int:
         times.append(round(time_one_start(app_args), 1))
         print(f"start {start}: page answering after {times[-1]} s", flush=True)
     if args.json:
-        args.json.write_text(json.dumps({"app_args": app_args, "seconds": times, "cpus": os.cpu_count()}, indent=2) + "\n")
+        args.json.write_text(
+            json.dumps({"app_args": app_args, "seconds": times, "cpus": os.cpu_count()}, indent=2) + "\n"
+        )
     return 0
 
 

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import argparse
 import logging
+from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
-from typing import Iterable
 
 import numpy as np
 
@@ -59,8 +59,12 @@ class QueryCache:
     def encode(self, texts, batch_size: int = 64, show_progress: bool = False) -> np.ndarray:
         missing = [text for text in dict.fromkeys(texts) if text not in self._vectors]
         if missing:
-            self._vectors.update(zip(missing, self.embedder.encode(missing, batch_size=batch_size, show_progress=show_progress)))
-        return np.vstack([self._vectors[text] for text in texts]) if texts else np.zeros((0, self.dimension), np.float32)
+            self._vectors.update(
+                zip(missing, self.embedder.encode(missing, batch_size=batch_size, show_progress=show_progress))
+            )
+        return (
+            np.vstack([self._vectors[text] for text in texts]) if texts else np.zeros((0, self.dimension), np.float32)
+        )
 
 
 def load_embedder() -> SentenceTransformerEmbedder:
@@ -93,8 +97,14 @@ def cached_index(catalog: Catalog, embedder: Embedder, cache_dir: Path, name: st
     return open_index(catalog, embedder, Path(cache_dir) / name, progress=progress)
 
 
-def engine_over(index: ItemIndex, embedder: Embedder, collaborative: object, llm: ChatModel | None = None,
-                ranker: object = "none", options: SearchOptions | None = None) -> ChatEngine:
+def engine_over(
+    index: ItemIndex,
+    embedder: Embedder,
+    collaborative: object,
+    llm: ChatModel | None = None,
+    ranker: object = "none",
+    options: SearchOptions | None = None,
+) -> ChatEngine:
     """The engine over an index: the LLM plans when one is given, the dialogue-state rules plan otherwise.
 
     `collaborative` (an ItemItemModel, a path, or None) and `ranker` (a ranker, a folder, or "none")

@@ -27,18 +27,116 @@ from retrieval.catalog import Item
 from retrieval.text_keys import fold
 
 _OPENERS = ("the", "the", "", "", "")
-_ADJECTIVES = """last silent hidden broken golden crimson distant quiet burning frozen endless hollow wild bitter
-    secret lonely little savage gentle restless forgotten velvet iron glass paper electric midnight northern
-    sunken crooked painted sleeping wandering drowned scarlet pale""".split()
-_NOUNS = """garden river harbour winter summer kingdom mirror lantern orchard island station window letter promise
-    shadow circus highway village stranger daughter brother soldier dancer lighthouse forest desert mountain
-    engine voyage archive theatre bridge tower market compass signal horizon café noël señor mañana fiancée
-    château über façade piñata""".split()
+_ADJECTIVES = [
+    "last",
+    "silent",
+    "hidden",
+    "broken",
+    "golden",
+    "crimson",
+    "distant",
+    "quiet",
+    "burning",
+    "frozen",
+    "endless",
+    "hollow",
+    "wild",
+    "bitter",
+    "secret",
+    "lonely",
+    "little",
+    "savage",
+    "gentle",
+    "restless",
+    "forgotten",
+    "velvet",
+    "iron",
+    "glass",
+    "paper",
+    "electric",
+    "midnight",
+    "northern",
+    "sunken",
+    "crooked",
+    "painted",
+    "sleeping",
+    "wandering",
+    "drowned",
+    "scarlet",
+    "pale",
+]
+_NOUNS = [
+    "garden",
+    "river",
+    "harbour",
+    "winter",
+    "summer",
+    "kingdom",
+    "mirror",
+    "lantern",
+    "orchard",
+    "island",
+    "station",
+    "window",
+    "letter",
+    "promise",
+    "shadow",
+    "circus",
+    "highway",
+    "village",
+    "stranger",
+    "daughter",
+    "brother",
+    "soldier",
+    "dancer",
+    "lighthouse",
+    "forest",
+    "desert",
+    "mountain",
+    "engine",
+    "voyage",
+    "archive",
+    "theatre",
+    "bridge",
+    "tower",
+    "market",
+    "compass",
+    "signal",
+    "horizon",
+    "café",
+    "noël",
+    "señor",
+    "mañana",
+    "fiancée",
+    "château",
+    "über",
+    "façade",
+    "piñata",
+]
 _SMALL_WORDS = frozenset({"the", "a", "of", "in", "under", "beyond", "after", "before", "across", "and"})
 _LINKS = ("of", "in", "under", "beyond", "after", "before", "across")
-_PLACES = ("winter", "the river", "the north", "paris", "the city", "the sea", "the valley", "the moon", "the storm",
-           "the past", "tomorrow", "the night", "the south", "the hills", "the border", "the canyon", "séville",
-           "zürich", "kraków", "bogotá")
+_PLACES = (
+    "winter",
+    "the river",
+    "the north",
+    "paris",
+    "the city",
+    "the sea",
+    "the valley",
+    "the moon",
+    "the storm",
+    "the past",
+    "tomorrow",
+    "the night",
+    "the south",
+    "the hills",
+    "the border",
+    "the canyon",
+    "séville",
+    "zürich",
+    "kraków",
+    "bogotá",
+)
 
 
 def synthetic_titles(count: int, seed: int = 0) -> list[str]:
@@ -57,7 +155,7 @@ def synthetic_titles(count: int, seed: int = 0) -> list[str]:
         if shape < 0.2:
             words += ["and", rng.choice(_NOUNS)]
         words = " ".join(w for w in words if w).split()
-        title = " ".join(w if 0 < i and w in _SMALL_WORDS else w.capitalize() for i, w in enumerate(words))
+        title = " ".join(w if i > 0 and w in _SMALL_WORDS else w.capitalize() for i, w in enumerate(words))
         if rng.random() < 0.3:
             title += f" {rng.randint(2, 9)}"
         if title.casefold() not in seen:
@@ -100,8 +198,10 @@ class Measured:
     def line(self, label: str) -> str:
         p50 = statistics.median(self.per_message_ms)
         mean = statistics.fmean(self.per_message_ms)
-        return (f"  {label:<10} build {self.build_s:6.2f} s   per message p50 {p50:8.2f} ms   mean {mean:8.2f} ms   "
-                f"max {max(self.per_message_ms):8.2f} ms   hits {self.hits}/{len(self.per_message_ms)}")
+        return (
+            f"  {label:<10} build {self.build_s:6.2f} s   per message p50 {p50:8.2f} ms   mean {mean:8.2f} ms   "
+            f"max {max(self.per_message_ms):8.2f} ms   hits {self.hits}/{len(self.per_message_ms)}"
+        )
 
 
 def typo_messages(titles: list[str], count: int, seed: int) -> list[tuple[str, int]]:
@@ -131,11 +231,22 @@ def measure(matcher_type: type[TitleMatcher], items: list[Item], messages: list[
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m evaluation.title_bench", description=__doc__.split("\n")[0],
-                                     epilog=__doc__.split("\n\n", 1)[1], formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sizes", type=int, nargs="+", default=[1_000, 20_000, 100_000],
-                        help="catalogue sizes (default: 1000 20000 100000)")
-    parser.add_argument("--messages", type=int, default=50, help="messages per size, the same for both matchers (default: 50)")
+    parser = argparse.ArgumentParser(
+        prog="python -m evaluation.title_bench",
+        description=__doc__.split("\n")[0],
+        epilog=__doc__.split("\n\n", 1)[1],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--sizes",
+        type=int,
+        nargs="+",
+        default=[1_000, 20_000, 100_000],
+        help="catalogue sizes (default: 1000 20000 100000)",
+    )
+    parser.add_argument(
+        "--messages", type=int, default=50, help="messages per size, the same for both matchers (default: 50)"
+    )
     parser.add_argument("--seed", type=int, default=0)
     return parser.parse_args(argv)
 
@@ -144,8 +255,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     import rapidfuzz
 
-    print(f"title matching: one typo'd title per message, {args.messages} messages per size; "
-          f"rapidfuzz {rapidfuzz.__version__} against difflib, same titles and messages")
+    print(
+        f"title matching: one typo'd title per message, {args.messages} messages per size; "
+        f"rapidfuzz {rapidfuzz.__version__} against difflib, same titles and messages"
+    )
     for size in args.sizes:
         titles = synthetic_titles(size, args.seed)
         items = [Item(id=f"t{i}", title=title) for i, title in enumerate(titles)]

@@ -75,9 +75,17 @@ def tune_collaborative(data: Path) -> list[dict]:
             rankings = []
             for earlier, _ in cases:
                 seeds, weights = seed_weights(earlier, decay)
-                rankings.append(baselines.cooccurrence_ranking(model, seeds, popularity, LIST_LENGTH, set(earlier), weights))
-            rows.append({"ease_lambda": lam, "recency_decay": decay, "recall@10": recall(rankings, cases, 10),
-                         "recall@50": recall(rankings, cases, 50)})
+                rankings.append(
+                    baselines.cooccurrence_ranking(model, seeds, popularity, LIST_LENGTH, set(earlier), weights)
+                )
+            rows.append(
+                {
+                    "ease_lambda": lam,
+                    "recency_decay": decay,
+                    "recall@10": recall(rankings, cases, 10),
+                    "recall@50": recall(rankings, cases, 50),
+                }
+            )
     return sorted(rows, key=lambda r: (-r["recall@10"], -r["recall@50"]))
 
 
@@ -93,8 +101,13 @@ def tune_fusion(data: Path, items: Path, limit: int | None) -> list[dict]:
         engine = engine_over(setup.index, setup.embedder, setup.ease, options=options)
         rankings = engine_rankings(engine, turns, lambda t: t.state, "fusion grid")
         ranks = [metrics.rank_of(rankings[number], target) for number, target in samples]
-        rows.append({**dict(zip(FUSION_GRID, values)), "recall@10": metrics.recall_curve(ranks, [10])[0],
-                     "recall@50": metrics.recall_curve(ranks, [50])[0]})
+        rows.append(
+            {
+                **dict(zip(FUSION_GRID, values)),
+                "recall@10": metrics.recall_curve(ranks, [10])[0],
+                "recall@50": metrics.recall_curve(ranks, [50])[0],
+            }
+        )
         log.info("%s", rows[-1])
     return sorted(rows, key=lambda r: (-r["recall@10"], -r["recall@50"]))
 
@@ -102,23 +115,38 @@ def tune_fusion(data: Path, items: Path, limit: int | None) -> list[dict]:
 def print_rows(title: str, rows: list[dict], top: int = 10) -> None:
     print(title)
     for row in rows[:top]:
-        print("  " + "  ".join(f"{key} {value:.4f}" if isinstance(value, float) and key.startswith("recall")
-                               else f"{key} {value:g}" for key, value in row.items()))
+        print(
+            "  "
+            + "  ".join(
+                f"{key} {value:.4f}" if isinstance(value, float) and key.startswith("recall") else f"{key} {value:g}"
+                for key, value in row.items()
+            )
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m evaluation.tune_redial", description=__doc__.split("\n")[0])
-    parser.add_argument("--data", type=Path, required=True, help="ReDial folder or a folder holding redial/ (and iard/)")
-    parser.add_argument("--items", type=Path, default=None, help=f"index folder of the ReDial item text (env {ITEMS_ENV}); "
-                        "without it only stage 1 runs")
+    parser.add_argument(
+        "--data", type=Path, required=True, help="ReDial folder or a folder holding redial/ (and iard/)"
+    )
+    parser.add_argument(
+        "--items",
+        type=Path,
+        default=None,
+        help=f"index folder of the ReDial item text (env {ITEMS_ENV}); without it only stage 1 runs",
+    )
     parser.add_argument("--limit", type=int, default=None, help="only the first N validation dialogues in stage 2")
     parser.add_argument("--skip-collaborative", action="store_true", help="run stage 2 only")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     if not args.skip_collaborative:
-        print_rows("stage 1: EASE lambda x recency decay (EASE alone, validation, novel)", tune_collaborative(args.data))
+        print_rows(
+            "stage 1: EASE lambda x recency decay (EASE alone, validation, novel)", tune_collaborative(args.data)
+        )
     if args.items:
-        print_rows("stage 2: weighted ranker (engine, validation, novel)", tune_fusion(args.data, args.items, args.limit))
+        print_rows(
+            "stage 2: weighted ranker (engine, validation, novel)", tune_fusion(args.data, args.items, args.limit)
+        )
     return 0
 
 

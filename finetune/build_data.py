@@ -22,9 +22,9 @@ import logging
 import random
 import re
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 from tqdm.auto import tqdm
 
@@ -58,31 +58,44 @@ class Report:
     conversation: str = ""
 
     @classmethod
-    def new(cls, catalog) -> "Report":
+    def new(cls, catalog) -> Report:
         return cls(collections.Counter(), collections.Counter(), ReasonTally(FactChecker.of(catalog)))
 
     def as_dict(self) -> dict:
         quality = {k: v for k, v in self.reasons.summary(llm=False).items() if k != "llm_kept_rate"}
-        return {"examples": dict(sorted(self.examples.items())), "dropped": dict(sorted(self.dropped.items())),
-                "reason_quality": quality}
+        return {
+            "examples": dict(sorted(self.examples.items())),
+            "dropped": dict(sorted(self.dropped.items())),
+            "reason_quality": quality,
+        }
 
     def score(self, conversation_id: str, state: DialogueState, items: list[Item], reasons: list[str], catalog) -> None:
         if conversation_id != self.conversation:
             self.reasons.start_conversation()
             self.conversation = conversation_id
-        self.reasons.add_reply([ShownReason(item, reason, False) for item, reason in zip(items, reasons)],
-                               Request.from_state(state, catalog))
+        self.reasons.add_reply(
+            [ShownReason(item, reason, False) for item, reason in zip(items, reasons)],
+            Request.from_state(state, catalog),
+        )
 
 
-def _reasons(engine: ChatEngine, state: DialogueState, items: list[Item], rng: random.Random, report: Report, source: str,
-             conversation_id: str) -> list[str]:
+def _reasons(
+    engine: ChatEngine,
+    state: DialogueState,
+    items: list[Item],
+    rng: random.Random,
+    report: Report,
+    source: str,
+    conversation_id: str,
+) -> list[str]:
     """A reason per item, each passing the engine's guard and the strict card check; the template where none did."""
     checker = report.reasons.checker
     request = Request.from_state(state, engine.catalog)
 
     def accept(reason: str, item: Item, earlier) -> bool:
-        return (grounded(reason, item, state, items, engine.catalog, engine.titles, engine.people, earlier)
-                and not unsupported_facts(reason, item, request, checker))
+        return grounded(
+            reason, item, state, items, engine.catalog, engine.titles, engine.people, earlier
+        ) and not unsupported_facts(reason, item, request, checker)
 
     reasons = []
     for item, reason in zip(items, reply_reasons(items, state, engine.catalog, rng, accept)):
@@ -109,11 +122,20 @@ def from_synthetic(engine: ChatEngine, count: int, seed: int, report: Report) ->
             call = parse_call(result.tool_call["text"])
             items = [shown.item for shown in result.items]
             yield plan_example(state, engine.catalog, text, call, "synthetic", conversation_id)
-            yield explain_example(state, engine.catalog, text, items, _reasons(engine, state, items, rng, report, "synthetic", conversation_id),
-                                  "synthetic", conversation_id)
+            yield explain_example(
+                state,
+                engine.catalog,
+                text,
+                items,
+                _reasons(engine, state, items, rng, report, "synthetic", conversation_id),
+                "synthetic",
+                conversation_id,
+            )
 
 
-def from_redial(engine: ChatEngine, folder: Path, seed: int, report: Report, score_examples: bool = False) -> Iterator[dict]:
+def from_redial(
+    engine: ChatEngine, folder: Path, seed: int, report: Report, score_examples: bool = False
+) -> Iterator[dict]:
     rng = random.Random(seed)
     names = read_movie_names(folder / "movies_with_mentions.csv")
     mapper = MovieMapper(engine.catalog, names)
@@ -122,14 +144,23 @@ def from_redial(engine: ChatEngine, folder: Path, seed: int, report: Report, sco
         raise FileNotFoundError(f"no ReDial training files (train_part_*.jsonl) in {folder}")
     for path in files:
         dialogues = list(read_dialogues(path, names))
-        turns = recommendation_turns(tqdm(dialogues, desc=f"redial {path.name}"), mapper, engine.catalog,
-                                            engine.titles, engine.people)
+        turns = recommendation_turns(
+            tqdm(dialogues, desc=f"redial {path.name}"), mapper, engine.catalog, engine.titles, engine.people
+        )
         for turn in turns:
             if not turn.novel:
                 report.dropped["redial: recommended movie not in the catalogue or already mentioned"] += 1
                 continue
-            yield from _redial_examples(engine, turn.state, turn.message, engine.catalog[turn.novel[0]], score_examples,
-                                        f"redial-{turn.dialogue_id}", rng, report)
+            yield from _redial_examples(
+                engine,
+                turn.state,
+                turn.message,
+                engine.catalog[turn.novel[0]],
+                score_examples,
+                f"redial-{turn.dialogue_id}",
+                rng,
+                report,
+            )
 
 
 def redial_call(state: DialogueState, query: str) -> SearchCall:
@@ -139,27 +170,44 @@ def redial_call(state: DialogueState, query: str) -> SearchCall:
     return SearchCall.searching(query, trained, state.avoid_terms)
 
 
-def _redial_examples(engine: ChatEngine, state: DialogueState, message: str, target: Item, score_examples: bool, conversation_id: str,
-                     rng: random.Random, report: Report) -> Iterator[dict]:
+def _redial_examples(
+    engine: ChatEngine,
+    state: DialogueState,
+    message: str,
+    target: Item,
+    score_examples: bool,
+    conversation_id: str,
+    rng: random.Random,
+    report: Report,
+) -> Iterator[dict]:
     genres = [g for g in target.genres[:2] if g not in state.avoided("genres")]
     query = " ".join(dict.fromkeys((state.query_text() + " " + " ".join(genres)).split()))
     call = redial_call(state, query or " ".join(target.genres[:2]) or "films")
     yield plan_example(state, engine.catalog, message, call, "redial", conversation_id)
-    others = engine.search.retriever.search(SearchRequest(call.query, state.liked, state.filters(), state.excluded | {target.id}, k=2))
+    others = engine.search.retriever.search(
+        SearchRequest(call.query, state.liked, state.filters(), state.excluded | {target.id}, k=2)
+    )
     if score_examples:  # for the LLM reranker (reranker=llm): the chosen film "yes", the other retrieved films "no"
         yield score_example(state, engine.catalog, message, target, True, "redial", conversation_id)
         for other in others:
             yield score_example(state, engine.catalog, message, other.item, False, "redial", conversation_id)
     items = [target] + [o.item for o in others]
     rng.shuffle(items)
-    yield explain_example(state, engine.catalog, message, items, _reasons(engine, state, items, rng, report, "redial", conversation_id),
-                          "redial", conversation_id)
+    yield explain_example(
+        state,
+        engine.catalog,
+        message,
+        items,
+        _reasons(engine, state, items, rng, report, "redial", conversation_id),
+        "redial",
+        conversation_id,
+    )
 
 
 def from_logs(engine: ChatEngine, path: Path, report: Report) -> Iterator[dict]:
     """Turns from `chat.logs export --format sft`: keep positive ones, rebuild the state from the user's messages."""
     with open(path, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
+        for line in handle:
             if not line.strip():
                 continue
             record = json.loads(line)
@@ -184,26 +232,48 @@ def from_logs(engine: ChatEngine, path: Path, report: Report) -> Iterator[dict]:
                 report.dropped["logs: shown items and reply lines do not match"] += 1
                 continue
             yield plan_example(state, engine.catalog, message, call, "logs", conversation_id)
-            if all(grounded(r, i, state, items, engine.catalog, engine.titles, engine.people) for i, r in zip(items, reasons)):
+            if all(
+                grounded(r, i, state, items, engine.catalog, engine.titles, engine.people)
+                for i, r in zip(items, reasons)
+            ):
                 yield explain_example(state, engine.catalog, message, items, reasons, "logs", conversation_id)
             else:
                 report.dropped["logs: logged reason fails the guard"] += 1
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m finetune.build_data", description=__doc__.split("\n")[0],
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("--source", action="append", choices=("synthetic", "redial", "logs"), required=True,
-                        help="data source; repeat for several")
+    parser = argparse.ArgumentParser(
+        prog="python -m finetune.build_data",
+        description=__doc__.split("\n")[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument(
+        "--source",
+        action="append",
+        choices=("synthetic", "redial", "logs"),
+        required=True,
+        help="data source; repeat for several",
+    )
     parser.add_argument("--out", required=True, type=Path, help="output JSONL file")
-    parser.add_argument("--catalog", default="", help="catalogue file (default: the --index folder's own, else the demo one)")
-    parser.add_argument("--index", default="", help="index folder, used with the catalogue it was built from (default: the app's)")
-    parser.add_argument("--redial", type=Path, help="ReDial folder with train_part_*.jsonl and movies_with_mentions.csv")
+    parser.add_argument(
+        "--catalog", default="", help="catalogue file (default: the --index folder's own, else the demo one)"
+    )
+    parser.add_argument(
+        "--index", default="", help="index folder, used with the catalogue it was built from (default: the app's)"
+    )
+    parser.add_argument(
+        "--redial", type=Path, help="ReDial folder with train_part_*.jsonl and movies_with_mentions.csv"
+    )
     parser.add_argument("--logs", type=Path, help="file from `python -m chat.logs export --format sft`")
     parser.add_argument("--synthetic-conversations", type=int, default=300, help="how many synthetic conversations")
-    parser.add_argument("--eval-fraction", type=float, default=0.1, help="share of conversations held out for evaluation")
-    parser.add_argument("--score-examples", action="store_true",
-                        help="also write yes/no examples for the LLM reranker (reranker=llm) from ReDial turns")
+    parser.add_argument(
+        "--eval-fraction", type=float, default=0.1, help="share of conversations held out for evaluation"
+    )
+    parser.add_argument(
+        "--score-examples",
+        action="store_true",
+        help="also write yes/no examples for the LLM reranker (reranker=llm) from ReDial turns",
+    )
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     if "redial" in args.source and not args.redial:
@@ -216,12 +286,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
-    engine = build_engine(Settings(catalog=args.catalog, index=args.index, llm="none", no_log=True, planner="rules",
-                                   explainer="template"), progress=True)
+    engine = build_engine(
+        Settings(
+            catalog=args.catalog, index=args.index, llm="none", no_log=True, planner="rules", explainer="template"
+        ),
+        progress=True,
+    )
     report = Report.new(engine.catalog)
-    streams = {"synthetic": lambda: from_synthetic(engine, args.synthetic_conversations, args.seed, report),
-               "redial": lambda: from_redial(engine, args.redial, args.seed, report, args.score_examples),
-               "logs": lambda: from_logs(engine, args.logs, report)}
+    streams = {
+        "synthetic": lambda: from_synthetic(engine, args.synthetic_conversations, args.seed, report),
+        "redial": lambda: from_redial(engine, args.redial, args.seed, report, args.score_examples),
+        "logs": lambda: from_logs(engine, args.logs, report),
+    }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     with open(args.out, "w", encoding="utf-8") as out:
         for source in args.source:

@@ -67,22 +67,28 @@ def plan_metrics(llm: ChatModel, examples: list[dict]) -> dict:
         valid += 1
         kept += constraints_kept(produced, wanted)
     n = len(examples)
-    return {"valid_tool_call_rate": valid / n if n else None, "constraint_violation_rate": 1 - kept / n if n else None,
-            "n_plan": n}
+    return {
+        "valid_tool_call_rate": valid / n if n else None,
+        "constraint_violation_rate": 1 - kept / n if n else None,
+        "n_plan": n,
+    }
 
 
 def explain_metrics(llm: ChatModel, engine: ChatEngine, examples: list[dict]) -> dict:
     """Ask the engine's explain step, item by item, for the reasons of each example's items in its state, and count
     what its guard found. Raises ValueError for an example without what the step needs (data built before they
     kept it: build it again)."""
-    explainer = ChatEngine(engine.catalog, engine.search, llm, None,
-                           replace(engine.settings, explainer="llm", explain_batch=False))
+    explainer = ChatEngine(
+        engine.catalog, engine.search, llm, None, replace(engine.settings, explainer="llm", explain_batch=False)
+    )
     named_unshown = rejected = total = 0
     for number, example in enumerate(tqdm(examples, desc="explain", leave=False), start=1):
         missing = [key for key in ("state", "message", "item_ids") if key not in example]
         if missing:
-            raise ValueError(f"explain example {number} ({example.get('conversation_id')}): no {', '.join(missing)}; "
-                             "build the data again with python -m finetune.build_data")
+            raise ValueError(
+                f"explain example {number} ({example.get('conversation_id')}): no {', '.join(missing)}; "
+                "build the data again with python -m finetune.build_data"
+            )
         unknown = [item_id for item_id in example["item_ids"] if item_id not in engine.catalog]
         if unknown:
             raise ValueError(f"explain example {number}: item_ids {unknown} are not in the catalogue")
@@ -92,15 +98,20 @@ def explain_metrics(llm: ChatModel, engine: ChatEngine, examples: list[dict]) ->
             total += 1
             named_unshown += any(p.startswith("names") and "not on the card" not in p for p in asked["problems"])
             rejected += bool(asked["problems"])
-    return {"unshown_item_rate_before_guard": named_unshown / total if total else None,
-            "guard_rejection_rate": rejected / total if total else None, "n_reasons": total}
+    return {
+        "unshown_item_rate_before_guard": named_unshown / total if total else None,
+        "guard_rejection_rate": rejected / total if total else None,
+        "n_reasons": total,
+    }
 
 
 def recall_at_10(llm: ChatModel, engine: ChatEngine, redial_dir: Path, limit: int, key: str = "recall@10") -> dict:
     names = read_movie_names(redial_dir / "movies_with_mentions.csv")
     mapper = MovieMapper(engine.catalog, names)
     dialogues = read_dialogues(redial_dir / "test_data.jsonl", names)
-    turns = (t for t in recommendation_turns(dialogues, mapper, engine.catalog, engine.titles, engine.people) if t.novel)
+    turns = (
+        t for t in recommendation_turns(dialogues, mapper, engine.catalog, engine.titles, engine.people) if t.novel
+    )
     engine.llm = llm
     hits = n = 0
     for turn in tqdm(turns, total=limit, desc="redial recall", leave=False):
@@ -113,8 +124,15 @@ def recall_at_10(llm: ChatModel, engine: ChatEngine, redial_dir: Path, limit: in
     return {key: hits / n if n else None, "n_redial": n}
 
 
-def evaluate(llm: ChatModel, engine: ChatEngine, plans: list[dict], explains: list[dict], redial_dir: Path | None,
-             redial_limit: int, scorer: bool = False) -> dict:
+def evaluate(
+    llm: ChatModel,
+    engine: ChatEngine,
+    plans: list[dict],
+    explains: list[dict],
+    redial_dir: Path | None,
+    redial_limit: int,
+    scorer: bool = False,
+) -> dict:
     started = time.perf_counter()
     result = {**plan_metrics(llm, plans), **explain_metrics(llm, engine, explains)}
     if redial_dir:
@@ -131,16 +149,25 @@ def evaluate(llm: ChatModel, engine: ChatEngine, plans: list[dict], explains: li
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m finetune.evaluate", description=__doc__.split("\n")[0],
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m finetune.evaluate",
+        description=__doc__.split("\n")[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
     parser.add_argument("--adapter", required=True, help="LoRA adapter folder")
     parser.add_argument("--base-model", default="default", help="base model the adapter was trained on")
-    parser.add_argument("--data", type=Path, default=PROJECT_ROOT / "var" / "ft" / "sft.jsonl",
-                        help="SFT data from finetune.build_data; only its eval split is used")
+    parser.add_argument(
+        "--data",
+        type=Path,
+        default=PROJECT_ROOT / "var" / "ft" / "sft.jsonl",
+        help="SFT data from finetune.build_data; only its eval split is used",
+    )
     parser.add_argument("--redial", type=Path, help="ReDial folder (test_data.jsonl) for recall@10")
     parser.add_argument("--limit", type=int, default=30, help="examples per metric")
     parser.add_argument("--redial-limit", type=int, help="ReDial test turns for recall@10 (default: --limit)")
-    parser.add_argument("--scorer", action="store_true", help="also measure recall@10 with the LLM reranker (reranker=llm)")
+    parser.add_argument(
+        "--scorer", action="store_true", help="also measure recall@10 with the LLM reranker (reranker=llm)"
+    )
     parser.add_argument("--json", action="store_true", help='print {"base": {...}, "adapter": {...}}')
     return parser.parse_args(argv)
 
@@ -161,8 +188,9 @@ def main(argv: list[str] | None = None) -> int:
     for name, adapter in (("base", None), ("adapter", args.adapter)):
         llm = LocalChatModel(args.base_model, adapter=adapter)
         try:
-            report[name] = evaluate(llm, engine, plans, explains, args.redial, args.redial_limit or args.limit,
-                                    args.scorer)
+            report[name] = evaluate(
+                llm, engine, plans, explains, args.redial, args.redial_limit or args.limit, args.scorer
+            )
         except ValueError as error:  # an example that does not fit: name it, no traceback
             print(f"error: {args.data}: {error}", file=sys.stderr)
             return 2
@@ -170,8 +198,18 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps(report, indent=2))
     else:
-        keys = ["valid_tool_call_rate", "constraint_violation_rate", "unshown_item_rate_before_guard", "guard_rejection_rate",
-                "recall@10", "recall@10_llm_reranker", "n", "n_reasons", "n_redial", "seconds"]
+        keys = [
+            "valid_tool_call_rate",
+            "constraint_violation_rate",
+            "unshown_item_rate_before_guard",
+            "guard_rejection_rate",
+            "recall@10",
+            "recall@10_llm_reranker",
+            "n",
+            "n_reasons",
+            "n_redial",
+            "seconds",
+        ]
         print(f"{'metric':34} {'base':>10} {'adapter':>10}")
         for key in keys:
             if key in report["base"]:

@@ -14,8 +14,8 @@ Three tasks, one record shape each ({"task", "messages", "source", "conversation
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import fields, is_dataclass
-from typing import Sequence
 
 from pydantic import TypeAdapter, ValidationError
 
@@ -27,7 +27,9 @@ from chat.tools import SearchCall, render_call
 from retrieval.catalog import Catalog, Item
 
 
-def plan_example(state: DialogueState, catalog: Catalog, message: str, call: SearchCall, source: str, conversation_id: str) -> dict:
+def plan_example(
+    state: DialogueState, catalog: Catalog, message: str, call: SearchCall, source: str, conversation_id: str
+) -> dict:
     messages, _prefix = prompts.planner_messages(state, catalog, message)
     return {
         "task": "plan",
@@ -42,11 +44,19 @@ def explain_target(items: Sequence[Item], reasons: Sequence[str]) -> str:
 
     Example: ([Item("m1", "Alien", 1979)], ["Tense and claustrophobic."]) -> "1. **Alien (1979)**: Tense and claustrophobic."
     """
-    return "\n".join(prompts.item_line_prefix(n, item) + reason for n, (item, reason) in enumerate(zip(items, reasons), 1))
+    return "\n".join(
+        prompts.item_line_prefix(n, item) + reason for n, (item, reason) in enumerate(zip(items, reasons), 1)
+    )
 
 
 def explain_example(
-    state: DialogueState, catalog: Catalog, message: str, items: Sequence[Item], reasons: Sequence[str], source: str, conversation_id: str
+    state: DialogueState,
+    catalog: Catalog,
+    message: str,
+    items: Sequence[Item],
+    reasons: Sequence[str],
+    source: str,
+    conversation_id: str,
 ) -> dict:
     messages = prompts.explainer_messages(state, catalog, message, list(items))
     return {
@@ -91,19 +101,29 @@ def _plain(value):
     return value
 
 
-def score_example(state: DialogueState, catalog: Catalog, message: str, item: Item, suits: bool, source: str,
-                  conversation_id: str) -> dict:
+def score_example(
+    state: DialogueState, catalog: Catalog, message: str, item: Item, suits: bool, source: str, conversation_id: str
+) -> dict:
     yes, no = prompts.SCORE_ANSWERS
     return {
         "task": "score",
         "source": source,
         "conversation_id": conversation_id,
-        "messages": prompts.scorer_messages(state, catalog, message, item) + [{"role": "assistant", "content": yes if suits else no}],
+        "messages": prompts.scorer_messages(state, catalog, message, item)
+        + [{"role": "assistant", "content": yes if suits else no}],
     }
 
 
-def grounded(reason: str, item: Item, state: DialogueState, shown: Sequence[Item], catalog: Catalog, titles: TitleMatcher,
-             people: frozenset[str], earlier: Sequence[str] = ()) -> bool:
+def grounded(
+    reason: str,
+    item: Item,
+    state: DialogueState,
+    shown: Sequence[Item],
+    catalog: Catalog,
+    titles: TitleMatcher,
+    people: frozenset[str],
+    earlier: Sequence[str] = (),
+) -> bool:
     """True when a training reason would pass the engine's guard: we never teach what the guard rejects."""
     allowed = {i.id for i in shown} | set(state.liked) | set(state.disliked)
     return not reason_problems(reason, item, allowed, titles, catalog, people, tuple(earlier))

@@ -53,15 +53,27 @@ def read_pairs(paths: tuple[str, ...]) -> list[dict]:
                     raise ValueError(f"{path}:{number}: not JSON: {error.msg}") from error
                 for name in PAIR_FIELDS:
                     if name not in record:
-                        raise ValueError(f"{path}:{number}:{name}: missing (pairs come from `chat.logs export --format pairs`)")
+                        raise ValueError(
+                            f"{path}:{number}:{name}: missing (pairs come from `chat.logs export --format pairs`)"
+                        )
                 prompt = record["prompt"]
-                if not isinstance(prompt, list) or not prompt or not all(isinstance(m, dict) and "role" in m for m in prompt):
+                if (
+                    not isinstance(prompt, list)
+                    or not prompt
+                    or not all(isinstance(m, dict) and "role" in m for m in prompt)
+                ):
                     raise ValueError(f"{path}:{number}:prompt: must be a non-empty list of chat messages")
                 for name in ("prefix", "chosen", "rejected"):
                     if not isinstance(record[name], str):
                         raise ValueError(f"{path}:{number}:{name}: must be a string")
-                if not record["chosen"].strip() or not record["rejected"].strip() or record["chosen"] == record["rejected"]:
-                    raise ValueError(f"{path}:{number}:chosen: chosen and rejected must be two different non-empty texts")
+                if (
+                    not record["chosen"].strip()
+                    or not record["rejected"].strip()
+                    or record["chosen"] == record["rejected"]
+                ):
+                    raise ValueError(
+                        f"{path}:{number}:chosen: chosen and rejected must be two different non-empty texts"
+                    )
                 records.append(record)
     return records
 
@@ -72,12 +84,19 @@ def as_text(record: dict, tokenizer) -> Pair:
     The prompt's trailing spaces (a reason's prefix ends "...**: ") move to the start of both
     continuations, so the tokenizer reads " word" as in the SFT data rather than a lone space.
     """
-    prompt = tokenizer.apply_chat_template(record["prompt"], add_generation_prompt=True, tokenize=False) + record["prefix"]
+    prompt = (
+        tokenizer.apply_chat_template(record["prompt"], add_generation_prompt=True, tokenize=False) + record["prefix"]
+    )
     stripped = prompt.rstrip(" ")
-    gap = prompt[len(stripped):]
+    gap = prompt[len(stripped) :]
     ending = "\n" if record["prefix"] else ""  # a reason line ends where the engine stops it
-    return Pair(stripped, gap + record["chosen"].strip() + ending, gap + record["rejected"].strip() + ending,
-                record.get("kind", ""), record.get("session_id", ""))
+    return Pair(
+        stripped,
+        gap + record["chosen"].strip() + ending,
+        gap + record["rejected"].strip() + ending,
+        record.get("kind", ""),
+        record.get("session_id", ""),
+    )
 
 
 def fits(pair: Pair, tokenizer, max_length: int) -> bool:
@@ -99,31 +118,64 @@ def train_dpo(args: TrainArgs):
     kept = [pair for pair in pairs if fits(pair, tokenizer, args.max_length)]
     train_pairs = [p for p in kept if split_of(p.conversation, EVAL_FRACTION) == "train"]
     eval_pairs = [p for p in kept if split_of(p.conversation, EVAL_FRACTION) == "eval"][: args.max_eval_examples]
-    log.info("%d training pairs (%d longer than %d tokens dropped), %d for evaluation",
-             len(train_pairs), len(pairs) - len(kept), args.max_length, len(eval_pairs))
+    log.info(
+        "%d training pairs (%d longer than %d tokens dropped), %d for evaluation",
+        len(train_pairs),
+        len(pairs) - len(kept),
+        args.max_length,
+        len(eval_pairs),
+    )
     if not train_pairs:
         raise ValueError("no training pairs left")
 
     def dataset(chosen: list[Pair]):
-        return Dataset.from_dict({"prompt": [p.prompt for p in chosen], "chosen": [p.chosen for p in chosen],
-                                  "rejected": [p.rejected for p in chosen]})
+        return Dataset.from_dict(
+            {
+                "prompt": [p.prompt for p in chosen],
+                "chosen": [p.chosen for p in chosen],
+                "rejected": [p.rejected for p in chosen],
+            }
+        )
 
     has_eval = bool(eval_pairs)
     # float32 like the SFT path (TRL would ask for bfloat16, which a CPU may lack); pairs were length-checked above
-    config = DPOConfig(**trainer_settings(args, has_eval), beta=args.beta, max_length=None, bf16=False,
-                       gradient_checkpointing=False)  # a small model needs no recomputation to fit
-    trainer = DPOTrainer(model=loaded.model, args=config, train_dataset=dataset(train_pairs),
-                         eval_dataset=dataset(eval_pairs) if has_eval else None, processing_class=tokenizer)
+    config = DPOConfig(
+        **trainer_settings(args, has_eval), beta=args.beta, max_length=None, bf16=False, gradient_checkpointing=False
+    )  # a small model needs no recomputation to fit
+    trainer = DPOTrainer(
+        model=loaded.model,
+        args=config,
+        train_dataset=dataset(train_pairs),
+        eval_dataset=dataset(eval_pairs) if has_eval else None,
+        processing_class=tokenizer,
+    )
     result = trainer.train()
     metrics = {"train_loss": round(result.training_loss, 4), "steps": result.global_step}
     if has_eval:
         evaluated = [h for h in trainer.state.log_history if "eval_loss" in h]
         last = evaluated[-1] if evaluated and evaluated[-1]["step"] == result.global_step else trainer.evaluate()
-        metrics.update({name: round(last[name], 4) for name in ("eval_loss", "eval_rewards/accuracies", "eval_rewards/margins")
-                        if name in last})
+        metrics.update(
+            {
+                name: round(last[name], 4)
+                for name in ("eval_loss", "eval_rewards/accuracies", "eval_rewards/margins")
+                if name in last
+            }
+        )
     kinds = {kind: sum(p.kind == kind for p in train_pairs) for kind in sorted({p.kind for p in train_pairs})}
-    examples = {"train": len(train_pairs), "eval": len(eval_pairs), "dropped_too_long": len(pairs) - len(kept),
-                "train_by_kind": kinds}
-    meta = save_trained(args, loaded, trainer, metrics, examples, started, {"dpo": {"eval_fraction": EVAL_FRACTION}},
-                        plot_label="DPO loss")
+    examples = {
+        "train": len(train_pairs),
+        "eval": len(eval_pairs),
+        "dropped_too_long": len(pairs) - len(kept),
+        "train_by_kind": kinds,
+    }
+    meta = save_trained(
+        args,
+        loaded,
+        trainer,
+        metrics,
+        examples,
+        started,
+        {"dpo": {"eval_fraction": EVAL_FRACTION}},
+        plot_label="DPO loss",
+    )
     return meta, loaded.model

@@ -17,5 +17,15 @@ from chat.reason_text import (
     with_article,
 )
 
-__all__ = ["CONTENT_FLAGS", "MOODS", "drawn_reason", "genre_noun", "is_mood", "natural_reason", "reply_reasons",
-           "says_a_word_twice", "synopsis_start", "with_article"]
+__all__ = [
+    "CONTENT_FLAGS",
+    "MOODS",
+    "drawn_reason",
+    "genre_noun",
+    "is_mood",
+    "natural_reason",
+    "reply_reasons",
+    "says_a_word_twice",
+    "synopsis_start",
+    "with_article",
+]

@@ -7,8 +7,8 @@ names catalogue films becomes a `RecommendationTurn`.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Iterable, Iterator
 
 from chat.state import DialogueState, record_shown, update_state
 from chat.titles import TitleMatcher
@@ -29,8 +29,9 @@ class RecommendationTurn:
     mentioned: tuple[str, ...]  # every catalogue item recommended here
 
 
-def recommendation_turns(dialogues: Iterable[Dialogue], mapper: MovieMapper, catalog: Catalog, titles: TitleMatcher,
-                         people: frozenset[str]) -> Iterator[RecommendationTurn]:
+def recommendation_turns(
+    dialogues: Iterable[Dialogue], mapper: MovieMapper, catalog: Catalog, titles: TitleMatcher, people: frozenset[str]
+) -> Iterator[RecommendationTurn]:
     """Replay each dialogue: seeker turns update the state; recommended films count as shown afterwards."""
     for dialogue in dialogues:
         state, message = DialogueState(), ""

@@ -36,17 +36,29 @@ def interactions_from_redial(redial: Path, catalog_path: Path) -> tuple[Interact
                     items.append(item_id)
     if not users:
         raise FileNotFoundError(f"no train_part_*.jsonl dialogues mentioning catalogue films in {redial}")
-    interactions = Interactions(np.asarray(users, dtype=str), np.asarray(items, dtype=str), None, None,
-                                "ReDial train parts (Li et al. 2018, CC BY 4.0)")
+    interactions = Interactions(
+        np.asarray(users, dtype=str),
+        np.asarray(items, dtype=str),
+        None,
+        None,
+        "ReDial train parts (Li et al. 2018, CC BY 4.0)",
+    )
     return interactions, {item.id for item in catalog}
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m finetune.redial_collaborative", description=__doc__.split("\n")[0],
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("--redial", type=Path, required=True, help="ReDial folder with train_part_*.jsonl and movies_with_mentions.csv")
+    parser = argparse.ArgumentParser(
+        prog="python -m finetune.redial_collaborative",
+        description=__doc__.split("\n")[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument(
+        "--redial", type=Path, required=True, help="ReDial folder with train_part_*.jsonl and movies_with_mentions.csv"
+    )
     parser.add_argument("--catalog", type=Path, default=DEMO_CATALOG, help="catalogue whose films the model covers")
-    parser.add_argument("--out", type=Path, default=PROJECT_ROOT / "data", help="folder for collaborative.npz and .json")
+    parser.add_argument(
+        "--out", type=Path, default=PROJECT_ROOT / "data", help="folder for collaborative.npz and .json"
+    )
     parser.add_argument("--ease-lambda", type=float, default=EASE_LAMBDA, help="EASE's L2 weight")
     args = parser.parse_args(argv)
     try:

@@ -25,9 +25,9 @@ import json
 import logging
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import torch
@@ -59,8 +59,12 @@ class HeldOutHistories(Histories):
 
     def validation(self) -> list[tuple[str, tuple[str, ...], str]]:
         """(user, history, next item) for every position after the first of each held-out sequence."""
-        return [(user, sequence[:position], sequence[position]) for user, sequence in zip(self.users, self.sequences)
-                if user in self.held_out for position in range(1, len(sequence))]
+        return [
+            (user, sequence[:position], sequence[position])
+            for user, sequence in zip(self.users, self.sequences)
+            if user in self.held_out
+            for position in range(1, len(sequence))
+        ]
 
     def test(self) -> list[tuple[str, tuple[str, ...], str]]:
         return []
@@ -80,13 +84,20 @@ def dialogue_histories(ids: Sequence[str], sequences: Sequence[Sequence[str]]) -
     held = frozenset(dialogue_id for dialogue_id, _ in kept if is_held_out(dialogue_id))
     vocabulary = sorted({item for dialogue_id, sequence in kept if dialogue_id not in held for item in sequence})
     known = set(vocabulary)
-    kept = [(dialogue_id, sequence if dialogue_id not in held else tuple(i for i in sequence if i in known))
-            for dialogue_id, sequence in kept]
+    kept = [
+        (dialogue_id, sequence if dialogue_id not in held else tuple(i for i in sequence if i in known))
+        for dialogue_id, sequence in kept
+    ]
     return HeldOutHistories(tuple(d for d, _ in kept), tuple(s for _, s in kept), tuple(vocabulary), held)
 
 
-def train_on_sequences(ids: Sequence[str], sequences: Sequence[Sequence[str]], model: SasrecConfig = MODEL,
-                       training: TrainingConfig = TRAINING, progress: bool = True) -> tuple[SequentialRecommender, TrainingReport]:
+def train_on_sequences(
+    ids: Sequence[str],
+    sequences: Sequence[Sequence[str]],
+    model: SasrecConfig = MODEL,
+    training: TrainingConfig = TRAINING,
+    progress: bool = True,
+) -> tuple[SequentialRecommender, TrainingReport]:
     """A SASRec on the dialogues' mention sequences, early-stopped on the held-out dialogues."""
     histories = dialogue_histories(ids, sequences)
     config = SasrecConfig(**{**asdict(model), "items": len(histories.items)})
@@ -97,9 +108,13 @@ def train_on_sequences(ids: Sequence[str], sequences: Sequence[Sequence[str]], m
         torch.set_num_threads(threads)  # train() sets its own; the caller's search keeps its setting
     recommender.metadata = {
         "model": "SASRec (Kang & McAuley 2018) over ReDial mention sequences",
-        "data": {"dialogues": len(histories.users), "held_out_dialogues": len(histories.held_out),
-                 "sha256": hashlib.sha256("\n".join(sorted(ids)).encode()).hexdigest()[:16]},
-        "training": asdict(training), "report": asdict(report),
+        "data": {
+            "dialogues": len(histories.users),
+            "held_out_dialogues": len(histories.held_out),
+            "sha256": hashlib.sha256("\n".join(sorted(ids)).encode()).hexdigest()[:16],
+        },
+        "training": asdict(training),
+        "report": asdict(report),
         "versions": {"torch": torch.__version__, "numpy": np.__version__},
         "trained_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
@@ -110,9 +125,12 @@ def fold_models(folder: Path, folds: int) -> list[SequentialRecommender]:
     """The models of `--folds N --out folder`: fold-1 .. fold-N, then all; refuses another fold count."""
     found = json.loads((folder / FOLDS_FILE).read_text()) if (folder / FOLDS_FILE).is_file() else {}
     if found.get("folds") != folds:
-        raise SequentialModelError(f"{folder}: needs models for {folds} folds (finetune.redial_sequential --folds {folds})")
+        raise SequentialModelError(
+            f"{folder}: needs models for {folds} folds (finetune.redial_sequential --folds {folds})"
+        )
     return [SequentialRecommender.load(folder / f"fold-{fold + 1}") for fold in range(folds)] + [
-        SequentialRecommender.load(folder / "all")]
+        SequentialRecommender.load(folder / "all")
+    ]
 
 
 def mention_sequences(dialogues: Sequence[Dialogue], names: dict[str, str]) -> list[list[str]]:
@@ -124,9 +142,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m finetune.redial_sequential", description=__doc__.split("\n")[0])
     parser.add_argument("--data", type=Path, required=True, help="ReDial folder, or a folder holding redial/ and iard/")
     parser.add_argument("--out", type=Path, required=True, help="folder for the model (OUT/all) and the fold models")
-    parser.add_argument("--split", choices=("validation", "test"), default="test",
-                        help="validation: learn from train minus validation; test (the default): from every train dialogue")
-    parser.add_argument("--folds", type=int, default=0, help="also one model per fold, learned without it (default 0: none)")
+    parser.add_argument(
+        "--split",
+        choices=("validation", "test"),
+        default="test",
+        help="validation: learn from train minus validation; test (the default): from every train dialogue",
+    )
+    parser.add_argument(
+        "--folds", type=int, default=0, help="also one model per fold, learned without it (default 0: none)"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(message)s")
     try:
@@ -137,14 +161,22 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     sequences = mention_sequences(fit, names)
-    parts = [(f"fold-{fold + 1}", [n for n, d in enumerate(fit) if fold_of(d.id, args.folds) != fold])
-             for fold in range(args.folds)] + [("all", list(range(len(fit))))]
+    parts = [
+        (f"fold-{fold + 1}", [n for n, d in enumerate(fit) if fold_of(d.id, args.folds) != fold])
+        for fold in range(args.folds)
+    ] + [("all", list(range(len(fit))))]
     for name, kept in parts:
         recommender, report = train_on_sequences([fit[n].id for n in kept], [sequences[n] for n in kept])
         recommender.metadata["split"] = args.split
         recommender.save(args.out / name)
-        log.info("%s: best epoch %d of %d, held-out %s, %.0f s", name, report.best_epoch, report.epochs_run,
-                 report.validation, report.seconds)
+        log.info(
+            "%s: best epoch %d of %d, held-out %s, %.0f s",
+            name,
+            report.best_epoch,
+            report.epochs_run,
+            report.validation,
+            report.seconds,
+        )
     (args.out / FOLDS_FILE).write_text(json.dumps({"folds": args.folds, "split": args.split}) + "\n")
     log.info("saved to %s", args.out)
     return 0

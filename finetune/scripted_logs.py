@@ -22,14 +22,28 @@ from chat.engine import ChatEngine
 from chat.settings import add_arguments, load_settings
 from finetune.synthetic import conversations
 
-ENGINE_SETTINGS = ("catalog", "index", "embedding_model", "base_model", "adapter", "dtype", "quantize", "threads",
-                   "planner", "explainer", "explain_batch", "log_db")
+ENGINE_SETTINGS = (
+    "catalog",
+    "index",
+    "embedding_model",
+    "base_model",
+    "adapter",
+    "dtype",
+    "quantize",
+    "threads",
+    "planner",
+    "explainer",
+    "explain_batch",
+    "log_db",
+)
 
 
 def play(engine: ChatEngine, count: int, seed: int, max_turns: int) -> dict[str, int]:
     """Plays `count` synthetic conversations, one session each; returns turn counts by kind."""
     kinds: dict[str, int] = {}
-    for _, messages in tqdm(list(conversations(engine.catalog, count, seed, max_turns)), desc="conversations", unit="conv"):
+    for _, messages in tqdm(
+        list(conversations(engine.catalog, count, seed, max_turns)), desc="conversations", unit="conv"
+    ):
         session = engine.new_session()
         for message in messages:
             result = [update.result for update in engine.respond(session, message)][-1]
@@ -38,8 +52,11 @@ def play(engine: ChatEngine, count: int, seed: int, max_turns: int) -> dict[str,
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m finetune.scripted_logs", description=__doc__.split("\n")[0],
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m finetune.scripted_logs",
+        description=__doc__.split("\n")[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
     parser.add_argument("--conversations", type=int, default=60, help="how many synthetic conversations to play")
     parser.add_argument("--seed", type=int, default=7, help="seed of the synthetic conversations")
     parser.add_argument("--max-turns", type=int, default=3, help="most user messages per conversation")
@@ -52,7 +69,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.WARNING, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     try:
         settings = load_settings(args)
         engine = build_engine(settings, progress=False)
@@ -63,7 +82,9 @@ def main(argv: list[str] | None = None) -> int:
         print("error: logging is off; give --log-db", file=sys.stderr)
         return 2
     kinds = play(engine, args.conversations, args.seed, args.max_turns)
-    print(f"logged {sum(kinds.values())} turns ({', '.join(f'{k} {v}' for k, v in sorted(kinds.items()))}) to {settings.log_db}")
+    print(
+        f"logged {sum(kinds.values())} turns ({', '.join(f'{k} {v}' for k, v in sorted(kinds.items()))}) to {settings.log_db}"
+    )
     return 0
 
 

@@ -8,17 +8,32 @@ every turn; `finetune.build_data` turns those into SFT examples.
 from __future__ import annotations
 
 import random
-from typing import Iterator
+from collections.abc import Iterator
 
 from retrieval.catalog import Catalog, Item
 
-AVOID_WORDS = {"gore": ["gory", "gore", "too bloody"], "zombies": ["zombies"], "vampires": ["vampires"],
-               "subtitles": ["subtitles"], "black and white": ["black and white"], "ghosts": ["ghosts"],
-               "serial killer": ["serial killers"], "musical numbers": ["singing"]}
-GENRE_PHRASES = {"science fiction": ["sci-fi", "science fiction"], "comedy": ["comedy", "something funny"],
-                 "horror": ["horror", "something scary"], "animation": ["animated film", "animation"],
-                 "romance": ["romance", "romantic film"], "documentary": ["documentary"], "biography": ["biopic"],
-                 "history": ["historical film"], "sport": ["sports film"], "war": ["war film"]}
+AVOID_WORDS = {
+    "gore": ["gory", "gore", "too bloody"],
+    "zombies": ["zombies"],
+    "vampires": ["vampires"],
+    "subtitles": ["subtitles"],
+    "black and white": ["black and white"],
+    "ghosts": ["ghosts"],
+    "serial killer": ["serial killers"],
+    "musical numbers": ["singing"],
+}
+GENRE_PHRASES = {
+    "science fiction": ["sci-fi", "science fiction"],
+    "comedy": ["comedy", "something funny"],
+    "horror": ["horror", "something scary"],
+    "animation": ["animated film", "animation"],
+    "romance": ["romance", "romantic film"],
+    "documentary": ["documentary"],
+    "biography": ["biopic"],
+    "history": ["historical film"],
+    "sport": ["sports film"],
+    "war": ["war film"],
+}
 OPENINGS = [
     "I loved {a} and {b}, something {mood} but not {avoid}",
     "a {decade} {genre}, nothing with {avoid}",
@@ -32,9 +47,18 @@ OPENINGS = [
     "I hated {a}. Give me a good {genre} instead, no {avoid}",
 ]
 FOLLOW_UPS = [
-    "something older", "something newer", "not that one", "something else", "more like the second one",
-    "I've seen those", "maybe a {genre} instead", "under 2 hours please", "none of these, something else",
-    "more like the first one", "nothing with {avoid} please", "something from the {decade}",
+    "something older",
+    "something newer",
+    "not that one",
+    "something else",
+    "more like the second one",
+    "I've seen those",
+    "maybe a {genre} instead",
+    "under 2 hours please",
+    "none of these, something else",
+    "more like the first one",
+    "nothing with {avoid} please",
+    "something from the {decade}",
 ]
 
 
@@ -56,8 +80,12 @@ def _fill(template: str, catalog: Catalog, rng: random.Random) -> str:
     if rng.random() < 0.2:  # people type in lower case, and make typos
         title_a = title_a.lower()
     return template.format(
-        a=title_a, b=title_b, mood=rng.choice(moods), avoid=rng.choice(AVOID_WORDS[avoid]),
-        genre=_genre_phrase(genre, rng), decade=_decade(seeds[0] if rng.random() < 0.6 else None, rng),
+        a=title_a,
+        b=title_b,
+        mood=rng.choice(moods),
+        avoid=rng.choice(AVOID_WORDS[avoid]),
+        genre=_genre_phrase(genre, rng),
+        decade=_decade(seeds[0] if rng.random() < 0.6 else None, rng),
     )
 
 

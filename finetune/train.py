@@ -33,14 +33,27 @@ METHODS = ("sft", "dpo")
 
 @dataclass(frozen=True)
 class TrainArgs:
-    data: tuple[str, ...] = field(metadata={"help": "sft: JSONL files from finetune.build_data; dpo: pairs from "
-                                                    "`python -m chat.logs export --format pairs`"})
+    data: tuple[str, ...] = field(
+        metadata={
+            "help": "sft: JSONL files from finetune.build_data; dpo: pairs from "
+            "`python -m chat.logs export --format pairs`"
+        }
+    )
     out: str = field(metadata={"help": "adapter output folder"})
-    method: str = field(default="sft", metadata={"help": "sft: supervised on examples; dpo: preference pairs through TRL"})
-    adapter_init: str = field(default="", metadata={"help": "adapter folder to start from (with dpo also the reference "
-                                                            "model); empty: a fresh LoRA of --rank/--alpha/--dropout"})
+    method: str = field(
+        default="sft", metadata={"help": "sft: supervised on examples; dpo: preference pairs through TRL"}
+    )
+    adapter_init: str = field(
+        default="",
+        metadata={
+            "help": "adapter folder to start from (with dpo also the reference "
+            "model); empty: a fresh LoRA of --rank/--alpha/--dropout"
+        },
+    )
     beta: float = field(default=0.1, metadata={"help": "dpo: how strongly the reference model holds the policy back"})
-    base_model: str = field(default="default", metadata={"help": "hub id, folder or .gguf; 'default' = embedded SmolLM2-135M"})
+    base_model: str = field(
+        default="default", metadata={"help": "hub id, folder or .gguf; 'default' = embedded SmolLM2-135M"}
+    )
     rank: int = field(default=8, metadata={"help": "LoRA rank"})
     alpha: int = field(default=16, metadata={"help": "LoRA alpha"})
     dropout: float = field(default=0.05, metadata={"help": "LoRA dropout"})
@@ -124,7 +137,9 @@ def tokenize(tokenizer, messages: list[dict], max_length: int) -> dict | None:
     return {"input_ids": ids, "attention_mask": [1] * len(ids), "labels": [IGNORE] * len(prompt_ids) + reply_ids}
 
 
-def plot_loss(history: list[dict], path: Path, ylabel: str = "loss (assistant tokens)", title: str = "LoRA fine-tuning") -> None:
+def plot_loss(
+    history: list[dict], path: Path, ylabel: str = "loss (assistant tokens)", title: str = "LoRA fine-tuning"
+) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -194,15 +209,31 @@ def load_for_training(args: TrainArgs) -> Loaded:
             if parameter.requires_grad:
                 parameter.data = parameter.data.float()
     else:
-        model = get_peft_model(model, LoraConfig(r=args.rank, lora_alpha=args.alpha, lora_dropout=args.dropout,
-                                                 target_modules=list(LORA_TARGETS), task_type="CAUSAL_LM"))
+        model = get_peft_model(
+            model,
+            LoraConfig(
+                r=args.rank,
+                lora_alpha=args.alpha,
+                lora_dropout=args.dropout,
+                target_modules=list(LORA_TARGETS),
+                task_type="CAUSAL_LM",
+            ),
+        )
     trainable, total = model.get_nb_trainable_parameters()
     log.info("LoRA: %d trainable of %d parameters", trainable, total)
     return Loaded(location, tokenizer, model, trainable)
 
 
-def save_trained(args: TrainArgs, loaded: Loaded, trainer, metrics: dict, examples: dict, started: float,
-                 extra_meta: dict | None = None, plot_label: str = "loss (assistant tokens)") -> dict:
+def save_trained(
+    args: TrainArgs,
+    loaded: Loaded,
+    trainer,
+    metrics: dict,
+    examples: dict,
+    started: float,
+    extra_meta: dict | None = None,
+    plot_label: str = "loss (assistant tokens)",
+) -> dict:
     """Saves the trained adapter (only it, in the chosen precision), the loss curve and training_meta.json; returns the meta."""
     import shutil
 
@@ -227,9 +258,14 @@ def save_trained(args: TrainArgs, loaded: Loaded, trainer, metrics: dict, exampl
         "method": args.method,
         "base_model": base_name,
         "base_model_file_sha256": sha256_of(Path(location.path) / location.gguf_file) if location.gguf_file else None,
-        "adapter_init": ({"name": Path(args.adapter_init).name,
-                          "sha256": sha256_of(Path(args.adapter_init) / "adapter_model.safetensors")}
-                         if args.adapter_init else None),
+        "adapter_init": (
+            {
+                "name": Path(args.adapter_init).name,
+                "sha256": sha256_of(Path(args.adapter_init) / "adapter_model.safetensors"),
+            }
+            if args.adapter_init
+            else None
+        ),
         "data": [{"path": Path(p).name, "sha256": sha256_of(p)} for p in args.data],
         "examples": examples,
         "hyperparameters": {**{k: v for k, v in asdict(args).items() if k not in hidden}, "base_model": base_name},
@@ -238,7 +274,9 @@ def save_trained(args: TrainArgs, loaded: Loaded, trainer, metrics: dict, exampl
         "trainable_parameters": loaded.trainable,
         "metrics": metrics,
         "seconds": seconds,
-        "device": f"cuda ({torch.cuda.get_device_name()})" if torch.cuda.is_available() else f"cpu ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)",
+        "device": f"cuda ({torch.cuda.get_device_name()})"
+        if torch.cuda.is_available()
+        else f"cpu ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)",
         "versions": {name: version(name) for name in libraries},
         **(extra_meta or {}),
         "loss_history": [h for h in trainer.state.log_history if "loss" in h or "eval_loss" in h],
@@ -288,10 +326,19 @@ def train(args: TrainArgs):
 
     train_records, eval_records = read_examples(args.data)
     train_set = [t for t in (tokenize(tokenizer, r["messages"], args.max_length) for r in train_records) if t]
-    eval_set = [t for t in (tokenize(tokenizer, r["messages"], args.max_length) for r in eval_records[: args.max_eval_examples]) if t]
+    eval_set = [
+        t
+        for t in (tokenize(tokenizer, r["messages"], args.max_length) for r in eval_records[: args.max_eval_examples])
+        if t
+    ]
     dropped = len(train_records) - len(train_set)
-    log.info("%d training examples (%d longer than %d tokens dropped), %d for evaluation",
-             len(train_set), dropped, args.max_length, len(eval_set))
+    log.info(
+        "%d training examples (%d longer than %d tokens dropped), %d for evaluation",
+        len(train_set),
+        dropped,
+        args.max_length,
+        len(eval_set),
+    )
     if not train_set:
         raise ValueError("no training examples left")
 
@@ -315,8 +362,11 @@ def train(args: TrainArgs):
 
 
 def parse_args(argv: list[str] | None = None) -> TrainArgs:
-    parser = argparse.ArgumentParser(prog="python -m finetune.train", description=__doc__.split("\n")[0],
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m finetune.train",
+        description=__doc__.split("\n")[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
     for f in TrainArgs.__dataclass_fields__.values():
         flag = "--" + f.name.replace("_", "-")
         if f.name == "data":

@@ -23,9 +23,9 @@ import json
 import logging
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Sequence
 
 log = logging.getLogger("finetune.train_encoder")
 
@@ -70,7 +70,11 @@ def dialogue_pairs(dialogues, item_text: dict[str, str], context_words: int = CO
         for turn in dialogue.turns:
             if turn.role == "recommender" and lines:
                 context = " ".join(" ".join(lines).split()[-context_words:])
-                pairs += [(context, item_text[m]) for m in dict.fromkeys(turn.movie_ids) if m in item_text and m not in earlier]
+                pairs += [
+                    (context, item_text[m])
+                    for m in dict.fromkeys(turn.movie_ids)
+                    if m in item_text and m not in earlier
+                ]
             lines.append(f"{turn.role.capitalize()}: {turn.text}")
             earlier |= set(turn.movie_ids)
     return pairs
@@ -94,12 +98,23 @@ def train(args: EncoderArgs, pairs: Sequence[tuple[str, str]], progress: bool = 
     model.max_seq_length = args.max_seq_length  # a step costs about linearly in it; titles, credits and plot come first
     data = Dataset.from_dict({"anchor": [a for a, _ in pairs], "positive": [p for _, p in pairs]})
     training = SentenceTransformerTrainingArguments(
-        output_dir=str(args.out / "checkpoints"), num_train_epochs=args.epochs, per_device_train_batch_size=args.batch_size,
-        learning_rate=args.learning_rate, warmup_steps=0.1, batch_sampler=BatchSamplers.NO_DUPLICATES, save_strategy="no",
-        logging_steps=20, report_to="none", use_cpu=True, seed=args.seed, disable_tqdm=not progress,
-        dataloader_num_workers=0)
-    trainer = SentenceTransformerTrainer(model=model, args=training, train_dataset=data,
-                                         loss=MultipleNegativesRankingLoss(model))
+        output_dir=str(args.out / "checkpoints"),
+        num_train_epochs=args.epochs,
+        per_device_train_batch_size=args.batch_size,
+        learning_rate=args.learning_rate,
+        warmup_steps=0.1,
+        batch_sampler=BatchSamplers.NO_DUPLICATES,
+        save_strategy="no",
+        logging_steps=20,
+        report_to="none",
+        use_cpu=True,
+        seed=args.seed,
+        disable_tqdm=not progress,
+        dataloader_num_workers=0,
+    )
+    trainer = SentenceTransformerTrainer(
+        model=model, args=training, train_dataset=data, loss=MultipleNegativesRankingLoss(model)
+    )
     trainer.train()
     return model
 
@@ -132,13 +147,21 @@ def main_with(args: EncoderArgs, progress: bool = True) -> dict:
     model.save(str(args.out))
     meta = {
         "loss": "MultipleNegativesRankingLoss (in-batch negatives, no duplicate movie in a batch)",
-        "pairs": len(pairs), "dialogues": len(fit), "split": args.split,
-        "data_hash": hashlib.sha256("\n".join(sorted(d.id for d in fit)).encode()
-                                    + index.manifest.catalog_hash.encode()).hexdigest()[:16],
+        "pairs": len(pairs),
+        "dialogues": len(fit),
+        "split": args.split,
+        "data_hash": hashlib.sha256(
+            "\n".join(sorted(d.id for d in fit)).encode() + index.manifest.catalog_hash.encode()
+        ).hexdigest()[:16],
         "items": index.manifest.catalog_source.rsplit("/", 1)[-1],
-        "arguments": {k: str(v) if isinstance(v, Path) else v for k, v in asdict(args).items() if k not in ("data", "items", "out")},
+        "arguments": {
+            k: str(v) if isinstance(v, Path) else v
+            for k, v in asdict(args).items()
+            if k not in ("data", "items", "out")
+        },
         "versions": {"sentence_transformers": sentence_transformers.__version__, "torch": torch.__version__},
-        "seconds": round(time.perf_counter() - started, 1), "trained_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "seconds": round(time.perf_counter() - started, 1),
+        "trained_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
     (args.out / "encoder.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
     return meta
@@ -150,24 +173,60 @@ def parse_args(argv: list[str] | None = None) -> EncoderArgs:
     parser.add_argument("--data", type=Path, required=True, help="ReDial folder, or a folder holding redial/ and iard/")
     parser.add_argument("--items", type=Path, required=True, help="index folder whose item texts are the positives")
     parser.add_argument("--out", type=Path, required=True, help="folder for the fine-tuned encoder and encoder.json")
-    parser.add_argument("--split", choices=("validation", "test"), default=defaults.split,
-                        help="validation (the default): learn from train minus validation; test: from every train dialogue")
-    parser.add_argument("--base-model", default=defaults.base_model, help="encoder to start from (default: the app's MiniLM)")
-    parser.add_argument("--epochs", type=float, default=defaults.epochs, help=f"passes over the pairs (default: {defaults.epochs:g})")
-    parser.add_argument("--batch-size", type=int, default=defaults.batch_size,
-                        help=f"pairs per step; the others' movies are the negatives (default: {defaults.batch_size})")
-    parser.add_argument("--learning-rate", type=float, default=defaults.learning_rate,
-                        help=f"AdamW learning rate (default: {defaults.learning_rate:g})")
-    parser.add_argument("--context-words", type=int, default=defaults.context_words,
-                        help=f"last words of the dialogue in each anchor (default: {defaults.context_words})")
+    parser.add_argument(
+        "--split",
+        choices=("validation", "test"),
+        default=defaults.split,
+        help="validation (the default): learn from train minus validation; test: from every train dialogue",
+    )
+    parser.add_argument(
+        "--base-model", default=defaults.base_model, help="encoder to start from (default: the app's MiniLM)"
+    )
+    parser.add_argument(
+        "--epochs", type=float, default=defaults.epochs, help=f"passes over the pairs (default: {defaults.epochs:g})"
+    )
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        default=defaults.batch_size,
+        help=f"pairs per step; the others' movies are the negatives (default: {defaults.batch_size})",
+    )
+    parser.add_argument(
+        "--learning-rate",
+        type=float,
+        default=defaults.learning_rate,
+        help=f"AdamW learning rate (default: {defaults.learning_rate:g})",
+    )
+    parser.add_argument(
+        "--context-words",
+        type=int,
+        default=defaults.context_words,
+        help=f"last words of the dialogue in each anchor (default: {defaults.context_words})",
+    )
     parser.add_argument("--max-pairs", type=int, default=None, help="use only the first N pairs (default: all)")
     parser.add_argument("--seed", type=int, default=defaults.seed, help=f"random seed (default: {defaults.seed})")
-    parser.add_argument("--max-seq-length", type=int, default=defaults.max_seq_length,
-                        help="word pieces per anchor or item text; the saved model keeps it, so an index built with it "
-                        f"reads items that far (default: {defaults.max_seq_length}; the stock MiniLM reads 256)")
+    parser.add_argument(
+        "--max-seq-length",
+        type=int,
+        default=defaults.max_seq_length,
+        help="word pieces per anchor or item text; the saved model keeps it, so an index built with it "
+        f"reads items that far (default: {defaults.max_seq_length}; the stock MiniLM reads 256)",
+    )
     args = parser.parse_args(argv)
-    return EncoderArgs(args.data, args.items, args.out, args.split, args.base_model, args.epochs, args.batch_size,
-                       args.learning_rate, args.context_words, args.max_pairs, args.seed, args.max_seq_length)
+    return EncoderArgs(
+        args.data,
+        args.items,
+        args.out,
+        args.split,
+        args.base_model,
+        args.epochs,
+        args.batch_size,
+        args.learning_rate,
+        args.context_words,
+        args.max_pairs,
+        args.seed,
+        args.max_seq_length,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

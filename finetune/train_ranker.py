@@ -81,9 +81,16 @@ class TrainRankerArgs:
             raise ValueError("rounds and early_stopping: at least 1")
 
     def params(self) -> dict:
-        return {"learning_rate": self.learning_rate, "num_leaves": self.num_leaves,
-                "min_data_in_leaf": self.min_data_in_leaf, "feature_fraction": 0.9, "bagging_fraction": 0.9,
-                "bagging_freq": 1, "seed": 0, "num_threads": 2}
+        return {
+            "learning_rate": self.learning_rate,
+            "num_leaves": self.num_leaves,
+            "min_data_in_leaf": self.min_data_in_leaf,
+            "feature_fraction": 0.9,
+            "bagging_fraction": 0.9,
+            "bagging_freq": 1,
+            "seed": 0,
+            "num_threads": 2,
+        }
 
     def combinations(self) -> list[dict]:
         """The parameters of every ranker to try: the base ones with each combination of the grid's values.
@@ -91,8 +98,10 @@ class TrainRankerArgs:
         Example: grid (("num_leaves", (7, 31)),) -> [{..., "num_leaves": 7}, {..., "num_leaves": 31}]
         """
         names = [name for name, _ in self.grid]
-        return [{**self.params(), **dict(zip(names, values))}
-                for values in itertools.product(*(values for _, values in self.grid))]
+        return [
+            {**self.params(), **dict(zip(names, values))}
+            for values in itertools.product(*(values for _, values in self.grid))
+        ]
 
 
 def parse_grid(texts: list[str]) -> tuple[tuple[str, tuple], ...]:
@@ -101,6 +110,7 @@ def parse_grid(texts: list[str]) -> tuple[tuple[str, tuple], ...]:
     Example: ["num_leaves=7,31", "objective=lambdarank,rank_xendcg"]
              -> (("num_leaves", (7, 31)), ("objective", ("lambdarank", "rank_xendcg")))
     """
+
     def value(text: str):
         for kind in (int, float):
             try:
@@ -118,8 +128,14 @@ def parse_grid(texts: list[str]) -> tuple[tuple[str, tuple], ...]:
     return tuple(grid)
 
 
-def groups_for(setup: RedialSetup, dialogues: list[Dialogue], model, progress: bool,
-               sequential: object = "none", per_source: int | None = None) -> tuple[RankingGroups, list[int]]:
+def groups_for(
+    setup: RedialSetup,
+    dialogues: list[Dialogue],
+    model,
+    progress: bool,
+    sequential: object = "none",
+    per_source: int | None = None,
+) -> tuple[RankingGroups, list[int]]:
     """Feature rows and labels for each recommender turn of the dialogues, with EASE/popularity `model` (and a sequential model).
 
     Also returns each turn's number of novel targets (those the candidates missed count too, for recall).
@@ -130,8 +146,13 @@ def groups_for(setup: RedialSetup, dialogues: list[Dialogue], model, progress: b
     titles = ExactTitleMatcher(setup.universe.catalog.items)
     parts, targets = [], []
     with one_torch_thread():
-        for turn in tqdm(list(replay(dialogues, setup.universe, titles, engine.people)), desc="features", unit="turn",
-                         leave=False, disable=not progress):
+        for turn in tqdm(
+            list(replay(dialogues, setup.universe, titles, engine.people)),
+            desc="features",
+            unit="turn",
+            leave=False,
+            disable=not progress,
+        ):
             if not turn.novel:
                 continue
             request = engine.search_request(turn.state, engine.plan(turn.state, turn.reading))
@@ -162,8 +183,8 @@ def recall_at(groups: RankingGroups, scores: np.ndarray, targets: list[int], k: 
     """Novel targets found in each turn's top k by `scores`, over all novel targets of the turns."""
     hits, start = 0, 0
     for size in groups.group_sizes:
-        order = np.argsort(-scores[start:start + size], kind="stable")[:k]
-        hits += int(groups.labels[start:start + size][order].sum())
+        order = np.argsort(-scores[start : start + size], kind="stable")[:k]
+        hits += int(groups.labels[start : start + size][order].sum())
         start += size
     return hits / sum(targets) if targets else float("nan")
 
@@ -187,8 +208,10 @@ def main_with(args: TrainRankerArgs, progress: bool = True, embedder: Embedder |
     for fold in range(args.folds):
         held = [d for d in fit if fold_of(d.id, args.folds) == fold]
         rest = [d for d in setup.fit if fold_of(d.id, args.folds) != fold]
-        baskets = [[i for i in dict.fromkeys(setup.universe.item_id(m) for t in d.turns for m in t.movie_ids) if i]
-                   for d in rest]
+        baskets = [
+            [i for i in dict.fromkeys(setup.universe.item_id(m) for t in d.turns for m in t.movie_ids) if i]
+            for d in rest
+        ]
         model = baselines.model_from_baskets(baskets, known, "ease")
         sequential = sequential_models[fold] if sequential_models else "none"
         log.info("fold %d: %d dialogues, EASE from %d others", fold + 1, len(held), len(rest))
@@ -197,38 +220,61 @@ def main_with(args: TrainRankerArgs, progress: bool = True, embedder: Embedder |
         train_targets += targets
     training = RankingGroups.concatenate(parts)
     sequential = sequential_models[-1] if sequential_models else "none"
-    validation, valid_targets = groups_for(setup, setup.evaluated, setup.ease, progress, sequential,
-                                         args.candidates_per_source)
+    validation, valid_targets = groups_for(
+        setup, setup.evaluated, setup.ease, progress, sequential, args.candidates_per_source
+    )
     assert not any(is_validation(d.id) for d in setup.fit)
-    log.info("train: %d turns, %d rows; validation: %d turns, %d rows", len(training.group_sizes), len(training.labels),
-             len(validation.group_sizes), len(validation.labels))
-    meta = {"data_hash": data_hash(setup), "train_dialogues": len(fit), "validation_dialogues": len(setup.evaluated),
-            "train_turns": len(training.group_sizes), "validation_turns": len(validation.group_sizes),
-            "items": setup.index.manifest.catalog_source.rsplit("/", 1)[-1], "folds": args.folds,
-            "candidates_per_source": args.candidates_per_source or Settings().candidates_per_source,
-            "candidate_recall": round(float(validation.labels.sum()) / sum(valid_targets), 4) if valid_targets else None}
+    log.info(
+        "train: %d turns, %d rows; validation: %d turns, %d rows",
+        len(training.group_sizes),
+        len(training.labels),
+        len(validation.group_sizes),
+        len(validation.labels),
+    )
+    meta = {
+        "data_hash": data_hash(setup),
+        "train_dialogues": len(fit),
+        "validation_dialogues": len(setup.evaluated),
+        "train_turns": len(training.group_sizes),
+        "validation_turns": len(validation.group_sizes),
+        "items": setup.index.manifest.catalog_source.rsplit("/", 1)[-1],
+        "folds": args.folds,
+        "candidates_per_source": args.candidates_per_source or Settings().candidates_per_source,
+        "candidate_recall": round(float(validation.labels.sum()) / sum(valid_targets), 4) if valid_targets else None,
+    }
     tried = []  # (validation recall @10 + @50, the ranker, its parameters)
     for params in tqdm(args.combinations(), desc="grid", unit="ranker", disable=not progress or not args.grid):
         ranker = train(training, validation, params, args.rounds, args.early_stopping, meta)
-        recall = {f"recall@{k}": round(recall_at(validation, ranker.score(validation.features), valid_targets, k), 4)
-                  for k in (10, 50)}
-        ranker.meta["grid_point"] = {"params": {name: params[name] for name, _ in args.grid},
-                                     "best_iteration": ranker.meta["best_iteration"], **recall}
+        recall = {
+            f"recall@{k}": round(recall_at(validation, ranker.score(validation.features), valid_targets, k), 4)
+            for k in (10, 50)
+        }
+        ranker.meta["grid_point"] = {
+            "params": {name: params[name] for name, _ in args.grid},
+            "best_iteration": ranker.meta["best_iteration"],
+            **recall,
+        }
         tried.append((sum(recall.values()), ranker, params))
     _, ranker, params = max(tried, key=lambda entry: entry[0])  # the first of equals
     if args.grid:
         ranker.meta["grid"] = [entry[1].meta.pop("grid_point") for entry in tried]
-    scored = [("learned", validation, ranker.score(validation.features)),
-              ("weighted", validation, WeightedRanker().score(validation.features))]
+    scored = [
+        ("learned", validation, ranker.score(validation.features)),
+        ("weighted", validation, WeightedRanker().score(validation.features)),
+    ]
     if args.sequential:
         plain = without_source(validation, "sequential")
         alone = train(without_source(training, "sequential"), plain, params, args.rounds, args.early_stopping, meta)
         scored.append(("learned_without_sequential", plain, alone.score(plain.features)))
-        alone.meta["validation_recall"] = {"recall@10": round(recall_at(plain, scored[-1][2], valid_targets, 10), 4),
-                                           "recall@50": round(recall_at(plain, scored[-1][2], valid_targets, 50), 4)}
+        alone.meta["validation_recall"] = {
+            "recall@10": round(recall_at(plain, scored[-1][2], valid_targets, 10), 4),
+            "recall@50": round(recall_at(plain, scored[-1][2], valid_targets, 50), 4),
+        }
         alone.save(args.out / WITHOUT_SEQUENTIAL)
-    scores = {name: {f"recall@{k}": round(recall_at(groups, values, valid_targets, k), 4) for k in (10, 50)}
-              for name, groups, values in scored}
+    scores = {
+        name: {f"recall@{k}": round(recall_at(groups, values, valid_targets, k), 4) for k in (10, 50)}
+        for name, groups, values in scored
+    }
     ranker.meta["validation_recall"] = scores
     if args.refit_all:
         ranker = refit(ranker, RankingGroups.concatenate([training, validation]), params)
@@ -241,59 +287,123 @@ def refit(ranker, rows: RankingGroups, params: dict):
     """The ranker trained again on `rows` with the same parameters for its best iteration's rounds, its metadata kept."""
     rounds = ranker.meta["best_iteration"]
     again = train(rows, None, params, rounds, rounds, ranker.meta)
-    again.meta = {**ranker.meta, "refit": {"turns": len(rows.group_sizes), "rows": len(rows.labels), "rounds": rounds},
-                  "importance_gain": again.meta["importance_gain"]}
+    again.meta = {
+        **ranker.meta,
+        "refit": {"turns": len(rows.group_sizes), "rows": len(rows.labels), "rounds": rounds},
+        "importance_gain": again.meta["importance_gain"],
+    }
     return again
 
 
 def parse_args(argv: list[str] | None = None) -> TrainRankerArgs:
     import os
 
-    parser = argparse.ArgumentParser(prog="python -m finetune.train_ranker", description=__doc__.split("\n")[0],
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m finetune.train_ranker",
+        description=__doc__.split("\n")[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
     parser.add_argument("--data", type=Path, required=True, help="ReDial folder, or a folder holding redial/ and iard/")
-    parser.add_argument("--items", type=Path, default=os.environ.get(ITEMS_ENV) or None,
-                        help=f"index folder built from the ReDial item text (env {ITEMS_ENV}); without it, the open "
-                        "universe: ReDial's movie names joined with the demo catalogue, all openly licensed, so the "
-                        "ranker may ship (data/ranker)")
+    parser.add_argument(
+        "--items",
+        type=Path,
+        default=os.environ.get(ITEMS_ENV) or None,
+        help=f"index folder built from the ReDial item text (env {ITEMS_ENV}); without it, the open "
+        "universe: ReDial's movie names joined with the demo catalogue, all openly licensed, so the "
+        "ranker may ship (data/ranker)",
+    )
     parser.add_argument("--out", type=Path, default=Path("var") / "ranker" / "redial", help="folder for the ranker")
     defaults = TrainRankerArgs(Path(), Path(), Path())
     parser.add_argument("--folds", type=int, default=defaults.folds, help="out-of-fold parts of the train dialogues")
     parser.add_argument("--rounds", type=int, default=defaults.rounds, help="most boosting rounds")
-    parser.add_argument("--early-stopping", type=int, default=defaults.early_stopping,
-                        help="stop after this many rounds without a better validation NDCG@10")
+    parser.add_argument(
+        "--early-stopping",
+        type=int,
+        default=defaults.early_stopping,
+        help="stop after this many rounds without a better validation NDCG@10",
+    )
     parser.add_argument("--learning-rate", type=float, default=defaults.learning_rate)
     parser.add_argument("--num-leaves", type=int, default=defaults.num_leaves)
     parser.add_argument("--min-data-in-leaf", type=int, default=defaults.min_data_in_leaf)
-    parser.add_argument("--limit", type=int, default=None, help="only N validation and 4N train dialogues (a smoke run)")
-    parser.add_argument("--sequential", type=Path, default=None, help="SASRec folder of finetune.redial_sequential "
-                        "--split validation --folds N (one model per fold and one for all): a source and feature, "
-                        "compared with a ranker without it")
-    parser.add_argument("--candidates-per-source", type=int, default=None,
-                        help="candidates each source recalls per turn (default: the app's candidates_per_source)")
-    parser.add_argument("--grid", nargs="+", default=[], metavar="NAME=V1,V2",
-                        help="LightGBM parameters to search on validation, e.g. num_leaves=7,15,31 "
-                        "min_data_in_leaf=20,100 objective=lambdarank,rank_xendcg: one ranker per combination, the "
-                        "best validation recall kept")
-    parser.add_argument("--refit-all", action="store_true",
-                        help="train the chosen ranker once more on train and validation rows together")
+    parser.add_argument(
+        "--limit", type=int, default=None, help="only N validation and 4N train dialogues (a smoke run)"
+    )
+    parser.add_argument(
+        "--sequential",
+        type=Path,
+        default=None,
+        help="SASRec folder of finetune.redial_sequential "
+        "--split validation --folds N (one model per fold and one for all): a source and feature, "
+        "compared with a ranker without it",
+    )
+    parser.add_argument(
+        "--candidates-per-source",
+        type=int,
+        default=None,
+        help="candidates each source recalls per turn (default: the app's candidates_per_source)",
+    )
+    parser.add_argument(
+        "--grid",
+        nargs="+",
+        default=[],
+        metavar="NAME=V1,V2",
+        help="LightGBM parameters to search on validation, e.g. num_leaves=7,15,31 "
+        "min_data_in_leaf=20,100 objective=lambdarank,rank_xendcg: one ranker per combination, the "
+        "best validation recall kept",
+    )
+    parser.add_argument(
+        "--refit-all",
+        action="store_true",
+        help="train the chosen ranker once more on train and validation rows together",
+    )
     args = parser.parse_args(argv)
     try:
         grid = parse_grid(args.grid)
     except ValueError as error:
         parser.error(str(error))
-    return TrainRankerArgs(args.data, args.items, args.out, args.folds, args.rounds, args.early_stopping,
-                           args.learning_rate, args.num_leaves, args.min_data_in_leaf, args.limit, args.sequential,
-                           args.candidates_per_source, grid, args.refit_all)
+    return TrainRankerArgs(
+        args.data,
+        args.items,
+        args.out,
+        args.folds,
+        args.rounds,
+        args.early_stopping,
+        args.learning_rate,
+        args.num_leaves,
+        args.min_data_in_leaf,
+        args.limit,
+        args.sequential,
+        args.candidates_per_source,
+        grid,
+        args.refit_all,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
     meta = main_with(args)
-    print(json.dumps({key: meta[key] for key in ("best_iteration", "validation", "validation_recall", "candidate_recall",
-                                                 "grid", "refit", "data_hash", "train_turns", "validation_turns",
-                                                 "seconds") if key in meta}, indent=2))
+    print(
+        json.dumps(
+            {
+                key: meta[key]
+                for key in (
+                    "best_iteration",
+                    "validation",
+                    "validation_recall",
+                    "candidate_recall",
+                    "grid",
+                    "refit",
+                    "data_hash",
+                    "train_turns",
+                    "validation_turns",
+                    "seconds",
+                )
+                if key in meta
+            },
+            indent=2,
+        )
+    )
     print(f"saved to {args.out}", file=sys.stderr)
     return 0
 

@@ -51,46 +51,97 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     source = parser.add_argument_group("what to do (one of --catalog / --add; --interactions alone updates an index)")
     source.add_argument("--catalog", metavar="PATH", help="catalogue to index; replaces the index in --out")
-    source.add_argument("--add", metavar="PATH", help="add this file's items to the index in --out without re-embedding "
-                        "the old ones (same columns, text recipe and embedding model; ids must be new)")
+    source.add_argument(
+        "--add",
+        metavar="PATH",
+        help="add this file's items to the index in --out without re-embedding "
+        "the old ones (same columns, text recipe and embedding model; ids must be new)",
+    )
     source.add_argument("--out", metavar="DIR", required=True, help="index folder (created if missing)")
     columns = parser.add_argument_group("columns (detected from common names when not given)")
-    columns.add_argument("--id", metavar="COLUMN", help="unique item id (detects id, item_id, movieId, product_id, sku, ...)")
+    columns.add_argument(
+        "--id", metavar="COLUMN", help="unique item id (detects id, item_id, movieId, product_id, sku, ...)"
+    )
     columns.add_argument("--title", metavar="COLUMN", help="what a person calls the item (detects title, name, ...)")
-    columns.add_argument("--field", metavar="FIELD=COLUMN", nargs="+", default=[],
-                         help="map a column onto an item field the detection would miss, e.g. genres=mese_genres "
-                              "synopsis=plot image=poster_file (fields: year, genres, directors, cast, runtime_min, synopsis, keywords, "
-                              "image: a card's picture, a path under the catalogue's folder or an http(s) URL)")
-    columns.add_argument("--text", metavar="COLUMN", nargs="+", default=[],
-                         help="columns embedded, in this order, joined by '. ' (default: title (year), genres, directors, "
-                              "cast, synopsis, keywords: whichever exist; description/overview/plot count as synopsis, "
-                              "genre/category as genres); the recipe is recorded in manifest.json")
-    columns.add_argument("--filters", metavar="COLUMN", nargs="+", default=[],
-                         help="extra columns to filter on, e.g. brand price (default: the known fields plus price, brand, "
-                              "language, author, ... when present); numbers allow ranges, the rest any-of")
+    columns.add_argument(
+        "--field",
+        metavar="FIELD=COLUMN",
+        nargs="+",
+        default=[],
+        help="map a column onto an item field the detection would miss, e.g. genres=mese_genres "
+        "synopsis=plot image=poster_file (fields: year, genres, directors, cast, runtime_min, synopsis, keywords, "
+        "image: a card's picture, a path under the catalogue's folder or an http(s) URL)",
+    )
+    columns.add_argument(
+        "--text",
+        metavar="COLUMN",
+        nargs="+",
+        default=[],
+        help="columns embedded, in this order, joined by '. ' (default: title (year), genres, directors, "
+        "cast, synopsis, keywords: whichever exist; description/overview/plot count as synopsis, "
+        "genre/category as genres); the recipe is recorded in manifest.json",
+    )
+    columns.add_argument(
+        "--filters",
+        metavar="COLUMN",
+        nargs="+",
+        default=[],
+        help="extra columns to filter on, e.g. brand price (default: the known fields plus price, brand, "
+        "language, author, ... when present); numbers allow ranges, the rest any-of",
+    )
     check = parser.add_argument_group("validation")
-    check.add_argument("--skip-invalid", action="store_true",
-                       help=f"build from the valid rows and write the problems to DIR/{SKIPPED_REPORT}")
+    check.add_argument(
+        "--skip-invalid",
+        action="store_true",
+        help=f"build from the valid rows and write the problems to DIR/{SKIPPED_REPORT}",
+    )
     model = parser.add_argument_group("embedding and index")
-    model.add_argument("--embedding-model", default=None, metavar="ID|PATH",
-                       help="sentence-transformers id or folder (default: the embedded all-MiniLM-L6-v2; "
-                            "with --add: the index's own model)")
+    model.add_argument(
+        "--embedding-model",
+        default=None,
+        metavar="ID|PATH",
+        help="sentence-transformers id or folder (default: the embedded all-MiniLM-L6-v2; "
+        "with --add: the index's own model)",
+    )
     model.add_argument("--batch-size", type=int, default=64, metavar="N", help="texts embedded per batch (default: 64)")
-    model.add_argument("--threads", type=int, default=0, metavar="N", help="CPU threads for torch and FAISS (default: all)")
-    model.add_argument("--index-type", choices=INDEX_TYPES, default="auto",
-                       help=f"auto: exact flat search up to {EXACT_UP_TO:,} items, IVF beyond; hnsw/ivf are approximate "
-                            "(default: auto)")
+    model.add_argument(
+        "--threads", type=int, default=0, metavar="N", help="CPU threads for torch and FAISS (default: all)"
+    )
+    model.add_argument(
+        "--index-type",
+        choices=INDEX_TYPES,
+        default="auto",
+        help=f"auto: exact flat search up to {EXACT_UP_TO:,} items, IVF beyond; hnsw/ivf are approximate "
+        "(default: auto)",
+    )
     collaborative = parser.add_argument_group("collaborative signal")
-    collaborative.add_argument("--interactions", metavar="PATH",
-                               help="user,item[,rating,timestamp] rows (.csv, .tsv, .parquet or RecBole .inter): "
-                                    "the item-item model and popularity behind the collaborative and popularity "
-                                    "sources; unknown item ids are counted, not fatal")
-    collaborative.add_argument("--collaborative-method", choices=METHODS, default="ease",
-                               help="ease: EASE's closed form (Steck 2019); cosine: co-occurrence cosine (default: ease)")
-    collaborative.add_argument("--ease-lambda", type=float, default=EASE_LAMBDA, metavar="X",
-                               help=f"EASE's L2 weight; larger for sparser data (default: {EASE_LAMBDA:g})")
-    collaborative.add_argument("--min-rating", type=float, default=None, metavar="X",
-                               help="only interactions rated at least X count (default: all)")
+    collaborative.add_argument(
+        "--interactions",
+        metavar="PATH",
+        help="user,item[,rating,timestamp] rows (.csv, .tsv, .parquet or RecBole .inter): "
+        "the item-item model and popularity behind the collaborative and popularity "
+        "sources; unknown item ids are counted, not fatal",
+    )
+    collaborative.add_argument(
+        "--collaborative-method",
+        choices=METHODS,
+        default="ease",
+        help="ease: EASE's closed form (Steck 2019); cosine: co-occurrence cosine (default: ease)",
+    )
+    collaborative.add_argument(
+        "--ease-lambda",
+        type=float,
+        default=EASE_LAMBDA,
+        metavar="X",
+        help=f"EASE's L2 weight; larger for sparser data (default: {EASE_LAMBDA:g})",
+    )
+    collaborative.add_argument(
+        "--min-rating",
+        type=float,
+        default=None,
+        metavar="X",
+        help="only interactions rated at least X count (default: all)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
     if args.catalog and args.add:
@@ -128,17 +179,30 @@ def make_embedder(model: str, threads: int) -> Embedder:
 
 def build(args: argparse.Namespace, embedder: Embedder | None) -> ItemIndex:
     out = Path(args.out)
-    columns = ColumnMap(id=args.id, title=args.title, text=tuple(args.text), filters=tuple(args.filters),
-                        fields=tuple(tuple(pair.split("=", 1)) for pair in args.field))
+    columns = ColumnMap(
+        id=args.id,
+        title=args.title,
+        text=tuple(args.text),
+        filters=tuple(args.filters),
+        fields=tuple(tuple(pair.split("=", 1)) for pair in args.field),
+    )
     reading = checked(read_catalog(args.catalog, columns), out, args.skip_invalid)
     embedder = embedder or make_embedder(args.embedding_model or DEFAULT_EMBEDDING_MODEL, args.threads)
     skipped = len({p.row for p in reading.problems})
-    index = ItemIndex.build(reading.catalog(), embedder, batch_size=args.batch_size, progress=not args.quiet,
-                            index_type=args.index_type, skipped_rows=skipped)
+    index = ItemIndex.build(
+        reading.catalog(),
+        embedder,
+        batch_size=args.batch_size,
+        progress=not args.quiet,
+        index_type=args.index_type,
+        skipped_rows=skipped,
+    )
     index.save(out)
     manifest = index.manifest
-    print(f"indexed {manifest.item_count} items from {args.catalog} into {out} "
-          f"({manifest.index_type}, {manifest.dimension} dims, {manifest.build_seconds:.1f} s)")
+    print(
+        f"indexed {manifest.item_count} items from {args.catalog} into {out} "
+        f"({manifest.index_type}, {manifest.dimension} dims, {manifest.build_seconds:.1f} s)"
+    )
     print(f"text recipe: {manifest.text_recipe}")
     print(f"example: {manifest.text_example}")
     print(f"filterable: {', '.join(manifest.filter_fields)}")
@@ -150,8 +214,12 @@ def read_new_items(args: argparse.Namespace, index: ItemIndex) -> CatalogReading
     manifest = index.manifest
     columns = ColumnMap(id=args.id, title=args.title, text=manifest.text_fields, filters=manifest.filter_fields)
     if args.id is None and args.title is None:
-        same = ColumnMap(id=manifest.columns.get("id"), title=manifest.columns.get("title"),
-                         text=columns.text, filters=columns.filters)
+        same = ColumnMap(
+            id=manifest.columns.get("id"),
+            title=manifest.columns.get("title"),
+            text=columns.text,
+            filters=columns.filters,
+        )
         reading = read_catalog(args.add, same, existing_ids=index.catalog)
         if not any(p.row <= 1 and p.field in ("id", "title") for p in reading.problems):
             return reading
@@ -167,15 +235,22 @@ def add(args: argparse.Namespace, embedder: Embedder | None) -> ItemIndex:
     started = time.perf_counter()
     index.add(reading.catalog(), embedder, batch_size=args.batch_size, progress=not args.quiet)
     index.save(out)
-    print(f"added {len(reading.items)} items from {args.add} to {out} in {time.perf_counter() - started:.1f} s "
-          f"({index.manifest.item_count} items in all)")
+    print(
+        f"added {len(reading.items)} items from {args.add} to {out} in {time.perf_counter() - started:.1f} s "
+        f"({index.manifest.item_count} items in all)"
+    )
     return index
 
 
 def attach_interactions(args: argparse.Namespace, index: ItemIndex | None) -> None:
     index = index or ItemIndex.open(args.out)
-    model, report = ItemItemModel.build(read_interactions(args.interactions), index.catalog, min_rating=args.min_rating,
-                                        method=args.collaborative_method, ease_lambda=args.ease_lambda)
+    model, report = ItemItemModel.build(
+        read_interactions(args.interactions),
+        index.catalog,
+        min_rating=args.min_rating,
+        method=args.collaborative_method,
+        ease_lambda=args.ease_lambda,
+    )
     model.save(args.out, report)
     print(f"collaborative signal: {report.summary()}")
 

@@ -22,9 +22,10 @@ import hashlib
 import io
 import json
 import math
+from collections.abc import Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Container, Iterable, Mapping, Sequence
+from typing import Any
 
 LIST_FIELDS = ("genres", "directors", "cast", "keywords")
 KNOWN_FIELDS = ("id", "title", "year", "runtime_min", "synopsis") + LIST_FIELDS
@@ -34,8 +35,21 @@ CATALOG_SUFFIXES = (".csv", ".tsv", ".tab", ".jsonl", ".ndjson", ".parquet", ".p
 # Common column names for each Item field, most specific first; compared in their bare form
 # (lowercase, RecBole's ":token" suffix dropped, spaces and dashes as underscores).
 FIELD_ALIASES: dict[str, tuple[str, ...]] = {
-    "id": ("id", "item_id", "itemid", "item", "movie_id", "movieid", "product_id", "productid", "book_id",
-           "course_id", "sku", "asin", "isbn"),
+    "id": (
+        "id",
+        "item_id",
+        "itemid",
+        "item",
+        "movie_id",
+        "movieid",
+        "product_id",
+        "productid",
+        "book_id",
+        "course_id",
+        "sku",
+        "asin",
+        "isbn",
+    ),
     "title": ("title", "name", "item_name", "product_name", "movie_title", "book_title", "course_title"),
     "year": ("year", "release_year", "publication_year", "published_year", "year_published"),
     "genres": ("genres", "genre", "categories", "category"),
@@ -46,12 +60,42 @@ FIELD_ALIASES: dict[str, tuple[str, ...]] = {
     "keywords": ("keywords", "tags", "keyword"),
     # Not an Item attribute: the card's picture (a path under the catalogue's folder, or an http(s) URL), kept as
     # `item.extra["image"]`, neither embedded nor a filter.
-    "image": ("image", "image_url", "img", "poster", "poster_url", "poster_path", "cover", "cover_url", "cover_image",
-              "thumbnail", "thumbnail_url", "picture", "photo"),
+    "image": (
+        "image",
+        "image_url",
+        "img",
+        "poster",
+        "poster_url",
+        "poster_path",
+        "cover",
+        "cover_url",
+        "cover_image",
+        "thumbnail",
+        "thumbnail_url",
+        "picture",
+        "photo",
+    ),
 }
 # Extra columns that become filters without being asked for, when present.
-COMMON_FILTER_NAMES = ("price", "pages", "page_count", "brand", "language", "country", "author", "authors", "publisher", "level",
-                       "platform", "format", "rating", "color", "colour", "size", "type")
+COMMON_FILTER_NAMES = (
+    "price",
+    "pages",
+    "page_count",
+    "brand",
+    "language",
+    "country",
+    "author",
+    "authors",
+    "publisher",
+    "level",
+    "platform",
+    "format",
+    "rating",
+    "color",
+    "colour",
+    "size",
+    "type",
+)
 DEFAULT_FILTER_FIELDS = ("year", "runtime_min", "genres", "keywords", "directors", "cast")
 MAX_DETECTED_VALUES = 60  # a column with more distinct values (names, titles) is not detected as a filter
 _DELIMITER_NAMES = {",": "comma", "\t": "tab", ";": "semicolon", "|": "pipe"}
@@ -117,7 +161,9 @@ class ColumnMap:
     title: str | None = None
     text: tuple[str, ...] = ()
     filters: tuple[str, ...] = ()
-    fields: tuple[tuple[str, str], ...] = ()  # (Item field, column) pairs given explicitly, e.g. ("genres", "mese_genres")
+    fields: tuple[
+        tuple[str, str], ...
+    ] = ()  # (Item field, column) pairs given explicitly, e.g. ("genres", "mese_genres")
 
 
 @dataclass(frozen=True)
@@ -130,9 +176,13 @@ class ResolvedColumns:
 
     def as_column_map(self) -> ColumnMap:
         """The ColumnMap that resolves to the same items and fields again on the same header."""
-        return ColumnMap(id=self.fields.get("id"), title=self.fields.get("title"),
-                         text=self.text_fields, filters=self.filter_fields,
-                         fields=tuple((name, column) for name, column in self.fields.items() if name not in ("id", "title")))
+        return ColumnMap(
+            id=self.fields.get("id"),
+            title=self.fields.get("title"),
+            text=self.text_fields,
+            filters=self.filter_fields,
+            fields=tuple((name, column) for name, column in self.fields.items() if name not in ("id", "title")),
+        )
 
 
 @dataclass(frozen=True)
@@ -144,7 +194,7 @@ class CatalogReading:
     columns: ResolvedColumns | None
     source: str
 
-    def catalog(self) -> "Catalog":
+    def catalog(self) -> Catalog:
         return Catalog(self.items, source=self.source, columns=self.columns)
 
 
@@ -326,7 +376,9 @@ def bare_column(name: str) -> str:
     return name.split(":", 1)[0].strip().lower().replace(" ", "_").replace("-", "_")
 
 
-def resolve_columns(header: Sequence[str], wanted: ColumnMap, path: str) -> tuple[ResolvedColumns | None, list[RowProblem]]:
+def resolve_columns(
+    header: Sequence[str], wanted: ColumnMap, path: str
+) -> tuple[ResolvedColumns | None, list[RowProblem]]:
     """Map a file's header onto Item fields: explicit names first, then common names; report what is missing."""
     problems: list[RowProblem] = []
     fields: dict[str, str] = {}
@@ -335,7 +387,9 @@ def resolve_columns(header: Sequence[str], wanted: ColumnMap, path: str) -> tupl
         if column is None:
             continue
         if name not in FIELD_ALIASES:
-            problems.append(RowProblem(path, 1, name, f"not an item field; map columns onto {', '.join(FIELD_ALIASES)}"))
+            problems.append(
+                RowProblem(path, 1, name, f"not an item field; map columns onto {', '.join(FIELD_ALIASES)}")
+            )
         elif column not in header:
             problems.append(RowProblem(path, 1, name, f"column {column!r} is not in the header {list(header)[:12]}"))
         else:
@@ -355,11 +409,15 @@ def resolve_columns(header: Sequence[str], wanted: ColumnMap, path: str) -> tupl
                 break
     for name, flag in (("id", "--id"), ("title", "--title")):
         if name not in fields and getattr(wanted, name) is None:
-            problems.append(RowProblem(
-                path, 1, name,
-                f"no {name} column: the header has {list(header)[:12]}; name one with {flag} "
-                f"(looked for {', '.join(FIELD_ALIASES[name][:6])})",
-            ))
+            problems.append(
+                RowProblem(
+                    path,
+                    1,
+                    name,
+                    f"no {name} column: the header has {list(header)[:12]}; name one with {flag} "
+                    f"(looked for {', '.join(FIELD_ALIASES[name][:6])})",
+                )
+            )
     field_of_column = {column: name for name, column in fields.items()}
 
     def to_field(column: str, option: str) -> str | None:
@@ -379,15 +437,18 @@ def resolve_columns(header: Sequence[str], wanted: ColumnMap, path: str) -> tupl
     if wanted.filters:
         filter_fields = tuple(dict.fromkeys(f for f in (to_field(c, "filters") for c in wanted.filters) if f))
     else:
-        common = [c for c in header if bare_column(c) in COMMON_FILTER_NAMES and c not in used and c not in KNOWN_FIELDS]
+        common = [
+            c for c in header if bare_column(c) in COMMON_FILTER_NAMES and c not in used and c not in KNOWN_FIELDS
+        ]
         filter_fields = tuple(name for name in DEFAULT_FILTER_FIELDS if name in fields) + tuple(common)
     if problems:
         return None, problems
     return ResolvedColumns(fields=fields, text_fields=text_fields, filter_fields=filter_fields), problems
 
 
-def filterable_columns(header: Sequence[str], raws: Sequence[Mapping[str, Any]],
-                       columns: ResolvedColumns) -> tuple[str, ...]:
+def filterable_columns(
+    header: Sequence[str], raws: Sequence[Mapping[str, Any]], columns: ResolvedColumns
+) -> tuple[str, ...]:
     """The other columns whose values make filters: numbers throughout, or a few short categories (lists or single
     values, at most MAX_DETECTED_VALUES distinct and repeating). Long text, ids and names of one item each are not.
 
@@ -408,8 +469,12 @@ def filterable_columns(header: Sequence[str], raws: Sequence[Mapping[str, Any]],
             continue
         labels = [str(part) for v in values for part in (v if isinstance(v, list) else [v])]
         distinct = set(labels)
-        if (all(isinstance(v, (str, list)) for v in values) and all(len(label) <= 40 for label in labels)
-                and len(distinct) <= MAX_DETECTED_VALUES and len(distinct) <= len(labels) / 2):
+        if (
+            all(isinstance(v, (str, list)) for v in values)
+            and all(len(label) <= 40 for label in labels)
+            and len(distinct) <= MAX_DETECTED_VALUES
+            and len(distinct) <= len(labels) / 2
+        ):
             found.append(column)
     return tuple(found)
 
@@ -459,7 +524,9 @@ def _read_jsonl(path: Path, problems: list[RowProblem]) -> tuple[list[str], list
     return list(header), rows
 
 
-def _read_delimited(path: Path, delimiter: str, problems: list[RowProblem]) -> tuple[list[str], list[tuple[int, dict[str, Any]]]]:
+def _read_delimited(
+    path: Path, delimiter: str, problems: list[RowProblem]
+) -> tuple[list[str], list[tuple[int, dict[str, Any]]]]:
     """Rows of a CSV/TSV file; a header or row that splits wrongly is reported as a wrong delimiter."""
     text = _decode(path, problems)
     if text is None:
@@ -474,12 +541,16 @@ def _read_delimited(path: Path, delimiter: str, problems: list[RowProblem]) -> t
     if len(header) == 1:
         others = [d for d in _DELIMITER_NAMES if d != delimiter and d in header[0]]
         if others:
-            problems.append(RowProblem(
-                where, 1, "-",
-                f"wrong delimiter: the header looks {_DELIMITER_NAMES[others[0]]}-separated, but {path.suffix} files "
-                f"are read as {_DELIMITER_NAMES[delimiter]}-separated (save it {_DELIMITER_NAMES[delimiter]}-separated"
-                f"{', or as .tsv' if others[0] == chr(9) else ''})",
-            ))
+            problems.append(
+                RowProblem(
+                    where,
+                    1,
+                    "-",
+                    f"wrong delimiter: the header looks {_DELIMITER_NAMES[others[0]]}-separated, but {path.suffix} files "
+                    f"are read as {_DELIMITER_NAMES[delimiter]}-separated (save it {_DELIMITER_NAMES[delimiter]}-separated"
+                    f"{', or as .tsv' if others[0] == chr(9) else ''})",
+                )
+            )
             return [], []
     rows = []
     start = reader.line_num + 1
@@ -488,11 +559,15 @@ def _read_delimited(path: Path, delimiter: str, problems: list[RowProblem]) -> t
         if not values or (len(values) == 1 and not values[0].strip()):
             continue
         if len(values) != len(header):
-            problems.append(RowProblem(
-                where, line, "-",
-                f"{len(values)} fields but the header has {len(header)} "
-                f"(wrong delimiter, or an unquoted {_DELIMITER_NAMES[delimiter]} inside a value?)",
-            ))
+            problems.append(
+                RowProblem(
+                    where,
+                    line,
+                    "-",
+                    f"{len(values)} fields but the header has {len(header)} "
+                    f"(wrong delimiter, or an unquoted {_DELIMITER_NAMES[delimiter]} inside a value?)",
+                )
+            )
             continue
         rows.append((line, dict(zip(header, values))))
     return header, rows
@@ -509,8 +584,10 @@ def _read_parquet(path: Path, problems: list[RowProblem]) -> tuple[list[str], li
     except (OSError, ValueError) as error:  # pyarrow.ArrowInvalid is a ValueError
         problems.append(RowProblem(str(path), 0, "-", f"not a readable Parquet file: {error}"))
         return [], []
-    rows = [(number, {key: _plain(value) for key, value in record.items()})
-            for number, record in enumerate(table.to_pylist(), start=1)]
+    rows = [
+        (number, {key: _plain(value) for key, value in record.items()})
+        for number, record in enumerate(table.to_pylist(), start=1)
+    ]
     return list(table.column_names), rows
 
 
@@ -524,14 +601,18 @@ def _read_rows(path: Path, problems: list[RowProblem]) -> tuple[list[str], list[
         return _read_delimited(path, "\t", problems)
     if suffix in (".parquet", ".pq"):
         return _read_parquet(path, problems)
-    problems.append(RowProblem(str(path), 0, "-", f"unsupported catalogue format {suffix!r} (use {', '.join(CATALOG_SUFFIXES)})"))
+    problems.append(
+        RowProblem(str(path), 0, "-", f"unsupported catalogue format {suffix!r} (use {', '.join(CATALOG_SUFFIXES)})")
+    )
     return [], []
 
 
 # ----- reading a catalogue ------------------------------------------------------------------
 
 
-def read_catalog(path: str | Path, columns: ColumnMap = ColumnMap(), existing_ids: Container[str] = ()) -> CatalogReading:
+def read_catalog(
+    path: str | Path, columns: ColumnMap = ColumnMap(), existing_ids: Container[str] = ()
+) -> CatalogReading:
     """Every valid item of a catalogue file and a problem for every invalid row (nothing raised for bad rows).
 
     `existing_ids` are ids already taken (by the index new items are added to): reusing one is a problem.
@@ -560,12 +641,15 @@ def read_catalog(path: str | Path, columns: ColumnMap = ColumnMap(), existing_id
         before = len(problems)
         item = item_from_record(record, where, row, problems)
         if text_columns and all(_is_empty(record.get(name)) for name in resolved.text_fields):
-            problems.append(RowProblem(where, row, text_columns[0],
-                                       f"empty text: nothing to embed in {', '.join(text_columns)}"))
+            problems.append(
+                RowProblem(where, row, text_columns[0], f"empty text: nothing to embed in {', '.join(text_columns)}")
+            )
         if item is None or len(problems) > before:
             continue
         if item.id in first_row_of:
-            problems.append(RowProblem(where, row, "id", f"duplicate id {item.id!r} (first on row {first_row_of[item.id]})"))
+            problems.append(
+                RowProblem(where, row, "id", f"duplicate id {item.id!r} (first on row {first_row_of[item.id]})")
+            )
             continue
         if item.id in existing_ids:
             problems.append(RowProblem(where, row, "id", f"id {item.id!r} is already in the index"))

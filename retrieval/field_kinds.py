@@ -8,18 +8,30 @@ minutes for films, "cheaper" means nothing where there is no price. Pure functio
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from statistics import median
-from typing import Iterable, Literal, Sequence
+from typing import Literal
 
 from retrieval.catalog import Item
 from retrieval.filters import category, field_values, number
 
-MAX_VOCABULARY = 60  # a categorical field with more values (cast, keywords, authors) is open: no word of it is a category
+MAX_VOCABULARY = (
+    60  # a categorical field with more values (cast, keywords, authors) is open: no word of it is a category
+)
 NUMERIC_SHARE = 0.9  # a field is numeric when this share of its non-empty values are single numbers
 # Units people use for a field, by field name; a field not listed has none.
-UNITS = {"runtime_min": "minutes", "play_minutes": "minutes", "duration_min": "minutes", "pages": "pages",
-         "price": "currency", "year": "year", "age": "years", "min_players": "players", "max_players": "players"}
+UNITS = {
+    "runtime_min": "minutes",
+    "play_minutes": "minutes",
+    "duration_min": "minutes",
+    "pages": "pages",
+    "price": "currency",
+    "year": "year",
+    "age": "years",
+    "min_players": "players",
+    "max_players": "players",
+}
 # People fields: names a person may ask for or avoid, and which reasons may state ("by Beatrix Wren").
 PERSON_FIELDS = ("directors", "cast", "author", "authors", "designer", "designers", "artist", "creator", "creators")
 
@@ -38,7 +50,7 @@ class FieldKind:
     unit: str = ""
 
     @classmethod
-    def from_dict(cls, record: dict) -> "FieldKind":
+    def from_dict(cls, record: dict) -> FieldKind:
         return cls(**{**record, "values": tuple(record.get("values", ()))})
 
 
@@ -53,8 +65,14 @@ def describe_field(items: Sequence[Item], name: str) -> FieldKind | None:
         return None
     numbers = [n for n in (number(v) for v in values if not isinstance(v, str) or v.strip()) if n is not None]
     if len(numbers) >= NUMERIC_SHARE * len(values):
-        return FieldKind(name, "numeric", minimum=min(numbers), median=float(median(numbers)), maximum=max(numbers),
-                         unit=UNITS.get(name, ""))
+        return FieldKind(
+            name,
+            "numeric",
+            minimum=min(numbers),
+            median=float(median(numbers)),
+            maximum=max(numbers),
+            unit=UNITS.get(name, ""),
+        )
     vocabulary = sorted({category(v) for v in values} - {""})
     return FieldKind(name, "categorical", values=tuple(vocabulary) if len(vocabulary) <= MAX_VOCABULARY else ())
 
@@ -71,7 +89,7 @@ class CatalogFields:
     kinds: tuple[FieldKind, ...] = ()
 
     @classmethod
-    def from_records(cls, records: Iterable[dict]) -> "CatalogFields":
+    def from_records(cls, records: Iterable[dict]) -> CatalogFields:
         return cls(tuple(FieldKind.from_dict(record) for record in records))
 
     def records(self) -> list[dict]:
@@ -94,8 +112,11 @@ class CatalogFields:
 
     def category_fields(self) -> tuple[FieldKind, ...]:
         """Categorical fields with a closed vocabulary that are not people: where a word can be a hard constraint."""
-        return tuple(k for k in self.kinds if k.kind == "categorical" and k.values and k.name not in PERSON_FIELDS
-                     and k.name != "keywords")
+        return tuple(
+            k
+            for k in self.kinds
+            if k.kind == "categorical" and k.values and k.name not in PERSON_FIELDS and k.name != "keywords"
+        )
 
 
 def creators(item: Item) -> tuple[str, ...]:
@@ -106,7 +127,7 @@ def creators(item: Item) -> tuple[str, ...]:
     names = list(item.directors)
     for name in PERSON_FIELDS[2:]:
         value = item.extra.get(name)
-        for person in (value if isinstance(value, (list, tuple)) else (value,)):
+        for person in value if isinstance(value, (list, tuple)) else (value,):
             if isinstance(person, str) and person.strip():
                 names.append(person.strip())
     return tuple(dict.fromkeys(names))

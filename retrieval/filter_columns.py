@@ -10,7 +10,7 @@ whose text contains them (cached per term).
 from __future__ import annotations
 
 import threading
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
@@ -33,8 +33,12 @@ class UnknownFilterFieldError(ValueError):
 class FilterColumns:
     """Per-field columns over a fixed list of rows (the index's rows), built lazily from the items."""
 
-    def __init__(self, items: Sequence[Item], fields: Sequence[str] = BUILTIN_FILTER_FIELDS,
-                 columns: Mapping[str, str] | None = None):
+    def __init__(
+        self,
+        items: Sequence[Item],
+        fields: Sequence[str] = BUILTIN_FILTER_FIELDS,
+        columns: Mapping[str, str] | None = None,
+    ):
         """`columns` (Item field -> catalogue column) lets a filter name a field by its column, e.g. category for genres."""
         self.items = items
         self.count = len(items)
@@ -52,7 +56,7 @@ class FilterColumns:
         count: int,
         numbers: Mapping[str, np.ndarray] | None = None,
         categories: Mapping[str, Sequence[str]] | None = None,
-    ) -> "FilterColumns":
+    ) -> FilterColumns:
         """Columns given directly (one value per row), without Item objects: for benchmarks on generated data."""
         numbers, categories = dict(numbers or {}), dict(categories or {})
         columns = cls((), (*numbers, *categories))
@@ -90,9 +94,11 @@ class FilterColumns:
         name = self.field(name)
         inverted = self._categories.get(name)
         if inverted is None:
-            inverted = _inverted(
-                (category(value) for value in field_values(item, name)) for item in self.items
-            ) if self.items else {}
+            inverted = (
+                _inverted((category(value) for value in field_values(item, name)) for item in self.items)
+                if self.items
+                else {}
+            )
             with self._lock:
                 self._categories[name] = inverted
         mask = np.zeros(self.count, dtype=bool)
@@ -129,7 +135,7 @@ def _inverted(values_per_row) -> dict[str, np.ndarray]:
     """category -> sorted rows, from one value (a str) or an iterable of values per row."""
     rows_of: dict[str, list[int]] = {}
     for row, values in enumerate(values_per_row):
-        for value in ([values] if isinstance(values, str) else values):
+        for value in [values] if isinstance(values, str) else values:
             rows_of.setdefault(value, []).append(row)
     return {value: np.asarray(rows, dtype=np.int64) for value, rows in rows_of.items()}
 

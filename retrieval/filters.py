@@ -15,8 +15,9 @@ apart by `wish_kind`; `Constraints` answers for anything holding conditions what
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Literal, Sequence
+from typing import Any, Literal
 
 from retrieval.catalog import Item
 from retrieval.text_keys import fold, words
@@ -99,7 +100,7 @@ class FieldCondition:
         return not self.any_of
 
     @classmethod
-    def parse(cls, text: str) -> "FieldCondition":
+    def parse(cls, text: str) -> FieldCondition:
         """`field=a,b` (any of), `field=low..high` (either end may be left out), `field!=...` (none of, outside).
 
         Example: "year=1990..1999" -> FieldCondition("year", minimum=1990.0, maximum=1999.0)
@@ -168,7 +169,9 @@ class FieldCondition:
         name = self.field.replace("_", " ")
         if self.is_range:
             if self.minimum is not None and self.maximum is not None:
-                bounds = f"{self.minimum:g}" if self.minimum == self.maximum else f"{self.minimum:g} to {self.maximum:g}"
+                bounds = (
+                    f"{self.minimum:g}" if self.minimum == self.maximum else f"{self.minimum:g} to {self.maximum:g}"
+                )
             else:
                 bounds = f"at most {self.maximum:g}" if self.minimum is None else f"at least {self.minimum:g}"
             return f"{name} {'not ' if self.exclude else ''}{bounds}"
@@ -206,8 +209,13 @@ def year_range(year_min: float | None, year_max: float | None) -> tuple[FieldCon
     """A wanted era, or none: an item without a year does not pass. Example: (1990, 1999) -> (year=1990..1999,)"""
     if year_min is None and year_max is None:
         return ()
-    return (FieldCondition(YEAR, minimum=None if year_min is None else float(year_min),
-                           maximum=None if year_max is None else float(year_max)),)
+    return (
+        FieldCondition(
+            YEAR,
+            minimum=None if year_min is None else float(year_min),
+            maximum=None if year_max is None else float(year_max),
+        ),
+    )
 
 
 def runtime_limit(minutes: float | None) -> tuple[FieldCondition, ...]:
@@ -254,13 +262,15 @@ class Constraints:
 
     def wanted(self, name: str) -> frozenset[str]:
         """The values wanted on a categorical field. Example: genres=horror, genres!=comedy -> {"horror"}"""
-        return frozenset(value for c in self.conditions if c.field == name and not c.exclude and not c.is_range
-                         for value in c.any_of)
+        return frozenset(
+            value for c in self.conditions if c.field == name and not c.exclude and not c.is_range for value in c.any_of
+        )
 
     def avoided(self, name: str) -> frozenset[str]:
         """The values ruled out on a categorical field. Example: genres=horror, genres!=comedy -> {"comedy"}"""
-        return frozenset(value for c in self.conditions if c.field == name and c.exclude and not c.is_range
-                         for value in c.any_of)
+        return frozenset(
+            value for c in self.conditions if c.field == name and c.exclude and not c.is_range for value in c.any_of
+        )
 
     def bounds(self, name: str) -> tuple[int | float | None, int | float | None]:
         """The wanted range on a numeric field, (None, None) without one. Example: year=1990..1999 -> (1990, 1999)"""

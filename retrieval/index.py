@@ -24,10 +24,10 @@ import json
 import logging
 import os
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
 from functools import cached_property
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -95,7 +95,7 @@ class Manifest:
     built_at: str = ""
     build_seconds: float = 0.0
 
-    def mismatch(self, other: "Manifest") -> str | None:
+    def mismatch(self, other: Manifest) -> str | None:
         """Why this saved manifest does not fit `other` (the wanted one), or None if it fits."""
         for name in ("format_version", "embedding_model", "dimension", "catalog_hash", "text_recipe"):
             if getattr(self, name) != getattr(other, name):
@@ -108,13 +108,15 @@ class Manifest:
 
     @property
     def resolved_columns(self) -> ResolvedColumns:
-        return ResolvedColumns(fields=dict(self.columns), text_fields=self.text_fields, filter_fields=self.filter_fields)
+        return ResolvedColumns(
+            fields=dict(self.columns), text_fields=self.text_fields, filter_fields=self.filter_fields
+        )
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, ensure_ascii=False)
 
     @classmethod
-    def from_json(cls, text: str) -> "Manifest":
+    def from_json(cls, text: str) -> Manifest:
         """Raises TypeError or ValueError for a manifest this code cannot read (an older or newer format)."""
         record = json.loads(text)
         if not isinstance(record, dict):
@@ -156,7 +158,9 @@ def load_catalog_for_index(catalog_path: str | Path, folder: str | Path) -> Cata
         reading = read_catalog(catalog_path, saved)
         if not reading.problems:
             return reading.catalog()
-        log.info("catalogue %s no longer fits the columns of the index in %s: detecting them afresh", catalog_path, folder)
+        log.info(
+            "catalogue %s no longer fits the columns of the index in %s: detecting them afresh", catalog_path, folder
+        )
     return load_catalog(catalog_path)
 
 
@@ -173,8 +177,9 @@ def saved_column_map(folder: str | Path, catalog_path: str | Path) -> ColumnMap 
     return manifest.resolved_columns.as_column_map()
 
 
-def embed_items(items: Sequence[Item], embedder: Embedder, recipe: TextRecipe, batch_size: int = 64,
-                progress: bool = True) -> np.ndarray:
+def embed_items(
+    items: Sequence[Item], embedder: Embedder, recipe: TextRecipe, batch_size: int = 64, progress: bool = True
+) -> np.ndarray:
     """Vectors of the items' recipe texts, batch by batch under a progress bar."""
     texts = [recipe.text(item) for item in items]
     chunks = []
@@ -221,8 +226,15 @@ class ItemIndex:
         return CatalogFields(describe_fields(self.catalog.items, self.manifest.filter_fields))
 
     @classmethod
-    def build(cls, catalog: Catalog, embedder: Embedder, batch_size: int = 64, progress: bool = True,
-              index_type: str = "auto", skipped_rows: int = 0) -> "ItemIndex":
+    def build(
+        cls,
+        catalog: Catalog,
+        embedder: Embedder,
+        batch_size: int = 64,
+        progress: bool = True,
+        index_type: str = "auto",
+        skipped_rows: int = 0,
+    ) -> ItemIndex:
         started = time.perf_counter()
         recipe = recipe_for(catalog)
         vectors = embed_items(catalog.items, embedder, recipe, batch_size, progress)
@@ -269,14 +281,16 @@ class ItemIndex:
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         self._vectors.save(folder / VECTORS)
-        _write_atomic(folder / ITEMS, "".join(json.dumps(item_record(item), ensure_ascii=False) + "\n"
-                                             for item in self.catalog.items))
+        _write_atomic(
+            folder / ITEMS,
+            "".join(json.dumps(item_record(item), ensure_ascii=False) + "\n" for item in self.catalog.items),
+        )
         _write_atomic(folder / IDS, json.dumps([item.id for item in self.catalog.items]))
         # The manifest goes last: a folder without one is never mistaken for a finished index.
         _write_atomic(folder / MANIFEST, self.manifest.to_json())
 
     @classmethod
-    def load(cls, folder: str | Path, catalog: Catalog, wanted: Manifest, mmap: bool = True) -> "ItemIndex":
+    def load(cls, folder: str | Path, catalog: Catalog, wanted: Manifest, mmap: bool = True) -> ItemIndex:
         """The index in `folder` for `catalog`, if it was built from it with the wanted embedder and recipe."""
         folder = Path(folder)
         saved = read_manifest(folder)
@@ -292,17 +306,19 @@ class ItemIndex:
         if len(ids) != len(catalog):
             if len(ids) != len(catalog) + saved.added_items:
                 raise StaleIndexError(f"{IDS} has {len(ids)} ids for {len(catalog)} + {saved.added_items} items")
-            added = read_item_rows(folder / ITEMS).items[len(catalog):]
+            added = read_item_rows(folder / ITEMS).items[len(catalog) :]
             catalog = Catalog(catalog.items + added, source=catalog.source, columns=catalog.columns)
         return cls(catalog, VectorIndex.load(folder / VECTORS, saved.spec, mmap=mmap), saved)
 
     @classmethod
-    def open(cls, folder: str | Path, mmap: bool = True) -> "ItemIndex":
+    def open(cls, folder: str | Path, mmap: bool = True) -> ItemIndex:
         """The index in `folder` with the items saved beside it: no catalogue file needed."""
         folder = Path(folder)
         manifest = read_manifest(folder)
         if manifest.format_version != FORMAT_VERSION:
-            raise StaleIndexError(f"index format {manifest.format_version}, this code reads {FORMAT_VERSION}: rebuild it")
+            raise StaleIndexError(
+                f"index format {manifest.format_version}, this code reads {FORMAT_VERSION}: rebuild it"
+            )
         catalog = read_item_rows(folder / ITEMS, source=manifest.catalog_source, columns=manifest.resolved_columns)
         return cls(catalog, VectorIndex.load(folder / VECTORS, manifest.spec, mmap=mmap), manifest)
 
@@ -333,7 +349,9 @@ class ItemIndex:
         mask[rows] = False
         return mask
 
-    def search(self, query: np.ndarray, k: int, allowed_rows: np.ndarray | Sequence[int] | None = None) -> list[tuple[Item, float]]:
+    def search(
+        self, query: np.ndarray, k: int, allowed_rows: np.ndarray | Sequence[int] | None = None
+    ) -> list[tuple[Item, float]]:
         """The k nearest items to a normalized query vector, only among allowed rows (a mask or row numbers) when given."""
         mask = None
         if allowed_rows is not None:
@@ -375,8 +393,10 @@ def open_index(catalog: Catalog, embedder: Embedder, folder: str | Path, progres
 
 
 def _rebuild_hint(folder: Path, source: str) -> str:
-    return (f"rebuild it with `python -m retrieval.build_index --catalog {source or 'FILE'} --out {folder}` "
-            f"(with the column flags it was built with), build into a new folder, or pass --rebuild-index")
+    return (
+        f"rebuild it with `python -m retrieval.build_index --catalog {source or 'FILE'} --out {folder}` "
+        f"(with the column flags it was built with), build into a new folder, or pass --rebuild-index"
+    )
 
 
 def _build_and_save(catalog: Catalog, embedder: Embedder, folder: Path, progress: bool) -> ItemIndex:
@@ -386,8 +406,14 @@ def _build_and_save(catalog: Catalog, embedder: Embedder, folder: Path, progress
     return index
 
 
-def open_named_index(folder: str | Path, embedder: Embedder, catalog_path: str | Path | None,
-                     default_catalog: str | Path, rebuild: bool = False, progress: bool = True) -> ItemIndex:
+def open_named_index(
+    folder: str | Path,
+    embedder: Embedder,
+    catalog_path: str | Path | None,
+    default_catalog: str | Path,
+    rebuild: bool = False,
+    progress: bool = True,
+) -> ItemIndex:
     """The index in a folder a person named, with the catalogue it was built from.
 
     catalog_path: a catalogue the person gave explicitly, or None for the index's own (the source
@@ -406,11 +432,17 @@ def open_named_index(folder: str | Path, embedder: Embedder, catalog_path: str |
         return _build_and_save(catalog, embedder, folder, progress)
     source = saved.catalog_source
     if catalog_path is None and not (source and Path(source).is_file()):
-        log.info("index %s: its catalogue %s is not here; using the %d items saved in the folder", folder,
-                 source or "(not recorded)", saved.item_count)
+        log.info(
+            "index %s: its catalogue %s is not here; using the %d items saved in the folder",
+            folder,
+            source or "(not recorded)",
+            saved.item_count,
+        )
         if (saved.embedding_model, saved.dimension) != (embedder.name, embedder.dimension):
-            raise StaleIndexError(f"index {folder} was built with {saved.embedding_model!r} ({saved.dimension} dims), "
-                                  f"not {embedder.name!r} ({embedder.dimension} dims): pass --embedding-model")
+            raise StaleIndexError(
+                f"index {folder} was built with {saved.embedding_model!r} ({saved.dimension} dims), "
+                f"not {embedder.name!r} ({embedder.dimension} dims): pass --embedding-model"
+            )
         return ItemIndex.open(folder)
     chosen = Path(catalog_path or source)
     catalog = load_catalog_for_index(chosen, folder)
@@ -420,7 +452,8 @@ def open_named_index(folder: str | Path, embedder: Embedder, catalog_path: str |
             raise IndexCatalogConflictError(
                 f"--catalog {catalog_path} is not the catalogue the index in --index {folder} was built from "
                 f"({source or 'not recorded'}): drop --catalog to use the index's own, give --index a new folder "
-                f"to build one for {catalog_path}, or pass --rebuild-index to replace {folder}")
+                f"to build one for {catalog_path}, or pass --rebuild-index to replace {folder}"
+            )
         log.warning("rebuilding %s from %s, as asked (it was built from %s)", folder, catalog_path, source)
         return _build_and_save(catalog, embedder, folder, progress)
     try:

@@ -49,9 +49,17 @@ log = logging.getLogger(__name__)
 
 CANDIDATES_PER_SOURCE = 100
 RANKER_FOLDER = "ranker"
-SEQUENTIAL_FOLDER = "sequential"  # an index folder's own sequential model (retrieval.train_sequential --out INDEX/sequential)
-SIGNALS = {"semantic": "dense_score", "collaborative": "collaborative_score", "popularity": "popularity_score",
-           "fused": "fused", "liked": "liked_similarity", "disliked": "disliked_similarity"}
+SEQUENTIAL_FOLDER = (
+    "sequential"  # an index folder's own sequential model (retrieval.train_sequential --out INDEX/sequential)
+)
+SIGNALS = {
+    "semantic": "dense_score",
+    "collaborative": "collaborative_score",
+    "popularity": "popularity_score",
+    "fused": "fused",
+    "liked": "liked_similarity",
+    "disliked": "disliked_similarity",
+}
 
 
 class RetrievalError(RuntimeError):
@@ -134,7 +142,9 @@ def _ranker(choice: object, folder: Path | None, weights: RerankWeights) -> Rank
 
 
 class ItemSearch:
-    def __init__(self, retriever: FaissRetriever, sources: list[CandidateSource], ranker: Ranker, options: SearchOptions):
+    def __init__(
+        self, retriever: FaissRetriever, sources: list[CandidateSource], ranker: Ranker, options: SearchOptions
+    ):
         self.retriever = retriever
         self.sources = sources
         self.ranker = ranker
@@ -144,8 +154,13 @@ class ItemSearch:
         self._sequential = next((s for s in sources if isinstance(s, SequentialSource)), None)
 
     @classmethod
-    def open(cls, index: ItemIndex, embedder: Embedder, options: SearchOptions = SearchOptions(),
-             folder: str | Path | None = None) -> "ItemSearch":
+    def open(
+        cls,
+        index: ItemIndex,
+        embedder: Embedder,
+        options: SearchOptions = SearchOptions(),
+        folder: str | Path | None = None,
+    ) -> ItemSearch:
         """The search over an index; "auto" parts come from `folder` (the index folder) when given."""
         folder = Path(folder) if folder is not None else None
         retriever = FaissRetriever(index, embedder)
@@ -163,8 +178,13 @@ class ItemSearch:
         return cls(retriever, sources, _ranker(options.ranker, folder, options.weights), options)
 
     @classmethod
-    def from_folder(cls, folder: str | Path, embedder: Embedder | None = None, threads: int | None = None,
-                    options: SearchOptions = SearchOptions()) -> "ItemSearch":
+    def from_folder(
+        cls,
+        folder: str | Path,
+        embedder: Embedder | None = None,
+        threads: int | None = None,
+        options: SearchOptions = SearchOptions(),
+    ) -> ItemSearch:
         """Open an index folder; the embedder defaults to the model named in its manifest."""
         index = ItemIndex.open(folder)
         if embedder is None:
@@ -183,8 +203,9 @@ class ItemSearch:
 
     def context(self, request: SearchRequest) -> SearchContext:
         """Raises filter_columns.UnknownFilterFieldError for a filter on a field the index cannot filter on."""
-        return SearchContext(request, self.index.allowed(request.filters, request.exclude),
-                             self.retriever.query_vector(request))
+        return SearchContext(
+            request, self.index.allowed(request.filters, request.exclude), self.retriever.query_vector(request)
+        )
 
     def rank_candidates(self, context: SearchContext) -> RankedCandidates:
         """Recall from every source, fuse, describe and score every candidate (unsorted)."""
@@ -197,9 +218,12 @@ class ItemSearch:
         missing = np.full(len(candidates), np.nan)
         source_scores = {
             "dense": vectors @ context.vector,
-            "collaborative": (self._collaborative.row_scores(request)[candidates.rows] if self._collaborative else missing),
-            "collaborative_last": (self._collaborative.last_scores(request)[candidates.rows] if self._collaborative
-                                   else missing),
+            "collaborative": (
+                self._collaborative.row_scores(request)[candidates.rows] if self._collaborative else missing
+            ),
+            "collaborative_last": (
+                self._collaborative.last_scores(request)[candidates.rows] if self._collaborative else missing
+            ),
             "popularity": self._popularity.scores[candidates.rows] if self._popularity else missing,
             "sequential": self._sequential.row_scores(request)[candidates.rows] if self._sequential else missing,
         }
@@ -210,9 +234,15 @@ class ItemSearch:
             return self._vectors_at(rows, len(context.vector))
 
         history = request.mentioned or request.liked
-        seeds = {"liked": seed_vectors(request.liked), "disliked": seed_vectors(request.disliked),
-                 "mentioned": seed_vectors(history), "last": seed_vectors(history[-1:])}
-        years = [known[i].year for i in dict.fromkeys(request.mentioned or request.liked) if i in known and known[i].year]
+        seeds = {
+            "liked": seed_vectors(request.liked),
+            "disliked": seed_vectors(request.disliked),
+            "mentioned": seed_vectors(history),
+            "last": seed_vectors(history[-1:]),
+        }
+        years = [
+            known[i].year for i in dict.fromkeys(request.mentioned or request.liked) if i in known and known[i].year
+        ]
         features = candidate_features(candidates, context, items, vectors, seeds, source_scores, years)
         scores = self.ranker.score(features) if len(candidates) else np.zeros(0)
         return RankedCandidates(candidates, features, np.asarray(scores, dtype=np.float64))
@@ -241,5 +271,3 @@ class ItemSearch:
             item = self.index.catalog.items[ranked.candidates.rows[position]]
             results.append(ScoredItem(item, float(ranked.scores[position]), signals))
         return results
-
-

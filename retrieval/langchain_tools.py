@@ -31,8 +31,12 @@ from retrieval.retriever import ScoredItem, SearchRequest
 def item_metadata(scored: ScoredItem) -> dict:
     item = scored.item
     return {
-        "id": item.id, "title": item.title, "year": item.year, "genres": list(item.genres),
-        "score": round(scored.score, 6), "signals": {name: round(value, 6) for name, value in scored.signals.items()},
+        "id": item.id,
+        "title": item.title,
+        "year": item.year,
+        "genres": list(item.genres),
+        "score": round(scored.score, 6),
+        "signals": {name: round(value, 6) for name, value in scored.signals.items()},
         **item.extra,
     }
 
@@ -49,11 +53,18 @@ class ItemRetriever(BaseRetriever):
     exclude: list[str] = Field(default_factory=list, description="ids never to return")
 
     def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun) -> list[Document]:
-        request = SearchRequest(query=query, liked=tuple(self.liked), filters=parse_filters(self.filters),
-                                exclude=frozenset(self.exclude), k=self.k)
+        request = SearchRequest(
+            query=query,
+            liked=tuple(self.liked),
+            filters=parse_filters(self.filters),
+            exclude=frozenset(self.exclude),
+            k=self.k,
+        )
         recipe = self.item_search.index.recipe
-        return [Document(page_content=recipe.text(scored.item), id=scored.item.id, metadata=item_metadata(scored))
-                for scored in self.item_search.run(request)]
+        return [
+            Document(page_content=recipe.text(scored.item), id=scored.item.id, metadata=item_metadata(scored))
+            for scored in self.item_search.run(request)
+        ]
 
 
 class FilterInput(BaseModel):
@@ -77,8 +88,9 @@ class SearchItemsInput(BaseModel):
 
 def _item_filter(filters: list[FilterInput]) -> ItemFilter:
     conditions = tuple(
-        FieldCondition(f.field, any_of=frozenset(category(v) for v in f.any_of if v.strip()), minimum=f.minimum,
-                       maximum=f.maximum)
+        FieldCondition(
+            f.field, any_of=frozenset(category(v) for v in f.any_of if v.strip()), minimum=f.minimum, maximum=f.maximum
+        )
         for f in filters
     )
     return ItemFilter(conditions)
@@ -95,11 +107,21 @@ def search_items_tool(item_search: ItemSearch, name: str = "search_items") -> St
     """A LangChain tool over the index; it returns a JSON list of {id, title, year, genres, score, ...}."""
     filterable = ", ".join(item_search.index.columns.fields)
 
-    def search_items(query: str, liked: list[str] | None = None, exclude: list[str] | None = None,
-                     filters: list[FilterInput] | None = None, k: int = 5) -> str:
+    def search_items(
+        query: str,
+        liked: list[str] | None = None,
+        exclude: list[str] | None = None,
+        filters: list[FilterInput] | None = None,
+        k: int = 5,
+    ) -> str:
         try:
-            request = SearchRequest(query=query, liked=tuple(liked or ()), filters=_item_filter(list(filters or [])),
-                                    exclude=frozenset(exclude or ()), k=k)
+            request = SearchRequest(
+                query=query,
+                liked=tuple(liked or ()),
+                filters=_item_filter(list(filters or [])),
+                exclude=frozenset(exclude or ()),
+                k=k,
+            )
             unknown = item_search.unknown_ids(request)
             if unknown:
                 raise ToolException(f"unknown item id(s) in liked: {', '.join(unknown)}")
@@ -111,9 +133,11 @@ def search_items_tool(item_search: ItemSearch, name: str = "search_items") -> St
     return StructuredTool.from_function(
         func=search_items,
         name=name,
-        description=(f"Search the catalogue of {len(item_search.index.catalog)} items: semantic search on the query, "
-                     f"pulled towards liked items, under hard filters (filterable fields: {filterable}). "
-                     "Returns the best items as JSON, best first."),
+        description=(
+            f"Search the catalogue of {len(item_search.index.catalog)} items: semantic search on the query, "
+            f"pulled towards liked items, under hard filters (filterable fields: {filterable}). "
+            "Returns the best items as JSON, best first."
+        ),
         args_schema=SearchItemsInput,
         handle_tool_error=True,
         handle_validation_error=_readable,

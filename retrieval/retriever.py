@@ -9,8 +9,9 @@ allowed items exist, however many others were filtered out.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol, Sequence
+from typing import Protocol
 
 import numpy as np
 
@@ -46,7 +47,9 @@ class Retriever(Protocol):
     def search(self, request: SearchRequest) -> list[ScoredItem]: ...
 
 
-def blend(query_vector: np.ndarray | None, liked_vectors: Sequence[np.ndarray], query_weight: float = QUERY_WEIGHT) -> np.ndarray:
+def blend(
+    query_vector: np.ndarray | None, liked_vectors: Sequence[np.ndarray], query_weight: float = QUERY_WEIGHT
+) -> np.ndarray:
     """A unit vector mixing the query with the mean of the liked items' vectors."""
     parts = []
     if query_vector is not None:
@@ -74,8 +77,9 @@ class FaissRetriever:
             query_vector = self.index.centre  # nothing said yet: the catalogue's centre
         return blend(query_vector, liked)
 
-    def search(self, request: SearchRequest, vector: np.ndarray | None = None,
-               allowed: np.ndarray | None = None) -> list[ScoredItem]:
+    def search(
+        self, request: SearchRequest, vector: np.ndarray | None = None, allowed: np.ndarray | None = None
+    ) -> list[ScoredItem]:
         """The k nearest allowed items; `vector` and `allowed` (a row mask) when the caller has them already.
 
         Raises filter_columns.UnknownFilterFieldError for a filter on a field the index cannot filter on.

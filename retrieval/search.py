@@ -33,10 +33,24 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--index", required=True, metavar="DIR", help="index folder written by retrieval.build_index")
-    parser.add_argument("--query", default="", metavar="TEXT", help="what to look for, in words (may be empty with --like)")
-    parser.add_argument("--like", nargs="+", action="extend", default=[], metavar="ID", help="ids of liked items: pull results towards them")
-    parser.add_argument("--filter", action="append", default=[], metavar="FIELD=VALUE",
-                        help="genres=comedy,drama (any of), year=1990..1999, price=..20; repeat for more")
+    parser.add_argument(
+        "--query", default="", metavar="TEXT", help="what to look for, in words (may be empty with --like)"
+    )
+    parser.add_argument(
+        "--like",
+        nargs="+",
+        action="extend",
+        default=[],
+        metavar="ID",
+        help="ids of liked items: pull results towards them",
+    )
+    parser.add_argument(
+        "--filter",
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="genres=comedy,drama (any of), year=1990..1999, price=..20; repeat for more",
+    )
     parser.add_argument("--exclude", nargs="+", action="extend", default=[], metavar="ID", help="ids never to return")
     parser.add_argument("--k", type=int, default=10, metavar="N", help="how many items (default: 10)")
     parser.add_argument("--json", action="store_true", help="one JSON object on stdout")
@@ -52,8 +66,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def result_json(rank: int, scored: ScoredItem) -> dict:
     item = scored.item
     return {
-        "rank": rank, "id": item.id, "title": item.title, "year": item.year, "genres": list(item.genres),
-        "score": round(scored.score, 6), "signals": {name: round(value, 6) for name, value in scored.signals.items()},
+        "rank": rank,
+        "id": item.id,
+        "title": item.title,
+        "year": item.year,
+        "genres": list(item.genres),
+        "score": round(scored.score, 6),
+        "signals": {name: round(value, 6) for name, value in scored.signals.items()},
         **({"extra": item.extra} if item.extra else {}),
     }
 
@@ -63,8 +82,13 @@ def main(argv: list[str] | None = None, embedder: Embedder | None = None) -> int
     args = parse_args(argv)
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
     try:
-        request = SearchRequest(query=args.query, liked=tuple(args.like), filters=parse_filters(args.filter),
-                                exclude=frozenset(args.exclude), k=args.k)
+        request = SearchRequest(
+            query=args.query,
+            liked=tuple(args.like),
+            filters=parse_filters(args.filter),
+            exclude=frozenset(args.exclude),
+            k=args.k,
+        )
         search = ItemSearch.from_folder(args.index, embedder, threads=args.threads or None)
         unknown = search.unknown_ids(request)
         if unknown:
@@ -72,16 +96,33 @@ def main(argv: list[str] | None = None, embedder: Embedder | None = None) -> int
         started = time.perf_counter()
         results = search.run(request)
         elapsed_ms = (time.perf_counter() - started) * 1000
-    except (FilterSyntaxError, UnknownFilterFieldError, LookupError, IndexMissingError, StaleIndexError,
-            CatalogError, ModelUnavailableError) as error:
+    except (
+        FilterSyntaxError,
+        UnknownFilterFieldError,
+        LookupError,
+        IndexMissingError,
+        StaleIndexError,
+        CatalogError,
+        ModelUnavailableError,
+    ) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     if args.json:
-        print(json.dumps({
-            "query": args.query, "like": args.like, "filters": args.filter, "exclude": args.exclude, "k": args.k,
-            "index_type": search.index.manifest.index_type, "took_ms": round(elapsed_ms, 2),
-            "items": [result_json(rank, scored) for rank, scored in enumerate(results, start=1)],
-        }, ensure_ascii=False))
+        print(
+            json.dumps(
+                {
+                    "query": args.query,
+                    "like": args.like,
+                    "filters": args.filter,
+                    "exclude": args.exclude,
+                    "k": args.k,
+                    "index_type": search.index.manifest.index_type,
+                    "took_ms": round(elapsed_ms, 2),
+                    "items": [result_json(rank, scored) for rank, scored in enumerate(results, start=1)],
+                },
+                ensure_ascii=False,
+            )
+        )
         return 0
     for rank, scored in enumerate(results, start=1):
         print(f"{rank:>3}  {scored.score:7.4f}  {scored.item.id}  {scored.item.label}")

@@ -20,9 +20,9 @@ import math
 import platform
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import torch
@@ -85,7 +85,9 @@ def training_windows(sequences: Sequence[Sequence[int]], max_length: int) -> lis
     return windows
 
 
-def batches_by_length(windows: Sequence[Sequence[int]], batch_size: int, generator: np.random.Generator) -> list[np.ndarray]:
+def batches_by_length(
+    windows: Sequence[Sequence[int]], batch_size: int, generator: np.random.Generator
+) -> list[np.ndarray]:
     """Window numbers in batches of similar length (little padding), the batches in random order.
 
     Example: lengths [5, 2, 5, 2] with batch_size 2 -> batches {1, 3} and {0, 2}, in either order
@@ -137,8 +139,12 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def train(histories: Histories, model: SasrecConfig | None = None, training: TrainingConfig = TrainingConfig(),
-          progress: bool = True) -> tuple[SequentialRecommender, TrainingReport]:
+def train(
+    histories: Histories,
+    model: SasrecConfig | None = None,
+    training: TrainingConfig = TrainingConfig(),
+    progress: bool = True,
+) -> tuple[SequentialRecommender, TrainingReport]:
     """A SASRec trained on each user's items but the last two, early-stopped on the second-to-last (see the module docstring)."""
     started = time.perf_counter()
     model = model or SasrecConfig(items=len(histories.items))
@@ -187,8 +193,16 @@ def train(histories: Histories, model: SasrecConfig | None = None, training: Tra
         elif epoch - best[1] >= training.patience:
             break
     network.load_state_dict(best[2])
-    report = TrainingReport(epochs_run, best[1], best[3], tuple(curve), round(time.perf_counter() - started, 1), len(histories.users),
-                            len(histories.items), sum(len(s) for s in histories.sequences))
+    report = TrainingReport(
+        epochs_run,
+        best[1],
+        best[3],
+        tuple(curve),
+        round(time.perf_counter() - started, 1),
+        len(histories.users),
+        len(histories.items),
+        sum(len(s) for s in histories.sequences),
+    )
     return SequentialRecommender(network, histories.items), report
 
 
@@ -196,8 +210,13 @@ def metadata(source: Path, min_count: int, training: TrainingConfig, report: Tra
     """What a saved model says about how it was made."""
     return {
         "model": "SASRec (Kang & McAuley 2018), cross-entropy over all items",
-        "data": {"file": source.name, "sha256": file_sha256(source), "min_count": min_count, "ties_by_item_id": True,
-                 "split": "per user by (timestamp, item id); last item unused, second-to-last validation"},
+        "data": {
+            "file": source.name,
+            "sha256": file_sha256(source),
+            "min_count": min_count,
+            "ties_by_item_id": True,
+            "split": "per user by (timestamp, item id); last item unused, second-to-last validation",
+        },
         "training": asdict(training),
         "report": asdict(report),
         "versions": {"python": platform.python_version(), "torch": torch.__version__, "numpy": np.__version__},
@@ -205,20 +224,40 @@ def metadata(source: Path, min_count: int, training: TrainingConfig, report: Tra
     }
 
 
-MODEL_HELP = {"hidden": "embedding and attention width", "blocks": "self-attention blocks", "heads": "attention heads",
-              "max_length": "most recent items the model reads", "dropout": "dropout rate"}
-TRAINING_HELP = {"epochs": "most epochs", "patience": "stop after this many epochs without a better validation NDCG@10",
-                 "batch_size": "training windows per step", "learning_rate": "AdamW learning rate",
-                 "weight_decay": "AdamW weight decay", "seed": "random seed", "threads": "torch CPU threads"}
+MODEL_HELP = {
+    "hidden": "embedding and attention width",
+    "blocks": "self-attention blocks",
+    "heads": "attention heads",
+    "max_length": "most recent items the model reads",
+    "dropout": "dropout rate",
+}
+TRAINING_HELP = {
+    "epochs": "most epochs",
+    "patience": "stop after this many epochs without a better validation NDCG@10",
+    "batch_size": "training windows per step",
+    "learning_rate": "AdamW learning rate",
+    "weight_decay": "AdamW weight decay",
+    "seed": "random seed",
+    "threads": "torch CPU threads",
+}
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m retrieval.train_sequential", description=__doc__.split("\n")[0],
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("--interactions", type=Path, required=True,
-                        help="user-item interactions with timestamps: .csv, .tsv, .parquet or RecBole .inter")
+    parser = argparse.ArgumentParser(
+        prog="python -m retrieval.train_sequential",
+        description=__doc__.split("\n")[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument(
+        "--interactions",
+        type=Path,
+        required=True,
+        help="user-item interactions with timestamps: .csv, .tsv, .parquet or RecBole .inter",
+    )
     parser.add_argument("--out", type=Path, required=True, help="folder for sequential.safetensors and sequential.json")
-    parser.add_argument("--min-count", type=int, default=MIN_COUNT, help="keep users and items with at least this many interactions")
+    parser.add_argument(
+        "--min-count", type=int, default=MIN_COUNT, help="keep users and items with at least this many interactions"
+    )
     for defaults, helps in ((SasrecConfig(items=1), MODEL_HELP), (TrainingConfig(), TRAINING_HELP)):
         for name, help_text in helps.items():
             value = getattr(defaults, name)
@@ -233,16 +272,27 @@ def main(argv: list[str] | None = None) -> int:
         histories = ordered_histories(read_interactions(args.interactions), args.min_count)
         model = SasrecConfig(items=max(len(histories.items), 1), **{name: getattr(args, name) for name in MODEL_HELP})
         training = TrainingConfig(**{name: getattr(args, name) for name in TRAINING_HELP})
-        log.info("%d users, %d items, %d interactions after the %d-core filter", len(histories.users),
-                 len(histories.items), sum(len(s) for s in histories.sequences), args.min_count)
+        log.info(
+            "%d users, %d items, %d interactions after the %d-core filter",
+            len(histories.users),
+            len(histories.items),
+            sum(len(s) for s in histories.sequences),
+            args.min_count,
+        )
         recommender, report = train(histories, model, training)
     except (InteractionsError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     recommender.metadata = metadata(args.interactions, args.min_count, training, report)
     recommender.save(args.out)
-    log.info("best epoch %d of %d: validation %s; %.0f s; saved to %s", report.best_epoch, report.epochs_run,
-             report.validation, report.seconds, args.out)
+    log.info(
+        "best epoch %d of %d: validation %s; %.0f s; saved to %s",
+        report.best_epoch,
+        report.epochs_run,
+        report.validation,
+        report.seconds,
+        args.out,
+    )
     return 0
 
 

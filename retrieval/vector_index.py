@@ -78,7 +78,7 @@ class VectorIndex:
             index.hnsw.efSearch = spec.ef_search
 
     @classmethod
-    def empty(cls, dimension: int, spec: IndexSpec, training: np.ndarray | None = None) -> "VectorIndex":
+    def empty(cls, dimension: int, spec: IndexSpec, training: np.ndarray | None = None) -> VectorIndex:
         """A new index; IVF needs `training` vectors (about TRAINING_POINTS_PER_LIST per list) for its k-means."""
         if spec.kind == "flat":
             index = faiss.IndexFlatIP(dimension)
@@ -94,7 +94,7 @@ class VectorIndex:
         return cls(index, spec)
 
     @classmethod
-    def build(cls, vectors: np.ndarray, spec: IndexSpec, seed: int = 0) -> "VectorIndex":
+    def build(cls, vectors: np.ndarray, spec: IndexSpec, seed: int = 0) -> VectorIndex:
         vectors = _contiguous(vectors)
         training = None
         if spec.kind == "ivf":
@@ -177,7 +177,9 @@ class VectorIndex:
         scores, best = faiss.knn(query, np.ascontiguousarray(vectors), k, metric=faiss.METRIC_INNER_PRODUCT)
         return rows[best[0]].astype(np.int64), scores[0]
 
-    def _search_exact(self, query: np.ndarray, k: int, selector: faiss.IDSelector | None) -> tuple[np.ndarray, np.ndarray]:
+    def _search_exact(
+        self, query: np.ndarray, k: int, selector: faiss.IDSelector | None
+    ) -> tuple[np.ndarray, np.ndarray]:
         if self.spec.kind == "ivf":  # every list scanned: exact
             return self._run(query, k, faiss.SearchParametersIVF(sel=selector, nprobe=self.spec.nlist), self._index)
         params = faiss.SearchParameters(sel=selector) if selector is not None else None
@@ -198,7 +200,7 @@ class VectorIndex:
         os.replace(temporary, path)
 
     @classmethod
-    def load(cls, path: str | Path, spec: IndexSpec, mmap: bool = True) -> "VectorIndex":
+    def load(cls, path: str | Path, spec: IndexSpec, mmap: bool = True) -> VectorIndex:
         """Read an index; flat and HNSW vectors are memory-mapped read-only by default (pages load on use).
 
         IVF lists are read into memory: FAISS can map them (OnDiskInvertedLists), but its

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from typing import Iterator, Sequence
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 
@@ -43,7 +43,9 @@ class ScriptedChatModel:
         self.batches: list[list[str]] = []
         self.fail = fail
 
-    def stream(self, messages: list[dict], prefix: str = "", max_new_tokens: int = 64, stop: Sequence[str] = ()) -> Iterator[str]:
+    def stream(
+        self, messages: list[dict], prefix: str = "", max_new_tokens: int = 64, stop: Sequence[str] = ()
+    ) -> Iterator[str]:
         if self.fail:
             raise LLMError("scripted failure")
         self.calls.append((messages, prefix))
@@ -54,7 +56,9 @@ class ScriptedChatModel:
         for word in reply.split(" "):
             yield word + " "
 
-    def complete_many(self, messages: list[dict], prefixes: Sequence[str], max_new_tokens: int = 64, stop: Sequence[str] = ()) -> list[str]:
+    def complete_many(
+        self, messages: list[dict], prefixes: Sequence[str], max_new_tokens: int = 64, stop: Sequence[str] = ()
+    ) -> list[str]:
         self.batches.append(list(prefixes))
         return complete_one_by_one(self, messages, prefixes, max_new_tokens, stop)
 
@@ -64,15 +68,19 @@ class StaggeredChatModel(ScriptedChatModel):
     handed over as it is written (`complete_many_as_done`). `written` lists the positions handed over so far;
     `stopped` says whether a batch was left before its last row."""
 
-    def __init__(self, replies: Sequence[str] = ("a fine pick for tonight with a strong mood",),
-                 finish_order: Sequence[int] = (0,)):
+    def __init__(
+        self,
+        replies: Sequence[str] = ("a fine pick for tonight with a strong mood",),
+        finish_order: Sequence[int] = (0,),
+    ):
         super().__init__(replies)
         self.finish_order = tuple(finish_order)
         self.written: list[int] = []
         self.stopped = False
 
-    def complete_many_as_done(self, messages: list[dict], prefixes: Sequence[str], max_new_tokens: int = 64,
-                              stop: Sequence[str] = ()) -> Iterator[tuple[int, str]]:
+    def complete_many_as_done(
+        self, messages: list[dict], prefixes: Sequence[str], max_new_tokens: int = 64, stop: Sequence[str] = ()
+    ) -> Iterator[tuple[int, str]]:
         self.batches.append(list(prefixes))
         order = [p for p in self.finish_order if p < len(prefixes)]
         order += [p for p in range(len(prefixes)) if p not in order]
@@ -84,5 +92,7 @@ class StaggeredChatModel(ScriptedChatModel):
         finally:
             self.stopped = len(self.written) < len(prefixes) or self.stopped
 
-    def complete_many(self, messages: list[dict], prefixes: Sequence[str], max_new_tokens: int = 64, stop: Sequence[str] = ()) -> list[str]:
+    def complete_many(
+        self, messages: list[dict], prefixes: Sequence[str], max_new_tokens: int = 64, stop: Sequence[str] = ()
+    ) -> list[str]:
         return in_order(self.complete_many_as_done(messages, prefixes, max_new_tokens, stop), len(prefixes))

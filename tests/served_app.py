@@ -11,19 +11,29 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 from conftest import ROOT
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 TURN_TIMEOUT_S = 180
-BROWSER_TEST = [pytest.mark.slow, pytest.mark.browser,
-                pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is installed by `make test-deps`")]
-MESSAGES = "#chat [aria-label*=\"'s message: \"]"
+BROWSER_TEST = [
+    pytest.mark.slow,
+    pytest.mark.browser,
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is installed by `make test-deps`"),
+]
+MESSAGES = '#chat [aria-label*="\'s message: "]'
 
 
 def free_port() -> int:
@@ -60,16 +70,29 @@ def serve_app(folder: Path, *flags: str, env: dict[str, str] | None = None) -> I
     port, db, output = free_port(), folder / "logs.db", folder / "app.log"
     with output.open("w") as sink:
         process = subprocess.Popen(
-            [sys.executable, "app.py", "--port", str(port), "--log-db", f"sqlite:///{db}", "--index", str(folder / "index"),
-             *flags],
-            cwd=ROOT, env={**os.environ, "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False", **(env or {})},
-            stdout=sink, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "app.py",
+                "--port",
+                str(port),
+                "--log-db",
+                f"sqlite:///{db}",
+                "--index",
+                str(folder / "index"),
+                *flags,
+            ],
+            cwd=ROOT,
+            env={**os.environ, "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False", **(env or {})},
+            stdout=sink,
+            stderr=subprocess.STDOUT,
         )
     try:
+
         def serving() -> bool:
             assert process.poll() is None, output.read_text()
             with socket.socket() as s:
                 return s.connect_ex(("127.0.0.1", port)) == 0
+
         wait_until(serving, 300, "the app to serve")
         yield f"http://127.0.0.1:{port}/", db
     finally:

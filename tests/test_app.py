@@ -92,7 +92,9 @@ def test_turns_are_logged_unless_the_person_opts_out(served, log_store):
     assert len(log_store.turns()) == 1
     opted_out.predict(MESSAGE, [], True, api_name="/respond")
     assert len(log_store.turns()) == 1
-    logged.predict("something older", history, True, api_name="/respond")  # opting out mid-way forgets the earlier turns
+    logged.predict(
+        "something older", history, True, api_name="/respond"
+    )  # opting out mid-way forgets the earlier turns
     assert log_store.counts() == {"sessions": 0, "turns": 0, "feedback": 0}
 
 
@@ -116,9 +118,14 @@ def test_logs_tab_handlers_are_not_exposed_to_api_clients(served):
 
 HOSTILE_TITLE = "<script>alert(1)</script> & *Stars*"
 HOSTILE_FILM = {
-    "id": "hostile-1999", "title": HOSTILE_TITLE, "year": 1999, "genres": ["western"],
+    "id": "hostile-1999",
+    "title": HOSTILE_TITLE,
+    "year": 1999,
+    "genres": ["western"],
     "keywords": ["<img src=x onerror=alert(1)>", "[a link](http://evil.example)"],
-    "directors": ["**Bold** Director"], "cast": ["Ann Actor"], "runtime_min": 90,
+    "directors": ["**Bold** Director"],
+    "cast": ["Ann Actor"],
+    "runtime_min": 90,
     "synopsis": "<iframe src=http://evil.example></iframe> A western.",
 }
 HOSTILE_MESSAGE = "a western <i>please</i> **now** [see](http://evil.example) <img src=x onerror=alert(2)>"
@@ -181,8 +188,12 @@ def test_the_cards_come_with_the_opening_line_and_say_writing_until_their_reason
     screens = []  # per update: the reply's text, and per card slot its html (None when hidden) and whether its buttons show
     for update in respond("a comedy please", [], True, Conversation(ChatSession())):
         slots = [update[4 + 3 * slot : 7 + 3 * slot] for slot in range(3)]
-        screens.append((update[0][-1]["content"], [(card["value"] if card["visible"] else None, actions["visible"])
-                                                   for card, actions, _ in slots]))
+        screens.append(
+            (
+                update[0][-1]["content"],
+                [(card["value"] if card["visible"] else None, actions["visible"]) for card, actions, _ in slots],
+            )
+        )
     opening, first, *_, last = screens
     assert opening[0].count(WRITING) == 3 and all(WRITING in html and not buttons for html, buttons in opening[1])
     assert first[0].count(WRITING) == 2 and [WRITING in html for html, _ in first[1]] == [False, True, True]
@@ -210,29 +221,50 @@ def test_markup_in_catalogue_fields_and_messages_is_shown_as_plain_text(hostile_
     assert card.tags == {"div", "img"} and HOSTILE_TITLE in card.text and "**Bold** Director" in card.text
 
 
-@pytest.mark.parametrize("text", [
-    "1990-1999, funny.", "M*A*S*H", "Thelma & Louise", "AT&T", "Q&A", "<3 a < b > c", "[x](y) **z** `w` # h", "Back\\slash",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "1990-1999, funny.",
+        "M*A*S*H",
+        "Thelma & Louise",
+        "AT&T",
+        "Q&A",
+        "<3 a < b > c",
+        "[x](y) **z** `w` # h",
+        "Back\\slash",
+    ],
+)
 def test_ordinary_text_reaches_the_chat_unchanged(text):
     assert plain_text(text) == text and RenderedHTML(text).text == text
 
 
-@pytest.mark.parametrize("text", ["<b>bold</b>", "</p>", "<!-- c -->", "<?x", "&amp;", "&copy 2020", "&#169;", "&notit;"])
+@pytest.mark.parametrize(
+    "text", ["<b>bold</b>", "</p>", "<!-- c -->", "<?x", "&amp;", "&copy 2020", "&#169;", "&notit;"]
+)
 def test_text_that_html_would_read_as_markup_is_escaped(text):
     escaped = plain_text(text)
     assert escaped != text and RenderedHTML(escaped).text == text and not RenderedHTML(escaped).tags
 
 
-@pytest.mark.parametrize("title", [
-    "M*A*S*H", "Thelma & Louise", "Mission: Impossible", "<b>Up</b> &lt;i&gt;", "_Under_ `code` ~~gone~~ $$x^2$$ | a",
-    "[click](http://evil.example) www.evil.example a@evil.example", "Back\\slash",
-])
+@pytest.mark.parametrize(
+    "title",
+    [
+        "M*A*S*H",
+        "Thelma & Louise",
+        "Mission: Impossible",
+        "<b>Up</b> &lt;i&gt;",
+        "_Under_ `code` ~~gone~~ $$x^2$$ | a",
+        "[click](http://evil.example) www.evil.example a@evil.example",
+        "Back\\slash",
+    ],
+)
 def test_item_labels_render_bold_and_exactly_as_written(title):
     line = rendered(prompts.item_line_prefix(1, Item(id="x", title=title, year=1970)) + "a reason.")
     assert line.tags == {"ol", "li", "strong"} and line.bold == [f"{title} (1970)"]
 
 
 # ----- a brought watch history ---------------------------------------------------------------
+
 
 def test_a_brought_history_is_said_back_as_plain_text_and_a_bad_file_changes_nothing(engine, log_store, tmp_path):
     demo = build_ui(engine, Settings())
@@ -244,7 +276,8 @@ def test_a_brought_history_is_said_back_as_plain_text_and_a_bad_file_changes_not
     chat = bring(str(history), earlier, False, conversation)
     assert chat[:2] == earlier and len(chat) == 3 and chat[2]["role"] == "assistant"
     assert RenderedHTML(chat[2]["content"]).text == history_reply(
-        match_history(read_history(history), engine.catalog.items), engine.catalog)
+        match_history(read_history(history), engine.catalog.items), engine.catalog
+    )
     assert "Not found: <b>Nope</b> & Co (2022)." in RenderedHTML(chat[2]["content"]).text
     assert conversation.session.state.liked == ("alien-1979",) and log_store.turns()[-1]["kind"] == "history"
 

@@ -71,7 +71,11 @@ def test_chat_cards_and_thumbs_down_in_a_real_browser(app_url):
         # Opting out forgets this conversation's logged turns, and the choice holds for the next conversation.
         page.get_by_role("tab", name="Chat").click()
         page.check("#dont-log input")
-        wait_until(lambda: count(db, "turns") == 0 and count(db, "feedback") == 0, 30, "the opted-out conversation to be deleted")
+        wait_until(
+            lambda: count(db, "turns") == 0 and count(db, "feedback") == 0,
+            30,
+            "the opted-out conversation to be deleted",
+        )
         page.click("#new-conversation")
         page.wait_for_function("() => document.querySelectorAll('.card').length === 0", timeout=30_000)
         page.fill("#message textarea", "I loved Alien and The Thing, a horror film but nothing gory")

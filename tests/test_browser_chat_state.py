@@ -46,7 +46,7 @@ def send_and_act_while_it_streams(page, db: Path, text: str, act) -> None:
     then. Returns once the turn is logged and its reply would have reached the page."""
     before = count(db, "turns")
     send(page, text)
-    page.wait_for_selector(f"{MESSAGES}[aria-label^=\"user's message\"]", timeout=30_000)
+    page.wait_for_selector(f'{MESSAGES}[aria-label^="user\'s message"]', timeout=30_000)
     act(page)
     assert count(db, "turns") == before, "the reply was finished before the test could act: it tests nothing"
     wait_until(lambda: count(db, "turns") == before + 1, TURN_TIMEOUT_S, f"the turn for {text!r} to be logged")
@@ -132,21 +132,30 @@ def test_copy_and_screen_readers_get_messages_as_written(page, db):
 def test_the_cards_come_with_the_opening_line_and_fill_in_as_each_reason_is_written(page, db):
     before = count(db, "turns")
     send(page, HORROR)
-    page.wait_for_function("() => document.querySelector('.card.pending') && "
-                           "document.querySelector('#chat').innerText.includes('writing…')", timeout=TURN_TIMEOUT_S * 1000)
+    page.wait_for_function(
+        "() => document.querySelector('.card.pending') && "
+        "document.querySelector('#chat').innerText.includes('writing…')",
+        timeout=TURN_TIMEOUT_S * 1000,
+    )
     assert count(db, "turns") == before  # seen while the reply was being written
-    page.wait_for_function("() => document.querySelectorAll('.card').length === 3 && !document.querySelector('.card.pending')"
-                           " && !document.querySelector('#chat').innerText.includes('writing…')", timeout=TURN_TIMEOUT_S * 1000)
-    assert page.locator("#like-0").is_visible() and all(page.inner_text(f"#card-{slot} .why").strip() for slot in range(3))
+    page.wait_for_function(
+        "() => document.querySelectorAll('.card').length === 3 && !document.querySelector('.card.pending')"
+        " && !document.querySelector('#chat').innerText.includes('writing…')",
+        timeout=TURN_TIMEOUT_S * 1000,
+    )
+    assert page.locator("#like-0").is_visible() and all(
+        page.inner_text(f"#card-{slot} .why").strip() for slot in range(3)
+    )
 
 
 def test_stop_ends_the_reply_undoes_its_turn_and_logs_nothing(page, db):
     before = count(db, "turns")
     send(page, COMEDY)
-    page.wait_for_selector(f"{MESSAGES}[aria-label^=\"user's message\"]", timeout=30_000)
+    page.wait_for_selector(f'{MESSAGES}[aria-label^="user\'s message"]', timeout=30_000)
     page.click("#stop")
-    page.wait_for_function("() => document.querySelector('#chat').innerText.includes('(stopped')",
-                           timeout=TURN_TIMEOUT_S * 1000)
+    page.wait_for_function(
+        "() => document.querySelector('#chat').innerText.includes('(stopped')", timeout=TURN_TIMEOUT_S * 1000
+    )
     page.wait_for_timeout(2500)
     assert count(db, "turns") == before  # stopped before its end: nothing of it logged
     assert len(on_screen(page)) == 2 and page.locator(".card:visible").count() == 0

@@ -128,7 +128,10 @@ def test_retry_and_edit_replace_the_last_turn_in_the_chat_the_state_and_the_log(
     retried = wait_for_new_turn(page, db, before)
     assert retried["user_text"] == second["user_text"] and retried["state"] == second["state"]  # as if asked once
     assert [m.split(": ", 1)[0] for m in on_screen(page)] == ["user's message", "bot's message"] * 2
-    assert retried_marks(db)[marks - 1:] == [("something with a road trip", 2, True), ("something with a road trip", 2, False)]
+    assert retried_marks(db)[marks - 1 :] == [
+        ("something with a road trip", 2, True),
+        ("something with a road trip", 2, False),
+    ]
 
     page.locator("#chat button[aria-label='Edit']").last.click()
     page.locator("#chat textarea").last.fill("a western instead")
@@ -138,7 +141,9 @@ def test_retry_and_edit_replace_the_last_turn_in_the_chat_the_state_and_the_log(
     assert not any("road trip" in said for said in edited["state"]["preferences"])  # the edited-away message is gone
     assert on_screen(page)[2] == "user's message: a western instead" and len(on_screen(page)) == 4
     assert retried_marks(db)[-2:] == [("something with a road trip", 2, True), ("a western instead", 2, False)]
-    assert {item["id"] for item in edited["shown"]} == set(page.eval_on_selector_all(".card", "c => c.map(x => x.dataset.itemId)"))
+    assert {item["id"] for item in edited["shown"]} == set(
+        page.eval_on_selector_all(".card", "c => c.map(x => x.dataset.itemId)")
+    )
 
 
 def test_under_the_hood_is_for_a_signed_in_admin_and_reads_as_a_table(page, db):
@@ -159,7 +164,9 @@ def test_under_the_hood_is_for_a_signed_in_admin_and_reads_as_a_table(page, db):
     assert "Search call" in report and "search_items(query=" in report and "Timings" in report
     headers = page.eval_on_selector_all("#hood th", "cells => cells.map(c => c.innerText.trim())")
     assert headers[:3] == ["#", "title", "score"] and "text match" in headers
-    first_row = page.eval_on_selector_all("#hood tbody tr:first-child td", "cells => cells.map(c => c.innerText.trim())")
+    first_row = page.eval_on_selector_all(
+        "#hood tbody tr:first-child td", "cells => cells.map(c => c.innerText.trim())"
+    )
     assert first_row[1] == f"{turn['shown'][0]['title']} ({turn['shown'][0]['year']}) (shown)"
 
 
@@ -170,29 +177,40 @@ def test_on_a_phone_the_cards_sit_between_the_conversation_and_the_message_box(a
     page.goto(url)
     page.wait_for_selector("#message textarea", timeout=60_000)
     send_and_wait(page, db, "a comedy from the 90s")
-    chat, cards, box, examples = (page.locator(part).bounding_box() for part in ("#chat", "#cards", "#message", "#examples"))
+    chat, cards, box, examples = (
+        page.locator(part).bounding_box() for part in ("#chat", "#cards", "#message", "#examples")
+    )
     assert chat["y"] + chat["height"] <= cards["y"] + 1, (chat, cards)
     assert cards["y"] + cards["height"] <= box["y"] + 1 and box["y"] < examples["y"], (cards, box, examples)
-    assert cards["width"] >= chat["width"] - 2 and page.evaluate("document.documentElement.scrollWidth") <= 390  # no sideways scroll
+    assert (
+        cards["width"] >= chat["width"] - 2 and page.evaluate("document.documentElement.scrollWidth") <= 390
+    )  # no sideways scroll
     context.close()
 
 
 def card_pictures(page) -> list[dict]:
     """Each visible card's picture: where it came from and whether the browser drew it."""
-    return page.eval_on_selector_all(".card", """cards => cards.filter(c => c.offsetParent).map(c => {
+    return page.eval_on_selector_all(
+        ".card",
+        """cards => cards.filter(c => c.offsetParent).map(c => {
         const img = c.querySelector('img.thumb');
         return {id: c.dataset.itemId, src: img.currentSrc || img.src, drawn: img.complete && img.naturalWidth > 0};
-    })""")
+    })""",
+    )
 
 
 def test_without_an_image_column_each_card_shows_a_drawn_placeholder(page, db):
     send_and_wait(page, db, "a thriller")
     pictures = card_pictures(page)
-    assert len(pictures) == 3 and all(p["src"].startswith("data:image/svg+xml") and p["drawn"] for p in pictures), pictures
+    assert len(pictures) == 3 and all(p["src"].startswith("data:image/svg+xml") and p["drawn"] for p in pictures), (
+        pictures
+    )
 
 
-PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
-                    "1f15c4890000000d49444154789c63f8cfc0f01f0005000201a5f0a8bd0000000049454e44ae426082")
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c63f8cfc0f01f0005000201a5f0a8bd0000000049454e44ae426082"
+)
 
 
 @pytest.fixture(scope="module")
@@ -202,9 +220,16 @@ def pictured_app(tmp_path_factory):
     (folder / "posters").mkdir()
     (folder / "posters" / "local.png").write_bytes(PNG)
     (folder.parent / "outside.png").write_bytes(PNG)
-    rows = [{"id": "local", "title": "Local Poster Film", "genres": ["drama"], "poster": "posters/local.png"},
-            {"id": "remote", "title": "Remote Poster Film", "genres": ["drama"], "poster": "https://unreachable.invalid/a.png"},
-            {"id": "outside", "title": "Outside Poster Film", "genres": ["drama"], "poster": "../outside.png"}]
+    rows = [
+        {"id": "local", "title": "Local Poster Film", "genres": ["drama"], "poster": "posters/local.png"},
+        {
+            "id": "remote",
+            "title": "Remote Poster Film",
+            "genres": ["drama"],
+            "poster": "https://unreachable.invalid/a.png",
+        },
+        {"id": "outside", "title": "Outside Poster Film", "genres": ["drama"], "poster": "../outside.png"},
+    ]
     catalog = folder / "films.jsonl"
     catalog.write_text("".join(json.dumps(row) + "\n" for row in rows))
     with serve_app(folder, "--llm", "none", "--catalog", str(catalog)) as served:

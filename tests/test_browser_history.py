@@ -32,8 +32,10 @@ def letterboxd_csv(path: Path, films: list[dict]) -> Path:
     """A Letterboxd ratings export of three `films` (as logged: title, year), the last rated neither up nor down, and
     of one film the catalogue lacks, watched on consecutive days."""
     rated = zip((*films, {"title": NOBODY_HAS, "year": 2031}), ("5", "4.5", "3", "4"), strict=True)
-    rows = [f"2024-02-{day:02d},\"{film['title']}\",{film['year']},https://boxd.it/{day},{rating}"
-            for day, (film, rating) in enumerate(rated, start=1)]
+    rows = [
+        f'2024-02-{day:02d},"{film["title"]}",{film["year"]},https://boxd.it/{day},{rating}'
+        for day, (film, rating) in enumerate(rated, start=1)
+    ]
     path.write_text("Date,Name,Year,Letterboxd URI,Rating\n" + "\n".join(rows) + "\n")
     return path
 
@@ -49,10 +51,13 @@ def test_a_brought_history_is_said_back_never_recommended_and_forgotten_by_a_new
     before = count(db, "turns")
     upload(page, history)
     wait_until(lambda: count(db, "turns") == before + 1, 60, "the history turn to be logged")
-    page.wait_for_function("() => document.querySelectorAll('#chat [aria-label^=\"bot\\'s message\"]').length === 1",
-                           timeout=30_000)
+    page.wait_for_function(
+        "() => document.querySelectorAll('#chat [aria-label^=\"bot\\'s message\"]').length === 1", timeout=30_000
+    )
     said = on_screen(page)
-    assert len(said) == 1 and said[0].startswith(f"bot's message: Found {len(brought)} of your {len(brought) + 1} titles")
+    assert len(said) == 1 and said[0].startswith(
+        f"bot's message: Found {len(brought)} of your {len(brought) + 1} titles"
+    )
     assert said[0].endswith(f"Not found: {NOBODY_HAS} (2031).")
     assert all(f"{film['title']} ({film['year']})" in said[0] for film in unseeded[:3])
     seeded = logged_turns(db)[-1]

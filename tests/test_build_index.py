@@ -29,8 +29,15 @@ class CountingEmbedder(HashingEmbedder):
 def product_rows(films=SMALL_CATALOG):
     """The test films under the column names a shop export would use."""
     return [
-        {"item_id": f["id"], "name": f["title"], "release_year": f["year"], "category": "|".join(f["genres"]),
-         "description": f["synopsis"], "price": f"{f['year'] % 40 + 0.5}", "brand": f["directors"][0]}
+        {
+            "item_id": f["id"],
+            "name": f["title"],
+            "release_year": f["year"],
+            "category": "|".join(f["genres"]),
+            "description": f["synopsis"],
+            "price": f"{f['year'] % 40 + 0.5}",
+            "brand": f["directors"][0],
+        }
         for f in films
     ]
 
@@ -58,8 +65,13 @@ def test_each_format_builds_a_searchable_index_with_detected_columns(tmp_path, s
     path = write_catalog(tmp_path / f"shop{suffix}", product_rows())
     assert run(["--catalog", str(path), "--out", str(tmp_path / "idx")]) == 0
     manifest = json.loads((tmp_path / "idx" / "manifest.json").read_text())
-    assert manifest["columns"] == {"id": "item_id", "title": "name", "year": "release_year",
-                                   "genres": "category", "synopsis": "description"}
+    assert manifest["columns"] == {
+        "id": "item_id",
+        "title": "name",
+        "year": "release_year",
+        "genres": "category",
+        "synopsis": "description",
+    }
     assert {"price", "brand", "genres", "year"} <= set(manifest["filter_fields"])
     assert manifest["text_example"].startswith("Alien (1979). horror, science fiction. A horror science fiction story")
     index = ItemIndex.open(tmp_path / "idx")
@@ -67,15 +79,31 @@ def test_each_format_builds_a_searchable_index_with_detected_columns(tmp_path, s
     assert index.catalog["heat-1995"].extra["price"] == 35.5  # filter columns are typed
     cheap_horror = index.allowed(parse_filters(["price=..10", "category=horror"]))
     assert {index.catalog.items[row].id for row in np.flatnonzero(cheap_horror)} == {
-        "the-others-2001", "psycho-1960", "rosemarys-baby-1968"}
+        "the-others-2001",
+        "psycho-1960",
+        "rosemarys-baby-1968",
+    }
 
 
 def test_explicit_columns_and_text_recipe_are_recorded_in_the_manifest(tmp_path):
     rows = [{"sku": f["id"], "label": f["title"], "blurb": f["synopsis"], "shop": "north"} for f in SMALL_CATALOG]
     path = write_catalog(tmp_path / "items.csv", rows)
     embedder = CountingEmbedder()
-    argv = ["--catalog", str(path), "--out", str(tmp_path / "idx"), "--id", "sku", "--title", "label",
-            "--text", "label", "blurb", "--filters", "shop"]
+    argv = [
+        "--catalog",
+        str(path),
+        "--out",
+        str(tmp_path / "idx"),
+        "--id",
+        "sku",
+        "--title",
+        "label",
+        "--text",
+        "label",
+        "blurb",
+        "--filters",
+        "shop",
+    ]
     assert run(argv, embedder) == 0
     manifest = json.loads((tmp_path / "idx" / "manifest.json").read_text())
     assert manifest["text_recipe"] == "{title}. {blurb}."
@@ -88,7 +116,9 @@ def test_explicit_columns_and_text_recipe_are_recorded_in_the_manifest(tmp_path)
 
 def test_invalid_rows_exit_2_with_one_line_per_problem_and_nothing_written(tmp_path, capsys):
     path = tmp_path / "items.csv"
-    path.write_text("id,title,year\n,No id,1999\nb,,2000\nc,Bad year,nineteen\nd,Fine,2001\nd,Again,2002\ne,Extra,2003,oops\n")
+    path.write_text(
+        "id,title,year\n,No id,1999\nb,,2000\nc,Bad year,nineteen\nd,Fine,2001\nd,Again,2002\ne,Extra,2003,oops\n"
+    )
     assert run(["--catalog", str(path), "--out", str(tmp_path / "idx")]) == 2
     lines = capsys.readouterr().err.strip().splitlines()
     assert lines[:5] == [
@@ -103,8 +133,10 @@ def test_invalid_rows_exit_2_with_one_line_per_problem_and_nothing_written(tmp_p
 
 
 def test_empty_text_undecodable_bytes_and_wrong_delimiter_are_reported(tmp_path, capsys):
-    blank = write_catalog(tmp_path / "blank.csv", [{"id": "a", "title": "A", "description": "fine"},
-                                                   {"id": "b", "title": "B", "description": "  "}])
+    blank = write_catalog(
+        tmp_path / "blank.csv",
+        [{"id": "a", "title": "A", "description": "fine"}, {"id": "b", "title": "B", "description": "  "}],
+    )
     assert run(["--catalog", str(blank), "--out", str(tmp_path / "i1"), "--text", "description"]) == 2
     assert f"{blank}:3:description: empty text: nothing to embed in description" in capsys.readouterr().err
 
@@ -116,19 +148,27 @@ def test_empty_text_undecodable_bytes_and_wrong_delimiter_are_reported(tmp_path,
     commas = tmp_path / "commas.tsv"
     commas.write_text("id,title\na,Fine\n")
     assert run(["--catalog", str(commas), "--out", str(tmp_path / "i3")]) == 2
-    assert "wrong delimiter: the header looks comma-separated, but .tsv files are read as tab-separated" in capsys.readouterr().err
+    assert (
+        "wrong delimiter: the header looks comma-separated, but .tsv files are read as tab-separated"
+        in capsys.readouterr().err
+    )
 
 
 def test_skip_invalid_builds_from_the_valid_rows_and_reports_the_rest(tmp_path, capsys):
     path = tmp_path / "items.jsonl"
-    path.write_text('{"id": "a", "title": "Alpha"}\n{"id": "b"}\nnot json\n{"id": "c", "title": "Gamma", "year": "x"}\n'
-                    '{"id": "d", "title": "Delta"}\n')
+    path.write_text(
+        '{"id": "a", "title": "Alpha"}\n{"id": "b"}\nnot json\n{"id": "c", "title": "Gamma", "year": "x"}\n'
+        '{"id": "d", "title": "Delta"}\n'
+    )
     assert run(["--catalog", str(path), "--out", str(tmp_path / "idx"), "--skip-invalid"]) == 0
     index = ItemIndex.open(tmp_path / "idx")
     assert [item.id for item in index.catalog] == ["a", "d"]
     report = (tmp_path / "idx" / "skipped_rows.txt").read_text().splitlines()
-    assert report == [f"{path}:2:title: missing title", f"{path}:3:-: invalid JSON: Expecting value",
-                      f"{path}:4:year: not a number: 'x'"]
+    assert report == [
+        f"{path}:2:title: missing title",
+        f"{path}:3:-: invalid JSON: Expecting value",
+        f"{path}:4:year: not a number: 'x'",
+    ]
     assert index.manifest.skipped_rows == 3
     assert "skipped 3 problem row(s)" in capsys.readouterr().err
 
@@ -182,13 +222,33 @@ def test_an_index_built_by_the_command_is_reused_by_the_app(tmp_path):
     """app.py (chat.assemble) loads the catalogue with the saved column map and reuses the index."""
     rows = [{"sku": f["id"], "label": f["title"], "about": f["synopsis"]} for f in SMALL_CATALOG[:15]]
     path = write_catalog(tmp_path / "items.csv", rows)
-    assert run(["--catalog", str(path), "--out", str(tmp_path / "idx"), "--id", "sku", "--title", "label",
-                "--text", "label", "about"]) == 0
-    extra = write_catalog(tmp_path / "extra.csv", [{"sku": f["id"], "label": f["title"], "about": f["synopsis"]}
-                                                   for f in SMALL_CATALOG[15:]])
+    assert (
+        run(
+            [
+                "--catalog",
+                str(path),
+                "--out",
+                str(tmp_path / "idx"),
+                "--id",
+                "sku",
+                "--title",
+                "label",
+                "--text",
+                "label",
+                "about",
+            ]
+        )
+        == 0
+    )
+    extra = write_catalog(
+        tmp_path / "extra.csv",
+        [{"sku": f["id"], "label": f["title"], "about": f["synopsis"]} for f in SMALL_CATALOG[15:]],
+    )
     assert run(["--add", str(extra), "--out", str(tmp_path / "idx")]) == 0
     built = ItemIndex.open(tmp_path / "idx").manifest
-    index = open_index(load_catalog_for_index(path, tmp_path / "idx"), HashingEmbedder(), tmp_path / "idx", progress=False)
+    index = open_index(
+        load_catalog_for_index(path, tmp_path / "idx"), HashingEmbedder(), tmp_path / "idx", progress=False
+    )
     assert index.manifest.built_at == built.built_at  # reused, not rebuilt
     assert len(index.catalog) == 20 and "heat-1995" in index.catalog  # with the added items
 
@@ -210,16 +270,31 @@ def test_help_names_every_option(capsys):
         build_index.parse_args(["--help"])
     assert exit_.value.code == 0
     text = capsys.readouterr().out
-    for option in ("--catalog", "--out", "--id", "--title", "--text", "--filters", "--skip-invalid", "--add",
-                   "--embedding-model", "--batch-size", "--threads", "--index-type", "--interactions"):
+    for option in (
+        "--catalog",
+        "--out",
+        "--id",
+        "--title",
+        "--text",
+        "--filters",
+        "--skip-invalid",
+        "--add",
+        "--embedding-model",
+        "--batch-size",
+        "--threads",
+        "--index-type",
+        "--interactions",
+    ):
         assert option in text
 
 
 def test_interactions_attach_cooccurrence_and_unknown_ids_are_reported(tmp_path, capsys):
     path = write_catalog(tmp_path / "films.jsonl", SMALL_CATALOG)
     interactions = tmp_path / "ratings.csv"
-    interactions.write_text("user,item,rating\nu1,alien-1979,5\nu1,the-thing-1982,5\nu2,alien-1979,4\n"
-                            "u2,the-thing-1982,4\nu2,not-in-catalogue,3\n")
+    interactions.write_text(
+        "user,item,rating\nu1,alien-1979,5\nu1,the-thing-1982,5\nu2,alien-1979,4\n"
+        "u2,the-thing-1982,4\nu2,not-in-catalogue,3\n"
+    )
     assert run(["--catalog", str(path), "--out", str(tmp_path / "idx"), "--interactions", str(interactions)]) == 0
     out = capsys.readouterr().out
     assert "4 of 5 interactions used from 2 users" in out

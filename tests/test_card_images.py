@@ -8,8 +8,10 @@ from urllib.parse import unquote
 from chat.card_images import FILE_ROUTE, CardImages, initials, placeholder_uri
 from retrieval.catalog import ColumnMap, Item, read_catalog
 
-PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
-                    "1f15c4890000000d49444154789c63f8cfc0f01f0005000201a5f0a8bd0000000049454e44ae426082")
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c63f8cfc0f01f0005000201a5f0a8bd0000000049454e44ae426082"
+)
 
 
 class Tags(HTMLParser):
@@ -55,17 +57,29 @@ def test_only_picture_files_under_the_catalogue_folder_are_served(tmp_path):
     item = lambda value: Item("x", "X", extra={"image": value})  # noqa: E731
     served = images.source(item("posters/a.png"))
     assert served.startswith(FILE_ROUTE) and unquote(served.removeprefix(FILE_ROUTE)) == str(tmp_path / "posters/a.png")
-    refused = ["../outside.png", str(outside), "secret.txt", "posters/missing.png", "posters", "/etc/passwd",
-               "javascript:alert(1)", "data:image/png;base64,AAAA", "file:///etc/passwd", "http:///nohost.png", ""]
+    refused = [
+        "../outside.png",
+        str(outside),
+        "secret.txt",
+        "posters/missing.png",
+        "posters",
+        "/etc/passwd",
+        "javascript:alert(1)",
+        "data:image/png;base64,AAAA",
+        "file:///etc/passwd",
+        "http:///nohost.png",
+        "",
+    ]
     assert {value: images.source(item(value)) for value in refused} == dict.fromkeys(refused)
     assert images.allowed_files([item("posters/a.png"), item("../outside.png"), item("secret.txt")]) == [
-        str(tmp_path / "posters/a.png")]
+        str(tmp_path / "posters/a.png")
+    ]
     assert CardImages(None).source(item("posters/a.png")) is None  # a catalogue without a file serves nothing
 
 
 def test_a_url_loads_lazily_without_referrer_and_falls_back_to_the_placeholder(tmp_path):
     hostile = Item("h", "<script>alert(1)</script>' x", extra={"image": "https://img.example/a.jpg?x='><script>"})
-    (tag, attrs), = Tags(CardImages(tmp_path).img_html(hostile)).found
+    ((tag, attrs),) = Tags(CardImages(tmp_path).img_html(hostile)).found
     assert tag == "img" and attrs["src"] == hostile.extra["image"] and attrs["alt"] == hostile.title
     assert attrs["loading"] == "lazy" and attrs["referrerpolicy"] == "no-referrer"
     assert attrs["data-fallback"] == placeholder_uri(hostile) and "this.dataset.fallback" in attrs["onerror"]
@@ -73,7 +87,7 @@ def test_a_url_loads_lazily_without_referrer_and_falls_back_to_the_placeholder(t
 
 def test_without_an_image_the_placeholder_shows_initials_on_a_genre_colour(tmp_path):
     western = Item("w", "the <b>Good</b>, the Bad", genres=("western",))
-    (tag, attrs), = Tags(CardImages(tmp_path).img_html(western)).found
+    ((tag, attrs),) = Tags(CardImages(tmp_path).img_html(western)).found
     assert attrs["src"] == placeholder_uri(western) and "onerror" not in attrs
     svg = unquote(attrs["src"].removeprefix("data:image/svg+xml;charset=utf-8,"))
     assert ">TB<" in svg and "<b>" not in svg  # initials of "the", "b": markup in the title never reaches the SVG

@@ -23,9 +23,13 @@ from retrieval.ranking.collaborative import (
 from retrieval.retriever import SearchRequest
 
 ROWS = [  # user, item, rating, timestamp
-    ("u1", "alien-1979", 5, 10), ("u1", "the-thing-1982", 5, 11),
-    ("u2", "alien-1979", 4, 12), ("u2", "the-thing-1982", 2, 13), ("u2", "heat-1995", 5, 14),
-    ("u3", "heat-1995", 5, 15), ("u3", "mystery-item", 4, 16),
+    ("u1", "alien-1979", 5, 10),
+    ("u1", "the-thing-1982", 5, 11),
+    ("u2", "alien-1979", 4, 12),
+    ("u2", "the-thing-1982", 2, 13),
+    ("u2", "heat-1995", 5, 14),
+    ("u3", "heat-1995", 5, 15),
+    ("u3", "mystery-item", 4, 16),
 ]
 KNOWN = {"alien-1979", "the-thing-1982", "heat-1995", "psycho-1960"}
 
@@ -43,8 +47,12 @@ def write_csv(path):
 
 
 def write_parquet(path):
-    parquet.write_table(pa.table({"user": [r[0] for r in ROWS], "item_id": [r[1] for r in ROWS],
-                                  "rating": [float(r[2]) for r in ROWS]}), path)
+    parquet.write_table(
+        pa.table(
+            {"user": [r[0] for r in ROWS], "item_id": [r[1] for r in ROWS], "rating": [float(r[2]) for r in ROWS]}
+        ),
+        path,
+    )
     return path
 
 
@@ -74,15 +82,18 @@ def test_unknown_items_are_counted_not_fatal(tmp_path):
 
 
 def test_min_rating_keeps_only_liked_interactions(tmp_path):
-    cooccurrence, report = ItemItemModel.build(read_interactions(write_csv(tmp_path / "r.csv")), KNOWN, min_rating=4,
-                                                method="cosine")
+    cooccurrence, report = ItemItemModel.build(
+        read_interactions(write_csv(tmp_path / "r.csv")), KNOWN, min_rating=4, method="cosine"
+    )
     assert report.below_min_rating == 1
     # u2 no longer counts for the thing: alien {u1, u2}, the thing {u1}
     assert dict(cooccurrence.neighbours("alien-1979"))["the-thing-1982"] == pytest.approx(1 / math.sqrt(2))
 
 
 def test_saved_scores_load_back_from_the_index_folder(tmp_path):
-    cooccurrence, report = ItemItemModel.build(read_interactions(write_inter(tmp_path / "r.inter")), KNOWN, method="cosine")
+    cooccurrence, report = ItemItemModel.build(
+        read_interactions(write_inter(tmp_path / "r.inter")), KNOWN, method="cosine"
+    )
     cooccurrence.save(tmp_path / "idx", report)
     loaded = ItemItemModel.load(tmp_path / "idx")
     assert loaded.neighbours("heat-1995") == cooccurrence.neighbours("heat-1995")
@@ -118,8 +129,11 @@ def test_ease_model_counts_users_per_item_for_the_popularity_prior(tmp_path):
 
 def test_recent_mentions_weigh_more_in_the_collaborative_seeds(tmp_path, index, embedder):
     model, _ = ItemItemModel.build(read_interactions(write_pairs(tmp_path / "pairs.csv")), KNOWN, ease_lambda=0.5)
-    search = ItemSearch.open(index, embedder, SearchOptions(collaborative=model, ranker="none", sources=("collaborative",),
-                                                            recency_decay=0.1))
+    search = ItemSearch.open(
+        index,
+        embedder,
+        SearchOptions(collaborative=model, ranker="none", sources=("collaborative",), recency_decay=0.1),
+    )
     seeds = frozenset({"alien-1979", "heat-1995"})
     heat_last = search.run(SearchRequest("", mentioned=("alien-1979", "heat-1995"), exclude=seeds, k=2))
     alien_last = search.run(SearchRequest("", mentioned=("heat-1995", "alien-1979"), exclude=seeds, k=2))
@@ -129,8 +143,11 @@ def test_recent_mentions_weigh_more_in_the_collaborative_seeds(tmp_path, index, 
 
 def test_engine_seeds_the_collaborative_source_with_everything_mentioned(tmp_path, catalog, index, embedder):
     model, _ = ItemItemModel.build(read_interactions(write_pairs(tmp_path / "pairs.csv")), KNOWN, ease_lambda=0.5)
-    engine = ChatEngine(catalog, ItemSearch.open(index, embedder, SearchOptions(collaborative=model, ranker="none")),
-                        ScriptedChatModel())
+    engine = ChatEngine(
+        catalog,
+        ItemSearch.open(index, embedder, SearchOptions(collaborative=model, ranker="none")),
+        ScriptedChatModel(),
+    )
     session = engine.new_session()
     *_, last = engine.respond(session, "I loved Alien, something scary")
     assert session.state.mentioned[0] == "alien-1979"
@@ -139,8 +156,14 @@ def test_engine_seeds_the_collaborative_source_with_everything_mentioned(tmp_pat
 
 
 ROWS_TWO_CLUSTERS = [  # alien goes with the thing, heat with psycho
-    ("u1", "alien-1979"), ("u1", "the-thing-1982"), ("u2", "alien-1979"), ("u2", "the-thing-1982"),
-    ("u3", "heat-1995"), ("u3", "psycho-1960"), ("u4", "heat-1995"), ("u4", "psycho-1960"),
+    ("u1", "alien-1979"),
+    ("u1", "the-thing-1982"),
+    ("u2", "alien-1979"),
+    ("u2", "the-thing-1982"),
+    ("u3", "heat-1995"),
+    ("u3", "psycho-1960"),
+    ("u4", "heat-1995"),
+    ("u4", "psycho-1960"),
 ]
 
 
@@ -151,12 +174,36 @@ def write_pairs(path, rows=ROWS_TWO_CLUSTERS):
 
 def test_search_command_uses_the_cooccurrence_saved_with_the_index(tmp_path, catalog_path, capsys):
     interactions = write_inter(tmp_path / "r.inter")
-    argv = ["--catalog", str(catalog_path), "--out", str(tmp_path / "idx"), "--interactions", str(interactions), "--quiet",
-            "--collaborative-method", "cosine"]
+    argv = [
+        "--catalog",
+        str(catalog_path),
+        "--out",
+        str(tmp_path / "idx"),
+        "--interactions",
+        str(interactions),
+        "--quiet",
+        "--collaborative-method",
+        "cosine",
+    ]
     assert build_index.main(argv, embedder=HashingEmbedder()) == 0
     capsys.readouterr()
-    assert search.main(["--index", str(tmp_path / "idx"), "--like", "alien-1979", "--exclude", "alien-1979", "--json",
-                        "--k", "50"], embedder=HashingEmbedder()) == 0
+    assert (
+        search.main(
+            [
+                "--index",
+                str(tmp_path / "idx"),
+                "--like",
+                "alien-1979",
+                "--exclude",
+                "alien-1979",
+                "--json",
+                "--k",
+                "50",
+            ],
+            embedder=HashingEmbedder(),
+        )
+        == 0
+    )
     items = {item["id"]: item for item in json.loads(capsys.readouterr().out)["items"]}
     assert items["the-thing-1982"]["signals"]["collaborative"] == pytest.approx(1.0)
     assert items["heat-1995"]["signals"]["collaborative"] == pytest.approx(0.5)
@@ -169,5 +216,7 @@ def test_a_history_seeds_the_model_with_recent_items_weighted_up():
     items = np.asarray(["a", "b", "b", "c", "a", "c"])
     model, _ = ItemItemModel.build(Interactions(users, items, None, None, "test"), {"a", "b", "c"}, ease_lambda=0.5)
     assert recency_weights(["a", "b", "a", "c"], 0.5) == (["b", "a", "c"], [0.25, 0.5, 1.0])
-    np.testing.assert_allclose(model.history_scores(["a", "b", "a"], 0.5), model.weighted_scores(["b", "a"], [0.5, 1.0]))
+    np.testing.assert_allclose(
+        model.history_scores(["a", "b", "a"], 0.5), model.weighted_scores(["b", "a"], [0.5, 1.0])
+    )
     np.testing.assert_allclose(model.history_scores(["a", "b"]), model.weighted_scores(["a", "b"]))

@@ -21,7 +21,11 @@ def real_index_dir(tmp_path_factory):
 def run_cli(messages, index_dir, log_db, *extra):
     completed = subprocess.run(
         [sys.executable, "-m", "chat", "--jsonl", "--index", str(index_dir), "--log-db", f"sqlite:///{log_db}", *extra],
-        input="\n".join(messages) + "\n", capture_output=True, text=True, cwd=ROOT, timeout=600,
+        input="\n".join(messages) + "\n",
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=600,
         env={"PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1", "HOME": str(index_dir)},
     )
     assert completed.returncode == 0, completed.stderr[-3000:]
@@ -32,7 +36,8 @@ def test_three_turn_conversation_with_the_real_models(real_index_dir, tmp_path):
     catalog = load_catalog(DEMO_CATALOG)
     turns = run_cli(
         ["I loved Alien and The Thing, a horror film but nothing gory", "something older", "not that one"],
-        real_index_dir, tmp_path / "log.db",
+        real_index_dir,
+        tmp_path / "log.db",
     )
     assert len(turns) == 3
     seen = set()
@@ -59,7 +64,11 @@ def test_bad_catalogue_row_is_a_clear_error_naming_file_row_and_field(tmp_path):
     bad.write_text("id,title\nm1,Alien\nm1,Duplicate\nm3,\n")
     completed = subprocess.run(
         [sys.executable, "-m", "chat", "--jsonl", "--catalog", str(bad), "--llm", "none", "--no-log"],
-        input="", capture_output=True, text=True, cwd=ROOT, timeout=300,
+        input="",
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
     )
     assert completed.returncode == 2
     assert f"{bad}:3:id: duplicate id 'm1'" in completed.stderr

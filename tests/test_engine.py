@@ -79,7 +79,9 @@ def test_malformed_tool_call_is_repaired_from_the_state(catalog, index, embedder
 
 
 def test_the_planner_writes_the_query_and_the_state_keeps_the_constraints(catalog, index, embedder):
-    llm = ScriptedChatModel(['gunfights in the desert", "genres": ["comedy"]}}', "a fine pick for tonight with a strong mood"])
+    llm = ScriptedChatModel(
+        ['gunfights in the desert", "genres": ["comedy"]}}', "a fine pick for tonight with a strong mood"]
+    )
     engine = make_engine(catalog, index, embedder, llm)
     result, _ = run_turn(engine, engine.new_session(), "a western please")
     assert llm.calls[0][1].endswith('{"query": "')
@@ -153,7 +155,15 @@ def test_a_request_that_nothing_can_answer_says_so_politely(engine):
 
 
 @pytest.mark.parametrize(
-    "text", ["", "   ", "\x00\x01\x02", "x" * 50_000, "¿Me recomiendas una película de miedo para esta noche?", "我想看一部电影"]
+    "text",
+    [
+        "",
+        "   ",
+        "\x00\x01\x02",
+        "x" * 50_000,
+        "¿Me recomiendas una película de miedo para esta noche?",
+        "我想看一部电影",
+    ],
 )
 def test_bad_input_gets_a_polite_reply_and_is_logged(engine, log_store, text):
     session = engine.new_session()
@@ -178,11 +188,21 @@ def test_the_logged_state_and_call_name_every_stated_constraint(engine, log_stor
     session = engine.new_session()
     run_turn(engine, session, "a 90s comedy under 2 hours, no horror and nothing with zombies")
     turn = log_store.turns(session.id)[0]
-    assert sorted(turn["state"]["conditions"]) == ["genres!=horror", "genres=comedy", "runtime_min=..120", "year=1990..1999"]
+    assert sorted(turn["state"]["conditions"]) == [
+        "genres!=horror",
+        "genres=comedy",
+        "runtime_min=..120",
+        "year=1990..1999",
+    ]
     assert turn["state"]["avoid_terms"] == ["zombie"]
     arguments = parse_call(turn["tool_call"]["text"]).arguments()
     assert {name: value for name, value in arguments.items() if name != "query"} == {
-        "genres": ["comedy"], "year_min": 1990, "year_max": 1999, "avoid": ["horror", "zombie"], "runtime_max": 120}
+        "genres": ["comedy"],
+        "year_min": 1990,
+        "year_max": 1999,
+        "avoid": ["horror", "zombie"],
+        "runtime_max": 120,
+    }
 
 
 def test_personal_data_in_a_message_reaches_neither_the_state_nor_the_log(engine, log_store):
@@ -263,7 +283,9 @@ class BatchFailingChatModel(ScriptedChatModel):
 def test_reason_prefixes_put_stand_in_reasons_on_the_lines_before(catalog):
     alien, heat = catalog["alien-1979"], catalog["heat-1995"]
     assert prompts.reason_prefixes([alien, heat], ["Tense.", "Slick."]) == [
-        "1. **Alien (1979)**: ", "1. **Alien (1979)**: Tense.\n2. **Heat (1995)**: "]
+        "1. **Alien (1979)**: ",
+        "1. **Alien (1979)**: Tense.\n2. **Heat (1995)**: ",
+    ]
 
 
 def test_the_explainer_asks_for_every_reason_in_one_batch(catalog, index, embedder):
@@ -316,8 +338,14 @@ def trigrams(text):
     return {tuple(words[i : i + 3]) for i in range(len(words) - 2)}
 
 
-@pytest.mark.parametrize("message", ["I loved Alien, a horror film but nothing gory", "I liked The Thing, more horror",
-                                     "a 90s comedy, nothing with zombies"])
+@pytest.mark.parametrize(
+    "message",
+    [
+        "I loved Alien, a horror film but nothing gory",
+        "I liked The Thing, more horror",
+        "a 90s comedy, nothing with zombies",
+    ],
+)
 def test_reasons_without_a_model_are_grounded_and_share_no_phrase_across_lines(catalog, index, embedder, message):
     engine = make_engine(catalog, index, embedder, None)
     result, _ = run_turn(engine, engine.new_session(), message)
@@ -330,7 +358,9 @@ def test_reasons_without_a_model_are_grounded_and_share_no_phrase_across_lines(c
         assert not reason_problems(shown.why, shown.item, allowed, engine.titles, catalog, engine.people), shown.why
 
 
-def test_a_rejected_reason_is_shown_in_other_words_but_the_batch_prompt_keeps_the_trained_stand_in(catalog, index, embedder):
+def test_a_rejected_reason_is_shown_in_other_words_but_the_batch_prompt_keeps_the_trained_stand_in(
+    catalog, index, embedder
+):
     good = "a fine pick for tonight with a strong mood"
     llm = ScriptedChatModel(['funny films"', "Just like Psycho, a tense and gripping story for tonight.", good, good])
     engine = make_engine(catalog, index, embedder, llm)
@@ -358,8 +388,11 @@ def test_without_batching_each_reason_continues_the_reply_so_far(catalog, index,
     assert llm.batches == []
     prefixes = [prefix for _, prefix in llm.calls[1:]]
     assert len(prefixes) == 3 and prefixes[2].startswith(prefixes[1]) and prefixes[1].startswith(prefixes[0])
-    assert prefixes[2].startswith("1. **") and "\n2. **" in prefixes[2] and prefixes[2].endswith(
-        prompts.item_line_prefix(3, result.items[2].item))
+    assert (
+        prefixes[2].startswith("1. **")
+        and "\n2. **" in prefixes[2]
+        and prefixes[2].endswith(prompts.item_line_prefix(3, result.items[2].item))
+    )
 
 
 class ScoringChatModel(ScriptedChatModel):

@@ -67,8 +67,15 @@ def test_popularity_counts_each_basket_once_and_skips_excluded_items():
 
 
 def test_cooccurrence_ranks_items_seen_with_the_seeds_then_fills_with_popularity():
-    baskets = [["alien", "aliens"], ["alien", "aliens"], ["alien", "the-thing"], ["heat", "ronin"], ["heat", "ronin"],
-               ["heat", "ronin"], ["toy-story"]]
+    baskets = [
+        ["alien", "aliens"],
+        ["alien", "aliens"],
+        ["alien", "the-thing"],
+        ["heat", "ronin"],
+        ["heat", "ronin"],
+        ["heat", "ronin"],
+        ["toy-story"],
+    ]
     popularity = baselines.PopularityRanker(baskets)
     signal = baselines.cooccurrence_from_baskets(baskets, {i for b in baskets for i in b})
     ranked = baselines.cooccurrence_ranking(signal, ["alien"], popularity, 4, exclude={"alien"})

@@ -19,14 +19,21 @@ DATA = Path(os.environ.get("RECSYS_EVAL_DATA", report.DEFAULT_DATA))
 
 def _rates(summary: dict) -> list[tuple[str, object]]:
     rows = [summary["metrics"], *summary["baselines"].values()]
-    return [(k, v) for row in rows for k, v in row.items() if k.startswith(("recall@", "ndcg@")) and not k.endswith("ci95")]
+    return [
+        (k, v) for row in rows for k, v in row.items() if k.startswith(("recall@", "ndcg@")) and not k.endswith("ci95")
+    ]
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not (DATA / "redial").is_dir() or not (DATA / "ml-100k").is_dir(), reason=f"no benchmark data at {DATA}")
+@pytest.mark.skipif(
+    not (DATA / "redial").is_dir() or not (DATA / "ml-100k").is_dir(), reason=f"no benchmark data at {DATA}"
+)
 def test_smoke_report_writes_every_file_with_rates_between_0_and_1(tmp_path):
     out = tmp_path / "out"
-    assert report.main(["--size", "smoke", "--data", str(DATA), "--out", str(out), "--cache", str(tmp_path / "cache")]) == 0
+    assert (
+        report.main(["--size", "smoke", "--data", str(DATA), "--out", str(out), "--cache", str(tmp_path / "cache")])
+        == 0
+    )
     for name in ("benchmarks.md", "benchmarks.json", "recall_at_k.png", "latency.png"):
         assert (out / name).stat().st_size > 0, name
     results = json.loads((out / "benchmarks.json").read_text())

@@ -14,11 +14,15 @@ from retrieval.field_kinds import CatalogFields, creators, describe_fields
 from retrieval.filters import FieldCondition
 
 DATA = Path(__file__).resolve().parent / "data"
-GAME_COLUMNS = ColumnMap(title="name", filters=("mechanics", "min_players", "max_players", "play_minutes", "age", "price"))
+GAME_COLUMNS = ColumnMap(
+    title="name", filters=("mechanics", "min_players", "max_players", "play_minutes", "age", "price")
+)
 
 
 def fields_of(catalog) -> CatalogFields:
-    return CatalogFields(describe_fields(catalog.items, ("genres", "year", "runtime_min", *catalog.columns.filter_fields)))
+    return CatalogFields(
+        describe_fields(catalog.items, ("genres", "year", "runtime_min", *catalog.columns.filter_fields))
+    )
 
 
 @pytest.fixture(scope="module")
@@ -41,8 +45,12 @@ def read_games(games, text):
 
 def test_the_manifest_records_each_fields_kind_vocabulary_and_range(tmp_path):
     folder = tmp_path / "books"
-    assert build_index.main(["--catalog", str(DATA / "books.csv"), "--out", str(folder), "--quiet"],
-                            embedder=HashingEmbedder()) == 0
+    assert (
+        build_index.main(
+            ["--catalog", str(DATA / "books.csv"), "--out", str(folder), "--quiet"], embedder=HashingEmbedder()
+        )
+        == 0
+    )
     kinds = {record["name"]: record for record in json.loads((folder / "manifest.json").read_text())["field_kinds"]}
     assert kinds["genres"]["kind"] == "categorical" and "crime fiction" in kinds["genres"]["values"]
     assert "mystery" not in kinds["genres"]["values"]
@@ -72,13 +80,17 @@ def test_a_category_in_the_vocabulary_is_a_hard_constraint(books):
 def test_shorter_means_pages_for_books_and_never_a_runtime(books):
     reading = read_books(books, "something shorter and more recent")
     assert reading.bounds("runtime_min")[1] is None and reading.lower == ("pages",) and reading.newer
-    assert read_books(books, "under 300 pages").conditions == (FieldCondition("pages", maximum=300.0, missing_passes=True),)
+    assert read_books(books, "under 300 pages").conditions == (
+        FieldCondition("pages", maximum=300.0, missing_passes=True),
+    )
     assert read_books(books, "under 2 hours").bounds("runtime_min")[1] is None
 
 
 def test_cheaper_means_price_where_there_is_one(books, catalog):
     assert read_books(books, "something cheaper").lower == ("price",)
-    assert read_books(books, "a thriller under $15").others() == (FieldCondition("price", maximum=15.0, missing_passes=True),)
+    assert read_books(books, "a thriller under $15").others() == (
+        FieldCondition("price", maximum=15.0, missing_passes=True),
+    )
     films = CatalogFields(describe_fields(catalog.items, ("genres", "year", "runtime_min")))
     film_reading = read_message("something cheaper", TitleMatcher(catalog.items), fields=films)
     assert not film_reading.lower and not film_reading.others()
@@ -87,11 +99,16 @@ def test_cheaper_means_price_where_there_is_one(books, catalog):
 def test_games_read_mechanics_players_and_minutes(games):
     reading = read_games(games, "a cooperative game for 4 players, under 1 hour, no bluffing")
     assert FieldCondition("mechanics", any_of=frozenset({"cooperative"})) in reading.conditions
-    assert FieldCondition("mechanics", any_of=frozenset({"bluffing"}), exclude=True, missing_passes=True) in reading.conditions
+    assert (
+        FieldCondition("mechanics", any_of=frozenset({"bluffing"}), exclude=True, missing_passes=True)
+        in reading.conditions
+    )
     assert FieldCondition("min_players", maximum=4.0, missing_passes=True) in reading.conditions
     assert FieldCondition("max_players", minimum=4.0, missing_passes=True) in reading.conditions
     assert FieldCondition("play_minutes", maximum=60.0, missing_passes=True) in reading.conditions
-    assert reading.bounds("runtime_min")[1] is None and "bluffing" not in reading.avoid_terms  # avoided once, as the field
+    assert (
+        reading.bounds("runtime_min")[1] is None and "bluffing" not in reading.avoid_terms
+    )  # avoided once, as the field
 
 
 def test_an_era_is_only_words_where_there_are_no_years(games):

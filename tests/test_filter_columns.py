@@ -46,12 +46,35 @@ FILTERS = [
 
 @pytest.fixture
 def items(catalog):
-    extras = [{"price": 5.5, "brand": "Acme", "tags": ["red", "blue"]}, {"price": 12, "brand": "Globex"},
-              {"price": "n/a", "brand": "Initech", "tags": ["green"]}, {}]
-    return [Item(**{**{f: getattr(item, f) for f in ("id", "title", "year", "genres", "directors", "cast",
-                                                     "runtime_min", "synopsis", "keywords")},
-                    "extra": extras[n % len(extras)], **({"genres": ()} if n % 5 == 4 else {})})  # some genres unknown
-            for n, item in enumerate(catalog.items)]
+    extras = [
+        {"price": 5.5, "brand": "Acme", "tags": ["red", "blue"]},
+        {"price": 12, "brand": "Globex"},
+        {"price": "n/a", "brand": "Initech", "tags": ["green"]},
+        {},
+    ]
+    return [
+        Item(
+            **{
+                **{
+                    f: getattr(item, f)
+                    for f in (
+                        "id",
+                        "title",
+                        "year",
+                        "genres",
+                        "directors",
+                        "cast",
+                        "runtime_min",
+                        "synopsis",
+                        "keywords",
+                    )
+                },
+                "extra": extras[n % len(extras)],
+                **({"genres": ()} if n % 5 == 4 else {}),
+            }
+        )  # some genres unknown
+        for n, item in enumerate(catalog.items)
+    ]
 
 
 def test_a_wanted_genre_rules_out_only_items_whose_genres_are_known():
@@ -70,8 +93,10 @@ def test_mask_agrees_with_allows_on_every_item(items, filters):
 
 def test_columns_named_by_their_catalogue_column_reach_the_item_field(items):
     columns = FilterColumns(items, (), columns={"genres": "category"})
-    assert np.array_equal(filter_mask(parse_filters(["category=western"]), columns),
-                          filter_mask(parse_filters(["genres=western"]), columns))
+    assert np.array_equal(
+        filter_mask(parse_filters(["category=western"]), columns),
+        filter_mask(parse_filters(["genres=western"]), columns),
+    )
 
 
 def test_an_unknown_field_names_the_filterable_ones(items):
@@ -86,7 +111,9 @@ def test_unreadable_filters_are_refused(text):
 
 
 def test_filters_describe_themselves():
-    assert parse_filters(["price=..15", "genres=comedy,drama"]).describe() == "price at most 15; genres: comedy or drama"
+    assert (
+        parse_filters(["price=..15", "genres=comedy,drama"]).describe() == "price at most 15; genres: comedy or drama"
+    )
     # an era reads the same whether a person said it or a filter wrote it
     assert parse_filters(["year=1990..1999", "genres=comedy,drama"]).describe() == "1990-1999; genres: comedy or drama"
 

@@ -48,44 +48,54 @@ def test_a_quoted_name_must_be_whole_words_of_an_allowed_title(catalog):
     people = frozenset(normalize_term(n) for item in with_m for n in (*item.cast, *item.directors))
 
     def problems_with_m(text):
-        return reason_problems(text, with_m["the-shining-1980"], {"the-shining-1980", "m-1931"},
-                               TitleMatcher(with_m.items), with_m, people)
+        return reason_problems(
+            text, with_m["the-shining-1980"], {"the-shining-1980", "m-1931"}, TitleMatcher(with_m.items), with_m, people
+        )
 
-    assert any("The Mummy" in p for p in problems_with_m('Much like "The Mummy", it is tense and eerie in a remote hotel.'))
+    assert any(
+        "The Mummy" in p for p in problems_with_m('Much like "The Mummy", it is tense and eerie in a remote hotel.')
+    )
     assert problems_with_m('A tense and eerie hotel story, as cold as "M" and full of ghosts.') == []
     assert problems_with_m("A tense and eerie hotel story, *Shining* in every frame, with ghosts.") == []
 
 
 @pytest.mark.parametrize(
     "text, repeats",
-    [("1. **The Shining (1980)**: an atmospheric, tense horror story in a remote hotel.", True),
-     ("**The Shining**: an atmospheric, tense horror story in a remote hotel full of ghosts.", True),
-     ("**The Shining** is an atmospheric, tense horror story in a remote hotel.", True),
-     ("The Shining (1980) is an atmospheric, tense horror story in a remote hotel.", True),
-     ("Shining: an atmospheric, tense horror story in a remote hotel full of ghosts.", True),
-     ("The Shining is an atmospheric, tense horror story in a remote hotel.", False),
-     ("An atmospheric, tense horror story in a remote hotel full of ghosts.", False)],
+    [
+        ("1. **The Shining (1980)**: an atmospheric, tense horror story in a remote hotel.", True),
+        ("**The Shining**: an atmospheric, tense horror story in a remote hotel full of ghosts.", True),
+        ("**The Shining** is an atmospheric, tense horror story in a remote hotel.", True),
+        ("The Shining (1980) is an atmospheric, tense horror story in a remote hotel.", True),
+        ("Shining: an atmospheric, tense horror story in a remote hotel full of ghosts.", True),
+        ("The Shining is an atmospheric, tense horror story in a remote hotel.", False),
+        ("An atmospheric, tense horror story in a remote hotel full of ghosts.", False),
+    ],
 )
 def test_a_reason_that_repeats_its_line_start_is_caught(catalog, text, repeats):
     assert ("repeats the start of its line (number or title)" in problems(catalog, text)) is repeats
 
 
-@pytest.mark.parametrize("reason, repetitive", [
-    ("1964, a musical musical by Richard Lester, a musical by Richard Lester.", True),
-    ("A musical by Richard Lester, then more of it: a musical by Richard Lester.", True),
-    ("A breezy musical by Richard Lester with the band at its most playful.", False),
-])
+@pytest.mark.parametrize(
+    "reason, repetitive",
+    [
+        ("1964, a musical musical by Richard Lester, a musical by Richard Lester.", True),
+        ("A musical by Richard Lester, then more of it: a musical by Richard Lester.", True),
+        ("A breezy musical by Richard Lester with the band at its most playful.", False),
+    ],
+)
 def test_a_reason_that_says_a_phrase_twice_is_repetitive(catalog, reason, repetitive):
     assert ("repetitive" in problems(catalog, reason)) is repetitive
 
 
 # ----- numbers with units and roles, on the demo catalogue's cards ------------------------------
 
+
 @pytest.fixture(scope="module")
 def demo():
     from conftest import DEMO_CATALOG
 
     from retrieval.catalog import load_catalog
+
     return load_catalog(DEMO_CATALOG)
 
 
@@ -94,44 +104,69 @@ def demo_problems(demo, item_id, text):
     return reason_problems(text, demo[item_id], {item_id}, TitleMatcher(demo.items), demo, people)
 
 
-@pytest.mark.parametrize("item_id, text, caught", [
-    # Seen in replies (the cases): each must be caught.
-    ("up-2009", "A heartfelt 190 minutes of balloons, grief and adventure for the whole family.", "190 minutes"),
-    ("monsters-inc-2001", "A funny, warm monster caper that runs 190 minutes and never drags.", "190 minutes"),
-    ("the-french-connection-1971", "A gritty chase thriller, now 20 years old and still as tense as ever.", "20 years"),
-    ("superbad-2007", "A raunchy high school comedy that feels fresh even 10 years old.", "10 years"),
-    ("frankenstein-1931", "A classic monster story from Boris Karloff, eerie and tragic to the end.", "Boris Karloff"),
-    # The same kinds of claim in other words.
-    ("up-2009", "A moving family adventure that lasts 2 hours and flies by with humour.", "2 hours"),
-    ("up-2009", "A moving family adventure, a two-hour flight of humour and heart.", "two-hour"),
-    ("the-shining-1980", "Released in 1975, a tense ghost story in a snowbound hotel.", "1975"),
-    ("the-french-connection-1971", "A gritty 1990s crime thriller with a famous car chase.", "decade"),
-    ("superbad-2007", "An eighties-style teen comedy about one wild night before graduation.", "decade"),
-    ("frankenstein-1931", "Directed by Boris Karloff, a tragic and eerie monster classic.", "Boris Karloff"),
-    ("frankenstein-1931", "Boris Karloff's film about a creature made from stolen corpses.", "Boris Karloff"),
-    ("frankenstein-1931", "A tragic, eerie monster classic starring James Whale as the scientist.", "James Whale"),
-    ("frankenstein-1931", "A tragic, eerie monster classic starring Peter Cushing as the scientist.", "Peter Cushing"),
-    ("frankenstein-1931", "A tragic, eerie monster classic directed by Todd Haynes in black and white.", "Todd Haynes"),
-])
+@pytest.mark.parametrize(
+    "item_id, text, caught",
+    [
+        # Seen in replies (the cases): each must be caught.
+        ("up-2009", "A heartfelt 190 minutes of balloons, grief and adventure for the whole family.", "190 minutes"),
+        ("monsters-inc-2001", "A funny, warm monster caper that runs 190 minutes and never drags.", "190 minutes"),
+        (
+            "the-french-connection-1971",
+            "A gritty chase thriller, now 20 years old and still as tense as ever.",
+            "20 years",
+        ),
+        ("superbad-2007", "A raunchy high school comedy that feels fresh even 10 years old.", "10 years"),
+        (
+            "frankenstein-1931",
+            "A classic monster story from Boris Karloff, eerie and tragic to the end.",
+            "Boris Karloff",
+        ),
+        # The same kinds of claim in other words.
+        ("up-2009", "A moving family adventure that lasts 2 hours and flies by with humour.", "2 hours"),
+        ("up-2009", "A moving family adventure, a two-hour flight of humour and heart.", "two-hour"),
+        ("the-shining-1980", "Released in 1975, a tense ghost story in a snowbound hotel.", "1975"),
+        ("the-french-connection-1971", "A gritty 1990s crime thriller with a famous car chase.", "decade"),
+        ("superbad-2007", "An eighties-style teen comedy about one wild night before graduation.", "decade"),
+        ("frankenstein-1931", "Directed by Boris Karloff, a tragic and eerie monster classic.", "Boris Karloff"),
+        ("frankenstein-1931", "Boris Karloff's film about a creature made from stolen corpses.", "Boris Karloff"),
+        ("frankenstein-1931", "A tragic, eerie monster classic starring James Whale as the scientist.", "James Whale"),
+        (
+            "frankenstein-1931",
+            "A tragic, eerie monster classic starring Peter Cushing as the scientist.",
+            "Peter Cushing",
+        ),
+        (
+            "frankenstein-1931",
+            "A tragic, eerie monster classic directed by Todd Haynes in black and white.",
+            "Todd Haynes",
+        ),
+    ],
+)
 def test_numbers_ages_and_roles_the_card_does_not_support_are_caught(demo, item_id, text, caught):
     assert any(caught in problem for problem in demo_problems(demo, item_id, text)), demo_problems(demo, item_id, text)
 
 
-@pytest.mark.parametrize("item_id, text", [
-    ("up-2009", "A moving 96-minute family adventure with balloons, grief and plenty of humour."),
-    ("up-2009", "A moving family adventure, about 95 minutes of balloons, grief and humour."),
-    ("up-2009", "A moving family adventure, well under two hours, full of balloons and humour."),
-    ("the-french-connection-1971", "A gritty 1971 crime thriller from William Friedkin with a famous car chase."),
-    ("the-french-connection-1971", "A gritty seventies crime thriller directed by William Friedkin, starring Gene Hackman."),
-    ("the-french-connection-1971", "Gene Hackman's ferocious performance drives this gritty crime thriller."),
-    ("frankenstein-1931", "James Whale's tragic monster classic, with a moving turn from Boris Karloff."),
-    ("frankenstein-1931", "A 1931 horror classic by James Whale, eerie and tragic, starring Colin Clive."),
-    ("superbad-2007", "A raunchy, sweet high school comedy about two friends and one wild party."),
-    # The card's own people and keywords are no film titles or genres ("Martin" is no "The Martian").
-    ("goodfellas-1990", "A sprawling mob saga directed by Martin Scorsese, starring Ray Liotta."),
-    ("the-iron-giant-1999", "A gentle robot friendship tale set against cold war paranoia, from Brad Bird."),
-    ("the-blues-brothers-1980", "A riotous musical road movie through chicago with car chases, from John Landis."),
-])
+@pytest.mark.parametrize(
+    "item_id, text",
+    [
+        ("up-2009", "A moving 96-minute family adventure with balloons, grief and plenty of humour."),
+        ("up-2009", "A moving family adventure, about 95 minutes of balloons, grief and humour."),
+        ("up-2009", "A moving family adventure, well under two hours, full of balloons and humour."),
+        ("the-french-connection-1971", "A gritty 1971 crime thriller from William Friedkin with a famous car chase."),
+        (
+            "the-french-connection-1971",
+            "A gritty seventies crime thriller directed by William Friedkin, starring Gene Hackman.",
+        ),
+        ("the-french-connection-1971", "Gene Hackman's ferocious performance drives this gritty crime thriller."),
+        ("frankenstein-1931", "James Whale's tragic monster classic, with a moving turn from Boris Karloff."),
+        ("frankenstein-1931", "A 1931 horror classic by James Whale, eerie and tragic, starring Colin Clive."),
+        ("superbad-2007", "A raunchy, sweet high school comedy about two friends and one wild party."),
+        # The card's own people and keywords are no film titles or genres ("Martin" is no "The Martian").
+        ("goodfellas-1990", "A sprawling mob saga directed by Martin Scorsese, starring Ray Liotta."),
+        ("the-iron-giant-1999", "A gentle robot friendship tale set against cold war paranoia, from Brad Bird."),
+        ("the-blues-brothers-1980", "A riotous musical road movie through chicago with car chases, from John Landis."),
+    ],
+)
 def test_true_numbers_and_roles_pass(demo, item_id, text):
     assert demo_problems(demo, item_id, text) == []
 
@@ -144,10 +179,13 @@ def test_a_setting_year_from_the_synopsis_said_as_the_release_year_is_caught(dem
 
 def test_a_count_of_years_the_synopsis_states_is_on_the_card(demo):
     film = next(item for item in demo if "ten-year-old" in item.synopsis)
-    assert not any("years" in p for p in demo_problems(demo, film.id, "A gentle story about a 10-year-old and a big adventure."))
+    assert not any(
+        "years" in p for p in demo_problems(demo, film.id, "A gentle story about a 10-year-old and a big adventure.")
+    )
 
 
 # ----- a catalogue that is not films: books with an author, pages and a price ---------------------
+
 
 @pytest.fixture(scope="module")
 def books():
@@ -170,12 +208,15 @@ def test_a_book_reason_with_its_author_pages_and_price_passes(books):
     assert book_problems(books, "A cozy village whodunit by Beatrix Wren, and only $16.67 for the paperback.") == []
 
 
-@pytest.mark.parametrize("text, caught", [
-    ("1.1e thriller and snowbound, this thriller from thriller fits the request.", "number 1.1"),
-    ("A cozy whodunit by Beatrix Wren, a quick read at 150 pages for a rainy day.", "number 150"),
-    ("A cozy whodunit for $9.99 that keeps you guessing until the last page.", "number 9.99"),
-    ("A cozy village whodunit by Élodie Brûlé, full of gossip and red herrings.", "élodie brûlé"),
-])
+@pytest.mark.parametrize(
+    "text, caught",
+    [
+        ("1.1e thriller and snowbound, this thriller from thriller fits the request.", "number 1.1"),
+        ("A cozy whodunit by Beatrix Wren, a quick read at 150 pages for a rainy day.", "number 150"),
+        ("A cozy whodunit for $9.99 that keeps you guessing until the last page.", "number 9.99"),
+        ("A cozy village whodunit by Élodie Brûlé, full of gossip and red herrings.", "élodie brûlé"),
+    ],
+)
 def test_numbers_and_names_not_on_a_books_card_are_caught(books, text, caught):
     found = book_problems(books, text)
     assert any(caught in problem.lower() for problem in found), found
@@ -184,8 +225,12 @@ def test_numbers_and_names_not_on_a_books_card_are_caught(books, text, caught):
 def test_a_name_with_an_accented_capital_is_read_as_a_name(books):
     catalog, _ = books
     her_book = next(item for item in catalog if item.extra["author"] == "Élodie Brûlé")
-    assert book_problems(books, f"A fine read by Élodie Brûlé, whose {her_book.extra['pages']} pages fly by quickly.",
-                         her_book.id) == []
+    assert (
+        book_problems(
+            books, f"A fine read by Élodie Brûlé, whose {her_book.extra['pages']} pages fly by quickly.", her_book.id
+        )
+        == []
+    )
     found = book_problems(books, "Written with warmth, a lovely novel by Élodie Brûlé about a small village.")
     assert any("credits it to Élodie Brûlé" in problem for problem in found), found
 
@@ -194,5 +239,6 @@ def test_a_reason_that_calls_a_book_a_film_is_caught(books):
     catalog, people = books
     text = "A cozy whodunit film by Beatrix Wren, full of tea, gossip and red herrings."
     assert reason_problems(text, catalog["BK-1000"], {"BK-1000"}, TitleMatcher(catalog.items), catalog, people) == []
-    assert "calls it a film, but the catalogue holds no films" in reason_problems(text, catalog["BK-1000"], {"BK-1000"}, TitleMatcher(catalog.items),
-                                                    catalog, people, noun="book")
+    assert "calls it a film, but the catalogue holds no films" in reason_problems(
+        text, catalog["BK-1000"], {"BK-1000"}, TitleMatcher(catalog.items), catalog, people, noun="book"
+    )

@@ -17,7 +17,10 @@ from retrieval.langchain_tools import ItemRetriever, search_items_tool
 @pytest.fixture
 def item_search(tmp_path, catalog_path):
     folder = tmp_path / "idx"
-    assert build_index.main(["--catalog", str(catalog_path), "--out", str(folder), "--quiet"], embedder=HashingEmbedder()) == 0
+    assert (
+        build_index.main(["--catalog", str(catalog_path), "--out", str(folder), "--quiet"], embedder=HashingEmbedder())
+        == 0
+    )
     return ItemSearch.from_folder(folder, HashingEmbedder())
 
 
@@ -61,9 +64,15 @@ def test_tool_has_a_typed_argument_schema(item_search):
 
 def test_tool_runs_a_filtered_search(item_search):
     tool = search_items_tool(item_search)
-    output = tool.invoke({"query": "funny", "liked": ["groundhog-day-1993"], "exclude": ["groundhog-day-1993"],
-                          "filters": [{"field": "genres", "any_of": ["comedy"]}, {"field": "year", "minimum": 1994}],
-                          "k": 3})
+    output = tool.invoke(
+        {
+            "query": "funny",
+            "liked": ["groundhog-day-1993"],
+            "exclude": ["groundhog-day-1993"],
+            "filters": [{"field": "genres", "any_of": ["comedy"]}, {"field": "year", "minimum": 1994}],
+            "k": 3,
+        }
+    )
     items = json.loads(output)
     assert len(items) == 3
     assert all("comedy" in i["genres"] and i["year"] >= 1994 and i["id"] != "groundhog-day-1993" for i in items)
@@ -71,16 +80,21 @@ def test_tool_runs_a_filtered_search(item_search):
 
 def test_a_model_written_tool_call_gets_a_tool_message_back(item_search):
     tool = search_items_tool(item_search)
-    message = tool.invoke({"name": "search_items", "args": {"query": "western", "k": 1}, "id": "call-1", "type": "tool_call"})
+    message = tool.invoke(
+        {"name": "search_items", "args": {"query": "western", "k": 1}, "id": "call-1", "type": "tool_call"}
+    )
     assert isinstance(message, ToolMessage) and message.tool_call_id == "call-1"
     assert json.loads(message.content)[0]["genres"][0] == "western"
 
 
-@pytest.mark.parametrize("args, message", [
-    ({"query": "x", "filters": [{"field": "colour", "any_of": ["red"]}]}, "cannot filter on 'colour'"),
-    ({"query": "x", "filters": [{"field": "year"}]}, "needs either values or a range"),
-    ({"query": "x", "liked": ["no-such-film"]}, "unknown item id(s) in liked: no-such-film"),
-    ({"query": "x", "k": 500}, "less than or equal to 50"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        ({"query": "x", "filters": [{"field": "colour", "any_of": ["red"]}]}, "cannot filter on 'colour'"),
+        ({"query": "x", "filters": [{"field": "year"}]}, "needs either values or a range"),
+        ({"query": "x", "liked": ["no-such-film"]}, "unknown item id(s) in liked: no-such-film"),
+        ({"query": "x", "k": 500}, "less than or equal to 50"),
+    ],
+)
 def test_bad_arguments_come_back_as_readable_text(item_search, args, message):
     assert message in search_items_tool(item_search).invoke(args)

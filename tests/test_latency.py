@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Iterator, Sequence
+from collections.abc import Iterator, Sequence
 
 import pytest
 from conftest import make_engine
@@ -20,7 +20,9 @@ class CountingChatModel(ScriptedChatModel):
         super().__init__()
         self.total_stats = GenerationStats()
 
-    def stream(self, messages: list[dict], prefix: str = "", max_new_tokens: int = 64, stop: Sequence[str] = ()) -> Iterator[str]:
+    def stream(
+        self, messages: list[dict], prefix: str = "", max_new_tokens: int = 64, stop: Sequence[str] = ()
+    ) -> Iterator[str]:
         yield from super().stream(messages, prefix, max_new_tokens, stop)
         self.total_stats = self.total_stats + GenerationStats(1, 100, 40, 5, 0.1, 0.2)
 
@@ -32,17 +34,26 @@ def test_stats_add_and_subtract_field_by_field():
 
 def test_each_mode_is_measured_once_and_the_default_names_its_mode():
     assert variants_of(Settings(), ["default", "fp32", "int8", "bf16"]) == {
-        "default (int8)": ("float32", "int8"), "fp32": ("float32", "none"), "bf16": ("bfloat16", "none")}
+        "default (int8)": ("float32", "int8"),
+        "fp32": ("float32", "none"),
+        "bf16": ("bfloat16", "none"),
+    }
     assert variants_of(Settings(quantize="int8-dynamic"), ["default", "fp32", "int8-dynamic"]) == {
-        "default (int8-dynamic)": ("float32", "int8-dynamic"), "fp32": ("float32", "none")}
+        "default (int8-dynamic)": ("float32", "int8-dynamic"),
+        "fp32": ("float32", "none"),
+    }
     assert variants_of(Settings(dtype="bfloat16", quantize="int8"), ["default", "fp32"]) == {
-        "default": ("bfloat16", "int8"), "fp32": ("float32", "none")}
+        "default": ("bfloat16", "int8"),
+        "fp32": ("float32", "none"),
+    }
     with pytest.raises(ValueError, match="unknown variant"):
         variants_of(Settings(), ["fp16"])
 
 
 def test_summary_takes_percentiles_of_times_and_rates_over_all_turns():
-    turns = [TurnMeasure("m", "recommend", 3, turn_s, 0.5, 4, 400, 200, 40, 0.5, 2.0, True, 1) for turn_s in (1.0, 2.0, 3.0)]
+    turns = [
+        TurnMeasure("m", "recommend", 3, turn_s, 0.5, 4, 400, 200, 40, 0.5, 2.0, True, 1) for turn_s in (1.0, 2.0, 3.0)
+    ]
     summary = summarize("fp32", "fp32", turns, load_s=2.0)
     assert summary.p50_turn_s == 2.0 and summary.p50_first_text_s == 0.5
     assert summary.prefilled_tokens_per_turn == 200 and summary.new_tokens_per_turn == 40

@@ -35,7 +35,9 @@ def test_lambdarank_learns_which_feature_marks_the_positive(ranker):
     test = groups(2)
     scores = ranker.score(test.features).reshape(len(test.group_sizes), -1)
     top = scores.argmax(axis=1)
-    assert (test.labels.reshape(len(test.group_sizes), -1)[np.arange(len(top)), top] == 1).mean() > 0.5  # chance: 1 in 20
+    assert (
+        test.labels.reshape(len(test.group_sizes), -1)[np.arange(len(top)), top] == 1
+    ).mean() > 0.5  # chance: 1 in 20
     assert ranker.meta["features"] == list(FEATURES) and ranker.meta["lightgbm_version"]
     assert ranker.meta["importance_gain"]["liked_similarity"] == max(ranker.meta["importance_gain"].values())
 
@@ -60,4 +62,6 @@ def test_search_loads_the_index_folders_ranker_and_falls_back_to_weights(ranker,
     assert search.ranker.name == "lightgbm"
     results = search.run(SearchRequest("space creature", k=5))
     assert len(results) == 5 and [r.score for r in results] == sorted((r.score for r in results), reverse=True)
-    assert isinstance(ItemSearch.from_folder(folder, embedder, options=SearchOptions(ranker="none")).ranker, WeightedRanker)
+    assert isinstance(
+        ItemSearch.from_folder(folder, embedder, options=SearchOptions(ranker="none")).ranker, WeightedRanker
+    )

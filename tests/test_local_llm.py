@@ -19,19 +19,31 @@ from retrieval.catalog import load_catalog
 
 MESSAGES = [
     {"role": "system", "content": "You are a friendly film recommender. Use only the facts given."},
-    {"role": "user", "content": "Films:\n1. Alien (1979) | horror\n2. The Thing (1982) | horror\n3. Heat (1995) | crime"},
+    {
+        "role": "user",
+        "content": "Films:\n1. Alien (1979) | horror\n2. The Thing (1982) | horror\n3. Heat (1995) | crime",
+    },
 ]
-PREFIXES = ["1. **Alien (1979)**: ", "2. **The Thing (1982)**: a tense", "3. **Heat (1995)**: heist in Los"]  # unequal lengths: padded
-LINES = ["1. **Alien (1979)**: ", "1. **Alien (1979)**: Tense.\n2. **The Thing (1982)**: ",
-         "1. **Alien (1979)**: Tense.\n2. **The Thing (1982)**: Cold.\n3. **Heat (1995)**: "]  # each extends the one before
+PREFIXES = [
+    "1. **Alien (1979)**: ",
+    "2. **The Thing (1982)**: a tense",
+    "3. **Heat (1995)**: heist in Los",
+]  # unequal lengths: padded
+LINES = [
+    "1. **Alien (1979)**: ",
+    "1. **Alien (1979)**: Tense.\n2. **The Thing (1982)**: ",
+    "1. **Alien (1979)**: Tense.\n2. **The Thing (1982)**: Cold.\n3. **Heat (1995)**: ",
+]  # each extends the one before
 CORPUS = [
     "You are a friendly film recommender. Use only the facts given.",
     "1. **Alien (1979)**: a grimy, tense creature feature in space.\n",
     "2. **The Thing (1982)**: paranoid horror in the snow, by John Carpenter.\n",
     "3. **Heat (1995)**: a tense heist thriller in Los Angeles.\n",
 ]
-CHAT_TEMPLATE = ("{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
-                 "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}")
+CHAT_TEMPLATE = (
+    "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
+    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
 
 
 @pytest.fixture(scope="module", params=["none", "int8"], ids=["float", "int8"])
@@ -44,14 +56,30 @@ def tiny_model(tmp_path_factory, request):
     bpe = Tokenizer(models.BPE())
     bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     bpe.decoder = decoders.ByteLevel()
-    bpe.train_from_iterator(CORPUS * 10, trainers.BpeTrainer(vocab_size=300, special_tokens=["<|im_start|>", "<|im_end|>"]))
-    tokenizer = PreTrainedTokenizerFast(tokenizer_object=bpe, bos_token="<|im_start|>", eos_token="<|im_end|>",
-                                        pad_token="<|im_end|>", chat_template=CHAT_TEMPLATE)
+    bpe.train_from_iterator(
+        CORPUS * 10, trainers.BpeTrainer(vocab_size=300, special_tokens=["<|im_start|>", "<|im_end|>"])
+    )
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=bpe,
+        bos_token="<|im_start|>",
+        eos_token="<|im_end|>",
+        pad_token="<|im_end|>",
+        chat_template=CHAT_TEMPLATE,
+    )
     torch.manual_seed(0)
     # Wide initial weights: with the usual 0.02 a random model barely reads its context, and a masking mistake goes unseen.
-    config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-                         num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=512, initializer_range=0.5,
-                         bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id)
+    config = LlamaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=512,
+        initializer_range=0.5,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+    )
     folder = Path(tmp_path_factory.mktemp("tiny-chat-llama"))
     LlamaForCausalLM(config).save_pretrained(folder)
     tokenizer.save_pretrained(folder)
@@ -68,7 +96,9 @@ def streamed(model: LocalChatModel, prefixes, max_new_tokens: int, stop=()) -> l
 
 def test_one_row_decodes_as_stream_does(tiny_model):
     for prefix in PREFIXES:
-        assert tiny_model.complete_many(MESSAGES, [prefix], 12, stop=["\n"]) == streamed(tiny_model, [prefix], 12, ["\n"])
+        assert tiny_model.complete_many(MESSAGES, [prefix], 12, stop=["\n"]) == streamed(
+            tiny_model, [prefix], 12, ["\n"]
+        )
 
 
 def early_stop(model: LocalChatModel, prefixes: list[str]) -> str:
@@ -116,7 +146,9 @@ def test_a_batch_is_one_call_keeping_the_rows_tokens_and_computing_the_prompt_on
     assert len({s.new_tokens for s in alone}) > 1  # rows ended at different steps: padding after the early ones
     assert batch.calls == 1 and batch.new_tokens == sum(s.new_tokens for s in alone)
     assert batch.prompt_tokens == sum(s.prompt_tokens for s in alone)
-    assert batch.prompt_tokens - batch.reused_tokens < alone[0].prompt_tokens  # the shared prompt: computed once at most
+    assert (
+        batch.prompt_tokens - batch.reused_tokens < alone[0].prompt_tokens
+    )  # the shared prompt: computed once at most
 
 
 def test_the_cache_kept_after_a_batch_continues_as_a_fresh_one(tiny_model):
@@ -147,8 +179,10 @@ def test_output_is_a_function_of_the_prompt_whatever_the_cache_held(tiny_model, 
 
 
 def test_scoring_reuses_the_shared_start_and_matches_a_fresh_computation(tiny_model):
-    chats = [[MESSAGES[0], {"role": "user", "content": f"Request: a tense horror film\n\nFilm: {title}"}]
-             for title in ("Heat (1995) | crime", "Alien (1979) | horror")]
+    chats = [
+        [MESSAGES[0], {"role": "user", "content": f"Request: a tense horror film\n\nFilm: {title}"}]
+        for title in ("Heat (1995) | crime", "Alien (1979) | horror")
+    ]
     tiny_model._caches.clear()
     together = tiny_model.yes_probability(chats)
     assert tiny_model.last_stats.reused_tokens > 16  # the second chat found the first one's start computed
@@ -193,8 +227,12 @@ def test_the_real_model_writes_each_batched_reason_as_streamed(quantize):
     assert sorted(model.complete_many_as_done(messages, prefixes, 36, ["\n"])) == list(enumerate(batched))
 
 
-QUESTIONS = ["What is the capital of France?", "Name a film about a shark.", "Say hello in three words.",
-             "I loved Alien. Recommend one more film."]
+QUESTIONS = [
+    "What is the capital of France?",
+    "Name a film about a shark.",
+    "Say hello in three words.",
+    "I loved Alien. Recommend one more film.",
+]
 
 
 @pytest.mark.slow

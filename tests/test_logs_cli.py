@@ -15,16 +15,22 @@ from chat.logs import main
 from chat.logs.reports import feedback_by_turn, turn_label
 from chat.logs.store import LogStore, SessionRow
 
-NOW = dt.datetime.now(dt.timezone.utc)
+NOW = dt.datetime.now(dt.UTC)
 OLD = NOW - dt.timedelta(days=40)
 
 
 def shown(*ids):
-    return [{"id": item_id, "title": item_id.title(), "year": 1990, "genres": ["drama"], "why": "because"} for item_id in ids]
+    return [
+        {"id": item_id, "title": item_id.title(), "year": 1990, "genres": ["drama"], "why": "because"}
+        for item_id in ids
+    ]
 
 
 def tool_call(query):
-    return {"text": f'<tool_call>{{"name": "search_items", "arguments": {{"query": "{query}"}}}}</tool_call>', "valid": True}
+    return {
+        "text": f'<tool_call>{{"name": "search_items", "arguments": {{"query": "{query}"}}}}</tool_call>',
+        "valid": True,
+    }
 
 
 def add_session(store, session_id, started_at):
@@ -39,24 +45,68 @@ def db(tmp_path):
     path = tmp_path / "conversations.db"
     store = LogStore(f"sqlite:///{path}")
     add_session(store, "old", OLD)
-    t = store.append_turn("old", 1, "I loved Alien", "Try these", "recommend", shown=shown("a1"), tool_call=tool_call("alien"),
-                          timings_ms={"total": 100.0}, created_at=OLD)
+    t = store.append_turn(
+        "old",
+        1,
+        "I loved Alien",
+        "Try these",
+        "recommend",
+        shown=shown("a1"),
+        tool_call=tool_call("alien"),
+        timings_ms={"total": 100.0},
+        created_at=OLD,
+    )
     store.record_feedback("old", "like", "a1", t)
 
     add_session(store, "recent", NOW - dt.timedelta(hours=2))
-    store.append_turn("recent", 1, "hi", "What do you like?", "clarify", timings_ms={"total": 10.0}, created_at=NOW - dt.timedelta(hours=2))
-    t2 = store.append_turn("recent", 2, "a 90s comedy", "Here are three", "recommend", shown=shown("c1", "c2", "c3"),
-                           tool_call=tool_call("comedy"), timings_ms={"total": 300.0}, created_at=NOW - dt.timedelta(hours=1))
+    store.append_turn(
+        "recent",
+        1,
+        "hi",
+        "What do you like?",
+        "clarify",
+        timings_ms={"total": 10.0},
+        created_at=NOW - dt.timedelta(hours=2),
+    )
+    t2 = store.append_turn(
+        "recent",
+        2,
+        "a 90s comedy",
+        "Here are three",
+        "recommend",
+        shown=shown("c1", "c2", "c3"),
+        tool_call=tool_call("comedy"),
+        timings_ms={"total": 300.0},
+        created_at=NOW - dt.timedelta(hours=1),
+    )
     store.record_feedback("recent", "like", "c2", t2)
     store.record_feedback("recent", "like", "", t2)
-    t3 = store.append_turn("recent", 3, "something else", "How about these", "recommend", shown=shown("d1", "d2"),
-                           tool_call=tool_call("comedy else"), timings_ms={"total": 500.0}, created_at=NOW - dt.timedelta(minutes=30))
+    t3 = store.append_turn(
+        "recent",
+        3,
+        "something else",
+        "How about these",
+        "recommend",
+        shown=shown("d1", "d2"),
+        tool_call=tool_call("comedy else"),
+        timings_ms={"total": 500.0},
+        created_at=NOW - dt.timedelta(minutes=30),
+    )
     store.record_feedback("recent", "like", "d2", t3)
     store.record_feedback("recent", "not_interested", "d1", t3)
 
     add_session(store, "neutral", NOW - dt.timedelta(minutes=10))
-    store.append_turn("neutral", 1, "a western", "Saddle up", "recommend", shown=shown("w1"), tool_call=tool_call("western"),
-                      timings_ms={"total": 200.0}, created_at=NOW - dt.timedelta(minutes=10))
+    store.append_turn(
+        "neutral",
+        1,
+        "a western",
+        "Saddle up",
+        "recommend",
+        shown=shown("w1"),
+        tool_call=tool_call("western"),
+        timings_ms={"total": 200.0},
+        created_at=NOW - dt.timedelta(minutes=10),
+    )
     store.engine.dispose()
     return path
 
@@ -78,8 +128,10 @@ def test_labels_from_feedback():
 
 def test_item_feedback_without_a_turn_goes_to_the_latest_turn_that_showed_it():
     turns = [{"id": 1, "session_id": "s", "shown": shown("x")}, {"id": 2, "session_id": "s", "shown": shown("y")}]
-    feedback = [{"id": 1, "session_id": "s", "turn_id": None, "item_id": "x", "kind": "dislike"},
-                {"id": 2, "session_id": "s", "turn_id": None, "item_id": "", "kind": "like"}]
+    feedback = [
+        {"id": 1, "session_id": "s", "turn_id": None, "item_id": "x", "kind": "dislike"},
+        {"id": 2, "session_id": "s", "turn_id": None, "item_id": "", "kind": "like"},
+    ]
     assert feedback_by_turn(turns, feedback) == {1: {"x": "dislike"}}
 
 
@@ -92,8 +144,10 @@ def test_sft_export_has_one_example_per_recommendation_turn_with_its_history(db,
     liked = examples[("recent", 2)]
     assert set(liked) == {"session_id", "turn_index", "messages", "shown", "tool_call", "feedback", "label"}
     assert liked["messages"] == [
-        {"role": "user", "content": "hi"}, {"role": "assistant", "content": "What do you like?"},
-        {"role": "user", "content": "a 90s comedy"}, {"role": "assistant", "content": "Here are three"},
+        {"role": "user", "content": "hi"},
+        {"role": "assistant", "content": "What do you like?"},
+        {"role": "user", "content": "a 90s comedy"},
+        {"role": "assistant", "content": "Here are three"},
     ]
     assert liked["shown"] == ["c1", "c2", "c3"]
     assert liked["tool_call"].startswith("<tool_call>") and '"comedy"' in liked["tool_call"]
@@ -186,11 +240,18 @@ def test_bad_since_date_is_a_usage_error(db, tmp_path):
 
 
 def test_runs_as_a_module_with_help_for_each_command(db, tmp_path):
-    completed = subprocess.run([sys.executable, "-m", "chat.logs", "--help"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    completed = subprocess.run(
+        [sys.executable, "-m", "chat.logs", "--help"], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
     assert completed.returncode == 0 and all(word in completed.stdout for word in ("export", "stats", "purge"))
     out = tmp_path / "m.jsonl"
-    completed = subprocess.run([sys.executable, "-m", "chat.logs", "export", "--db", str(db), "--format", "sft", "--out", str(out)],
-                               cwd=ROOT, capture_output=True, text=True, timeout=60)
+    completed = subprocess.run(
+        [sys.executable, "-m", "chat.logs", "export", "--db", str(db), "--format", "sft", "--out", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert completed.returncode == 0, completed.stderr
     assert len(read_jsonl(out)) == 4
 
@@ -213,13 +274,18 @@ def test_engine_conversation_exports_as_sft_examples(engine, log_store, tmp_path
     assert example["feedback"] == {results[-1].items[0].item.id: "like"}
 
 
-def test_pairs_from_rejected_reasons_and_from_liked_against_disliked_replies(catalog, index, embedder, log_store, tmp_path):
+def test_pairs_from_rejected_reasons_and_from_liked_against_disliked_replies(
+    catalog, index, embedder, log_store, tmp_path
+):
     """Two engines (an LLM explainer whose second reason the guard rejects, and templates) answer the same
     message; thumbs on the replies and the guard's rejection become pairs; replaying a conversation adds none."""
     from conftest import make_engine
     from fakes import ScriptedChatModel
 
-    good, bad = "a fine pick for tonight with a strong mood", "Just like Psycho, a tense and gripping story for tonight."
+    good, bad = (
+        "a fine pick for tonight with a strong mood",
+        "Just like Psycho, a tense and gripping story for tonight.",
+    )
     results = {}
     for name, thumb in (("llm", "dislike"), ("template", "like"), ("llm again", "dislike")):
         llm = None if name == "template" else ScriptedChatModel(['funny films"', good, bad, good])

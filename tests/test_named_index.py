@@ -18,16 +18,86 @@ from retrieval import build_index
 from retrieval.index import IndexCatalogConflictError, StaleIndexError, open_named_index
 
 BOOKS = [
-    ("b-dune", "Dune", 1965, "science fiction", "Frank Herbert", "A desert planet, a noble family betrayed, and a prophecy of spice."),
-    ("b-hobbit", "The Hobbit", 1937, "fantasy", "J. R. R. Tolkien", "A reluctant hobbit joins dwarves to take back their mountain from a dragon."),
-    ("b-earthsea", "A Wizard of Earthsea", 1968, "fantasy", "Ursula K. Le Guin", "A proud young wizard unleashes a shadow and must hunt it across the sea."),
-    ("b-emma", "Emma", 1815, "romance", "Jane Austen", "A matchmaker meddles in the love lives of her village and misreads her own heart."),
-    ("b-persuasion", "Persuasion", 1817, "romance", "Jane Austen", "A woman meets again the naval captain she was persuaded to refuse years ago."),
-    ("b-rebecca", "Rebecca", 1938, "mystery", "Daphne du Maurier", "A young bride is haunted by the memory of her husband's first wife at Manderley."),
-    ("b-big-sleep", "The Big Sleep", 1939, "mystery", "Raymond Chandler", "A private detective untangles blackmail and murder among the rich of Los Angeles."),
-    ("b-neuromancer", "Neuromancer", 1984, "science fiction", "William Gibson", "A washed-up hacker is hired for one last job in cyberspace."),
-    ("b-left-hand", "The Left Hand of Darkness", 1969, "science fiction", "Ursula K. Le Guin", "An envoy on a frozen world of ambisexual people."),
-    ("b-name-wind", "The Name of the Wind", 2007, "fantasy", "Patrick Rothfuss", "A legendary wizard tells the true story of his youth and his magic school."),
+    (
+        "b-dune",
+        "Dune",
+        1965,
+        "science fiction",
+        "Frank Herbert",
+        "A desert planet, a noble family betrayed, and a prophecy of spice.",
+    ),
+    (
+        "b-hobbit",
+        "The Hobbit",
+        1937,
+        "fantasy",
+        "J. R. R. Tolkien",
+        "A reluctant hobbit joins dwarves to take back their mountain from a dragon.",
+    ),
+    (
+        "b-earthsea",
+        "A Wizard of Earthsea",
+        1968,
+        "fantasy",
+        "Ursula K. Le Guin",
+        "A proud young wizard unleashes a shadow and must hunt it across the sea.",
+    ),
+    (
+        "b-emma",
+        "Emma",
+        1815,
+        "romance",
+        "Jane Austen",
+        "A matchmaker meddles in the love lives of her village and misreads her own heart.",
+    ),
+    (
+        "b-persuasion",
+        "Persuasion",
+        1817,
+        "romance",
+        "Jane Austen",
+        "A woman meets again the naval captain she was persuaded to refuse years ago.",
+    ),
+    (
+        "b-rebecca",
+        "Rebecca",
+        1938,
+        "mystery",
+        "Daphne du Maurier",
+        "A young bride is haunted by the memory of her husband's first wife at Manderley.",
+    ),
+    (
+        "b-big-sleep",
+        "The Big Sleep",
+        1939,
+        "mystery",
+        "Raymond Chandler",
+        "A private detective untangles blackmail and murder among the rich of Los Angeles.",
+    ),
+    (
+        "b-neuromancer",
+        "Neuromancer",
+        1984,
+        "science fiction",
+        "William Gibson",
+        "A washed-up hacker is hired for one last job in cyberspace.",
+    ),
+    (
+        "b-left-hand",
+        "The Left Hand of Darkness",
+        1969,
+        "science fiction",
+        "Ursula K. Le Guin",
+        "An envoy on a frozen world of ambisexual people.",
+    ),
+    (
+        "b-name-wind",
+        "The Name of the Wind",
+        2007,
+        "fantasy",
+        "Patrick Rothfuss",
+        "A legendary wizard tells the true story of his youth and his magic school.",
+    ),
 ]
 
 
@@ -110,14 +180,20 @@ def test_rebuild_asked_for_rebuilds_a_stale_named_index_from_its_own_catalogue(b
 
 
 def test_a_named_folder_without_an_index_is_built_from_the_catalogue_given(tmp_path):
-    index = open_named_index(tmp_path / "new", HashingEmbedder(), write_books(tmp_path / "books.csv"), tmp_path / "unused.jsonl")
+    index = open_named_index(
+        tmp_path / "new", HashingEmbedder(), write_books(tmp_path / "books.csv"), tmp_path / "unused.jsonl"
+    )
     assert len(index.catalog) == len(BOOKS) and (tmp_path / "new" / "manifest.json").is_file()
 
 
 def run_chat(argv, messages, home):
     return subprocess.run(
         [sys.executable, "-m", "chat", "--jsonl", "--llm", "none", "--no-log", *argv],
-        input="\n".join(messages) + "\n", capture_output=True, text=True, cwd=ROOT, timeout=600,
+        input="\n".join(messages) + "\n",
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=600,
         env={"PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1", "HOME": str(home)},
     )
 
@@ -125,11 +201,18 @@ def run_chat(argv, messages, home):
 @pytest.mark.slow
 def test_chat_through_a_book_index_answers_with_books_and_leaves_the_folder_unchanged(tmp_path):
     books_csv, out = write_books(tmp_path / "books.csv"), tmp_path / "books-index"
-    built = subprocess.run([sys.executable, "-m", "retrieval.build_index", "--catalog", str(books_csv), "--out", str(out),
-                            "--quiet"], capture_output=True, text=True, cwd=ROOT, timeout=600)
+    built = subprocess.run(
+        [sys.executable, "-m", "retrieval.build_index", "--catalog", str(books_csv), "--out", str(out), "--quiet"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=600,
+    )
     assert built.returncode == 0, built.stderr[-3000:]
     before = folder_digest(out)
-    completed = run_chat(["--index", str(out)], ["a fantasy novel with a wizard", "now a science fiction novel"], tmp_path)
+    completed = run_chat(
+        ["--index", str(out)], ["a fantasy novel with a wizard", "now a science fiction novel"], tmp_path
+    )
     assert completed.returncode == 0, completed.stderr[-3000:]
     turns = [json.loads(line) for line in completed.stdout.splitlines()]
     assert len(turns) == 2 and all(turn["items"] for turn in turns)

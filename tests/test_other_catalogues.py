@@ -30,8 +30,22 @@ from retrieval.item_search import ItemSearch, SearchOptions
 DATA = Path(__file__).resolve().parent / "data"
 BOOKS = DATA / "books.csv"
 GAMES = DATA / "board_games.jsonl"
-GAME_COLUMNS = ["--title", "name", "--text", "name", "summary", "mechanics", "designer",
-                "--filters", "mechanics", "min_players", "max_players", "play_minutes", "age", "price"]
+GAME_COLUMNS = [
+    "--title",
+    "name",
+    "--text",
+    "name",
+    "summary",
+    "mechanics",
+    "designer",
+    "--filters",
+    "mechanics",
+    "min_players",
+    "max_players",
+    "play_minutes",
+    "age",
+    "price",
+]
 
 
 def build(tmp_path: Path, catalog: Path, *flags: str) -> Path:
@@ -50,42 +64,71 @@ def found(folder: Path, capsys, *argv: str) -> list[dict]:
 def test_books_load_with_detected_columns():
     books = load_catalog(BOOKS)
     assert len(books) == 200
-    assert dict(books.columns.fields) == {"id": "sku", "title": "name", "year": "year", "genres": "category",
-                                          "synopsis": "description"}
+    assert dict(books.columns.fields) == {
+        "id": "sku",
+        "title": "name",
+        "year": "year",
+        "genres": "category",
+        "synopsis": "description",
+    }
     assert {"author", "price"} <= set(books.columns.filter_fields)
     assert "mystery" not in books.genres and "crime fiction" in books.genres
     assert any(not item.extra["author"].isascii() for item in books)
 
 
 def test_games_load_with_columns_named_by_flags():
-    games = load_catalog(GAMES, ColumnMap(title="name", text=("name", "summary", "mechanics", "designer"),
-                                          filters=("mechanics", "min_players", "max_players", "price")))
+    games = load_catalog(
+        GAMES,
+        ColumnMap(
+            title="name",
+            text=("name", "summary", "mechanics", "designer"),
+            filters=("mechanics", "min_players", "max_players", "price"),
+        ),
+    )
     assert len(games) == 100 and games.columns.fields["title"] == "name"
-    assert all(isinstance(game.extra["mechanics"], list) and game.extra["min_players"] <= game.extra["max_players"]
-               for game in games)
+    assert all(
+        isinstance(game.extra["mechanics"], list) and game.extra["min_players"] <= game.extra["max_players"]
+        for game in games
+    )
 
 
 def test_columns_of_numbers_and_few_categories_are_detected_as_filters():
     games = load_catalog(GAMES)  # no flags
     assert games.columns.fields["title"] == "name" and games.columns.fields["synopsis"] == "summary"
-    assert {"mechanics", "min_players", "max_players", "play_minutes", "age", "price"} <= set(games.columns.filter_fields)
+    assert {"mechanics", "min_players", "max_players", "play_minutes", "age", "price"} <= set(
+        games.columns.filter_fields
+    )
     assert all(isinstance(game.extra["play_minutes"], int) for game in games)
     books = load_catalog(BOOKS)
-    assert {"pages", "price", "author"} <= set(books.columns.filter_fields) and "name" not in books.columns.filter_fields
+    assert {"pages", "price", "author"} <= set(
+        books.columns.filter_fields
+    ) and "name" not in books.columns.filter_fields
 
 
 def test_a_cozy_mystery_query_finds_crime_fiction(tmp_path, capsys):
     books = load_catalog(BOOKS)
     folder = build(tmp_path, BOOKS)
-    results = found(folder, capsys, "--query", "a cozy whodunit in a small village, gossip and red herrings", "--k", "5")
+    results = found(
+        folder, capsys, "--query", "a cozy whodunit in a small village, gossip and red herrings", "--k", "5"
+    )
     assert len(results) == 5
     assert all(books[result["id"]].genres == ("crime fiction",) for result in results), results
 
 
 def test_a_book_search_holds_its_filters(tmp_path, capsys):
     folder = build(tmp_path, BOOKS)
-    results = found(folder, capsys, "--query", "recipes for the kitchen", "--filter", "price=..15",
-                    "--filter", "genres=cookery", "--k", "50")
+    results = found(
+        folder,
+        capsys,
+        "--query",
+        "recipes for the kitchen",
+        "--filter",
+        "price=..15",
+        "--filter",
+        "genres=cookery",
+        "--k",
+        "50",
+    )
     books = load_catalog(BOOKS)
     assert results and all(books[r["id"]].genres == ("cookery",) and r["extra"]["price"] <= 15 for r in results)
     assert len(results) == sum(1 for b in books if b.genres == ("cookery",) and float(b.extra["price"]) <= 15)
@@ -93,8 +136,18 @@ def test_a_book_search_holds_its_filters(tmp_path, capsys):
 
 def test_a_cooperative_query_finds_cooperative_games_for_four(tmp_path, capsys):
     folder = build(tmp_path, GAMES, *GAME_COLUMNS)
-    results = found(folder, capsys, "--query", "cooperative game, players work together as one team",
-                    "--filter", "min_players=..4", "--filter", "max_players=4..", "--k", "5")
+    results = found(
+        folder,
+        capsys,
+        "--query",
+        "cooperative game, players work together as one team",
+        "--filter",
+        "min_players=..4",
+        "--filter",
+        "max_players=4..",
+        "--k",
+        "5",
+    )
     assert len(results) == 5
     for result in results:
         game = result["extra"]
@@ -103,8 +156,10 @@ def test_a_cooperative_query_finds_cooperative_games_for_four(tmp_path, capsys):
 
 # ----- the chat engine on each catalogue: scenarios with fakes (fast) and with the real models (slow) ---------
 
-REQUESTS = {"books": (BOOKS, (), "a cozy mystery in a small town"),
-            "games": (GAMES, GAME_COLUMNS, "a cooperative game for 4 players")}
+REQUESTS = {
+    "books": (BOOKS, (), "a cozy mystery in a small town"),
+    "games": (GAMES, GAME_COLUMNS, "a cooperative game for 4 players"),
+}
 FILM_WORDS = ("film", "films", "movie", "movies", "watch")
 # A reason the guard must swap: a film word and a number the card does not hold.
 BAD_REASON = "1.1e thriller film and snowbound, this thriller from thriller fits the request nicely"
@@ -120,16 +175,26 @@ def fake_engines(tmp_path_factory):
     folders = {}
     for name, (path, flags, _) in REQUESTS.items():
         folder = tmp_path_factory.mktemp(name) / "index"
-        assert build_index.main(["--catalog", str(path), "--out", str(folder), "--quiet", *flags],
-                                embedder=HashingEmbedder()) == 0
+        assert (
+            build_index.main(
+                ["--catalog", str(path), "--out", str(folder), "--quiet", *flags], embedder=HashingEmbedder()
+            )
+            == 0
+        )
         folders[name] = folder
 
     def make(name: str, llm=None) -> ChatEngine:
         index = ItemIndex.open(folders[name])
         search = ItemSearch.open(index, HashingEmbedder(), SearchOptions(collaborative="none", ranker="none"))
         settings = Settings(catalog=str(REQUESTS[name][0]), index=str(folders[name]), no_log=True)
-        return ChatEngine(index.catalog, search, llm or ScriptedChatModel([BAD_REASON]), None,
-                          EngineSettings(wording=settings.wording))
+        return ChatEngine(
+            index.catalog,
+            search,
+            llm or ScriptedChatModel([BAD_REASON]),
+            None,
+            EngineSettings(wording=settings.wording),
+        )
+
     return make
 
 
@@ -141,24 +206,38 @@ def assert_grounded(engine, result):
     """Every reason is the card's facts only, as the guard reads them, and nothing calls an item a film."""
     assert not film_words(result.reply), result.reply
     for shown in result.items:
-        assert not reason_problems(shown.why, shown.item, {shown.item.id}, engine.titles, engine.catalog, engine.people,
-                                   noun=engine.settings.wording.noun), shown.why
+        assert not reason_problems(
+            shown.why,
+            shown.item,
+            {shown.item.id},
+            engine.titles,
+            engine.catalog,
+            engine.people,
+            noun=engine.settings.wording.noun,
+        ), shown.why
     assert named_items(result.reply, engine.titles) <= {shown.item.id for shown in result.items}
 
 
 # name -> (a category word not in the vocabulary, a constraint on a field that exists and its check,
 #          a constraint on a field that does not exist, an over-constrained request)
 SCENARIOS = {
-    "books": ("a cozy mystery set in a small town",
-              ("crime fiction under $15", lambda item: item.genres == ("crime fiction",) and item.extra["price"] <= 15),
-              "something under 2 hours for a train ride",
-              "cookery under $6 from the 1960s"),
-    "games": ("a spooky horror game with ghosts",
-              ("a cooperative game for 4 players",
-               lambda item: "cooperative" in item.extra["mechanics"]
-               and item.extra["min_players"] <= 4 <= item.extra["max_players"]),
-              "a tense game about spies and secrets from the 90s, more recent",
-              "a cooperative game for 12 players under 20 minutes"),
+    "books": (
+        "a cozy mystery set in a small town",
+        ("crime fiction under $15", lambda item: item.genres == ("crime fiction",) and item.extra["price"] <= 15),
+        "something under 2 hours for a train ride",
+        "cookery under $6 from the 1960s",
+    ),
+    "games": (
+        "a spooky horror game with ghosts",
+        (
+            "a cooperative game for 4 players",
+            lambda item: (
+                "cooperative" in item.extra["mechanics"] and item.extra["min_players"] <= 4 <= item.extra["max_players"]
+            ),
+        ),
+        "a tense game about spies and secrets from the 90s, more recent",
+        "a cooperative game for 12 players under 20 minutes",
+    ),
 }
 
 
@@ -286,7 +365,9 @@ def test_with_the_real_models_each_scenario_holds(real_engine):
         session = engine.new_session()
         result = say(engine, session, message)
         assert result.kind == "recommend" and result.items, f"{message}: {result.reply}"
-        assert session.state.bounds("runtime_min")[1] is None and not any(c.field in ("runtime_min",) for c in session.state.conditions)
+        assert session.state.bounds("runtime_min")[1] is None and not any(
+            c.field in ("runtime_min",) for c in session.state.conditions
+        )
         assert_grounded(engine, result)
     session = engine.new_session()
     for message in (text, "something else"):

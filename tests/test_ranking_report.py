@@ -12,9 +12,15 @@ from retrieval import build_index
 def write_tiny_inspired(root):
     folder = root / "inspired"
     folder.mkdir()
-    rows = [("d1", "SEEKER", "I loved Alien (1979)", "Alien (1979)"), ("d1", "RECOMMENDER", "Try Aliens (1986)", "Aliens (1986)"),
-            ("d2", "SEEKER", "Heat (1995) was great", "Heat (1995)"), ("d2", "RECOMMENDER", "Then Ronin (1998)", "Ronin (1998)")]
-    (folder / "dev.tsv").write_text("dialog_id\tspeaker\ttext\tmovies\n" + "".join("\t".join(row) + "\n" for row in rows))
+    rows = [
+        ("d1", "SEEKER", "I loved Alien (1979)", "Alien (1979)"),
+        ("d1", "RECOMMENDER", "Try Aliens (1986)", "Aliens (1986)"),
+        ("d2", "SEEKER", "Heat (1995) was great", "Heat (1995)"),
+        ("d2", "RECOMMENDER", "Then Ronin (1998)", "Ronin (1998)"),
+    ]
+    (folder / "dev.tsv").write_text(
+        "dialog_id\tspeaker\ttext\tmovies\n" + "".join("\t".join(row) + "\n" for row in rows)
+    )
 
 
 def test_only_ranking_replaces_its_block_and_keeps_the_rest(tmp_path):
@@ -25,11 +31,21 @@ def test_only_ranking_replaces_its_block_and_keeps_the_rest(tmp_path):
     out = tmp_path / "docs"
     out.mkdir()
     (out / "benchmarks.md").write_text("# Benchmarks\n\nIntro.\n\n## Grounding\n\nkept words\n")
-    args = argparse.Namespace(items=index, data=tmp_path, ranker="none", sequential="none", movielens_model=None,
-                              limit=None, no_movielens=True, out=out)
+    args = argparse.Namespace(
+        items=index,
+        data=tmp_path,
+        ranker="none",
+        sequential="none",
+        movielens_model=None,
+        limit=None,
+        no_movielens=True,
+        out=out,
+    )
     assert report.main_ranking(args, ["--only", "ranking"], embedder=HashingEmbedder()) == 0
     text = (out / "benchmarks.md").read_text()
-    assert text.startswith("# Benchmarks\n\nIntro.\n\n" + ranking_report.START) and text.endswith("## Grounding\n\nkept words\n")
+    assert text.startswith("# Benchmarks\n\nIntro.\n\n" + ranking_report.START) and text.endswith(
+        "## Grounding\n\nkept words\n"
+    )
     assert "#### Novel protocol: 1 targets" in text and "INSPIRED dev, zero shot" in text
     assert "| + popularity source, fused (weighted fallback ranker) |" in text
     again = ranking_report.splice(text, ranking_report.START + "\nnew\n" + ranking_report.END + "\n")

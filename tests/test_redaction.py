@@ -74,12 +74,25 @@ def test_emails_and_phone_numbers_go(text, redacted):
 def test_every_export_keeps_the_year_range_and_drops_the_phone_number(tmp_path):
     store = LogStore(f"sqlite:///{tmp_path / 'log.db'}")
     store.ensure_session("s", "test", "m", "a", "0")
-    store.append_turn("s", 1, "a comedy from 1990-1999, call me on 415-555-0132", "Here are three from 1990-1999 (96 min):",
-                      "recommend", shown=[{"id": "tt0111161", "title": "Ocean's 11", "year": 1960, "genres": [], "why": "x"}],
-                      explanations=[{"position": 1, "item_id": "tt0111161", "prefix": "1. Ocean's 11 (1960): ",
-                                     "prompt": [{"role": "user", "content": "1990-1999, call me on 415-555-0132"}],
-                                     "draft": "Call 415-555-0132 for more from 1990-1999.", "shown": "A heist (96 min).",
-                                     "problems": ["states a year the card does not support"]}])
+    store.append_turn(
+        "s",
+        1,
+        "a comedy from 1990-1999, call me on 415-555-0132",
+        "Here are three from 1990-1999 (96 min):",
+        "recommend",
+        shown=[{"id": "tt0111161", "title": "Ocean's 11", "year": 1960, "genres": [], "why": "x"}],
+        explanations=[
+            {
+                "position": 1,
+                "item_id": "tt0111161",
+                "prefix": "1. Ocean's 11 (1960): ",
+                "prompt": [{"role": "user", "content": "1990-1999, call me on 415-555-0132"}],
+                "draft": "Call 415-555-0132 for more from 1990-1999.",
+                "shown": "A heist (96 min).",
+                "problems": ["states a year the card does not support"],
+            }
+        ],
+    )
     turn = store.turns()[0]
     assert turn["user_text"] == "a comedy from 1990-1999, call me on [phone]"
     assert turn["reply"] == "Here are three from 1990-1999 (96 min):"
@@ -98,13 +111,27 @@ def test_every_export_keeps_the_year_range_and_drops_the_phone_number(tmp_path):
 def test_the_tool_call_and_state_are_redacted_too(tmp_path):
     store = LogStore(f"sqlite:///{tmp_path / 'log.db'}")
     store.ensure_session("s", "test", "m", "a", "0")
-    call = {"text": '<tool_call>{"query": "comedy 1990-1999 415-555-0132"}</tool_call>', "valid": True,
-            "model_output": 'comedy 1990-1999 415-555-0132"'}
-    store.append_turn("s", 1, "hi", "ok", "recommend", tool_call=call, shown=[{"id": "tt0111161", "title": "Heat"}],
-                      state={"preferences": ["comedy a.b@c.org"], "year_min": 1990, "shown": ["tt0111161"]})
+    call = {
+        "text": '<tool_call>{"query": "comedy 1990-1999 415-555-0132"}</tool_call>',
+        "valid": True,
+        "model_output": 'comedy 1990-1999 415-555-0132"',
+    }
+    store.append_turn(
+        "s",
+        1,
+        "hi",
+        "ok",
+        "recommend",
+        tool_call=call,
+        shown=[{"id": "tt0111161", "title": "Heat"}],
+        state={"preferences": ["comedy a.b@c.org"], "year_min": 1990, "shown": ["tt0111161"]},
+    )
     turn = store.turns()[0]
-    assert turn["tool_call"] == {"text": '<tool_call>{"query": "comedy 1990-1999 [phone]"}</tool_call>', "valid": True,
-                                 "model_output": 'comedy 1990-1999 [phone]"'}
+    assert turn["tool_call"] == {
+        "text": '<tool_call>{"query": "comedy 1990-1999 [phone]"}</tool_call>',
+        "valid": True,
+        "model_output": 'comedy 1990-1999 [phone]"',
+    }
     assert turn["state"] == {"preferences": ["comedy [email]"], "year_min": 1990, "shown": ["tt0111161"]}
     (record,) = [json.loads(line) for line in _export(store, "sft", tmp_path).splitlines()]
     assert record["tool_call"] == '<tool_call>{"query": "comedy 1990-1999 [phone]"}</tool_call>'

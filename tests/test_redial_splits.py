@@ -10,24 +10,47 @@ from evaluation.tune_redial import mention_turns
 def write_data(root):
     redial = root / "redial"
     redial.mkdir(parents=True)
-    (redial / "movies_with_mentions.csv").write_text("movieId,movieName,nbMentions\n1,Alien (1979),3\n2,Heat (1995),2\n")
+    (redial / "movies_with_mentions.csv").write_text(
+        "movieId,movieName,nbMentions\n1,Alien (1979),3\n2,Heat (1995),2\n"
+    )
 
     def dialogue(number, messages):
-        return json.dumps({"conversationId": str(number), "initiatorWorkerId": 1, "respondentWorkerId": 2,
-                           "movieMentions": {}, "messages": [{"messageId": n, "text": t, "timeOffset": n,
-                                                               "senderWorkerId": s} for n, (s, t) in enumerate(messages)]})
+        return json.dumps(
+            {
+                "conversationId": str(number),
+                "initiatorWorkerId": 1,
+                "respondentWorkerId": 2,
+                "movieMentions": {},
+                "messages": [
+                    {"messageId": n, "text": t, "timeOffset": n, "senderWorkerId": s}
+                    for n, (s, t) in enumerate(messages)
+                ],
+            }
+        )
 
-    (redial / "train_part_a.jsonl").write_text("\n".join(dialogue(n, [(1, "I like @1"), (2, "try @2")])
-                                                         for n in range(100, 140)) + "\n")
+    (redial / "train_part_a.jsonl").write_text(
+        "\n".join(dialogue(n, [(1, "I like @1"), (2, "try @2")]) for n in range(100, 140)) + "\n"
+    )
     (redial / "test_data.jsonl").write_text(dialogue(20001, [(1, "hi"), (2, "@1")]) + "\n")
     (root / "iard").mkdir()
-    (root / "iard" / "iard_train_range.json").write_text(json.dumps({
-        "474": {"dialogue_info": {
-            "R2": {"utterance_pos": 2, "role": "recommender", "utterance_text": "how about @1 <Alien  (1979)> ?"},
-            "S1": {"utterance_pos": 1, "role": "seeker", "utterance_text": "something scary"},
-            "S3": {"utterance_pos": 3, "role": "seeker", "utterance_text": "seen it, and @2 <Heat (1995)>"}}},
-        "100": {"dialogue_info": {}},  # also in a train part: read once
-    }))
+    (root / "iard" / "iard_train_range.json").write_text(
+        json.dumps(
+            {
+                "474": {
+                    "dialogue_info": {
+                        "R2": {
+                            "utterance_pos": 2,
+                            "role": "recommender",
+                            "utterance_text": "how about @1 <Alien  (1979)> ?",
+                        },
+                        "S1": {"utterance_pos": 1, "role": "seeker", "utterance_text": "something scary"},
+                        "S3": {"utterance_pos": 3, "role": "seeker", "utterance_text": "seen it, and @2 <Heat (1995)>"},
+                    }
+                },
+                "100": {"dialogue_info": {}},  # also in a train part: read once
+            }
+        )
+    )
     return redial
 
 

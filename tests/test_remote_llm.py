@@ -40,8 +40,10 @@ def test_the_same_engine_turn_with_a_direct_and_a_served_fake_model(catalog, ind
     direct = make_engine(catalog, index, embedder, ScriptedChatModel())
     with serving(create_app(ScriptedChatModel())) as url:
         served = make_engine(catalog, index, embedder, RemoteChatModel(f"{url}/v1"))
-        replies = [[u.result for u in engine.respond(engine.new_session(), "a 90s comedy, nothing with zombies")][-1]
-                   for engine in (direct, served)]
+        replies = [
+            [u.result for u in engine.respond(engine.new_session(), "a 90s comedy, nothing with zombies")][-1]
+            for engine in (direct, served)
+        ]
     assert replies[0].reply == replies[1].reply and replies[1].items
     assert replies[0].tool_call == replies[1].tool_call
 
@@ -59,8 +61,13 @@ def test_each_prefix_is_handed_over_before_the_next_is_asked_for():
 def sse(chunks: list[str]) -> StreamingResponse:
     async def events():
         for content in chunks:
-            chunk = {"id": "x", "object": "chat.completion.chunk", "created": 0, "model": "m",
-                     "choices": [{"index": 0, "delta": {"content": content}, "finish_reason": None}]}
+            chunk = {
+                "id": "x",
+                "object": "chat.completion.chunk",
+                "created": 0,
+                "model": "m",
+                "choices": [{"index": 0, "delta": {"content": content}, "finish_reason": None}],
+            }
             yield f"data: {json.dumps(chunk)}\n\n"
         yield "data: [DONE]\n\n"
 
@@ -89,15 +96,13 @@ def test_server_errors_raise_llm_error():
     def broken():
         return JSONResponse({"error": {"message": "out of memory", "type": "server_error"}}, status_code=500)
 
-    with serving(app) as url:
-        with pytest.raises(LLMError, match="out of memory"):
-            list(RemoteChatModel(f"{url}/v1", max_retries=0).stream(MESSAGES))
+    with serving(app) as url, pytest.raises(LLMError, match="out of memory"):
+        list(RemoteChatModel(f"{url}/v1", max_retries=0).stream(MESSAGES))
 
 
 def test_an_error_event_mid_stream_raises_llm_error():
-    with serving(create_app(RecordingChatModel(fail_after=1))) as url:
-        with pytest.raises(LLMError, match="broke"):
-            list(RemoteChatModel(f"{url}/v1", max_retries=0).stream(MESSAGES))
+    with serving(create_app(RecordingChatModel(fail_after=1))) as url, pytest.raises(LLMError, match="broke"):
+        list(RemoteChatModel(f"{url}/v1", max_retries=0).stream(MESSAGES))
 
 
 def test_a_refused_connection_raises_llm_error():
@@ -113,9 +118,8 @@ def test_a_server_that_does_not_answer_in_time_raises_llm_error():
         await asyncio.sleep(1.5)
         return sse(["too late"])
 
-    with serving(app) as url:
-        with pytest.raises(LLMError, match="Timeout"):
-            list(RemoteChatModel(f"{url}/v1", timeout_s=0.3, max_retries=0).stream(MESSAGES))
+    with serving(app) as url, pytest.raises(LLMError, match="Timeout"):
+        list(RemoteChatModel(f"{url}/v1", timeout_s=0.3, max_retries=0).stream(MESSAGES))
 
 
 def test_an_unreachable_server_still_gives_a_turn_with_items(catalog, index, embedder):

@@ -29,7 +29,10 @@ def test_a_retried_turn_is_replaced_in_the_state_and_the_log(engine, log_store):
     assert [t["turn_index"] for t in kept] == [1, 2] and kept[-1]["id"] == retried.turn_id
     everything = log_store.turns(session_id=session.id, include_retried=True)
     assert [(t["user_text"], t["retried"]) for t in everything] == [
-        ("I loved Alien, something scary", False), ("a comedy from the 90s", True), ("a western", False)]
+        ("I loved Alien, something scary", False),
+        ("a comedy from the 90s", True),
+        ("a western", False),
+    ]
 
 
 def test_a_new_session_or_a_seeded_history_has_nothing_to_retry(engine):

@@ -17,7 +17,10 @@ from retrieval.item_search import ItemSearch
 @pytest.fixture
 def index_dir(tmp_path, catalog_path):
     folder = tmp_path / "idx"
-    assert build_index.main(["--catalog", str(catalog_path), "--out", str(folder), "--quiet"], embedder=HashingEmbedder()) == 0
+    assert (
+        build_index.main(["--catalog", str(catalog_path), "--out", str(folder), "--quiet"], embedder=HashingEmbedder())
+        == 0
+    )
     return folder
 
 
@@ -32,16 +35,40 @@ def test_json_lists_k_ranked_items_with_scores_and_signals(index_dir, capsys):
     assert result["items"][0]["id"] == "alien-1979"
     scores = [item["score"] for item in result["items"]]
     assert scores == sorted(scores, reverse=True)
-    assert set(result["items"][0]["signals"]) == {"semantic", "liked", "disliked", "popularity", "collaborative", "fused"}
+    assert set(result["items"][0]["signals"]) == {
+        "semantic",
+        "liked",
+        "disliked",
+        "popularity",
+        "collaborative",
+        "fused",
+    }
     assert result["index_type"] == "flat"
 
 
 def test_numeric_range_and_any_of_filters_hold_for_every_result(index_dir, capsys):
-    result = run_json(index_dir, capsys, "--query", "funny", "--filter", "year=1990..1999",
-                      "--filter", "genres=comedy,western", "--k", "50")
+    result = run_json(
+        index_dir,
+        capsys,
+        "--query",
+        "funny",
+        "--filter",
+        "year=1990..1999",
+        "--filter",
+        "genres=comedy,western",
+        "--k",
+        "50",
+    )
     ids = {item["id"] for item in result["items"]}
-    assert ids == {"groundhog-day-1993", "dumb-and-dumber-1994", "clueless-1995", "braindead-1992",
-                   "office-space-1999", "toy-story-1995", "unforgiven-1992"}
+    assert ids == {
+        "groundhog-day-1993",
+        "dumb-and-dumber-1994",
+        "clueless-1995",
+        "braindead-1992",
+        "office-space-1999",
+        "toy-story-1995",
+        "unforgiven-1992",
+    }
 
 
 def test_repeated_categorical_filters_must_all_hold(index_dir, capsys):
@@ -50,7 +77,9 @@ def test_repeated_categorical_filters_must_all_hold(index_dir, capsys):
 
 
 def test_liked_items_pull_results_and_excluded_ones_never_come_back(index_dir, capsys):
-    result = run_json(index_dir, capsys, "--like", "alien-1979", "--exclude", "alien-1979", "the-thing-1982", "--k", "5")
+    result = run_json(
+        index_dir, capsys, "--like", "alien-1979", "--exclude", "alien-1979", "the-thing-1982", "--k", "5"
+    )
     ids = [item["id"] for item in result["items"]]
     assert "alien-1979" not in ids and "the-thing-1982" not in ids
     assert result["items"][0]["signals"]["liked"] > 0
@@ -63,8 +92,20 @@ def test_a_selective_filter_still_returns_k_items(index_dir, capsys):
 
 def test_results_are_what_the_chat_engine_would_rank(index_dir, capsys):
     """The command and the engine run the same ItemSearch over the index folder: same items, same order."""
-    result = run_json(index_dir, capsys, "--query", "tense", "--like", "heat-1995", "--exclude", "heat-1995",
-                      "--filter", "year=1980..1999", "--k", "4")
+    result = run_json(
+        index_dir,
+        capsys,
+        "--query",
+        "tense",
+        "--like",
+        "heat-1995",
+        "--exclude",
+        "heat-1995",
+        "--filter",
+        "year=1980..1999",
+        "--k",
+        "4",
+    )
     catalog = ItemIndex.open(index_dir).catalog
     engine = ChatEngine(catalog, ItemSearch.from_folder(index_dir, HashingEmbedder()), None)
     state = DialogueState(liked=("heat-1995",), conditions=year_range(1980, 1999), preferences=("tense",))
@@ -78,12 +119,15 @@ def test_plain_output_is_one_line_per_item(index_dir, capsys):
     assert len(lines) == 2 and lines[0].split()[0] == "1"
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["--filter", "year=1990..nineties"], "'nineties' is not a number"),
-    (["--filter", "year"], "write field=value"),
-    (["--filter", "colour=red"], "cannot filter on 'colour'"),
-    (["--like", "no-such-film"], "unknown item id(s) 'no-such-film'"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--filter", "year=1990..nineties"], "'nineties' is not a number"),
+        (["--filter", "year"], "write field=value"),
+        (["--filter", "colour=red"], "cannot filter on 'colour'"),
+        (["--like", "no-such-film"], "unknown item id(s) 'no-such-film'"),
+    ],
+)
 def test_bad_input_exits_2_with_a_readable_message(index_dir, capsys, argv, message):
     assert search.main(["--index", str(index_dir), "--query", "x", *argv], embedder=HashingEmbedder()) == 2
     assert message in capsys.readouterr().err

@@ -28,8 +28,9 @@ CYCLE = 20  # items "0".."19"; every user walks the cycle 0 -> 1 -> ... -> 19 ->
 
 def interactions(rows: list[tuple[str, str, float]]) -> Interactions:
     users, items, stamps = zip(*rows)
-    return Interactions(np.asarray(users, dtype=str), np.asarray(items, dtype=str), None,
-                        np.asarray(stamps, dtype=float), "test")
+    return Interactions(
+        np.asarray(users, dtype=str), np.asarray(items, dtype=str), None, np.asarray(stamps, dtype=float), "test"
+    )
 
 
 def cycle_rows(users: int = 24, length: int = 10) -> list[tuple[str, str, float]]:
@@ -71,8 +72,12 @@ def test_left_padding_does_not_change_a_history_s_scores():
 
 def test_sasrec_learns_which_item_comes_next():
     histories = ordered_histories(interactions(cycle_rows()), min_count=1)
-    recommender, report = train(histories, tiny_model(), TrainingConfig(epochs=30, patience=30, learning_rate=0.01,
-                                                                        batch_size=8), progress=False)
+    recommender, report = train(
+        histories,
+        tiny_model(),
+        TrainingConfig(epochs=30, patience=30, learning_rate=0.01, batch_size=8),
+        progress=False,
+    )
     assert report.validation["ndcg@10"] > 0.9, report  # the next item ranks first for nearly every user
     best = recommender.top(["2", "3", "4"], 1)
     assert best[0][0] == "5"
@@ -115,13 +120,31 @@ def test_training_command_writes_weights_and_metadata(tmp_path, capsys):
     data = tmp_path / "ratings.csv"
     data.write_text("user_id,item_id,rating,timestamp\n" + "".join(f"{u},{i},4,{t}\n" for u, i, t in cycle_rows(8, 8)))
     out = tmp_path / "model"
-    code = train_sequential.main(["--interactions", str(data), "--out", str(out), "--min-count", "1", "--hidden", "8",
-                                  "--blocks", "1", "--max-length", "6", "--epochs", "2"])
+    code = train_sequential.main(
+        [
+            "--interactions",
+            str(data),
+            "--out",
+            str(out),
+            "--min-count",
+            "1",
+            "--hidden",
+            "8",
+            "--blocks",
+            "1",
+            "--max-length",
+            "6",
+            "--epochs",
+            "2",
+        ]
+    )
     assert code == 0
     metadata = json.loads((out / "sequential.json").read_text())
     assert len(metadata["data"]["sha256"]) == 64 and metadata["data"]["file"] == "ratings.csv"
     assert metadata["config"]["hidden"] == 8 and metadata["training"]["epochs"] == 2
-    assert metadata["items"] == [str(i) for i in range(15)] and "torch" in metadata["versions"]  # users 0-7 walk 8 steps
+    assert (
+        metadata["items"] == [str(i) for i in range(15)] and "torch" in metadata["versions"]
+    )  # users 0-7 walk 8 steps
     assert SequentialRecommender.load(out).top(["1", "2"], 3)
     assert train_sequential.main(["--interactions", str(tmp_path / "none.csv"), "--out", str(out)]) == 2
     assert "file not found" in capsys.readouterr().err
@@ -156,8 +179,10 @@ def test_benchmark_on_tiny_data_tunes_on_validation_and_reports_both_splits(tmp_
     folder = tmp_path / "ml-100k"
     folder.mkdir()
     rows = cycle_rows(30, 9)
-    (folder / "ml-100k.inter").write_text("user_id:token\titem_id:token\trating:float\ttimestamp:float\n"
-                                          + "".join(f"{u}\t{i}\t4\t{t}\n" for u, i, t in rows))
+    (folder / "ml-100k.inter").write_text(
+        "user_id:token\titem_id:token\trating:float\ttimestamp:float\n"
+        + "".join(f"{u}\t{i}\t4\t{t}\n" for u, i, t in rows)
+    )
     result = movielens_sequential.run(tmp_path, "llamarec", training=TrainingConfig(epochs=2), progress=False)
     summary = result.summary()
     assert summary["users"] == 30 and summary["items"] == CYCLE
@@ -174,11 +199,30 @@ def test_benchmark_on_tiny_data_tunes_on_validation_and_reports_both_splits(tmp_
 def test_benchmark_uses_a_saved_model_only_when_it_was_trained_on_the_same_split(tmp_path):
     folder = tmp_path / "ml-100k"
     folder.mkdir()
-    (folder / "ml-100k.inter").write_text("user_id:token\titem_id:token\trating:float\ttimestamp:float\n"
-                                          + "".join(f"{u}\t{i}\t4\t{t}\n" for u, i, t in cycle_rows(30, 9)))
+    (folder / "ml-100k.inter").write_text(
+        "user_id:token\titem_id:token\trating:float\ttimestamp:float\n"
+        + "".join(f"{u}\t{i}\t4\t{t}\n" for u, i, t in cycle_rows(30, 9))
+    )
     model = tmp_path / "model"
-    assert train_sequential.main(["--interactions", str(folder / "ml-100k.inter"), "--out", str(model), "--hidden", "8",
-                                  "--blocks", "1", "--max-length", "6", "--epochs", "1"]) == 0
+    assert (
+        train_sequential.main(
+            [
+                "--interactions",
+                str(folder / "ml-100k.inter"),
+                "--out",
+                str(model),
+                "--hidden",
+                "8",
+                "--blocks",
+                "1",
+                "--max-length",
+                "6",
+                "--epochs",
+                "1",
+            ]
+        )
+        == 0
+    )
     result = movielens_sequential.run(tmp_path, "llamarec", model_dir=model, progress=False)
     assert result.training["loaded_from"] == "model"
     with pytest.raises(ValueError, match="another split"):
@@ -197,6 +241,9 @@ ML100K = Path(os.environ.get("RECSYS_EVAL_DATA", Path(__file__).resolve().parent
 @pytest.mark.skipif(not (ML100K / "ml-100k.inter").is_file(), reason=f"no MovieLens-100k at {ML100K}")
 def test_llamarec_preprocessing_of_movielens_keeps_943_users_and_1349_items():
     histories = ordered_histories(read_interactions(ML100K / "ml-100k.inter"))
-    assert (len(histories.users), len(histories.items)) == (943, 1349)  # the 5-core filter drops 333 rarely rated items, no user
+    assert (len(histories.users), len(histories.items)) == (
+        943,
+        1349,
+    )  # the 5-core filter drops 333 rarely rated items, no user
     assert sum(len(s) for s in histories.sequences) == 99287
     assert all(len(s) >= 5 for s in histories.sequences)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from typing import Iterator, Sequence
+from collections.abc import Iterator, Sequence
 
 import httpx
 import pytest
@@ -22,13 +22,21 @@ class RecordingChatModel:
 
     name = "recording"
 
-    def __init__(self, pieces: Sequence[str] = ("Groundhog", " Day", " is", " funny\nand", " more"), fail_after: int | None = None):
+    def __init__(
+        self,
+        pieces: Sequence[str] = ("Groundhog", " Day", " is", " funny\nand", " more"),
+        fail_after: int | None = None,
+    ):
         self.pieces = list(pieces)
         self.fail_after = fail_after
         self.calls: list[dict] = []
 
-    def stream(self, messages: list[dict], prefix: str = "", max_new_tokens: int = 64, stop: Sequence[str] = ()) -> Iterator[str]:
-        self.calls.append({"messages": messages, "prefix": prefix, "max_new_tokens": max_new_tokens, "stop": tuple(stop)})
+    def stream(
+        self, messages: list[dict], prefix: str = "", max_new_tokens: int = 64, stop: Sequence[str] = ()
+    ) -> Iterator[str]:
+        self.calls.append(
+            {"messages": messages, "prefix": prefix, "max_new_tokens": max_new_tokens, "stop": tuple(stop)}
+        )
         text = "".join(self.pieces)
         for s in stop:
             text = text.split(s)[0]
@@ -59,8 +67,12 @@ def completion(url: str, **body) -> httpx.Response:
 
 
 def streamed_events(url: str, **body) -> list[str]:
-    with httpx.stream("POST", f"{url}/v1/chat/completions", json={"model": "default", "messages": MESSAGES, "stream": True, **body},
-                      timeout=10) as response:
+    with httpx.stream(
+        "POST",
+        f"{url}/v1/chat/completions",
+        json={"model": "default", "messages": MESSAGES, "stream": True, **body},
+        timeout=10,
+    ) as response:
         assert response.status_code == 200 and response.headers["content-type"].startswith("text/event-stream")
         return [line.removeprefix("data: ") for line in response.iter_lines() if line.startswith("data: ")]
 
@@ -107,26 +119,36 @@ def test_a_final_assistant_message_without_the_flag_is_a_finished_turn(url, mode
     assert model.calls[-1]["messages"] == earlier and model.calls[-1]["prefix"] == ""
 
 
-@pytest.mark.parametrize("body, problem", [
-    ({"continue_final_message": True}, "add_generation_prompt=false"),
-    ({"continue_final_message": True, "add_generation_prompt": False}, "last message"),
-    ({"add_generation_prompt": False}, "only supported with continue_final_message"),
-    ({"messages": []}, "messages"),
-    ({"messages": [{"role": "tool", "content": "x"}]}, "role"),
-    ({"max_tokens": 0}, "max_tokens"),
-])
+@pytest.mark.parametrize(
+    "body, problem",
+    [
+        ({"continue_final_message": True}, "add_generation_prompt=false"),
+        ({"continue_final_message": True, "add_generation_prompt": False}, "last message"),
+        ({"add_generation_prompt": False}, "only supported with continue_final_message"),
+        ({"messages": []}, "messages"),
+        ({"messages": [{"role": "tool", "content": "x"}]}, "role"),
+        ({"max_tokens": 0}, "max_tokens"),
+    ],
+)
 def test_requests_it_cannot_honour_are_400_in_openai_shape(url, model, body, problem):
     response = completion(url, **body)
     assert response.status_code == 400
-    assert response.json()["error"]["type"] == "invalid_request_error" and problem in response.json()["error"]["message"]
+    assert (
+        response.json()["error"]["type"] == "invalid_request_error" and problem in response.json()["error"]["message"]
+    )
     assert model.calls == []
 
 
 def test_text_parts_and_developer_role_are_read_as_plain_messages(url, model):
-    messages = [{"role": "developer", "content": "Be brief."},
-                {"role": "user", "content": [{"type": "text", "text": "a 90s "}, {"type": "text", "text": "comedy"}]}]
+    messages = [
+        {"role": "developer", "content": "Be brief."},
+        {"role": "user", "content": [{"type": "text", "text": "a 90s "}, {"type": "text", "text": "comedy"}]},
+    ]
     assert completion(url, messages=messages).status_code == 200
-    assert model.calls[-1]["messages"] == [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "a 90s comedy"}]
+    assert model.calls[-1]["messages"] == [
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": "a 90s comedy"},
+    ]
 
 
 def test_models_lists_the_served_model(url):
@@ -153,7 +175,9 @@ class EndlessChatModel:
     def __init__(self):
         self.closed = threading.Event()
 
-    def stream(self, messages: list[dict], prefix: str = "", max_new_tokens: int = 64, stop: Sequence[str] = ()) -> Iterator[str]:
+    def stream(
+        self, messages: list[dict], prefix: str = "", max_new_tokens: int = 64, stop: Sequence[str] = ()
+    ) -> Iterator[str]:
         try:
             while True:
                 time.sleep(0.02)
@@ -165,7 +189,9 @@ class EndlessChatModel:
 def test_a_client_that_hangs_up_mid_stream_ends_the_generation():
     model = EndlessChatModel()
     with serving(create_app(model)) as url:
-        with httpx.stream("POST", f"{url}/v1/chat/completions", json={"messages": MESSAGES, "stream": True}, timeout=10) as response:
+        with httpx.stream(
+            "POST", f"{url}/v1/chat/completions", json={"messages": MESSAGES, "stream": True}, timeout=10
+        ) as response:
             for line in response.iter_lines():
                 if "word" in line:
                     break

@@ -28,8 +28,13 @@ def server(tmp_path_factory):
     port = free_port()
     home = tmp_path_factory.mktemp("serve")
     with open(home / "serve.log", "w") as log_file:
-        process = subprocess.Popen([sys.executable, "-m", "chat.serve", "--port", str(port), "--adapter", "none"],
-                                   cwd=ROOT, env={**ENV, "HOME": str(home)}, stdout=log_file, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "chat.serve", "--port", str(port), "--adapter", "none"],
+            cwd=ROOT,
+            env={**ENV, "HOME": str(home)},
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 240
@@ -55,8 +60,9 @@ def post(server: str, **body) -> dict:
 
 def stream(server: str, **body) -> list[str]:
     """The content pieces of a streamed completion."""
-    with httpx.stream("POST", f"{server}/chat/completions", json={"model": "default", "stream": True, **body},
-                      timeout=120) as response:
+    with httpx.stream(
+        "POST", f"{server}/chat/completions", json={"model": "default", "stream": True, **body}, timeout=120
+    ) as response:
         assert response.status_code == 200
         events = [line.removeprefix("data: ") for line in response.iter_lines() if line.startswith("data: ")]
     assert events[-1] == "[DONE]"
@@ -81,8 +87,9 @@ def test_http_api_answers_streams_stops_and_continues(server):
     assert " " not in "".join(stream(server, messages=QUESTION, max_tokens=24, stop=" "))
 
     prefix = {"role": "assistant", "content": "The capital of France is"}
-    continued = post(server, messages=[*QUESTION, prefix], max_tokens=8, continue_final_message=True,
-                     add_generation_prompt=False)["choices"][0]["message"]["content"]
+    continued = post(
+        server, messages=[*QUESTION, prefix], max_tokens=8, continue_final_message=True, add_generation_prompt=False
+    )["choices"][0]["message"]["content"]
     assert "Paris" in continued and not continued.startswith("The capital")
 
 
@@ -95,10 +102,28 @@ def test_remote_chat_model_through_chat_serve(server):
 
 def test_a_whole_turn_with_the_remote_backend(server, tmp_path):
     completed = subprocess.run(
-        [sys.executable, "-m", "chat", "--jsonl", "--llm", "remote", "--remote-url", server, "--adapter", "none",
-         "--index", str(tmp_path / "index"), "--log-db", f"sqlite:///{tmp_path / 'log.db'}"],
-        input="I loved Alien and The Thing, a horror film but nothing gory\n", capture_output=True, text=True,
-        cwd=ROOT, timeout=600, env={**ENV, "HOME": str(tmp_path)},
+        [
+            sys.executable,
+            "-m",
+            "chat",
+            "--jsonl",
+            "--llm",
+            "remote",
+            "--remote-url",
+            server,
+            "--adapter",
+            "none",
+            "--index",
+            str(tmp_path / "index"),
+            "--log-db",
+            f"sqlite:///{tmp_path / 'log.db'}",
+        ],
+        input="I loved Alien and The Thing, a horror film but nothing gory\n",
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=600,
+        env={**ENV, "HOME": str(tmp_path)},
     )
     assert completed.returncode == 0, completed.stderr[-3000:]
     turn = json.loads(completed.stdout.splitlines()[0])

@@ -5,7 +5,10 @@ import pytest
 from evaluation.soak import NotLoopbackError, loopback_url, percentiles_ms, reply_text, script
 
 
-@pytest.mark.parametrize("url", ["http://10.1.2.3:7860", "http://0.0.0.0:7860", "http://[2001:db8::1]:7860", "ftp://127.0.0.1/", "127.0.0.1:7860"])
+@pytest.mark.parametrize(
+    "url",
+    ["http://10.1.2.3:7860", "http://0.0.0.0:7860", "http://[2001:db8::1]:7860", "ftp://127.0.0.1/", "127.0.0.1:7860"],
+)
 def test_only_loopback_targets_are_accepted(url):
     with pytest.raises(NotLoopbackError):
         loopback_url(url)

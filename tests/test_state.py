@@ -22,7 +22,9 @@ def test_genre_is_replaced_and_avoided_terms_accumulate(catalog):
 
 
 def test_something_older_is_older_than_what_was_shown(catalog):
-    state = record_shown(step(DialogueState(), "a horror film", catalog), ["the-others-2001", "poltergeist-1982", "the-shining-1980"])
+    state = record_shown(
+        step(DialogueState(), "a horror film", catalog), ["the-others-2001", "poltergeist-1982", "the-shining-1980"]
+    )
     state = step(state, "something older", catalog)
     assert state.bounds("year")[1] == 1981
     assert state.filters().allows(catalog["psycho-1960"])
@@ -80,9 +82,13 @@ def test_a_new_limit_on_a_field_replaces_the_old_one_and_exclusions_add():
 
 def test_genres_merge_like_any_field_a_newly_wanted_one_leaves_the_avoided_ones():
     horror, comedy = genre_wishes(["horror"]), genre_wishes(["comedy"])
-    assert merge_conditions(horror + genre_exclusion({"comedy", "romance"}), comedy) == genre_exclusion({"romance"}) + comedy
-    assert merge_conditions(horror + genre_exclusion({"comedy"}), genre_exclusion({"horror"})) == \
-        genre_exclusion({"comedy", "horror"})
+    assert (
+        merge_conditions(horror + genre_exclusion({"comedy", "romance"}), comedy)
+        == genre_exclusion({"romance"}) + comedy
+    )
+    assert merge_conditions(horror + genre_exclusion({"comedy"}), genre_exclusion({"horror"})) == genre_exclusion(
+        {"comedy", "horror"}
+    )
 
 
 def test_relaxations_leave_out_one_wanted_constraint_at_a_time_never_an_avoided_one():

@@ -12,12 +12,19 @@ def test_render_then_parse_round_trips():
 
 
 def test_a_call_from_the_state_constraints_is_written_in_the_trained_format():
-    conditions = (*genre_exclusion({"comedy"}), FieldCondition("price", maximum=15.0, missing_passes=True),
-                  *runtime_limit(100), *year_range(1990, 1999), *genre_wishes(["war", "drama"]))
+    conditions = (
+        *genre_exclusion({"comedy"}),
+        FieldCondition("price", maximum=15.0, missing_passes=True),
+        *runtime_limit(100),
+        *year_range(1990, 1999),
+        *genre_wishes(["war", "drama"]),
+    )
     call = SearchCall.searching("tense", conditions, {"gore"})
-    text = ('<tool_call>{"name": "search_items", "arguments": {"query": "tense", "genres": ["drama", "war"], '
-            '"year_min": 1990, "year_max": 1999, "avoid": ["comedy", "gore"], "runtime_max": 100, '
-            '"filters": ["price=..15"]}}</tool_call>')
+    text = (
+        '<tool_call>{"name": "search_items", "arguments": {"query": "tense", "genres": ["drama", "war"], '
+        '"year_min": 1990, "year_max": 1999, "avoid": ["comedy", "gore"], "runtime_max": 100, '
+        '"filters": ["price=..15"]}}</tool_call>'
+    )
     assert render_call(call) == text
     assert render_call(parse_call(text)) == text  # a logged call is trained on as it was written
     assert parse_call(text).bounds("year") == (1990, 1999) and parse_call(text).wanted("genres") == {"drama", "war"}
@@ -34,22 +41,27 @@ def test_parse_accepts_missing_close_tag_and_surrounding_text():
 
 @pytest.mark.parametrize(
     "text, problem",
-    [("no call here", "no <tool_call>"),
-     ('<tool_call>{"name": "search_items", "arguments": {"query": "x",, }}</tool_call>', "invalid JSON"),
-     ('<tool_call>{"name": "other", "arguments": {"query": "x"}}</tool_call>', "must name the tool"),
-     ('<tool_call>{"name": "search_items", "arguments": {"query": ""}}</tool_call>', "query must be"),
-     ('<tool_call>{"name": "search_items", "arguments": {"query": "x", "year_min": "old"}}</tool_call>', "year_min"),
-     ('<tool_call>{"name": "search_items", "arguments": {"query": "x", "filters": ["price"]}}</tool_call>', "price")],
+    [
+        ("no call here", "no <tool_call>"),
+        ('<tool_call>{"name": "search_items", "arguments": {"query": "x",, }}</tool_call>', "invalid JSON"),
+        ('<tool_call>{"name": "other", "arguments": {"query": "x"}}</tool_call>', "must name the tool"),
+        ('<tool_call>{"name": "search_items", "arguments": {"query": ""}}</tool_call>', "query must be"),
+        ('<tool_call>{"name": "search_items", "arguments": {"query": "x", "year_min": "old"}}</tool_call>', "year_min"),
+        ('<tool_call>{"name": "search_items", "arguments": {"query": "x", "filters": ["price"]}}</tool_call>', "price"),
+    ],
 )
 def test_malformed_calls_name_the_problem(text, problem):
     with pytest.raises(ToolCallError, match=problem):
         parse_call(text)
 
 
-@pytest.mark.parametrize("continuation, query", [
-    ("tense space horror", "tense space horror"),
-    ("  a  \\\"cosy\\\" mystery ", 'a "cosy" mystery'),
-])
+@pytest.mark.parametrize(
+    "continuation, query",
+    [
+        ("tense space horror", "tense space horror"),
+        ('  a  \\"cosy\\" mystery ', 'a "cosy" mystery'),
+    ],
+)
 def test_the_query_alone_is_read_from_a_continuation_of_the_query_prefix(continuation, query):
     assert parse_query(continuation) == query
     assert parse_call(QUERY_PREFIX + continuation + '"}}</tool_call>').query == query

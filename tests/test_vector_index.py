@@ -10,7 +10,9 @@ def unit_vectors(count, dimension=32, seed=0, clusters=50):
     """Unit vectors around random centres, as embeddings of a catalogue cluster by topic."""
     rng = np.random.default_rng(seed)
     centres = rng.standard_normal((clusters, dimension))
-    vectors = (centres[rng.integers(0, clusters, count)] + 0.5 * rng.standard_normal((count, dimension))).astype(np.float32)
+    vectors = (centres[rng.integers(0, clusters, count)] + 0.5 * rng.standard_normal((count, dimension))).astype(
+        np.float32
+    )
     return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
 
 

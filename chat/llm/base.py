@@ -13,8 +13,9 @@ reranker uses it). Backends: `chat.llm.local` (transformers in this process) and
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, fields
-from typing import Iterator, Protocol, Sequence, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 DEFAULT_BASE_MODEL = "default"
 
@@ -43,7 +44,9 @@ class ChatModel(Protocol):
 class YesNoScorer(Protocol):
     """A model that scores conversations by its probability of answering `answers[0]` rather than `answers[1]`."""
 
-    def yes_probability(self, conversations: Sequence[list[dict]], answers: tuple[str, str] = ("yes", "no")) -> list[float]: ...
+    def yes_probability(
+        self, conversations: Sequence[list[dict]], answers: tuple[str, str] = ("yes", "no")
+    ) -> list[float]: ...
 
 
 @runtime_checkable
@@ -107,10 +110,10 @@ class GenerationStats:
     prefill_s: float = 0.0
     decode_s: float = 0.0
 
-    def __add__(self, other: "GenerationStats") -> "GenerationStats":
+    def __add__(self, other: GenerationStats) -> GenerationStats:
         return GenerationStats(*(getattr(self, f.name) + getattr(other, f.name) for f in fields(self)))
 
-    def __sub__(self, other: "GenerationStats") -> "GenerationStats":
+    def __sub__(self, other: GenerationStats) -> GenerationStats:
         return GenerationStats(*(getattr(self, f.name) - getattr(other, f.name) for f in fields(self)))
 
 
@@ -118,7 +121,7 @@ class GenerationStats:
 class CountsTokens(Protocol):
     """A model that counts what its latest completed call cost (None before the first)."""
 
-    last_stats: "GenerationStats | None"
+    last_stats: GenerationStats | None
 
 
 def offline_by_default() -> None:

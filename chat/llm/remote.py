@@ -13,7 +13,7 @@ done (`complete_many_as_done`).
 from __future__ import annotations
 
 import logging
-from typing import Iterator, Sequence
+from collections.abc import Iterator, Sequence
 
 from chat.llm import LLMError, complete_one_by_one, holdback, one_by_one_as_done, trim_at_stop
 
@@ -36,7 +36,9 @@ class RemoteChatModel:
             import openai
             from langchain_openai import ChatOpenAI
         except ImportError as error:
-            raise LLMError("the remote LLM backend needs langchain-openai (pip install langchain-openai==1.7.4)") from error
+            raise LLMError(
+                "the remote LLM backend needs langchain-openai (pip install langchain-openai==1.7.4)"
+            ) from error
         self.client = ChatOpenAI(
             base_url=base_url,
             api_key=api_key or "none",

@@ -41,7 +41,7 @@ def since_date(text: str) -> dt.datetime:
         moment = dt.datetime.fromisoformat(text)
     except ValueError as error:
         raise argparse.ArgumentTypeError(f"not an ISO date (YYYY-MM-DD[THH:MM]): {text!r}") from error
-    return moment.replace(tzinfo=dt.timezone.utc) if moment.tzinfo is None else moment
+    return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment
 
 
 def days(text: str) -> float:
@@ -52,34 +52,54 @@ def days(text: str) -> float:
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m chat.logs", description=__doc__.split("\n")[0],
-                                     epilog="Run `python -m chat.logs COMMAND --help` for a command's flags.")
+    parser = argparse.ArgumentParser(
+        prog="python -m chat.logs",
+        description=__doc__.split("\n")[0],
+        epilog="Run `python -m chat.logs COMMAND --help` for a command's flags.",
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     db_help = "SQLAlchemy URL of the log store, or a path to its SQLite file"
 
-    export = commands.add_parser("export", help="write turns to a file (sft, jsonl, csv or pairs)",
-                                 description="Write logged turns to a file. sft: one example per recommendation turn, "
-                                             "with the conversation so far, for fine-tuning; jsonl/csv: one record per turn; "
-                                             "pairs: preference pairs (prompt, chosen, rejected) for DPO, from reasons the "
-                                             "guard rejected and from liked vs disliked replies to the same conversation.")
+    export = commands.add_parser(
+        "export",
+        help="write turns to a file (sft, jsonl, csv or pairs)",
+        description="Write logged turns to a file. sft: one example per recommendation turn, "
+        "with the conversation so far, for fine-tuning; jsonl/csv: one record per turn; "
+        "pairs: preference pairs (prompt, chosen, rejected) for DPO, from reasons the "
+        "guard rejected and from liked vs disliked replies to the same conversation.",
+    )
     export.add_argument("--db", required=True, type=database_url, help=db_help)
     export.add_argument("--format", required=True, choices=EXPORT_FORMATS, dest="export_format", help="output format")
     export.add_argument("--out", required=True, type=Path, help="file to write (replaced if it exists)")
-    export.add_argument("--since", type=since_date, help="only turns created at or after this ISO date/time (UTC unless a zone is given)")
-    export.add_argument("--only-positive", action="store_true",
-                        help="only turns with a like (on the reply or a shown item) and no dislike or not-interested "
-                             "(sft, jsonl, csv)")
+    export.add_argument(
+        "--since",
+        type=since_date,
+        help="only turns created at or after this ISO date/time (UTC unless a zone is given)",
+    )
+    export.add_argument(
+        "--only-positive",
+        action="store_true",
+        help="only turns with a like (on the reply or a shown item) and no dislike or not-interested (sft, jsonl, csv)",
+    )
 
-    stats = commands.add_parser("stats", help="sessions, turns, like rate, top items, latency percentiles",
-                                description="Summarise the log store.")
+    stats = commands.add_parser(
+        "stats",
+        help="sessions, turns, like rate, top items, latency percentiles",
+        description="Summarise the log store.",
+    )
     stats.add_argument("--db", required=True, type=database_url, help=db_help)
     stats.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     stats.add_argument("--top", type=int, default=10, help="how many top shown / liked items to list")
 
-    purge = commands.add_parser("purge", help="delete conversations older than N days",
-                                description="Delete the sessions started more than N days ago, with their turns and feedback.")
+    purge = commands.add_parser(
+        "purge",
+        help="delete conversations older than N days",
+        description="Delete the sessions started more than N days ago, with their turns and feedback.",
+    )
     purge.add_argument("--db", required=True, type=database_url, help=db_help)
-    purge.add_argument("--older-than", required=True, type=days, metavar="DAYS", help="age in days (0 deletes everything)")
+    purge.add_argument(
+        "--older-than", required=True, type=days, metavar="DAYS", help="age in days (0 deletes everything)"
+    )
     args = parser.parse_args(argv)
     if args.command == "export" and args.export_format == "pairs" and args.only_positive:
         export.error("--only-positive does not apply to --format pairs")

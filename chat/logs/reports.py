@@ -78,12 +78,24 @@ from chat.logs.store import LogStore, as_utc
 
 EXPORT_FORMATS = ("sft", "jsonl", "csv", "pairs")
 NEGATIVE_FEEDBACK = frozenset({"dislike", "not_interested"})
-CSV_FIELDS = ("session_id", "turn_index", "created_at", "kind", "user_text", "reply", "shown", "tool_call",
-              "feedback", "label", "total_ms")
+CSV_FIELDS = (
+    "session_id",
+    "turn_index",
+    "created_at",
+    "kind",
+    "user_text",
+    "reply",
+    "shown",
+    "tool_call",
+    "feedback",
+    "label",
+    "total_ms",
+)
 STATS_TURN_COLUMNS = ("id", "session_id", "created_at", "kind", "shown", "total_ms")
 
 
 # ----- feedback and labels -------------------------------------------------------------------
+
 
 def turn_label(feedback: Mapping[str, str]) -> str:
     """The training label of a turn from its feedback.
@@ -119,6 +131,7 @@ def feedback_by_turn(turns: Sequence[Mapping], feedback: Iterable[Mapping]) -> d
 
 
 # ----- export --------------------------------------------------------------------------------
+
 
 def _tool_call_text(turn: Mapping) -> str:
     call = turn.get("tool_call")
@@ -169,19 +182,23 @@ def sft_examples(turns: Sequence[Mapping], feedback: Iterable[Mapping], selected
         if not ids or (selected is not None and turn["id"] not in selected):
             continue
         turn_feedback = by_turn.get(turn["id"], {})
-        examples.append({
-            "session_id": turn["session_id"],
-            "turn_index": turn["turn_index"],
-            "messages": asked + [{"role": "assistant", "content": turn["reply"]}],
-            "shown": ids,
-            "tool_call": _tool_call_text(turn),
-            "feedback": dict(turn_feedback),
-            "label": turn_label(turn_feedback),
-        })
+        examples.append(
+            {
+                "session_id": turn["session_id"],
+                "turn_index": turn["turn_index"],
+                "messages": asked + [{"role": "assistant", "content": turn["reply"]}],
+                "shown": ids,
+                "tool_call": _tool_call_text(turn),
+                "feedback": dict(turn_feedback),
+                "label": turn_label(turn_feedback),
+            }
+        )
     return examples
 
 
-def guard_pairs(turns: Sequence[Mapping], explanations: Iterable[Mapping], selected: set[int] | None = None) -> list[dict]:
+def guard_pairs(
+    turns: Sequence[Mapping], explanations: Iterable[Mapping], selected: set[int] | None = None
+) -> list[dict]:
     """A pair for each LLM reason the guard rejected: the text shown in its place is chosen, the draft rejected."""
     turn_index = {turn["id"]: turn["turn_index"] for turn in turns}
     pairs = []
@@ -189,9 +206,19 @@ def guard_pairs(turns: Sequence[Mapping], explanations: Iterable[Mapping], selec
         if row["turn_id"] not in turn_index or (selected is not None and row["turn_id"] not in selected):
             continue
         if row["problems"] and row["draft"].strip() and row["shown"].strip() and row["draft"] != row["shown"]:
-            pairs.append({"kind": "guard", "session_id": row["session_id"], "turn_index": turn_index[row["turn_id"]],
-                          "item_id": row["item_id"], "prompt": row["prompt"], "prefix": row["prefix"],
-                          "chosen": row["shown"], "rejected": row["draft"], "note": "; ".join(row["problems"])})
+            pairs.append(
+                {
+                    "kind": "guard",
+                    "session_id": row["session_id"],
+                    "turn_index": turn_index[row["turn_id"]],
+                    "item_id": row["item_id"],
+                    "prompt": row["prompt"],
+                    "prefix": row["prefix"],
+                    "chosen": row["shown"],
+                    "rejected": row["draft"],
+                    "note": "; ".join(row["problems"]),
+                }
+            )
     return pairs
 
 
@@ -209,9 +236,19 @@ def reply_pairs(turns: Sequence[Mapping], feedback: Iterable[Mapping], selected:
         for liked, asked in thumbs.get("like", []):
             for disliked, _ in thumbs.get("dislike", []):
                 if liked["reply"] != disliked["reply"]:
-                    pairs.append({"kind": "reply", "session_id": liked["session_id"], "turn_index": liked["turn_index"],
-                                  "item_id": "", "prompt": asked, "prefix": "", "chosen": liked["reply"],
-                                  "rejected": disliked["reply"], "note": f"rejected reply from session {disliked['session_id']}"})
+                    pairs.append(
+                        {
+                            "kind": "reply",
+                            "session_id": liked["session_id"],
+                            "turn_index": liked["turn_index"],
+                            "item_id": "",
+                            "prompt": asked,
+                            "prefix": "",
+                            "chosen": liked["reply"],
+                            "rejected": disliked["reply"],
+                            "note": f"rejected reply from session {disliked['session_id']}",
+                        }
+                    )
     return pairs
 
 
@@ -227,9 +264,14 @@ def distinct_pairs(pairs: Iterable[dict]) -> list[dict]:
     return kept
 
 
-def export_records(turns: Sequence[Mapping], feedback: Sequence[Mapping], export_format: str,
-                   since: dt.datetime | None = None, only_positive: bool = False,
-                   explanations: Sequence[Mapping] = ()) -> list[dict]:
+def export_records(
+    turns: Sequence[Mapping],
+    feedback: Sequence[Mapping],
+    export_format: str,
+    since: dt.datetime | None = None,
+    only_positive: bool = False,
+    explanations: Sequence[Mapping] = (),
+) -> list[dict]:
     """The records of an export; `turns` must hold whole conversations (the history and the feedback need them)."""
     if export_format not in EXPORT_FORMATS:
         raise ValueError(f"format: must be one of {', '.join(EXPORT_FORMATS)}, got {export_format!r}")
@@ -251,16 +293,21 @@ def write_export(records: Sequence[Mapping], export_format: str, out: Path) -> N
             writer = csv.DictWriter(handle, fieldnames=CSV_FIELDS)
             writer.writeheader()
             for record in records:
-                writer.writerow({**record,
-                                 "shown": "|".join(entry["id"] for entry in record["shown"]),
-                                 "feedback": json.dumps(record["feedback"], ensure_ascii=False)})
+                writer.writerow(
+                    {
+                        **record,
+                        "shown": "|".join(entry["id"] for entry in record["shown"]),
+                        "feedback": json.dumps(record["feedback"], ensure_ascii=False),
+                    }
+                )
         else:
             for record in records:
                 handle.write(json.dumps(record, ensure_ascii=False) + "\n")
 
 
-def export_logs(store: LogStore, export_format: str, out: Path, since: dt.datetime | None = None,
-                only_positive: bool = False) -> int:
+def export_logs(
+    store: LogStore, export_format: str, out: Path, since: dt.datetime | None = None, only_positive: bool = False
+) -> int:
     """Write an export of the store to `out`; returns how many records it holds."""
     turns = store.turns(since=since, whole_sessions=True)
     feedback = store.feedback(since=since)
@@ -271,6 +318,7 @@ def export_logs(store: LogStore, export_format: str, out: Path, since: dt.dateti
 
 
 # ----- stats ---------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class LogStats:
@@ -290,8 +338,10 @@ class LogStats:
 
 
 def _top(counter: Counter, titles: Mapping[str, str], n: int) -> list[dict]:
-    return [{"id": item_id, "title": titles.get(item_id, item_id), "count": count}
-            for item_id, count in sorted(counter.items(), key=lambda pair: (-pair[1], pair[0]))[:n]]
+    return [
+        {"id": item_id, "title": titles.get(item_id, item_id), "count": count}
+        for item_id, count in sorted(counter.items(), key=lambda pair: (-pair[1], pair[0]))[:n]
+    ]
 
 
 def compute_stats(sessions: int, turns: Sequence[Mapping], feedback: Sequence[Mapping], top_n: int = 10) -> LogStats:
@@ -309,8 +359,15 @@ def compute_stats(sessions: int, turns: Sequence[Mapping], feedback: Sequence[Ma
     by_turn = feedback_by_turn(turns, feedback)
     with_like = sum(1 for turn_id in recommending if "like" in by_turn.get(turn_id, {}).values())
     latencies = np.array([float(turn["total_ms"] or 0.0) for turn in turns])
-    latency = ({"p50": round(float(np.percentile(latencies, 50)), 1), "p95": round(float(np.percentile(latencies, 95)), 1),
-                "max": round(float(latencies.max()), 1)} if len(latencies) else {})
+    latency = (
+        {
+            "p50": round(float(np.percentile(latencies, 50)), 1),
+            "p95": round(float(np.percentile(latencies, 95)), 1),
+            "max": round(float(latencies.max()), 1),
+        }
+        if len(latencies)
+        else {}
+    )
     days = Counter(as_utc(turn["created_at"]).date().isoformat() for turn in turns if turn.get("created_at"))
     total_feedback = sum(feedback_kinds.values())
     return LogStats(
@@ -343,12 +400,26 @@ def stats_text(stats: LogStats) -> str:
         f"sessions          {stats.sessions}",
         f"turns             {stats.turns}  ({', '.join(f'{k} {v}' for k, v in stats.turns_by_kind.items()) or 'none'})",
         f"feedback          {', '.join(f'{k} {v}' for k, v in stats.feedback_by_kind.items()) or 'none'}",
-        "like rate         " + (f"{_percent(stats.like_rate)} of feedback events are likes" if stats.like_rate is not None
-                                 else "n/a (no feedback)"),
-        "liked turns       " + (f"{_percent(stats.liked_turn_rate)} of recommendation turns got a like"
-                                 if stats.liked_turn_rate is not None else "n/a (no recommendation turns)"),
-        ("latency (total)   " + (f"p50 {latency['p50']:.0f} ms, p95 {latency['p95']:.0f} ms, max {latency['max']:.0f} ms"
-                                 if latency else "n/a")),
+        "like rate         "
+        + (
+            f"{_percent(stats.like_rate)} of feedback events are likes"
+            if stats.like_rate is not None
+            else "n/a (no feedback)"
+        ),
+        "liked turns       "
+        + (
+            f"{_percent(stats.liked_turn_rate)} of recommendation turns got a like"
+            if stats.liked_turn_rate is not None
+            else "n/a (no recommendation turns)"
+        ),
+        (
+            "latency (total)   "
+            + (
+                f"p50 {latency['p50']:.0f} ms, p95 {latency['p95']:.0f} ms, max {latency['max']:.0f} ms"
+                if latency
+                else "n/a"
+            )
+        ),
     ]
     for heading, rows in (("top shown", stats.top_shown), ("top liked", stats.top_liked)):
         lines.append(f"{heading}:" + ("" if rows else " none"))

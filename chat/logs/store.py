@@ -59,16 +59,21 @@ _EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 # not before a word character or another digit group.
 _NOT_AFTER = r"(?<![\w$£€#/.,:+-])"
 _NOT_BEFORE = r"(?![\w/]|[.,:-]\d)"
-_PHONE_SHAPES = tuple((re.compile(_NOT_AFTER + shape + _NOT_BEFORE), fewest_digits) for shape, fewest_digits in (
-    (r"\+\s?\d{1,4}(?:[ .-]?\(\d{1,4}\)|[ .-]?\d{1,5}){1,6}", 8),       # +1 415 555 0132, +44 (0)20 7946 0958
-    (r"(?:1[ .-]?)?(?:\(\d{3}\)[ .-]?|\d{3}[ .-])\d{3}[ .-]\d{4}", 10),   # (415) 555-0132, 415.555.0132
-    (r"\(0\d{1,4}\)[ .-]?\d{3,8}(?:[ .-]\d{3,4})?", 9),                  # (020) 7946 0958
-    (r"0\d{1,4}(?:[ .-]?\d{2,8}){1,4}", 10),                               # 07700 900123, 020 7946 0958, 01 23 45 67 89
-    (r"\d{10,11}", 10),                                                   # 4155550132
-))
+_PHONE_SHAPES = tuple(
+    (re.compile(_NOT_AFTER + shape + _NOT_BEFORE), fewest_digits)
+    for shape, fewest_digits in (
+        (r"\+\s?\d{1,4}(?:[ .-]?\(\d{1,4}\)|[ .-]?\d{1,5}){1,6}", 8),  # +1 415 555 0132, +44 (0)20 7946 0958
+        (r"(?:1[ .-]?)?(?:\(\d{3}\)[ .-]?|\d{3}[ .-])\d{3}[ .-]\d{4}", 10),  # (415) 555-0132, 415.555.0132
+        (r"\(0\d{1,4}\)[ .-]?\d{3,8}(?:[ .-]\d{3,4})?", 9),  # (020) 7946 0958
+        (r"0\d{1,4}(?:[ .-]?\d{2,8}){1,4}", 10),  # 07700 900123, 020 7946 0958, 01 23 45 67 89
+        (r"\d{10,11}", 10),  # 4155550132
+    )
+)
 # Seven or more digits right after "call", "phone", "my number is", ...: a local number such as 555-0132.
-_CUED_PHONE = re.compile(r"(?i:\b(?:call|phone|tel|telephone|mobile|cell|text|ring|whatsapp|fax|number)\b"
-                         r"(?:[\s:.,]+(?:me|us|on|at|is|my|number))*[\s:.]*)(\d[\d .-]{5,16}\d)" + _NOT_BEFORE)
+_CUED_PHONE = re.compile(
+    r"(?i:\b(?:call|phone|tel|telephone|mobile|cell|text|ring|whatsapp|fax|number)\b"
+    r"(?:[\s:.,]+(?:me|us|on|at|is|my|number))*[\s:.]*)(\d[\d .-]{5,16}\d)" + _NOT_BEFORE
+)
 _YEAR_OR_DATE = re.compile(r"(?:(?:1[89]|20)\d\d[ .-]*)+|(?:19|20)\d\d([-./])\d\d\1\d\d|\d\d([-./])\d\d\2(?:19|20)\d\d")
 _ISBN_BEFORE = re.compile(r"ISBN(?:-1[03])?:?\s*$", re.IGNORECASE)
 MOST_PHONE_DIGITS = 15  # E.164
@@ -96,6 +101,7 @@ def _redact_phones(text: str, pattern: re.Pattern, fewest_digits: int) -> str:
         if not length:
             return match.group()
         return match.group()[: start - match.start()] + "[phone]" + number[length:]
+
     return pattern.sub(replace, text)
 
 
@@ -113,7 +119,7 @@ def redact(text: str) -> str:
 
 
 def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 class Base(DeclarativeBase):
@@ -194,11 +200,13 @@ def _store_errors(method: Callable) -> Callable:
     """The method with its database errors raised as LogStoreError naming the store, so callers need no SQLAlchemy."""
 
     @functools.wraps(method)
-    def wrapped(self: "LogStore", *args: Any, **kwargs: Any) -> Any:
+    def wrapped(self: LogStore, *args: Any, **kwargs: Any) -> Any:
         try:
             return method(self, *args, **kwargs)
         except SQLAlchemyError as error:
-            raise LogStoreError(f"log store {_without_password(self.url)}: {method.__name__} failed: {error}") from error
+            raise LogStoreError(
+                f"log store {_without_password(self.url)}: {method.__name__} failed: {error}"
+            ) from error
 
     return wrapped
 
@@ -227,7 +235,7 @@ def sqlite_file(url: str) -> Path | None:
 
 def as_utc(moment: dt.datetime) -> dt.datetime:
     """SQLite hands datetimes back without a zone; every stored time is UTC."""
-    return moment.replace(tzinfo=dt.timezone.utc) if moment.tzinfo is None else moment.astimezone(dt.timezone.utc)
+    return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)
 
 
 @dataclass(frozen=True)
@@ -266,7 +274,7 @@ class LogStore:
         self.engine = make_engine(url)
 
     @classmethod
-    def open_existing(cls, url: str) -> "LogStore":
+    def open_existing(cls, url: str) -> LogStore:
         """The store at `url` for reading or purging; raises LogStoreNotFoundError when its SQLite file is missing."""
         path = sqlite_file(url)
         if path is not None and not path.is_file():
@@ -291,11 +299,23 @@ class LogStore:
         """Record a session the first time it is seen."""
         with Session(self.engine) as db, db.begin():
             if db.get(SessionRow, session_id) is None:
-                db.add(SessionRow(id=session_id, client=client, model_id=model_id, adapter_id=adapter_id, app_version=app_version))
+                db.add(
+                    SessionRow(
+                        id=session_id, client=client, model_id=model_id, adapter_id=adapter_id, app_version=app_version
+                    )
+                )
 
     @_store_errors
-    def append_turn(self, session_id: str, turn_index: int, user_text: str, reply: str, kind: str,
-                    explanations: Sequence[dict] = (), **details: Any) -> int:
+    def append_turn(
+        self,
+        session_id: str,
+        turn_index: int,
+        user_text: str,
+        reply: str,
+        kind: str,
+        explanations: Sequence[dict] = (),
+        **details: Any,
+    ) -> int:
         """Store one completed turn with its explanations (dicts of the ExplanationRow fields from `position` on),
         in one transaction; returns its id. `details` are the optional TurnRow columns."""
         personal = {name: self._clean(details[name]) for name in ("tool_call", "state") if name in details}
@@ -311,8 +331,10 @@ class LogStore:
         with Session(self.engine) as db, db.begin():
             db.add(row)
             db.flush()
-            db.add_all(ExplanationRow(session_id=session_id, turn_id=row.id, **self._clean(dict(explanation)))
-                       for explanation in explanations)
+            db.add_all(
+                ExplanationRow(session_id=session_id, turn_id=row.id, **self._clean(dict(explanation)))
+                for explanation in explanations
+            )
             return row.id
 
     @_store_errors
@@ -341,8 +363,14 @@ class LogStore:
         return select(TurnRow.session_id).where(TurnRow.created_at >= as_utc(since)).distinct()
 
     @_store_errors
-    def turns(self, session_id: str | None = None, since: dt.datetime | None = None, whole_sessions: bool = False,
-              columns: Sequence[str] | None = None, include_retried: bool = False) -> list[dict]:
+    def turns(
+        self,
+        session_id: str | None = None,
+        since: dt.datetime | None = None,
+        whole_sessions: bool = False,
+        columns: Sequence[str] | None = None,
+        include_retried: bool = False,
+    ) -> list[dict]:
         """Turns in the order they were stored; those replaced by a retry only with include_retried.
 
         since: only turns created at or after it; with whole_sessions, every turn of the sessions
@@ -355,8 +383,11 @@ class LogStore:
         if session_id:
             query = query.where(TurnRow.session_id == session_id)
         if since is not None:
-            query = query.where(TurnRow.session_id.in_(self._active_since(since)) if whole_sessions
-                                else TurnRow.created_at >= as_utc(since))
+            query = query.where(
+                TurnRow.session_id.in_(self._active_since(since))
+                if whole_sessions
+                else TurnRow.created_at >= as_utc(since)
+            )
         with Session(self.engine) as db:
             if columns:
                 return [dict(row._mapping) for row in db.execute(query)]
@@ -372,8 +403,9 @@ class LogStore:
         """Explained reasons in the order they were stored; with since, those of sessions active since then."""
         return self._session_rows(ExplanationRow, session_id, since)
 
-    def _session_rows(self, table: type[FeedbackRow] | type[ExplanationRow], session_id: str | None,
-                      since: dt.datetime | None) -> list[dict]:
+    def _session_rows(
+        self, table: type[FeedbackRow] | type[ExplanationRow], session_id: str | None, since: dt.datetime | None
+    ) -> list[dict]:
         query = select(table).order_by(table.id)
         if session_id:
             query = query.where(table.session_id == session_id)
@@ -386,8 +418,10 @@ class LogStore:
     def counts(self) -> dict[str, int]:
         """Rows per table: {"sessions": ..., "turns": ..., "feedback": ...}."""
         with Session(self.engine) as db:
-            return {name: db.scalar(select(func.count()).select_from(table)) or 0
-                    for name, table in (("sessions", SessionRow), ("turns", TurnRow), ("feedback", FeedbackRow))}
+            return {
+                name: db.scalar(select(func.count()).select_from(table)) or 0
+                for name, table in (("sessions", SessionRow), ("turns", TurnRow), ("feedback", FeedbackRow))
+            }
 
     # ----- deleting --------------------------------------------------------------------------
 
@@ -417,4 +451,3 @@ class LogStore:
 
 def _as_dict(row: Base) -> dict:
     return {column.name: getattr(row, column.name) for column in row.__table__.columns}
-

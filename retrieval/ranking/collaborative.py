@@ -25,9 +25,9 @@ import csv
 import json
 import logging
 import time
+from collections.abc import Collection, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Collection, Sequence
 
 import numpy as np
 
@@ -42,8 +42,21 @@ METHODS = ("ease", "cosine")
 MAX_ITEMS_PER_USER = 200  # the most recent ones; bounds the pair count of very active users
 SCORES_FILE, REPORT_FILE = "collaborative.npz", "collaborative.json"
 USER_NAMES = ("user", "user_id", "userid", "uid", "customer_id", "customer", "visitor_id", "session_id")
-ITEM_NAMES = ("item", "item_id", "itemid", "iid", "movie_id", "movieid", "product_id", "productid", "book_id",
-              "course_id", "sku", "asin", "id")
+ITEM_NAMES = (
+    "item",
+    "item_id",
+    "itemid",
+    "iid",
+    "movie_id",
+    "movieid",
+    "product_id",
+    "productid",
+    "book_id",
+    "course_id",
+    "sku",
+    "asin",
+    "id",
+)
 RATING_NAMES = ("rating", "score", "stars")
 TIMESTAMP_NAMES = ("timestamp", "time", "ts", "datetime", "date")
 
@@ -82,12 +95,18 @@ class InteractionReport:
     built_at: str = ""
 
     def summary(self) -> str:
-        unknown = (f"; {self.unknown_item_rows} rows name {self.unknown_item_ids} item id(s) not in the index"
-                   f" (e.g. {', '.join(repr(x) for x in self.unknown_examples)})" if self.unknown_item_rows else "")
+        unknown = (
+            f"; {self.unknown_item_rows} rows name {self.unknown_item_ids} item id(s) not in the index"
+            f" (e.g. {', '.join(repr(x) for x in self.unknown_examples)})"
+            if self.unknown_item_rows
+            else ""
+        )
         skipped = f"; {self.empty_rows} rows without a user or item" if self.empty_rows else ""
         low = f"; {self.below_min_rating} rows under the minimum rating" if self.below_min_rating else ""
-        return (f"{self.method}: {self.rows_used} of {self.rows} interactions used from {self.users} users; "
-                f"{self.items_with_neighbours} items have neighbours{unknown}{skipped}{low}")
+        return (
+            f"{self.method}: {self.rows_used} of {self.rows} interactions used from {self.users} users; "
+            f"{self.items_with_neighbours} items have neighbours{unknown}{skipped}{low}"
+        )
 
 
 def _pick(header: Sequence[str], names: Sequence[str]) -> str | None:
@@ -120,13 +139,17 @@ def read_interactions(path: str | Path) -> Interactions:
                 convert_options=pa_csv.ConvertOptions(column_types={name: pa.string() for name in header}),
             )
         else:
-            raise InteractionsError(f"{path}: unsupported interactions format {suffix!r} (use .csv, .tsv, .inter or .parquet)")
+            raise InteractionsError(
+                f"{path}: unsupported interactions format {suffix!r} (use .csv, .tsv, .inter or .parquet)"
+            )
     except (OSError, pa.ArrowInvalid) as error:
         raise InteractionsError(f"{path}: cannot read interactions: {error}") from error
     header = table.column_names
     user, item = _pick(header, USER_NAMES), _pick(header, ITEM_NAMES)
     if user is None or item is None:
-        raise InteractionsError(f"{path}: needs a user and an item column (e.g. user_id, item_id); header is {header[:10]}")
+        raise InteractionsError(
+            f"{path}: needs a user and an item column (e.g. user_id, item_id); header is {header[:10]}"
+        )
     rating, timestamp = _pick(header, RATING_NAMES), _pick(header, TIMESTAMP_NAMES)
 
     def strings(name: str) -> np.ndarray:
@@ -142,7 +165,7 @@ def read_interactions(path: str | Path) -> Interactions:
         values = column.to_numpy(zero_copy_only=False)
         numeric = np.full(len(values), np.nan)
         for row, value in enumerate(values):
-            try:
+            try:  # noqa: SIM105 (contextlib.suppress costs more per row)
                 numeric[row] = float(value)
             except (TypeError, ValueError):
                 pass
@@ -191,16 +214,25 @@ def _top_rows(weights, neighbours: int) -> tuple[np.ndarray, np.ndarray, np.ndar
         indices.append(columns[best])
         scores.append(values[best])
         indptr.append(indptr[-1] + len(best))
-    return (np.asarray(indptr, dtype=np.int64),
-            np.concatenate(indices).astype(np.int32) if indices else np.zeros(0, np.int32),
-            np.concatenate(scores).astype(np.float32) if scores else np.zeros(0, np.float32))
+    return (
+        np.asarray(indptr, dtype=np.int64),
+        np.concatenate(indices).astype(np.int32) if indices else np.zeros(0, np.int32),
+        np.concatenate(scores).astype(np.float32) if scores else np.zeros(0, np.float32),
+    )
 
 
 class ItemItemModel:
     """Each item's highest-weighted other items (EASE or cosine), and each item's interaction count, keyed by item id."""
 
-    def __init__(self, names: Sequence[str], indptr: np.ndarray, indices: np.ndarray, scores: np.ndarray,
-                 counts: np.ndarray | None = None, method: str = "cosine"):
+    def __init__(
+        self,
+        names: Sequence[str],
+        indptr: np.ndarray,
+        indices: np.ndarray,
+        scores: np.ndarray,
+        counts: np.ndarray | None = None,
+        method: str = "cosine",
+    ):
         self.names = list(names)
         self.method = method
         self._position = {name: position for position, name in enumerate(self.names)}
@@ -249,9 +281,16 @@ class ItemItemModel:
         return {self.names[i]: float(total[i]) for i in np.flatnonzero(total)}
 
     @classmethod
-    def build(cls, interactions: Interactions, known_ids: Collection[str], min_rating: float | None = None,
-              neighbours: int = NEIGHBOURS, max_items_per_user: int = MAX_ITEMS_PER_USER, method: str = "ease",
-              ease_lambda: float = EASE_LAMBDA) -> tuple["ItemItemModel", InteractionReport]:
+    def build(
+        cls,
+        interactions: Interactions,
+        known_ids: Collection[str],
+        min_rating: float | None = None,
+        neighbours: int = NEIGHBOURS,
+        max_items_per_user: int = MAX_ITEMS_PER_USER,
+        method: str = "ease",
+        ease_lambda: float = EASE_LAMBDA,
+    ) -> tuple[ItemItemModel, InteractionReport]:
         from scipy import sparse
 
         if method not in METHODS:
@@ -273,7 +312,11 @@ class ItemItemModel:
 
         user_codes = np.unique(users[keep], return_inverse=True)[1]
         item_codes = inverse[keep]
-        order_key = -interactions.timestamps[keep] if interactions.timestamps is not None else -np.arange(len(item_codes), dtype=float)
+        order_key = (
+            -interactions.timestamps[keep]
+            if interactions.timestamps is not None
+            else -np.arange(len(item_codes), dtype=float)
+        )
         order = np.lexsort((np.nan_to_num(order_key, nan=np.inf), user_codes))  # per user, newest first
         user_codes, item_codes = user_codes[order], item_codes[order]
         pairs = np.unique(np.stack([user_codes, item_codes]), axis=1, return_index=True)[1]  # first = newest
@@ -283,8 +326,9 @@ class ItemItemModel:
         user_codes, item_codes = user_codes[recent], item_codes[recent]
 
         n_users = int(user_codes.max()) + 1 if len(user_codes) else 0
-        matrix = sparse.csr_matrix((np.ones(len(user_codes), dtype=np.float32), (user_codes, item_codes)),
-                                   shape=(n_users, len(distinct)))
+        matrix = sparse.csr_matrix(
+            (np.ones(len(user_codes), dtype=np.float32), (user_codes, item_codes)), shape=(n_users, len(distinct))
+        )
         counts = np.asarray(matrix.sum(axis=0)).ravel().astype(np.float32)
         used = np.flatnonzero(counts)
         if method == "ease" and len(used) > MAX_EASE_ITEMS:
@@ -298,8 +342,9 @@ class ItemItemModel:
             overlap.setdiag(0)
             overlap.eliminate_zeros()
             coo = overlap.tocoo()
-            weights = sparse.csr_matrix((coo.data / np.sqrt(counts[coo.row] * counts[coo.col]), (coo.row, coo.col)),
-                                        shape=overlap.shape)
+            weights = sparse.csr_matrix(
+                (coo.data / np.sqrt(counts[coo.row] * counts[coo.col]), (coo.row, coo.col)), shape=overlap.shape
+            )
         model = cls([str(name) for name in distinct], *_top_rows(weights, neighbours), counts=counts, method=method)
         report = InteractionReport(
             source=interactions.source,
@@ -322,21 +367,26 @@ class ItemItemModel:
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         temporary = folder / (SCORES_FILE + ".tmp.npz")
-        np.savez_compressed(temporary, names=np.asarray(self.names, dtype=str), indptr=self._indptr,
-                            indices=self._indices, scores=self._scores, counts=self.counts,
-                            method=np.asarray(self.method))
+        np.savez_compressed(
+            temporary,
+            names=np.asarray(self.names, dtype=str),
+            indptr=self._indptr,
+            indices=self._indices,
+            scores=self._scores,
+            counts=self.counts,
+            method=np.asarray(self.method),
+        )
         temporary.replace(folder / SCORES_FILE)
         (folder / REPORT_FILE).write_text(json.dumps(asdict(report), indent=2, ensure_ascii=False))
 
     @classmethod
-    def load(cls, path: str | Path) -> "ItemItemModel | None":
+    def load(cls, path: str | Path) -> ItemItemModel | None:
         """The model saved in an index folder (or the file itself), or None when there is none."""
         path = Path(path)
         path = path / SCORES_FILE if path.is_dir() or path.suffix != ".npz" else path
         if not path.is_file():
             return None
         with np.load(path, allow_pickle=False) as data:
-            counts = data["counts"] if "counts" in data else None
+            counts = data.get("counts")
             method = str(data["method"]) if "method" in data else "cosine"
-            return cls(data["names"].tolist(), data["indptr"], data["indices"], data["scores"],
-                       counts, method)
+            return cls(data["names"].tolist(), data["indptr"], data["indices"], data["scores"], counts, method)

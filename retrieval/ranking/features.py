@@ -11,8 +11,8 @@ LightGBM treats as "unknown" and the weighted ranker as 0.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 
@@ -25,10 +25,27 @@ RRF_K = 60  # reciprocal rank fusion's constant (Cormack et al. 2009)
 # The "fused" feature's fixed source weights: a feature must not move when the weighted ranker's settings do.
 FEATURE_FUSION = {"dense": 0.5, "collaborative": 1.0, "popularity": 0.5}
 FEATURES = (
-    "dense_score", "dense_rank", "collaborative_score", "collaborative_rank", "popularity_score", "popularity_rank",
-    "fused", "liked_similarity", "disliked_similarity", "mentioned_similarity_max", "mentioned_similarity_mean",
-    "genre_match", "genres_known", "year_gap", "has_synopsis", "seed_count", "query_words",
-    "sequential_score", "sequential_rank", "collaborative_last", "last_similarity",
+    "dense_score",
+    "dense_rank",
+    "collaborative_score",
+    "collaborative_rank",
+    "popularity_score",
+    "popularity_rank",
+    "fused",
+    "liked_similarity",
+    "disliked_similarity",
+    "mentioned_similarity_max",
+    "mentioned_similarity_mean",
+    "genre_match",
+    "genres_known",
+    "year_gap",
+    "has_synopsis",
+    "seed_count",
+    "query_words",
+    "sequential_score",
+    "sequential_rank",
+    "collaborative_last",
+    "last_similarity",
 )
 
 
@@ -83,9 +100,15 @@ def _genre_match(item: Item, wanted: frozenset[str]) -> float:
     return sum(category(g) in genres for g in wanted) / len(wanted)
 
 
-def candidate_features(candidates: Candidates, context: SearchContext, items: Sequence[Item],
-                       vectors: np.ndarray, seed_vectors: dict[str, np.ndarray], source_scores: dict[str, np.ndarray],
-                       seed_years: Sequence[int]) -> np.ndarray:
+def candidate_features(
+    candidates: Candidates,
+    context: SearchContext,
+    items: Sequence[Item],
+    vectors: np.ndarray,
+    seed_vectors: dict[str, np.ndarray],
+    source_scores: dict[str, np.ndarray],
+    seed_years: Sequence[int],
+) -> np.ndarray:
     """The (candidates x FEATURES) matrix; `items` and `vectors` are the candidates', row-aligned.
 
     `seed_vectors` holds the vectors of the "liked", "disliked", "mentioned" and "last" (latest mentioned) items
@@ -101,7 +124,11 @@ def candidate_features(candidates: Candidates, context: SearchContext, items: Se
         features[:, column[f"{name}_rank"]] = candidates.ranks.get(name, np.full(n, np.nan))
     features[:, column["fused"]] = reciprocal_rank(candidates.ranks, FEATURE_FUSION)
     features[:, column["collaborative_last"]] = source_scores["collaborative_last"]
-    for name, feature in (("liked", "liked_similarity"), ("disliked", "disliked_similarity"), ("last", "last_similarity")):
+    for name, feature in (
+        ("liked", "liked_similarity"),
+        ("disliked", "disliked_similarity"),
+        ("last", "last_similarity"),
+    ):
         similar = _similarity(vectors, seed_vectors[name])
         if similar.shape[1]:
             features[:, column[feature]] = similar.max(axis=1)

@@ -9,9 +9,9 @@ the wrong columns. lightgbm is imported only here, when a ranker is trained or l
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -33,9 +33,12 @@ class RankingGroups:
     group_sizes: np.ndarray
 
     @classmethod
-    def concatenate(cls, parts: Sequence["RankingGroups"]) -> "RankingGroups":
-        return cls(np.vstack([p.features for p in parts]), np.concatenate([p.labels for p in parts]),
-                   np.asarray([size for p in parts for size in p.group_sizes], dtype=np.int64))
+    def concatenate(cls, parts: Sequence[RankingGroups]) -> RankingGroups:
+        return cls(
+            np.vstack([p.features for p in parts]),
+            np.concatenate([p.labels for p in parts]),
+            np.asarray([size for p in parts for size in p.group_sizes], dtype=np.int64),
+        )
 
 
 def _lightgbm():
@@ -59,7 +62,7 @@ class LightGBMRanker:
         return self.booster.predict(features, num_threads=1)
 
     @classmethod
-    def load(cls, folder: str | Path) -> "LightGBMRanker":
+    def load(cls, folder: str | Path) -> LightGBMRanker:
         folder = Path(folder)
         try:
             meta = json.loads((folder / META_FILE).read_text())
@@ -77,8 +80,9 @@ class LightGBMRanker:
         (folder / META_FILE).write_text(json.dumps(self.meta, indent=2))
 
 
-def train(train: RankingGroups, valid: RankingGroups | None, params: dict, rounds: int, early_stopping: int,
-          meta: dict) -> LightGBMRanker:
+def train(
+    train: RankingGroups, valid: RankingGroups | None, params: dict, rounds: int, early_stopping: int, meta: dict
+) -> LightGBMRanker:
     """LambdaRank on the train groups, stopping when NDCG@10 on the validation groups stops improving.
 
     Without validation groups it trains for exactly `rounds` rounds.
@@ -91,13 +95,27 @@ def train(train: RankingGroups, valid: RankingGroups | None, params: dict, round
         booster = lightgbm.train(params, train_set, num_boost_round=rounds)
     else:
         valid_set = lightgbm.Dataset(valid.features, valid.labels, group=valid.group_sizes, reference=train_set)
-        booster = lightgbm.train(params, train_set, num_boost_round=rounds, valid_sets=[valid_set],
-                                 valid_names=["validation"],
-                                 callbacks=[lightgbm.early_stopping(early_stopping, verbose=False),
-                                            lightgbm.record_evaluation(evaluations), lightgbm.log_evaluation(25)])
+        booster = lightgbm.train(
+            params,
+            train_set,
+            num_boost_round=rounds,
+            valid_sets=[valid_set],
+            valid_names=["validation"],
+            callbacks=[
+                lightgbm.early_stopping(early_stopping, verbose=False),
+                lightgbm.record_evaluation(evaluations),
+                lightgbm.log_evaluation(25),
+            ],
+        )
     best = booster.best_iteration or rounds
     scores = {name: round(values[best - 1], 4) for name, values in evaluations.get("validation", {}).items()}
-    meta = {**meta, "features": list(FEATURES), "lightgbm_version": lightgbm.__version__, "params": params,
-            "best_iteration": best, "validation": scores,
-            "importance_gain": dict(zip(FEATURES, (round(float(v), 1) for v in booster.feature_importance("gain"))))}
+    meta = {
+        **meta,
+        "features": list(FEATURES),
+        "lightgbm_version": lightgbm.__version__,
+        "params": params,
+        "best_iteration": best,
+        "validation": scores,
+        "importance_gain": dict(zip(FEATURES, (round(float(v), 1) for v in booster.feature_importance("gain")))),
+    }
     return LightGBMRanker(booster, meta)

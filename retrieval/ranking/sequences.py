@@ -10,8 +10,8 @@ compared as numbers (as LlamaRec's dense integer ids are), other ids as text.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 
@@ -34,11 +34,19 @@ class Histories:
 
     def validation(self) -> list[tuple[str, tuple[str, ...], str]]:
         """(user, history, target): the second-to-last item after the training items (users with 3 or more items)."""
-        return [(user, sequence[:-2], sequence[-2]) for user, sequence in zip(self.users, self.sequences) if len(sequence) > 2]
+        return [
+            (user, sequence[:-2], sequence[-2])
+            for user, sequence in zip(self.users, self.sequences)
+            if len(sequence) > 2
+        ]
 
     def test(self) -> list[tuple[str, tuple[str, ...], str]]:
         """(user, history, target): the last item after all the others (users with 2 or more items)."""
-        return [(user, sequence[:-1], sequence[-1]) for user, sequence in zip(self.users, self.sequences) if len(sequence) > 1]
+        return [
+            (user, sequence[:-1], sequence[-1])
+            for user, sequence in zip(self.users, self.sequences)
+            if len(sequence) > 1
+        ]
 
 
 def item_sort_key(ids: Sequence[str]) -> np.ndarray:
@@ -78,7 +86,9 @@ def k_core(users: np.ndarray, items: np.ndarray, min_count: int = MIN_COUNT) -> 
             return keep
 
 
-def ordered_histories(interactions: Interactions, min_count: int = MIN_COUNT, ties_by_item_id: bool = True) -> Histories:
+def ordered_histories(
+    interactions: Interactions, min_count: int = MIN_COUNT, ties_by_item_id: bool = True
+) -> Histories:
     """Per-user item sequences after the k-core filter, ordered by (timestamp, item id); users sorted as item ids are.
 
     With `ties_by_item_id` False, equal timestamps keep the file order instead (the project's

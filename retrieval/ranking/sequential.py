@@ -22,9 +22,9 @@ vocabulary, training data hash, library versions, validation scores).
 from __future__ import annotations
 
 import json
+from collections.abc import Collection, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Collection, Sequence
 
 import numpy as np
 import torch
@@ -68,8 +68,15 @@ class SasrecNetwork(nn.Module):
         self.item_embedding = nn.Embedding(config.items + 1, config.hidden, padding_idx=PAD)
         self.position_embedding = nn.Embedding(config.max_length, config.hidden)
         self.dropout = nn.Dropout(config.dropout)
-        layer = nn.TransformerEncoderLayer(config.hidden, config.heads, dim_feedforward=config.hidden,
-                                           dropout=config.dropout, activation="gelu", batch_first=True, norm_first=True)
+        layer = nn.TransformerEncoderLayer(
+            config.hidden,
+            config.heads,
+            dim_feedforward=config.hidden,
+            dropout=config.dropout,
+            activation="gelu",
+            batch_first=True,
+            norm_first=True,
+        )
         self.blocks = nn.TransformerEncoder(layer, config.blocks, enable_nested_tensor=False)
         self.norm = nn.LayerNorm(config.hidden)
         nn.init.normal_(self.item_embedding.weight, std=0.02)
@@ -79,12 +86,14 @@ class SasrecNetwork(nn.Module):
         """Hidden states [batch, length, hidden] of left-padded index sequences [batch, length]."""
         batch, length = sequences.shape
         positions = torch.arange(length - 1, -1, -1, device=sequences.device)  # counted from the newest: padding-free
-        states = self.item_embedding(sequences) * self.config.hidden ** 0.5 + self.position_embedding(positions)
+        states = self.item_embedding(sequences) * self.config.hidden**0.5 + self.position_embedding(positions)
         padding = sequences == PAD
         states = self.dropout(states) * ~padding.unsqueeze(-1)
         future = torch.triu(torch.ones(length, length, dtype=torch.bool, device=sequences.device), diagonal=1)
         blocked = future.unsqueeze(0) | padding.unsqueeze(1)  # [batch, query, key]
-        blocked &= ~torch.eye(length, dtype=torch.bool, device=sequences.device)  # a padded query sees itself, never nothing
+        blocked &= ~torch.eye(
+            length, dtype=torch.bool, device=sequences.device
+        )  # a padded query sees itself, never nothing
         mask = blocked.repeat_interleave(self.config.heads, dim=0)
         states = self.blocks(states, mask=mask)
         return self.norm(states) * ~padding.unsqueeze(-1)
@@ -103,7 +112,7 @@ def left_padded(histories: Sequence[Sequence[int]], length: int) -> torch.Tensor
     for row, history in enumerate(histories):
         tail = list(history)[-length:]
         if tail:
-            rows[row, length - len(tail):] = torch.tensor(tail, dtype=torch.long)
+            rows[row, length - len(tail) :] = torch.tensor(tail, dtype=torch.long)
     return rows
 
 
@@ -157,17 +166,21 @@ class SequentialRecommender:
 
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
-        save_file({name: tensor.contiguous() for name, tensor in self.network.state_dict().items()}, folder / WEIGHTS_FILE)
+        save_file(
+            {name: tensor.contiguous() for name, tensor in self.network.state_dict().items()}, folder / WEIGHTS_FILE
+        )
         metadata = {**self.metadata, "config": asdict(self.network.config), "items": self.items}
         (folder / METADATA_FILE).write_text(json.dumps(metadata, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
 
     @classmethod
-    def load(cls, folder: str | Path) -> "SequentialRecommender":
+    def load(cls, folder: str | Path) -> SequentialRecommender:
         from safetensors.torch import load_file
 
         folder = Path(folder)
         if not (folder / WEIGHTS_FILE).is_file() or not (folder / METADATA_FILE).is_file():
-            raise SequentialModelError(f"{folder}: needs {WEIGHTS_FILE} and {METADATA_FILE} (train with retrieval.train_sequential)")
+            raise SequentialModelError(
+                f"{folder}: needs {WEIGHTS_FILE} and {METADATA_FILE} (train with retrieval.train_sequential)"
+            )
         metadata = json.loads((folder / METADATA_FILE).read_text(encoding="utf-8"))
         network = SasrecNetwork(SasrecConfig(**metadata.pop("config")))
         try:

@@ -14,8 +14,9 @@ exclusions, computed once) and its query vector. No source ever returns a disall
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol, Sequence
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
@@ -26,7 +27,9 @@ from retrieval.retriever import FaissRetriever, SearchRequest
 if TYPE_CHECKING:  # torch is imported only when a sequential model is loaded
     from retrieval.ranking.sequential import SequentialRecommender
 
-RECENCY_DECAY = 1.0  # chosen on the ReDial validation dialogues: 0.85 scored one target less, 0.5 fewer (docs/benchmarks.md)
+RECENCY_DECAY = (
+    1.0  # chosen on the ReDial validation dialogues: 0.85 scored one target less, 0.5 fewer (docs/benchmarks.md)
+)
 
 
 @dataclass(frozen=True)
@@ -95,7 +98,8 @@ class CollaborativeSource:
         self.recency_decay = recency_decay
         # model position -> index row (-1 for items the index does not hold)
         self._row_of_position = np.asarray(
-            [index.row_of(name) if name in index.catalog else -1 for name in model.names], dtype=np.int64)
+            [index.row_of(name) if name in index.catalog else -1 for name in model.names], dtype=np.int64
+        )
         self._rows = len(index.catalog)
 
     def row_scores(self, request: SearchRequest) -> np.ndarray:
@@ -140,19 +144,22 @@ class PopularitySource:
         return Hits(rows, self.scores[rows])
 
 
-
 class SequentialSource:
     """A sequential recommender's next-item scores after the items mentioned so far (in order), as index rows."""
 
     name = "sequential"
 
-    def __init__(self, model: "SequentialRecommender", index: ItemIndex):
+    def __init__(self, model: SequentialRecommender, index: ItemIndex):
         self.model = model
         # model column -> index row (-1 for items the index does not hold)
         self._row_of_column = np.asarray(
-            [index.row_of(item_id) if item_id in index.catalog else -1 for item_id in model.items], dtype=np.int64)
+            [index.row_of(item_id) if item_id in index.catalog else -1 for item_id in model.items], dtype=np.int64
+        )
         self._rows = len(index.catalog)
-        self._latest: tuple[tuple[str, ...], np.ndarray] = ((), np.zeros(0))  # recall and features ask for the same history
+        self._latest: tuple[tuple[str, ...], np.ndarray] = (
+            (),
+            np.zeros(0),
+        )  # recall and features ask for the same history
 
     def row_scores(self, request: SearchRequest) -> np.ndarray:
         """One score per index row; NaN for rows the model does not know, and every row when no item of the history is known."""

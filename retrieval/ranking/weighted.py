@@ -39,8 +39,12 @@ class RerankWeights:
 
     @property
     def fusion(self) -> dict[str, float]:
-        return {"dense": self.semantic, "collaborative": self.collaborative, "popularity": self.popularity,
-                "sequential": self.sequential}
+        return {
+            "dense": self.semantic,
+            "collaborative": self.collaborative,
+            "popularity": self.popularity,
+            "sequential": self.sequential,
+        }
 
 
 class WeightedRanker:
@@ -55,8 +59,14 @@ class WeightedRanker:
 
     def score(self, features: np.ndarray) -> np.ndarray:
         w = self.weights
-        fused = sum(np.nan_to_num(weight / (RRF_K + features[:, self._column[f"{name}_rank"]]), nan=0.0)
-                    for name, weight in w.fusion.items() if name in SOURCES)
+        fused = sum(
+            np.nan_to_num(weight / (RRF_K + features[:, self._column[f"{name}_rank"]]), nan=0.0)
+            for name, weight in w.fusion.items()
+            if name in SOURCES
+        )
         values = np.nan_to_num(features, nan=0.0)
-        return (RRF_K * fused + w.liked * values[:, self._column["liked_similarity"]]
-                - w.disliked * values[:, self._column["disliked_similarity"]])
+        return (
+            RRF_K * fused
+            + w.liked * values[:, self._column["liked_similarity"]]
+            - w.disliked * values[:, self._column["disliked_similarity"]]
+        )
