@@ -114,7 +114,7 @@ def reason_problems(
 
 # ----- numbers with units: decades, runtimes, ages -------------------------------------------
 
-_DECADE_WORDS = {
+DECADE_WORDS = {
     "twenties": 2,
     "thirties": 3,
     "forties": 4,
@@ -125,7 +125,7 @@ _DECADE_WORDS = {
     "nineties": 9,
 }
 _DECADE = re.compile(
-    r"\b(1[89]|20)(\d)0[’']?s\b|(?<![\w])[’']?(\d)0[’']?s\b|\b(" + "|".join(_DECADE_WORDS) + r")\b", re.IGNORECASE
+    r"\b(1[89]|20)(\d)0[’']?s\b|(?<![\w])[’']?(\d)0[’']?s\b|\b(" + "|".join(DECADE_WORDS) + r")\b", re.IGNORECASE
 )
 _AGE_BEFORE = re.compile(
     r"\b(?:his|her|their|your|my|our)\s+(?:early\s+|mid\s+|mid-|late\s+)?$", re.IGNORECASE
@@ -228,7 +228,7 @@ def _decades(text: str) -> set[int]:
         if century:
             found.add(int(century) * 100 + int(digit) * 10)
         else:
-            tens = int(short) if short else _DECADE_WORDS[word.lower()]
+            tens = int(short) if short else DECADE_WORDS[word.lower()]
             found |= {1800 + tens * 10, 1900 + tens * 10, 2000 + tens * 10}
     return found
 

@@ -36,6 +36,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from chat.guard import DECADE_WORDS
 from chat.state import DialogueState
 from retrieval.catalog import Catalog, Item
 
@@ -247,16 +248,6 @@ _SENTENCE_START = re.compile(r"(?:^|[.!?:;—–(\"“]\s*|\s-\s)$")
 _NUMBER = re.compile(
     r"(?<![\w.])['’]?(\d+(?:\.\d+)?)(['’]?s)?(?:\s*-?\s*(hours?|hrs?|minutes?|mins?))?\b", re.IGNORECASE
 )
-_DECADE_WORDS = {
-    "twenties": 2,
-    "thirties": 3,
-    "forties": 4,
-    "fifties": 5,
-    "sixties": 6,
-    "seventies": 7,
-    "eighties": 8,
-    "nineties": 9,
-}
 _NEGATION = r"\b(?:no|not|without|free of|zero|nothing)\b(?:\s+[\w-]+){0,2}?\s+"
 
 
@@ -376,7 +367,7 @@ def unsupported_facts(reason: str, item: Item, request: Request, checker: FactCh
         value, suffix, unit = float(match.group(1)), match.group(2) or "", (match.group(3) or "").lower()
         if not _number_fits(value, suffix, unit, item, allowed):
             problems.append(f"number {match.group().strip()}")
-    for word, tens in _DECADE_WORDS.items():
+    for word, tens in DECADE_WORDS.items():
         if (
             re.search(rf"\b{word}\b", reason, re.IGNORECASE)
             and (item.year is None or item.year // 10 % 10 != tens)
