@@ -356,8 +356,12 @@ def prepare(
     embedder: Embedder | None = None,
     items: Path | None = None,
     ease_lambda: float = EASE_LAMBDA,
+    iard: bool = True,
 ) -> RedialSetup:
-    """Read the split, the universe and the training dialogues; learn popularity, co-occurrence and EASE from training only."""
+    """Read the split, the universe and the training dialogues; learn popularity, co-occurrence and EASE from training only.
+
+    Without `iard`, IARD's extra train dialogues are left out (the ReDial train parts alone, CC BY 4.0).
+    """
     if split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
     folder = find_folder(Path(data), "redial", "movies_with_mentions.csv")
@@ -368,7 +372,7 @@ def prepare(
         universe = read_redial_catalog(folder, load_catalog(PROJECT_ROOT / "data" / "movies.jsonl"))
         embedder = embedder or load_embedder()
         index = cached_index(universe.catalog, embedder, cache_dir, "redial-movies", progress=progress)
-    fit, evaluated = fit_and_evaluated(split, folder, names)
+    fit, evaluated = fit_and_evaluated(split, folder, names, iard)
     evaluated = evaluated[:limit] if limit else evaluated
     baskets = [
         [i for i in dict.fromkeys(universe.item_id(m) for turn in dialogue.turns for m in turn.movie_ids) if i]

@@ -24,15 +24,16 @@ SPLITS = ("validation", "test")
 IARD_FILE = Path("iard") / "iard_train_range.json"
 
 
-def train_dialogues(redial_folder: Path, movie_names: dict[str, str]) -> list[Dialogue]:
-    """Every staged training dialogue once: the train parts, then IARD's extra ones (when the IARD file is there)."""
+def train_dialogues(redial_folder: Path, movie_names: dict[str, str], iard: bool = True) -> list[Dialogue]:
+    """Every staged training dialogue once: the train parts, then IARD's extra ones (when the IARD file is there and
+    `iard` is on; IARD's terms are research-only, so a model that ships learns without them)."""
     dialogues: dict[str, Dialogue] = {}
     for path in sorted(redial_folder.glob("train_part_*.jsonl")):
         for dialogue in read_dialogues(path, movie_names):
             dialogues.setdefault(dialogue.id, dialogue)
-    iard = redial_folder.parent / IARD_FILE
-    if iard.is_file():
-        for dialogue in read_iard_dialogues(iard):
+    iard_file = redial_folder.parent / IARD_FILE
+    if iard and iard_file.is_file():
+        for dialogue in read_iard_dialogues(iard_file):
             dialogues.setdefault(dialogue.id, dialogue)
     if not dialogues:
         raise FileNotFoundError(f"no train_part_*.jsonl in {redial_folder}: the models need training dialogues")
@@ -51,12 +52,12 @@ def fold_of(dialogue_id: str, folds: int) -> int:
 
 
 def fit_and_evaluated(
-    split: str, redial_folder: Path, movie_names: dict[str, str]
+    split: str, redial_folder: Path, movie_names: dict[str, str], iard: bool = True
 ) -> tuple[list[Dialogue], list[Dialogue]]:
     """(dialogues the models learn from, dialogues evaluated) for the split."""
     if split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
-    train = train_dialogues(redial_folder, movie_names)
+    train = train_dialogues(redial_folder, movie_names, iard)
     if split == "test":
         return train, list(read_dialogues(redial_folder / "test_data.jsonl", movie_names))
     return [d for d in train if not is_validation(d.id)], [d for d in train if is_validation(d.id)]

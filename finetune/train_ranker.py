@@ -73,6 +73,7 @@ class TrainRankerArgs:
     candidates_per_source: int | None = None  # None: the app's setting
     grid: tuple[tuple[str, tuple], ...] = ()  # LightGBM parameter -> values to try, e.g. (("num_leaves", (7, 31)),)
     refit_all: bool = False
+    iard: bool = True  # False: the ReDial train parts alone (IARD's terms are research-only)
 
     def __post_init__(self) -> None:
         if self.folds < 2:
@@ -200,7 +201,7 @@ def data_hash(setup: RedialSetup) -> str:
 def main_with(args: TrainRankerArgs, progress: bool = True, embedder: Embedder | None = None) -> dict:
     """Train and save the ranker; `embedder` replaces MiniLM (tests pass a fake). Returns the saved metadata."""
     started = time.perf_counter()
-    setup = prepare(args.data, "validation", args.limit, items=args.items, embedder=embedder)
+    setup = prepare(args.data, "validation", args.limit, items=args.items, embedder=embedder, iard=args.iard)
     fit = setup.fit[: args.limit * 4] if args.limit else setup.fit
     known = {item.id for item in setup.universe.catalog}
     sequential_models = fold_models(args.sequential, args.folds) if args.sequential else None
@@ -233,6 +234,7 @@ def main_with(args: TrainRankerArgs, progress: bool = True, embedder: Embedder |
     )
     meta = {
         "data_hash": data_hash(setup),
+        "dialogues": "ReDial train parts" + (" and IARD's extra train dialogues" if args.iard else " only"),
         "train_dialogues": len(fit),
         "validation_dialogues": len(setup.evaluated),
         "train_turns": len(training.group_sizes),
@@ -356,6 +358,13 @@ def parse_args(argv: list[str] | None = None) -> TrainRankerArgs:
         action="store_true",
         help="train the chosen ranker once more on train and validation rows together",
     )
+    parser.add_argument(
+        "--no-iard",
+        dest="iard",
+        action="store_false",
+        help="leave out IARD's extra train dialogues (research-only terms): the ReDial train parts alone (CC BY 4.0), "
+        "for a ranker that ships",
+    )
     args = parser.parse_args(argv)
     try:
         grid = parse_grid(args.grid)
@@ -376,6 +385,7 @@ def parse_args(argv: list[str] | None = None) -> TrainRankerArgs:
         args.candidates_per_source,
         grid,
         args.refit_all,
+        args.iard,
     )
 
 

@@ -72,3 +72,10 @@ def test_validation_is_carved_from_train_by_dialogue_and_test_is_never_fitted(tm
     assert validation_ids and all(redial_splits.is_validation(i) for i in validation_ids)
     train, test = redial_splits.fit_and_evaluated("test", redial, names)
     assert {d.id for d in train} == fit_ids | validation_ids and [d.id for d in test] == ["20001"]
+
+
+def test_without_iard_only_the_redial_train_parts_are_read(tmp_path):
+    redial = write_data(tmp_path)
+    names = {"1": "Alien (1979)", "2": "Heat (1995)"}
+    fit, validation = redial_splits.fit_and_evaluated("validation", redial, names, iard=False)
+    assert len(fit) + len(validation) == 40 and "474" not in {d.id for d in fit + validation}
