@@ -340,7 +340,7 @@ def universe_from_items(
 ) -> tuple[RedialCatalog, ItemIndex, Embedder]:
     """The universe of an index folder built from the ReDial item text (item ids are ReDial movie ids)."""
     index = ItemIndex.open(items)
-    embedder = embedder or load_embedder()
+    embedder = embedder or load_embedder(index.manifest.embedding_model)  # the model the index was built with
     if embedder.name != index.manifest.embedding_model:
         raise StaleIndexError(f"{items} was built with {index.manifest.embedding_model!r}, not {embedder.name!r}")
     item_of = {movie_id: movie_id for movie_id in names if movie_id in index.catalog}

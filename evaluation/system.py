@@ -24,7 +24,7 @@ from chat.llm import ChatModel, offline_by_default
 from chat.settings import PROJECT_ROOT, Settings
 from chat.titles import TitleMatcher
 from retrieval.catalog import Catalog, Item
-from retrieval.embeddings import Embedder, SentenceTransformerEmbedder, one_torch_thread  # noqa: F401 (used by redial, movielens)
+from retrieval.embeddings import Embedder, SentenceTransformerEmbedder, model_for_name, one_torch_thread  # noqa: F401 (used by redial, movielens)
 from retrieval.index import ItemIndex, open_index
 from retrieval.item_search import ItemSearch, SearchOptions
 
@@ -67,9 +67,10 @@ class QueryCache:
         )
 
 
-def load_embedder() -> SentenceTransformerEmbedder:
+def load_embedder(model: str | None = None) -> SentenceTransformerEmbedder:
+    """The app's embedder, or `model` (an index manifest's name, e.g. a fine-tuned encoder's folder)."""
     offline_by_default()
-    return SentenceTransformerEmbedder(Settings().embedding_model)
+    return SentenceTransformerEmbedder(model_for_name(model) if model else Settings().embedding_model)
 
 
 def load_llm() -> ChatModel:
