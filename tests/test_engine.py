@@ -209,7 +209,10 @@ def test_personal_data_in_a_message_reaches_neither_the_state_nor_the_log(engine
     session = engine.new_session()
     run_turn(engine, session, "I loved Alien, mail me at bob.smith@example.com or call 415-555-0132 in the 1990s")
     assert "1990" in str(session.state)
-    stored = str(log_store.turns(session.id))
+    # Everything the message could reach; ids, clocks and timings hold random digits ("415" in 0.0415 ms).
+    noise = {"id", "session_id", "created_at", "timings_ms", "total_ms"}
+    stored = str([{k: v for k, v in turn.items() if k not in noise} for turn in log_store.turns(session.id)])
+    assert "user_text" in stored and "state" in stored
     for private in ("bob", "smith", "example", "415", "0132"):
         assert private not in str(session.state) and private not in stored
 
