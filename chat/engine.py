@@ -580,14 +580,16 @@ class ChatEngine:
 
     def replacement(self, session: ChatSession, set_aside: str) -> ShownItem | None:
         """The next-best item of the latest search not yet shown, liked, disliked or set aside, to fill the card of
-        `set_aside`; None when there is none left. Its reason is the templated one (no model call: a card fills at
-        once). It counts as shown (`record_replacement`) and joins the logged shown items of the latest turn, with
-        the id of the item it replaces."""
-        excluded = session.state.excluded
-        scored = next((s for s in session.candidates if s.item.id not in excluded), None)
+        `set_aside`; None when there is none left. Its reason is a fallback reason (`_fallback_reason`: drawn from
+        the card and guard-checked, no model call, so a card fills at once). It counts as shown (`record_replacement`)
+        and joins the logged shown items of the latest turn, with the id of the item it replaces."""
+        state = session.state
+        scored = next((s for s in session.candidates if s.item.id not in state.excluded), None)
         if scored is None:
             return None
-        why = prompts.template_reason(scored.item, session.state, self.catalog, self.settings.wording)
+        allowed = {scored.item.id, *state.last_shown, *state.liked, *state.disliked}
+        draws = random.Random(f"{len(state.shown)}:{scored.item.id}")  # the same card for the same moment
+        why = self._fallback_reason(scored.item, state, allowed, [], draws, position=0)
         shown = ShownItem(scored.item, why, scored.score, scored.signals)
         session.state = record_replacement(session.state, set_aside, scored.item.id)
         if self.log_store is not None and session.logging_enabled and session.last_turn_id is not None:

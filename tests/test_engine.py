@@ -253,7 +253,9 @@ def test_a_set_aside_card_is_refilled_with_the_next_unseen_candidate_shown_and_l
     expected = [s.item.id for s in session.candidates if s.item.id not in shown]
     engine.feedback(session, "not_interested", shown[1])
     refill = engine.replacement(session, shown[1])
-    assert refill.item.id == expected[0] and refill.why  # the next-best of the same search, with a templated reason
+    assert refill.item.id == expected[0] and refill.why  # the next-best of the same search
+    template = prompts.template_reason(refill.item, session.state, engine.catalog)
+    assert refill.why != template  # drawn from the card like any fallback reason, not the fixed template
     assert session.state.last_shown == (shown[0], refill.item.id, shown[2]) and refill.item.id in session.state.shown
     logged = log_store.turns(session.id)[-1]["shown"]
     assert [entry["id"] for entry in logged] == [*shown, refill.item.id] and logged[-1]["replaces"] == shown[1]
