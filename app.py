@@ -36,6 +36,7 @@ from chat.llm import LLMError
 from chat.logs import EXPORT_FORMATS, LogStore, LogStoreError, export_logs, log_stats, stats_markdown
 from chat.settings import AdminLogin, Settings, add_arguments, load_settings
 from chat.welcome import example_requests, welcome_markdown
+from chat.wording import Wording
 from retrieval.catalog import CatalogError, Item
 from retrieval.embeddings import ModelUnavailableError
 from retrieval.index import StaleIndexError
@@ -77,7 +78,15 @@ FEEDBACK_NOTICES = {
     "not_interested": 'Set aside: it won\'t be shown again. "Show another" fills its place.',
 }
 NO_MORE_PICKS = "No more picks from this search; ask for more any time."
-HISTORY_FORMATS = "Letterboxd or IMDb export, or a CSV with title, year, rating, date"
+HISTORY_FORMATS = "a CSV with title, year, rating, date"
+FILM_HISTORY_FORMATS = "Letterboxd or IMDb export, or " + HISTORY_FORMATS
+
+
+def history_formats(wording: Wording) -> str:
+    """The history files the upload reads, as told to the person: film services' exports only for films."""
+    return FILM_HISTORY_FORMATS if wording.is_film else HISTORY_FORMATS
+
+
 # A `<` that would open a tag, comment or declaration, and a `&` that would start a character reference (HTML5 reads
 # some names without their `;`, like "&copy").
 _LEGACY_REFERENCES = sorted((name for name in html.entities.html5 if not name.endswith(";")), key=len, reverse=True)
@@ -434,7 +443,7 @@ def build_ui(engine: ChatEngine, settings: Settings, admin: AdminLogin | None = 
         try:
             found = match_history(read_history(path), engine.catalog.items)
         except HistoryError as error:
-            notice = f"{Path(path).name}: {error.reason}. Expected: {HISTORY_FORMATS}."
+            notice = f"{Path(path).name}: {error.reason}. Expected: {history_formats(settings.wording)}."
             gr.Warning(html.escape(notice, quote=False), title="Could not read that history")  # a toast reads HTML
             return gr.skip()
         with claims:  # not while a reply changes the same state; a start-over waits for the seeding, then clears it
@@ -549,7 +558,7 @@ def build_ui(engine: ChatEngine, settings: Settings, admin: AdminLogin | None = 
                             stop_button = gr.Button("Stop", size="sm", elem_id="stop", min_width=60)
                             new = gr.Button("New conversation", size="sm", elem_id="new-conversation")
                             bring = gr.UploadButton(
-                                "Bring your watch history",
+                                "Bring your watch history" if settings.wording.is_film else "Bring your history",
                                 size="sm",
                                 elem_id="history-upload",
                                 file_types=[".csv", ".tsv", ".txt"],
@@ -560,7 +569,11 @@ def build_ui(engine: ChatEngine, settings: Settings, admin: AdminLogin | None = 
                                 elem_id="dont-log",
                                 visible=store is not None,
                             )
-                        gr.Markdown(f"Watch history: {HISTORY_FORMATS}.", elem_id="history-formats")
+                        gr.Markdown(
+                            f"{'Watch history' if settings.wording.is_film else 'History'}: "
+                            f"{history_formats(settings.wording)}.",
+                            elem_id="history-formats",
+                        )
                         gr.Examples(examples, inputs=box, elem_id="examples")
                     with gr.Column(
                         scale=2, min_width=280, elem_classes="cards-column", elem_id="cards", visible=False

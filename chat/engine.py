@@ -608,7 +608,7 @@ class ChatEngine:
         started = time.perf_counter()
         session.before_last_turn = None  # a seeded history is no turn to retry
         session.state = add_history(session.state, history.liked_ids(), history.disliked_ids(), history.item_ids())
-        result = TurnResult(history_reply(history, self.catalog), [], "history", {})
+        result = TurnResult(history_reply(history, self.catalog, self.settings.wording), [], "history", {})
         brought = f"[watch history: {len(history.matched) + len(history.unmatched)} titles]"
         return self._finish(session, brought, result, started).result
 

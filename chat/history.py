@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from chat.titles import title_aliases
+from chat.wording import Wording
 from retrieval.catalog import Catalog, Item
 
 TITLE_NAMES = ("title", "name", "movie", "film", "movie title", "film title", "original title")
@@ -194,8 +195,9 @@ def _by_year(candidates: list[Item], year: int | None) -> Item | None:
     return None
 
 
-def history_reply(history: HistoryMatch, catalog: Catalog) -> str:
-    """What the person is told after bringing a history: how many titles matched, a few of them, what was not found.
+def history_reply(history: HistoryMatch, catalog: Catalog, wording: Wording = Wording()) -> str:
+    """What the person is told after bringing a history: how many titles matched, a few of them, what was not found;
+    the items are called what `wording` calls them.
 
     Example: Alien (1979) rated 5 matched, "Nope" (2022) not ->
              "Found 1 of your 2 titles in the catalogue: Alien (1979). I'll count 1 as a film you liked, and won't
@@ -216,8 +218,12 @@ def history_reply(history: HistoryMatch, catalog: Catalog) -> str:
             if len(ids) <= NAMED_IN_REPLY
             else f"{found}, among them {', '.join(named)}."
         )
-        counted = [f"{len(liked)} as {'a film' if len(liked) == 1 else 'films'} you liked"] if liked else []
-        counted += [f"{len(disliked)} as {'a film' if len(disliked) == 1 else 'films'} you didn't"] if disliked else []
+
+        def called(count: int) -> str:
+            return wording.a_noun if count == 1 else wording.plural
+
+        counted = [f"{len(liked)} as {called(len(liked))} you liked"] if liked else []
+        counted += [f"{len(disliked)} as {called(len(disliked))} you didn't"] if disliked else []
         again = "it" if len(ids) == 1 else "either" if len(ids) == 2 else f"any of the {len(ids)}"
         text += (
             f" I'll count {' and '.join(counted)}, and won't suggest {again} again."

@@ -14,6 +14,7 @@ from conftest import ROOT, SMALL_CATALOG
 
 from chat.history import HistoryError, HistoryMatch, RatedTitle, history_reply, match_history, read_history
 from chat.state import HISTORY_TASTE_ITEMS, DialogueState, add_history
+from chat.wording import Wording
 from retrieval.catalog import Catalog, Item
 
 CATALOG = [
@@ -134,6 +135,8 @@ def test_the_reply_counts_names_the_latest_liked_and_lists_what_was_not_found():
     assert second.startswith("Not found: Lost 0 (2030); Lost 1 (2030);") and second.endswith(
         "Lost 19 (2030); and 2 more."
     )
+    as_books = history_reply(found, catalog, Wording("book", "books")).split("\n")[0]
+    assert "2 as books you liked and 1 as a book you didn't" in as_books and "film" not in as_books
     nothing = HistoryMatch(matched=(), unmatched=(row(2, "Nope", 2022),))
     assert history_reply(nothing, catalog) == (
         "The title in your history is not in the catalogue, so I know no more than before.\nNot found: Nope (2022)."
