@@ -49,14 +49,15 @@ def test_reranker_weights_are_settings():
     assert Settings().rerank_weights == RerankWeights()
 
 
-def test_demo_catalogue_loads_the_shipped_collaborative_model_by_default(tmp_path):
-    from chat.settings import DEMO_COLLABORATIVE
+def test_demo_catalogue_loads_the_shipped_collaborative_model_and_ranker_by_default(tmp_path):
+    from chat.settings import DEMO_COLLABORATIVE, DEMO_RANKER
 
     options = Settings(index=str(tmp_path / "empty-index")).search_options
     assert options.collaborative == str(DEMO_COLLABORATIVE) and DEMO_COLLABORATIVE.is_file()
-    assert options.ranker == "none"  # no ranker ships for the demo: the weighted fallback ranks
+    assert options.ranker == str(DEMO_RANKER) and (DEMO_RANKER / "ranker.txt").is_file()
+    assert Settings(ranker_model="none").search_options.ranker == "none"  # the weighted fallback, when asked
     other = Settings(catalog=str(tmp_path / "mine.csv"), index=str(tmp_path / "idx")).search_options
-    assert other.collaborative == "none"
+    assert other.collaborative == "none" and other.ranker == "none"
     (tmp_path / "books").mkdir()  # a named index built from another catalogue never gets the demo's model
     (tmp_path / "books" / "manifest.json").write_text(json.dumps({"catalog_source": str(tmp_path / "books.csv")}))
     assert Settings(index=str(tmp_path / "books")).search_options.collaborative == "none"
