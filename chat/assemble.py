@@ -52,6 +52,7 @@ def build_engine(settings: Settings, progress: bool = True) -> ChatEngine:
         planner=settings.planner,
         explainer=settings.explainer,
         explain_batch=settings.explain_batch,
+        constrain_reasons=settings.constrain_reasons,
         model_id=llm.name if llm else "none",
         adapter_id=settings.adapter_path or "none",
         app_version=APP_VERSION,

@@ -30,9 +30,9 @@ from dataclasses import asdict, dataclass, field, replace
 
 from chat import prompts, reason_text
 from chat.choices import Explainer, Planner, check_choices
-from chat.guard import reason_problems
+from chat.guard import MIN_REASON_WORDS, reason_problems, writable_numbers
 from chat.history import HistoryMatch, history_reply
-from chat.llm import ChatModel, LLMError, complete_as_done
+from chat.llm import ChatModel, LLMError, WritingRules, complete_as_done
 from chat.logs import LogStore, LogStoreError, redact
 from chat.reranking import DialogueReranker
 from chat.state import (
@@ -66,6 +66,7 @@ class EngineSettings:
     planner: Planner = "llm"  # "llm": the model writes the search call; "rules": built from the dialogue state
     explainer: Explainer = "llm"  # "llm": the model writes each reason; "template": reasons from the card alone
     explain_batch: bool = True  # the model writes every item's reason at once (one batch) rather than one by one
+    constrain_reasons: bool = True  # the batch keeps each reason to its card's numbers and the guard's least words
     plan_max_new_tokens: int = 24
     reason_max_new_tokens: int = 36
     model_id: str = ""
@@ -425,7 +426,10 @@ class ChatEngine:
         drafts: dict[int, str] = {}
         if use_llm and self.settings.explain_batch:
             prefixes = prompts.reason_prefixes(items, stand_ins)
-            rows = complete_as_done(self.llm, messages, prefixes, self.settings.reason_max_new_tokens, stop=["\n"])
+            rules = self._writing_rules(items, state.liked) if self.settings.constrain_reasons else None
+            rows = complete_as_done(
+                self.llm, messages, prefixes, self.settings.reason_max_new_tokens, stop=["\n"], rules=rules
+            )
 
         def draft(position: int, written: str) -> str:
             """The model's reason for the item at `position`: its batch row (waiting for it), or streamed after `written`."""
@@ -487,6 +491,16 @@ class ChatEngine:
         finally:
             if rows is not None:
                 rows.close()  # a turn stopped early stops the batch too
+
+    def _writing_rules(self, items: list[Item], liked: Sequence[str]) -> list[WritingRules]:
+        """Per item, what the model may write in its reason: only numbers its card holds (or a liked title holds), not
+        fewer words than the guard asks for, and after "for fans of" only a title the person liked. Decoding so
+        keeps drafts the guard would reject, or titles made up, from being written at all."""
+        liked_titles = tuple(self.catalog[i].title for i in liked if i in self.catalog)
+        return [
+            WritingRules(writable_numbers(item, liked_titles), MIN_REASON_WORDS, prompts.TITLE_LEAD_INS, liked_titles)
+            for item in items
+        ]
 
     def _fallback_reason(
         self,

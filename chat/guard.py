@@ -5,7 +5,7 @@ catalogue title outside that set, a quoted or "Title (1999)"-shaped name that is
 item, a year or decade that is not the item's, a runtime ("190 minutes", "2 hours") or an age
 ("20 years old") the card does not support, a role the card does not give ("directed by", "from"
 or "X's film" for someone in the cast; "starring" for a director or someone not on the card),
-markup, a reason that starts over its own line ("1. **Alien (1979)**: ..."), or a degenerate
+markup, a line break, two sentences run together ("Nolan.The"), a reason that starts over its own line ("1. **Alien (1979)**: ..."), or a degenerate
 sentence are problems; the engine then falls back to a templated reason, so such text never
 reaches the person. The card is the item's fields; a decade, a runtime or a count of years that
 its title, synopsis or keywords state ("1950s", "a 10-year-old boy") is on it too. A year must be
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Iterable
 
 from chat.titles import TitleMatcher, normalize_title, title_aliases
 from retrieval.catalog import Catalog, Item
@@ -31,7 +32,8 @@ _UPPER = "A-Z" + "".join(ch for ch in map(chr, range(0xC0, 0x250)) if ch.isupper
 _YEAR = re.compile(r"\b(1[89]\d\d|20\d\d)\b")
 _QUOTED = re.compile(r"[\"“*_]([^\"”*_]{2,60})[\"”*_]")
 _TITLE_WITH_YEAR = re.compile(rf"((?:[{_UPPER}0-9][\w'’:-]*\s?){{1,6}})\((?:19|20)\d\d\)")
-_MARKUP = re.compile(r"<[^>]*>|\[/?[a-z_]+\]|```")
+_MARKUP = re.compile(r"<[^>]*>|\[/?[a-z_]+\]|`")
+_RUN_ON = re.compile(r"[a-z]{2}[.!?][\"'A-Za-z]")  # "from Christopher Nolan.The new year has brought..."
 _LIST_NUMBER = re.compile(r"\s*\d{1,2}[.)]\s")
 _LEADING_NAME = re.compile(r"\s*[*_\"“]+([^*_\"”]{1,80})[*_\"”]")  # a bold, italic or quoted name at the very start
 _LEADING_TITLE_WITH_YEAR = re.compile(r"\s*([^(]{1,80}?)\s*\((?:19|20)\d\d\)")
@@ -71,6 +73,10 @@ def reason_problems(
         problems.append("too long")
     if _MARKUP.search(text):
         problems.append("contains markup")
+    if any(ch.isspace() and ch != " " for ch in text):
+        problems.append("breaks the line")
+    if _RUN_ON.search(text):
+        problems.append("runs two sentences together")
     # The card's own people and keywords are not film titles: "Martin Scorsese" is no "The Martian", "Akira Kurosawa"
     # no "Akira", the keyword "chicago" no "Chicago (2002)".
     for item_id in named_items(_without_phrases(text, (*people_of(item), *item.keywords)), titles) - allowed:
@@ -294,6 +300,25 @@ def _card_numbers(item: Item, card_text: str) -> set[float]:
                 values.add(round(amount, 2))
     values |= {float(match.replace(",", "")) for match in _NUMBER.findall(card_text)}
     return values
+
+
+def writable_numbers(item: Item, named_titles: Iterable[str] = ()) -> frozenset[str]:
+    """The digit runs a reason for `item` may hold, for decoding under `chat.llm.WritingRules`: every number on the
+    card (year, runtime, other fields' values, numbers in its title, synopsis and keywords; "16.67" as "16" and "67";
+    no year but its own, as the guard reads any year as the release year),
+    its decade and the decades its text names, four digits and two, as decades ("1970s", "70s": the digits only
+    before an "s"), and the numbers in `named_titles` (the titles a reason may name: "28" of "28 Days Later").
+
+    Example: Alien (1979, 117 min, no numbers in its text) -> {"1979", "117", "1970s", "70s"}
+    """
+    card_text = _card_text(item)
+    values = _card_numbers(item, card_text)
+    runs = {run for v in values for run in re.findall(r"\d+", str(int(v)) if v.is_integer() else str(v))}
+    runs = {run for run in runs if not _YEAR.fullmatch(run) or int(run) == item.year}  # a year is the item's own
+    decades = _decades(card_text) | ({item.year // 10 * 10} if item.year is not None else set())
+    runs |= {f"{decade}s" for decade in decades} | {f"{decade % 100:02d}s" for decade in decades}
+    runs |= {run for title in named_titles for run in re.findall(r"\d+", title)}
+    return frozenset(runs)
 
 
 def _numbers_not_on_card(text: str, item: Item, card_text: str) -> list[str]:

@@ -102,7 +102,7 @@ def state_summary(state: DialogueState, catalog: Catalog) -> str:
         lines.append("Liked: " + "; ".join(catalog[i].label for i in state.liked if i in catalog))
     if state.disliked:
         lines.append("Disliked: " + "; ".join(catalog[i].label for i in state.disliked if i in catalog))
-    wants = state.wanted_categories() + list(state.preferences[:2])
+    wants = list(dict.fromkeys(state.wanted_categories() + list(state.preferences[:2])))  # "crime" said once
     if wants:
         lines.append("Wants: " + ", ".join(wants))
     year_min, year_max = state.bounds(YEAR)
@@ -325,6 +325,9 @@ def description_gist(text: str, max_words: int = 16) -> str:
 # How a templated reason ties an item to a liked one of its genres: the first is the stand-in wording of the batch
 # prompt the adapter was trained on; the others vary a reply's later lines.
 LIKED_TIES = ("in the vein of {}", "a good follow-up to {}", "one to pair with {}")
+# The words before a liked title in LIKED_TIES and in the trained reasons ("for fans of Alien"): what the model writes
+# after them must be a liked title (`chat.llm.WritingRules.lead_ins`).
+TITLE_LEAD_INS = (" fans of", " vein of", " follow-up to", " pair with")
 
 
 def template_reason(

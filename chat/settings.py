@@ -125,6 +125,11 @@ class Settings:
         "after another, each after the reasons written before it",
         True,
     )
+    constrain_reasons: bool = _doc(
+        "with explainer=llm and the local model: while it writes a reason, the model may write no number that is "
+        "not on the item's card and may not end the reason before it says enough for the guard (7 words)",
+        True,
+    )
     reranker: Reranker = _doc(
         "'weights': the weighted signals below; 'llm': then the local LLM (with its adapter) reorders the top "
         "candidates by its probability of 'yes, it suits them' (TALLRec-style; about 1 s more per turn on a CPU)",

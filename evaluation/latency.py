@@ -77,6 +77,7 @@ BENCH_SETTINGS = (
     "planner",
     "explainer",
     "explain_batch",
+    "constrain_reasons",
     "reranker",
     "scorer_candidates",
 )

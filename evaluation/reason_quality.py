@@ -18,6 +18,8 @@ only the reasons differ. Over the reasons a person is shown it reports:
   ("no gore"); llm_tied_rate: the same over the LLM-written reasons the guard kept (templates name
   the genre, so they nearly always tie)
 - mean_words: words per reason
+- rejected_by: for the LLM's drafts the guard rejected, how many were rejected for each kind of
+  problem (`problem_kind`; a draft may have several), with the first drafts of each kind in the JSON
 
 The metric functions are pure and take hand-made inputs too: `finetune.build_data` scores its
 training reasons with the same `ReasonTally`.
@@ -32,7 +34,8 @@ import re
 import statistics
 import sys
 import time
-from collections.abc import Iterable, Sequence
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -244,6 +247,9 @@ _STOP = _OPENERS | {
 }
 _WORD = re.compile(r"[a-z0-9]+(?:['’-][a-z0-9]+)*")
 _CAP_RUN = re.compile(r"[A-Z][\w'’.-]*(?:\s+(?:(?:" + "|".join(_CONNECTORS) + r")\s+)*[A-Z][\w'’.-]*)*")
+# Where a run of capitalized words holds a sentence's end: after a full stop that closes a word longer than an
+# initial or a title ("from Mel Brooks. If you want" names Mel Brooks; "M. Night Shyamalan", "Dr. No" are one name).
+_RUN_SENTENCE_END = re.compile(r"(?<!\b(?:Mr|Ms|Dr|St|Jr))(?<=\w\w)\.\s+")
 _SENTENCE_START = re.compile(r"(?:^|[.!?:;—–(\"“]\s*|\s-\s)$")
 _NUMBER = re.compile(
     r"(?<![\w.])['’]?(\d+(?:\.\d+)?)(['’]?s)?(?:\s*-?\s*(hours?|hrs?|minutes?|mins?))?\b", re.IGNORECASE
@@ -384,15 +390,28 @@ def unsupported_facts(reason: str, item: Item, request: Request, checker: FactCh
     return list(dict.fromkeys(problems))
 
 
+def _name_runs(text: str) -> Iterator[tuple[int, str]]:
+    """The runs of capitalized words in `text` (where each starts, the run), split where a sentence ends inside one.
+
+    Example: "from Mel Brooks. If you want, M. Night Shyamalan" -> (5, "Mel Brooks"), (17, "If"), (30, "M. Night Shyamalan")
+    """
+    for match in _CAP_RUN.finditer(text):
+        start = match.start()
+        for piece in _RUN_SENTENCE_END.split(match.group()):
+            start = text.index(piece, start)
+            yield start, piece
+            start += len(piece)
+
+
 def _unsupported_names(reason: str, allowed: str, checker: FactChecker) -> list[str]:
     """Capitalized names in a reason that are neither on the card nor titles the person named.
 
     A word that opens a sentence counts only when the catalogue never writes it in lower case.
     """
     problems = []
-    for match in _CAP_RUN.finditer(reason):
-        tokens = match.group().split()
-        if _SENTENCE_START.search(reason[: match.start()]) and tokens[0].lower().strip("'’") in checker.common:
+    for start, run in _name_runs(reason):
+        tokens = run.split()
+        if _SENTENCE_START.search(reason[:start]) and tokens[0].lower().strip("'’") in checker.common:
             tokens = tokens[1:]
         while tokens and tokens[0].lower() in _CONNECTORS:
             tokens = tokens[1:]
@@ -425,6 +444,33 @@ def ties(reason: str, request: Request) -> list[str]:
         if re.search(_NEGATION + re.escape(avoided), reason, re.IGNORECASE):
             found.append(f"no {avoided}")
     return found
+
+
+# The guard's problem texts, by kind: the specifics (a title, a year, a name) left out.
+_PROBLEM_KINDS = (
+    (re.compile(r"^names .*, which is not shown$"), "names a catalogue item not shown"),
+    (re.compile(r"^names '.*', which is not a shown item$"), "names a quoted or dated title not shown"),
+    (re.compile(r"^names someone not on the card"), "names someone not on the card"),
+    (re.compile(r"^states the year "), "states a year not on the card"),
+    (re.compile(r"^places it in another decade"), "places it in another decade"),
+    (re.compile(r"^states a runtime"), "states a runtime not on the card"),
+    (re.compile(r"^states .* years"), "states a span of years not on the card"),
+    (re.compile(r"^states the number "), "states a number not on the card"),
+    (re.compile(r"^calls it .*, which is not on the card$"), "calls it a genre not on the card"),
+    (
+        re.compile(r"^(?:calls .* its director|credits it to|says .* acts in it)"),
+        "gives someone a role not on the card",
+    ),
+)
+
+
+def problem_kind(problem: str) -> str:
+    """The kind of one of the guard's problems, its specifics left out.
+
+    Example: "names Chicago (2002), which is not shown" -> "names a catalogue item not shown";
+             "too short to say why" -> "too short to say why"
+    """
+    return next((kind for pattern, kind in _PROBLEM_KINDS if pattern.search(problem)), problem)
 
 
 def repeated_phrases(reasons: Sequence[str]) -> set[tuple[str, str, str]]:
@@ -463,6 +509,8 @@ class ReasonTally:
     tied_by_llm: int = 0
     lengths: list[int] = field(default_factory=list)
     examples: list[dict] = field(default_factory=list)  # shown reasons with false facts, for reading
+    rejected_by: Counter = field(default_factory=Counter)  # the guard's rejections of LLM drafts, by problem kind
+    rejected_examples: dict[str, list[dict]] = field(default_factory=dict)  # the first few drafts of each kind
     _earlier: set = field(default_factory=set)
 
     def start_conversation(self) -> None:
@@ -488,6 +536,14 @@ class ReasonTally:
         for reason in reasons:
             self._earlier |= trigrams(reason.text)
 
+    def add_rejected(self, item: Item, draft: str, problems: Sequence[str]) -> None:
+        """One LLM draft the guard rejected, with the guard's problems."""
+        for kind in dict.fromkeys(map(problem_kind, problems)):
+            self.rejected_by[kind] += 1
+            examples = self.rejected_examples.setdefault(kind, [])
+            if len(examples) < 5:
+                examples.append({"item": item.label, "draft": draft, "problems": list(problems)})
+
     def summary(self, llm: bool = True) -> dict:
         def rate(part: int, whole: int) -> float | None:
             return round(part / whole, 4) if whole else None
@@ -504,6 +560,8 @@ class ReasonTally:
             "replies": self.replies,
             "reasons": self.reasons,
             "false_fact_examples": self.examples,
+            "rejected_by": dict(self.rejected_by.most_common()),
+            "rejected_examples": self.rejected_examples,
         }
 
 
@@ -538,6 +596,11 @@ def measure(engine, scripts, progress: bool = True) -> dict:
             state = result.plan_state
             by_llm = {e["item_id"] for e in result.explanations if not e["problems"]}
             shown = [ShownReason(s.item, s.why, s.item.id in by_llm) for s in result.items]
+            for explanation in result.explanations:
+                if explanation["problems"]:
+                    tally.add_rejected(
+                        engine.catalog[explanation["item_id"]], explanation["draft"], explanation["problems"]
+                    )
             tally.add_reply(shown, Request.from_state(state, engine.catalog))
     return {
         **tally.summary(llm=llm),
@@ -546,8 +609,9 @@ def measure(engine, scripts, progress: bool = True) -> dict:
     }
 
 
-def run_variant(base, variant: str, settings, scripts, progress: bool = True) -> dict:
-    """The scripts through the engine with one explainer variant: "templates", "none" (base model) or an adapter folder."""
+def run_variant(base, variant: str, settings, scripts, progress: bool = True, constrain: bool = True) -> dict:
+    """The scripts through the engine with one explainer variant: "templates", "none" (base model) or an adapter folder;
+    `constrain`: the model writes its reasons under the engine's `WritingRules` (its `constrain_reasons` setting)."""
     from chat.engine import ChatEngine
     from chat.llm.local import LocalChatModel
     from chat.settings import PROJECT_ROOT
@@ -566,6 +630,7 @@ def run_variant(base, variant: str, settings, scripts, progress: bool = True) ->
             explainer="llm" if llm else "template",
             model_id=llm.name if llm else "none",
             adapter_id=variant,
+            constrain_reasons=constrain,
         ),
     )
     load_s = time.perf_counter() - started
@@ -604,6 +669,19 @@ def table(rows: Iterable[dict]) -> str:
     return "\n".join(lines)
 
 
+def rejection_lines(rows: Iterable[dict]) -> str:
+    """Per LLM variant, what the guard rejected the model's drafts for, most often first.
+
+    Example: -> "adapters/default: too short to say why 30, states a year not on the card 12"
+    """
+    return "\n".join(
+        f"{LABELS.get(row['variant'], row['variant'])}: "
+        + (", ".join(f"{kind} {count}" for kind, count in row["rejected_by"].items()) or "none")
+        for row in rows
+        if row["llm_kept_rate"] is not None
+    )
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     from evaluation.grounding import SCRIPTS
     from evaluation.system import DEFAULT_CACHE
@@ -622,6 +700,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--scripts", type=Path, default=SCRIPTS, help="scripted conversations (JSON)")
     parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="folder for the cached demo index")
     parser.add_argument("--threads", type=int, default=0, help="torch threads for the LLM (0: torch's default)")
+    parser.add_argument(
+        "--unconstrained",
+        action="store_true",
+        help="the model writes its reasons without the engine's decoding rules (setting constrain_reasons off)",
+    )
     parser.add_argument("--json", type=Path, help="also write the rows, with the false-fact examples, here")
     args = parser.parse_args(argv)
     if args.limit is not None and args.limit < 1:
@@ -636,6 +719,7 @@ def run(
     limit: int | None = None,
     threads: int = 0,
     progress: bool = True,
+    constrain: bool = True,
 ) -> dict:
     """Every variant over the scripted conversations (the first `limit` of them); rows ready for `table`."""
     from chat.assemble import build_engine
@@ -653,7 +737,7 @@ def run(
     )
     base = build_engine(settings, progress=False)
     scripts = load_scripts(scripts_path)[:limit]
-    rows = [run_variant(base, variant, settings, scripts, progress) for variant in variants]
+    rows = [run_variant(base, variant, settings, scripts, progress, constrain) for variant in variants]
     return {
         "conversations": len(scripts),
         "rows": rows,
@@ -672,13 +756,15 @@ def main(argv: list[str] | None = None) -> int:
                 f"error: --variants: {variant!r} is neither 'templates', 'none' nor an adapter folder", file=sys.stderr
             )
             return 2
-    result = run(variants, args.cache, args.scripts, args.limit, args.threads)
+    result = run(variants, args.cache, args.scripts, args.limit, args.threads, constrain=not args.unconstrained)
     result["command"] = "python -m evaluation.reason_quality " + " ".join(argv if argv is not None else sys.argv[1:])
     print(
         f"{result['conversations']} scripted conversations, rules planner, same items for every variant "
         f"({result['seconds']} s)\n"
     )
     print(table(result["rows"]))
+    if rejections := rejection_lines(result["rows"]):
+        print("\nThe guard's rejections of LLM drafts, by problem (a draft may have several):\n" + rejections)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")

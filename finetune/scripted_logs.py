@@ -34,6 +34,7 @@ ENGINE_SETTINGS = (
     "planner",
     "explainer",
     "explain_batch",
+    "constrain_reasons",
     "log_db",
 )
 

@@ -8,7 +8,7 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 
-from chat.llm import LLMError, complete_one_by_one, in_order
+from chat.llm import LLMError, WritingRules, complete_one_by_one, in_order
 
 
 class HashingEmbedder:
@@ -76,12 +76,19 @@ class StaggeredChatModel(ScriptedChatModel):
         super().__init__(replies)
         self.finish_order = tuple(finish_order)
         self.written: list[int] = []
+        self.rules: list[Sequence[WritingRules] | None] = []  # each batch's rules, as asked
         self.stopped = False
 
     def complete_many_as_done(
-        self, messages: list[dict], prefixes: Sequence[str], max_new_tokens: int = 64, stop: Sequence[str] = ()
+        self,
+        messages: list[dict],
+        prefixes: Sequence[str],
+        max_new_tokens: int = 64,
+        stop: Sequence[str] = (),
+        rules: Sequence[WritingRules] | None = None,
     ) -> Iterator[tuple[int, str]]:
         self.batches.append(list(prefixes))
+        self.rules.append(rules)
         order = [p for p in self.finish_order if p < len(prefixes)]
         order += [p for p in range(len(prefixes)) if p not in order]
         self.written = []

@@ -2,7 +2,7 @@
 
 import pytest
 
-from chat.guard import reason_problems
+from chat.guard import reason_problems, writable_numbers
 from chat.titles import TitleMatcher
 from retrieval.catalog import Catalog, Item
 from retrieval.filters import normalize_term
@@ -41,6 +41,19 @@ def test_markup_and_repeats_are_caught(catalog):
     assert "contains markup" in problems(catalog, "<script>alert(1)</script> a fine tense story")
     same = "A tense ghost story in a remote snowy hotel."
     assert "repeats an earlier reason" in problems(catalog, same, earlier=(same,))
+
+
+@pytest.mark.parametrize(
+    "text, problem",
+    [
+        ("A tense ghost story from `1980`, in a remote snowy hotel.", "contains markup"),
+        ("A tense ghost story in a remote\x0bsnowy hotel, with ghosts.", "breaks the line"),
+        ("A tense ghost story in a hotel.The new year has brought a lot.", "runs two sentences together"),
+    ],
+)
+def test_code_marks_line_breaks_and_sentences_run_together_are_caught(catalog, text, problem):
+    assert problem in problems(catalog, text)
+    assert problem not in problems(catalog, "A tense ghost story in a hotel. The snow keeps everyone in.")
 
 
 def test_a_quoted_name_must_be_whole_words_of_an_allowed_title(catalog):
@@ -242,3 +255,10 @@ def test_a_reason_that_calls_a_book_a_film_is_caught(books):
     assert "calls it a film, but the catalogue holds no films" in reason_problems(
         text, catalog["BK-1000"], {"BK-1000"}, TitleMatcher(catalog.items), catalog, people, noun="book"
     )
+
+
+def test_a_reason_may_write_the_numbers_on_its_card_and_no_other_year():
+    platoon = Item(
+        "platoon-1986", "Platoon", 1986, ("war",), ("Oliver Stone",), (), 120, "In 1967, a 19-year-old volunteer..."
+    )
+    assert writable_numbers(platoon, ["28 Days Later"]) == {"1986", "120", "19", "1980s", "80s", "28"}

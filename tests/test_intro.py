@@ -1,10 +1,11 @@
-"""The reply's opening sentence: every stated constraint and liked film in a person's words, worded anew each turn."""
+"""The reply's opening sentence: every stated constraint and liked film in a person's words, worded anew each turn; and
+the request summary the model reads."""
 
 import re
 
 import pytest
 
-from chat.prompts import intro_line
+from chat.prompts import intro_line, state_summary
 from chat.state import DialogueState
 from chat.wording import Wording
 from retrieval.filters import FieldCondition, genre_exclusion, genre_wishes, runtime_limit, year_range
@@ -85,3 +86,8 @@ def test_one_pick_reads_in_the_singular(catalog):
 def test_numeric_limits_read_as_a_sentence_for_other_catalogues(catalog, conditions, said):
     intro = intro_line(DialogueState(conditions=conditions), catalog, 3, Wording("book", "books"))
     assert intro == f"Here are {said}"
+
+
+def test_the_request_summary_says_a_wanted_genre_once(catalog):
+    state = DialogueState(conditions=genre_wishes(["crime"]), preferences=("crime", "heist"))
+    assert "Wants: crime, heist" in state_summary(state, catalog)

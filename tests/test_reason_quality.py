@@ -83,6 +83,11 @@ def test_a_surname_the_guard_would_not_know_is_a_false_fact():
     ]  # an invented director  # no trailing full stop in the name
 
 
+def test_a_name_ends_where_its_sentence_ends():
+    assert false_facts("A 1980 horror from Stanley Kubrick. If you want dread, it delivers.") == []
+    assert false_facts("A 1980 horror from Stanley Kubrick. Meryl Streep would love it.") == ["name Meryl Streep"]
+
+
 def test_another_catalogue_title_is_a_false_fact():
     assert "title Jaws" in false_facts("As gripping as Jaws, set in a hotel.")
 

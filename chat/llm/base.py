@@ -3,7 +3,9 @@
 `ChatModel` streams text for chat messages, continuing from an assistant prefix; `complete_many`
 continues several prefixes of one prompt (backends that cannot batch answer it with
 `complete_one_by_one`). A model that can hand over each prefix's continuation as soon as it is
-written is a `CompletesAsDone`; `complete_as_done` asks any model that way. A model that can also
+written is a `CompletesAsDone`; `complete_as_done` asks any model that way, with optional
+`WritingRules` per prefix that such a model enforces while it decodes (the numbers a row may
+write, how many words it must write before it may end). A model that can also
 say how likely "yes" is after each of several conversations is a `YesNoScorer` (the TALLRec-style
 reranker uses it). Backends: `chat.llm.local` (transformers in this process) and `chat.llm.remote`
 (an OpenAI-compatible server). Each counts what its calls cost in `GenerationStats` where it can
@@ -49,23 +51,56 @@ class YesNoScorer(Protocol):
     ) -> list[float]: ...
 
 
+@dataclass(frozen=True)
+class WritingRules:
+    """What one continuation may write, enforced token by token by a model that can (the local backend).
+
+    `numbers`: the only digit runs it may write, whole ("1978"); a run it has begun must go on to
+    one of them, so "19th" or "1974" cannot start where only "1978" may stand; one written with an
+    "s" ("70s") is a decade, its digits followed by that "s". None: any number. `min_words`: it
+    may not end (end of text, a stop string or a full stop) before it has written this many words.
+    `lead_ins` and `names`: after a lead-in (" fans of"), only one of `names` may follow, written
+    out; with no names, no lead-in is written. A backend that cannot enforce them writes as it
+    would without; whoever reads the text still checks it.
+
+    Example: WritingRules(numbers=frozenset({"1978", "70s"}), min_words=7, lead_ins=(" fans of",), names=("Alien",))
+    """
+
+    numbers: frozenset[str] | None = None
+    min_words: int = 0
+    lead_ins: tuple[str, ...] = ()
+    names: tuple[str, ...] = ()
+
+
 @runtime_checkable
 class CompletesAsDone(Protocol):
     """A model that hands over each prefix's continuation (its position in `prefixes`, its text) as soon as it is
-    written, in the order they finish; the texts are exactly `complete_many`'s."""
+    written, in the order they finish; without `rules` the texts are exactly `complete_many`'s. With `rules` (one
+    per prefix) each row keeps to its own, where the model can enforce them."""
 
     def complete_many_as_done(
-        self, messages: list[dict], prefixes: Sequence[str], max_new_tokens: int = 64, stop: Sequence[str] = ()
+        self,
+        messages: list[dict],
+        prefixes: Sequence[str],
+        max_new_tokens: int = 64,
+        stop: Sequence[str] = (),
+        rules: Sequence[WritingRules] | None = None,
     ) -> Iterator[tuple[int, str]]: ...
 
 
 def complete_as_done(
-    model: ChatModel, messages: list[dict], prefixes: Sequence[str], max_new_tokens: int = 64, stop: Sequence[str] = ()
+    model: ChatModel,
+    messages: list[dict],
+    prefixes: Sequence[str],
+    max_new_tokens: int = 64,
+    stop: Sequence[str] = (),
+    rules: Sequence[WritingRules] | None = None,
 ) -> Iterator[tuple[int, str]]:
-    """Each prefix's continuation as soon as the model has it: as it finishes where the model is a `CompletesAsDone`,
-    else all together when `complete_many` returns, in order. Closing the iterator early ends the model's work."""
+    """Each prefix's continuation as soon as the model has it: as it finishes where the model is a `CompletesAsDone`
+    (keeping to `rules` where it can), else all together when `complete_many` returns, in order. Closing the iterator
+    early ends the model's work."""
     if isinstance(model, CompletesAsDone):
-        yield from model.complete_many_as_done(messages, prefixes, max_new_tokens, stop)
+        yield from model.complete_many_as_done(messages, prefixes, max_new_tokens, stop, rules)
     else:
         yield from enumerate(model.complete_many(messages, prefixes, max_new_tokens, stop))
 

@@ -25,7 +25,8 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
-from chat.llm import DEFAULT_BASE_MODEL, GenerationStats, LLMError, holdback, in_order, trim_at_stop
+from chat.llm import DEFAULT_BASE_MODEL, GenerationStats, LLMError, WritingRules, holdback, in_order, trim_at_stop
+from chat.llm.constrained import RulesProcessor, Vocabulary
 from chat.settings import PROJECT_ROOT, Settings
 
 log = logging.getLogger(__name__)
@@ -199,6 +200,7 @@ class LocalChatModel:
         self._message_start = _message_start_token(self.tokenizer)
         self._torch = torch
         self._lock = threading.Lock()
+        self._vocabularies: dict[tuple, Vocabulary] = {}
         self._caches: list[tuple[list[int], object]] = []  # (token ids, their KV cache), most recent last
         self.last_stats: GenerationStats | None = None  # the latest call that completed
         self.total_stats = GenerationStats()  # every call since loading
@@ -383,7 +385,12 @@ class LocalChatModel:
         return in_order(self.complete_many_as_done(messages, prefixes, max_new_tokens, stop), len(prefixes))
 
     def complete_many_as_done(
-        self, messages: list[dict], prefixes: Sequence[str], max_new_tokens: int = 64, stop: Sequence[str] = ()
+        self,
+        messages: list[dict],
+        prefixes: Sequence[str],
+        max_new_tokens: int = 64,
+        stop: Sequence[str] = (),
+        rules: Sequence[WritingRules] | None = None,
     ) -> Iterator[tuple[int, str]]:
         """Greedy continuations of `messages` after each assistant prefix, decoded together as one batch; each row
         (its position, its text) is handed over as soon as it ends, while the others decode on.
@@ -396,13 +403,14 @@ class LocalChatModel:
         row's own tokens and is masked out too; generate derives position ids from the mask, so
         every row's positions run on as if it were alone. Each row stops at its own stop string,
         REPEAT_STOP run or end of text, and is handed over then (the rows still running at `max_new_tokens`,
-        at the end). One row decodes in one pass, exactly as `stream` does. Closing the iterator early stops
-        the batch at its next step.
+        at the end). One row decodes in one pass, exactly as `stream` does. With `rules` (one per prefix) each
+        row's greedy choice is its best token that its rules allow (`chat.llm.constrained`). Closing the
+        iterator early stops the batch at its next step.
         Counted as one call: its prompt tokens are all rows' together, the reused ones those not
         computed in this call (found in a kept cache, or computed once for several rows), and its
         new tokens those the rows kept (not the padding after a row ended).
         """
-        from transformers import StoppingCriteria, StoppingCriteriaList
+        from transformers import LogitsProcessorList, StoppingCriteria, StoppingCriteriaList
 
         if not prefixes:
             return
@@ -459,6 +467,14 @@ class LocalChatModel:
             )
             computed = cached + sum(len(t) for t in own) - reused
             criterion = StopRowsOnText(input_ids.shape[1], len(rows))
+            constraint = None
+            if rules is not None and any(r != WritingRules() for r in rules):
+                constraint = RulesProcessor(
+                    self._vocabulary(stop, eos_ids),
+                    rules,
+                    input_ids.shape[1],
+                    lambda tokens: tokenizer.decode(tokens, skip_special_tokens=True),
+                )
 
             def generate():
                 try:
@@ -490,6 +506,7 @@ class LocalChatModel:
                             max_new_tokens=max_new_tokens,
                             do_sample=False,
                             stopping_criteria=StoppingCriteriaList([criterion]),
+                            logits_processor=LogitsProcessorList([constraint] if constraint else []),
                             pad_token_id=pad,
                         )
 
@@ -521,6 +538,13 @@ class LocalChatModel:
             for row, k in enumerate(criterion.kept):
                 if k is None:  # still running at max_new_tokens
                     yield row, text(output[row, input_ids.shape[1] :])
+
+    def _vocabulary(self, stop: tuple[str, ...], eos_ids: set[int]) -> Vocabulary:
+        """The tokenizer's tokens as `WritingRules` see them (a pass over the vocabulary, kept per stop strings)."""
+        key = (stop, tuple(sorted(eos_ids)))
+        if key not in self._vocabularies:
+            self._vocabularies[key] = Vocabulary.of(self.tokenizer, eos_ids, stop)
+        return self._vocabularies[key]
 
     def _keep_batch_cache(self, longest: list[int], cache, cached: int, rows: int) -> None:
         """Keep what a later call can reuse after a batch: the longest row's prefill (the padded rows are not)."""

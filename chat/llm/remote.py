@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator, Sequence
 
-from chat.llm import LLMError, complete_one_by_one, holdback, one_by_one_as_done, trim_at_stop
+from chat.llm import LLMError, WritingRules, complete_one_by_one, holdback, one_by_one_as_done, trim_at_stop
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +89,12 @@ class RemoteChatModel:
         return complete_one_by_one(self, messages, prefixes, max_new_tokens, stop)
 
     def complete_many_as_done(
-        self, messages: list[dict], prefixes: Sequence[str], max_new_tokens: int = 64, stop: Sequence[str] = ()
+        self,
+        messages: list[dict],
+        prefixes: Sequence[str],
+        max_new_tokens: int = 64,
+        stop: Sequence[str] = (),
+        rules: Sequence[WritingRules] | None = None,
     ) -> Iterator[tuple[int, str]]:
+        """One prefix after another; `rules` cannot be enforced through the chat completions API and are not."""
         return one_by_one_as_done(self, messages, prefixes, max_new_tokens, stop)
