@@ -494,11 +494,17 @@ class ChatEngine:
 
     def _writing_rules(self, items: list[Item], liked: Sequence[str]) -> list[WritingRules]:
         """Per item, what the model may write in its reason: only numbers its card holds (or a liked title holds), not
-        fewer words than the guard asks for, and after "for fans of" only a title the person liked. Decoding so
-        keeps drafts the guard would reject, or titles made up, from being written at all."""
-        liked_titles = tuple(self.catalog[i].title for i in liked if i in self.catalog)
+        fewer words than the guard asks for, and after "for fans of" only a liked title of one of its genres (none:
+        no "for fans of" at all), as the templates tie them. Decoding so keeps the drafts the guard rejected most
+        often (a stray year, a line cut short) and titles made up from being written."""
+        liked_items = [self.catalog[i] for i in liked if i in self.catalog]
         return [
-            WritingRules(writable_numbers(item, liked_titles), MIN_REASON_WORDS, prompts.TITLE_LEAD_INS, liked_titles)
+            WritingRules(
+                writable_numbers(item, [other.title for other in liked_items]),
+                MIN_REASON_WORDS,
+                prompts.TITLE_LEAD_INS,
+                tuple(other.title for other in liked_items if set(other.genres) & set(item.genres)),
+            )
             for item in items
         ]
 

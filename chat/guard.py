@@ -33,7 +33,8 @@ _YEAR = re.compile(r"\b(1[89]\d\d|20\d\d)\b")
 _QUOTED = re.compile(r"[\"“*_]([^\"”*_]{2,60})[\"”*_]")
 _TITLE_WITH_YEAR = re.compile(rf"((?:[{_UPPER}0-9][\w'’:-]*\s?){{1,6}})\((?:19|20)\d\d\)")
 _MARKUP = re.compile(r"<[^>]*>|\[/?[a-z_]+\]|`")
-_RUN_ON = re.compile(r"[a-z]{2}[.!?][\"'A-Za-z]")  # "from Christopher Nolan.The new year has brought..."
+_RUN_ON = re.compile(r"[a-z]{2}[.!?][\"“'‘]?[A-Z]")  # "from Christopher Nolan.The new year has brought..."
+_LINE_BREAK = re.compile("[\n\r\v\f\x85\u2028\u2029]")
 _LIST_NUMBER = re.compile(r"\s*\d{1,2}[.)]\s")
 _LEADING_NAME = re.compile(r"\s*[*_\"“]+([^*_\"”]{1,80})[*_\"”]")  # a bold, italic or quoted name at the very start
 _LEADING_TITLE_WITH_YEAR = re.compile(r"\s*([^(]{1,80}?)\s*\((?:19|20)\d\d\)")
@@ -73,7 +74,7 @@ def reason_problems(
         problems.append("too long")
     if _MARKUP.search(text):
         problems.append("contains markup")
-    if any(ch.isspace() and ch != " " for ch in text):
+    if _LINE_BREAK.search(text):
         problems.append("breaks the line")
     if _RUN_ON.search(text):
         problems.append("runs two sentences together")
@@ -90,7 +91,8 @@ def reason_problems(
         if forms and not any(f" {form} " in title for form in forms for title in allowed_titles):
             problems.append(f"names {quoted.strip()!r}, which is not a shown item")
     card_text = _card_text(item)
-    for year in _YEAR.findall(text):
+    allowed_title_words = [catalog[i].title for i in allowed if i in catalog]
+    for year in _YEAR.findall(_without_phrases(text, tuple(allowed_title_words))):  # "2001: A Space Odyssey" is a title
         if item.year is None or int(year) != item.year:
             problems.append(f"states the year {year}, which is not on the card")
     problems += _unsupported_numbers(text, item, card_text)
@@ -315,6 +317,7 @@ def writable_numbers(item: Item, named_titles: Iterable[str] = ()) -> frozenset[
     values = _card_numbers(item, card_text)
     runs = {run for v in values for run in re.findall(r"\d+", str(int(v)) if v.is_integer() else str(v))}
     runs = {run for run in runs if not _YEAR.fullmatch(run) or int(run) == item.year}  # a year is the item's own
+    runs |= set(re.findall(r"\d+", item.title))  # unless it is in the title ("Blade Runner 2049")
     decades = _decades(card_text) | ({item.year // 10 * 10} if item.year is not None else set())
     runs |= {f"{decade}s" for decade in decades} | {f"{decade % 100:02d}s" for decade in decades}
     runs |= {run for title in named_titles for run in re.findall(r"\d+", title)}

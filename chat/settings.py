@@ -127,7 +127,8 @@ class Settings:
     )
     constrain_reasons: bool = _doc(
         "with explainer=llm and the local model: while it writes a reason, the model may write no number that is "
-        "not on the item's card and may not end the reason before it says enough for the guard (7 words)",
+        "not on the item's card, may not end the reason before it says enough for the guard (7 words), and after "
+        "'for fans of' may name only an item the person liked (chat.llm.constrained)",
         True,
     )
     reranker: Reranker = _doc(

@@ -247,9 +247,8 @@ _STOP = _OPENERS | {
 }
 _WORD = re.compile(r"[a-z0-9]+(?:['’-][a-z0-9]+)*")
 _CAP_RUN = re.compile(r"[A-Z][\w'’.-]*(?:\s+(?:(?:" + "|".join(_CONNECTORS) + r")\s+)*[A-Z][\w'’.-]*)*")
-# Where a run of capitalized words holds a sentence's end: after a full stop that closes a word longer than an
-# initial or a title ("from Mel Brooks. If you want" names Mel Brooks; "M. Night Shyamalan", "Dr. No" are one name).
-_RUN_SENTENCE_END = re.compile(r"(?<!\b(?:Mr|Ms|Dr|St|Jr))(?<=\w\w)\.\s+")
+# Words whose full stop ends no sentence inside a name ("Mrs. Doubtfire", "Dr. No", "Warner Bros. Pictures").
+_ABBREVIATIONS = {"mr", "mrs", "ms", "dr", "st", "jr", "sr", "lt", "sgt", "bros", "inc", "vs"}
 _SENTENCE_START = re.compile(r"(?:^|[.!?:;—–(\"“]\s*|\s-\s)$")
 _NUMBER = re.compile(
     r"(?<![\w.])['’]?(\d+(?:\.\d+)?)(['’]?s)?(?:\s*-?\s*(hours?|hrs?|minutes?|mins?))?\b", re.IGNORECASE
@@ -397,10 +396,23 @@ def _name_runs(text: str) -> Iterator[tuple[int, str]]:
     """
     for match in _CAP_RUN.finditer(text):
         start = match.start()
-        for piece in _RUN_SENTENCE_END.split(match.group()):
+        for piece in _sentence_pieces(match.group()):
             start = text.index(piece, start)
             yield start, piece
             start += len(piece)
+
+
+def _sentence_pieces(run: str) -> list[str]:
+    """A run of capitalized words cut after each full stop that ends a sentence: one closing a word longer than an
+    initial that is no title. Example: "Mel Brooks. If" -> ["Mel Brooks", "If"];  "Mrs. Doubtfire" -> ["Mrs. Doubtfire"]
+    """
+    pieces, begin = [], 0
+    for stop in re.finditer(r"(\w+)\.\s+", run):
+        word = stop.group(1)
+        if len(word) > 1 and word.lower() not in _ABBREVIATIONS:
+            pieces.append(run[begin : stop.start(1) + len(word)])
+            begin = stop.end()
+    return [*pieces, run[begin:]]
 
 
 def _unsupported_names(reason: str, allowed: str, checker: FactChecker) -> list[str]:
@@ -449,7 +461,7 @@ def ties(reason: str, request: Request) -> list[str]:
 # The guard's problem texts, by kind: the specifics (a title, a year, a name) left out.
 _PROBLEM_KINDS = (
     (re.compile(r"^names .*, which is not shown$"), "names a catalogue item not shown"),
-    (re.compile(r"^names '.*', which is not a shown item$"), "names a quoted or dated title not shown"),
+    (re.compile(r"^names .*, which is not a shown item$"), "names a quoted or dated title not shown"),
     (re.compile(r"^names someone not on the card"), "names someone not on the card"),
     (re.compile(r"^states the year "), "states a year not on the card"),
     (re.compile(r"^places it in another decade"), "places it in another decade"),

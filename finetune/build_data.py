@@ -11,6 +11,10 @@ Sources:
   feedback are kept, turns with negative or no feedback are dropped.
 Every record carries `split` ("train" or "eval"), assigned by conversation, never by turn. A
 report (`FILE.report.json`, also on stderr) counts examples per source and what was dropped and why.
+`--plan-fraction F` below 1 makes data for topping up an adapter's reasons (`reasons_mix`): every
+explain example, a share F of the other training examples (the plan ones, and the score ones with
+`--score-examples`, so the planner is not forgotten), and only explain examples held out; the
+report counts what is written.
 """
 
 from __future__ import annotations
@@ -241,6 +245,24 @@ def from_logs(engine: ChatEngine, path: Path, report: Report) -> Iterator[dict]:
                 report.dropped["logs: logged reason fails the guard"] += 1
 
 
+def reasons_mix(examples: list[dict], plan_fraction: float, seed: int) -> list[dict]:
+    """Every explain example, a share `plan_fraction` of the other training examples (drawn in order), and the held-out
+    explain examples alone, shuffled, after the training ones.
+
+    Example: [plan/train, explain/train, plan/eval, explain/eval], 0.0 -> [explain/train, explain/eval]
+    """
+    draws = random.Random(seed)
+    train, evaluation = [], []
+    for example in examples:
+        if example["split"] == "eval":
+            if example["task"] == "explain":
+                evaluation.append(example)
+        elif example["task"] == "explain" or draws.random() < plan_fraction:
+            train.append(example)
+    draws.shuffle(evaluation)
+    return train + evaluation
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m finetune.build_data",
@@ -274,8 +296,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         action="store_true",
         help="also write yes/no examples for the LLM reranker (reranker=llm) from ReDial turns",
     )
+    parser.add_argument(
+        "--plan-fraction",
+        type=float,
+        default=1.0,
+        help="below 1: keep every explain example but only this share of the other training examples (plan, and "
+        "score with --score-examples), and hold out explain examples only (data to top up an adapter's reasons "
+        "with finetune.train --adapter-init)",
+    )
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
+    if not 0.0 <= args.plan_fraction <= 1.0:
+        parser.error("--plan-fraction must be between 0 and 1")
     if "redial" in args.source and not args.redial:
         parser.error("--source redial needs --redial DIR")
     if "logs" in args.source and not args.logs:
@@ -298,13 +330,18 @@ def main(argv: list[str] | None = None) -> int:
         "redial": lambda: from_redial(engine, args.redial, args.seed, report, args.score_examples),
         "logs": lambda: from_logs(engine, args.logs, report),
     }
+    examples = []
+    for source in args.source:
+        for example in streams[source]():
+            example["split"] = split_of(example["conversation_id"], args.eval_fraction)
+            examples.append(example)
+    if args.plan_fraction < 1.0:
+        examples = reasons_mix(examples, args.plan_fraction, args.seed)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     with open(args.out, "w", encoding="utf-8") as out:
-        for source in args.source:
-            for example in streams[source]():
-                example["split"] = split_of(example["conversation_id"], args.eval_fraction)
-                report.examples[f"{example['source']}/{example['task']}/{example['split']}"] += 1
-                out.write(json.dumps(example, ensure_ascii=False) + "\n")
+        for example in examples:
+            report.examples[f"{example['source']}/{example['task']}/{example['split']}"] += 1
+            out.write(json.dumps(example, ensure_ascii=False) + "\n")
     summary = report.as_dict()
     Path(f"{args.out}.report.json").write_text(json.dumps(summary, indent=2))
     print(json.dumps(summary, indent=2), file=sys.stderr)

@@ -63,13 +63,14 @@ def test_a_digit_run_may_only_grow_into_an_allowed_number_and_end_as_one():
 
 
 NOT_DIGITS = set(TOKENS) - set("0123456789") - {"x9"}
+GLUED = {token for token in TOKENS if token[:1].isalnum()}  # tokens that would run on the word before
 
 
 def test_a_row_writes_no_number_off_its_list_and_cannot_stop_half_way():
     rules = WritingRules(numbers=frozenset({"2014", "10"}))
     assert allowed_after(rules, []) == {"1", "2"} | NOT_DIGITS
     assert allowed_after(rules, ids("1")) == {"0"}  # "1" alone is no allowed number; "19" cannot begin
-    assert allowed_after(rules, ids("1", "0")) == NOT_DIGITS  # "10" is whole; "x9" never
+    assert allowed_after(rules, ids("1", "0")) == NOT_DIGITS - GLUED  # "10" is whole, and nothing glued on ("10a")
     assert allowed_after(WritingRules(), ids("1")) == set(TOKENS)
 
 
@@ -84,6 +85,7 @@ def test_a_row_may_not_end_a_line_or_a_sentence_before_its_least_words():
     rules = WritingRules(min_words=3)
     assert allowed_after(rules, ids("a", " b")) == set(TOKENS) - {".", "\n", "\x0b", "<end>"}
     assert "." in allowed_after(rules, ids("a", " M"))  # an initial's "."
+    assert "." in allowed_after(rules, ids("a", " b", "1"))  # "16.67"
     assert allowed_after(rules, ids("a", " b", " b")) == set(TOKENS)
 
 
@@ -93,7 +95,8 @@ def test_after_a_lead_in_only_a_named_title_is_spelt():
     rules = WritingRules(lead_ins=(" fans of",), names=("The Thing",))
     assert allowed_after(rules, ids(" for", " fans", " of")) == {" The", " Th"}
     assert allowed_after(rules, ids(" for", " fans", " of", " The", " Th")) == {"ing", "ing,"}  # not "Things"
-    assert allowed_after(rules, ids(" for", " fans", " of", " The", " Th", "ing")) == set(TOKENS)
+    assert allowed_after(rules, ids(" for", " fans", " of", " The", " Th", "ing")) == set(TOKENS) - GLUED  # "Things"
+    assert lead_in_state("Fans of Al", [" fans of"]) == (" Al", "")  # at the line's start too
 
 
 def test_without_a_liked_title_no_lead_in_is_written():

@@ -38,6 +38,22 @@ def test_synthetic_examples_render_valid_calls_and_grounded_lines(replay_engine,
         assert all(line.split(". **", 1)[0].isdigit() and "**: " in line for line in lines)
 
 
+def test_a_reasons_mix_keeps_every_explain_example_some_plans_and_holds_out_explains_only():
+    examples = [
+        {"task": task, "split": split, "n": n}
+        for n, (task, split) in enumerate(
+            [("plan", "train"), ("explain", "train"), ("plan", "eval"), ("explain", "eval")] * 50
+        )
+    ]
+    mixed = build_data.reasons_mix(examples, 0.25, seed=0)
+    train = [e for e in mixed if e["split"] == "train"]
+    held_out = [e for e in mixed if e["split"] == "eval"]
+    assert sum(e["task"] == "explain" for e in train) == 50 and 5 <= sum(e["task"] == "plan" for e in train) <= 25
+    assert {e["task"] for e in held_out} == {"explain"} and len(held_out) == 50
+    assert mixed[: len(train)] == train  # held-out examples after the training ones
+    assert build_data.reasons_mix(examples, 0.25, seed=0) == mixed
+
+
 def write_redial(folder: Path) -> None:
     folder.mkdir()
     (folder / "movies_with_mentions.csv").write_text(

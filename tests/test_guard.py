@@ -262,3 +262,12 @@ def test_a_reason_may_write_the_numbers_on_its_card_and_no_other_year():
         "platoon-1986", "Platoon", 1986, ("war",), ("Oliver Stone",), (), 120, "In 1967, a 19-year-old volunteer..."
     )
     assert writable_numbers(platoon, ["28 Days Later"]) == {"1986", "120", "19", "1980s", "80s", "28"}
+
+
+def test_a_year_inside_an_allowed_title_is_the_title_not_a_claim(demo):
+    people = frozenset(normalize_term(n) for item in demo for n in (*item.cast, *item.directors))
+    allowed = {"interstellar-2014", "2001-a-space-odyssey-1968"}
+    text = "A cerebral science fiction from Christopher Nolan, for fans of 2001: A Space Odyssey."
+    assert reason_problems(text, demo["interstellar-2014"], allowed, TitleMatcher(demo.items), demo, people) == []
+    assert any("2001" in p for p in demo_problems(demo, "interstellar-2014", text))  # not allowed: a claim
+    assert "2049" in writable_numbers(demo["blade-runner-2049-2017"])  # its own title's number, though year-like

@@ -100,7 +100,8 @@ def complete_as_done(
     (keeping to `rules` where it can), else all together when `complete_many` returns, in order. Closing the iterator
     early ends the model's work."""
     if isinstance(model, CompletesAsDone):
-        yield from model.complete_many_as_done(messages, prefixes, max_new_tokens, stop, rules)
+        with_rules = {"rules": rules} if rules is not None else {}  # a model that takes none is asked as before
+        yield from model.complete_many_as_done(messages, prefixes, max_new_tokens, stop, **with_rules)
     else:
         yield from enumerate(model.complete_many(messages, prefixes, max_new_tokens, stop))
 

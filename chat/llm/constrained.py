@@ -4,19 +4,22 @@ At every step, for each row, the tokens its rules forbid get a score of minus in
 
 - numbers: the row's trailing run of digits (digit tokens in a row, as SmolLM2's tokenizer writes
   every digit alone) must be a start of one of the allowed numbers, and may end (be followed by
-  anything but a digit) only where it is a whole one; an allowed number written with an "s"
-  ("70s", a decade) may end only in a token that starts with "s" or "'s". A token holding a digit
-  among other characters ("x86") is never written, since no run could be followed through it.
+  anything but a digit) only where it is a whole one, with no letter glued on ("1978th"); an
+  allowed number written with an "s" ("70s", a decade) may end only in "s", "'s" or "s" and no
+  letter. A token holding a digit among other characters ("x86") is never written outside a name.
 - min_words: until the row has written that many words it may not end: the end of text, every
-  token holding a stop string's first character or another line break (the newline that ends a
-  reason line, a vertical tab) and every token that ends a sentence (".", "!", "?", except the
-  "." of an initial, "M. Night") are forbidden, so a short line grows rather than starting a
-  second, unplanned sentence.
-- lead_ins and names: right after a lead-in (" fans of") the row must spell one of the names,
-  token by token (tokens that are a start of the rest of a name, or the rest of it and more than
-  a letter); with no names, the token that would complete a lead-in, in any case, is forbidden,
-  so "for fans of" is never begun into a title the model would have to make up.
+  token holding a stop string's first character or a line break (the newline that ends a reason
+  line, a vertical tab) and every token holding ".", "!" or "?" (except after an initial, a title
+  such as "Dr", or digits: "M. Night", "16.67") are forbidden, so a short line grows rather than
+  starting a second, unplanned sentence.
+- lead_ins and names: right after a lead-in (" fans of", also at the line's start) the row must
+  spell one of the names, token by token (tokens that are a start of the rest of a name, or the
+  rest of it and no letter or digit), and may not run a finished name on with a letter ("The
+  Things"); with no names, the token that would complete a lead-in, in any case, is forbidden, so
+  "for fans of" is never begun into a title the model would have to make up.
 
+Where a row must go on with a few tokens only (a name being spelt, a number half written), the
+name comes first: its own digits are spelt with it.
 The greedy choice is then the model's best allowed token, so a reason that would have begun
 "1974, dread horror" for a 2014 film begins with what the model ranks next, often "2014".
 """
@@ -31,6 +34,7 @@ from dataclasses import dataclass
 from chat.llm.base import WritingRules
 
 DIGITS = "0123456789"
+LINE_BREAKS = set("\n\r\v\f\x85\u2028\u2029")
 
 
 @dataclass(frozen=True)
@@ -42,7 +46,8 @@ class Vocabulary:
     mixed_digit_ids: tuple[int, ...]  # tokens with a digit and something else ("x86", "19th" where one token)
     ending_ids: tuple[int, ...]  # end of text, tokens holding a stop string's first character or a line break
     sentence_end_ids: tuple[int, ...]  # tokens holding ".", "!" or "?"
-    decade_suffix_ids: tuple[int, ...]  # tokens starting with "s" or "'s" ("s", "s,", "'s")
+    decade_suffix_ids: tuple[int, ...]  # "s", "'s", or "s" and no letter after it ("s,", "s.")
+    letter_start_ids: tuple[int, ...]  # tokens that start with a letter or a digit, gluing onto the word before
     texts: tuple[str, ...]  # every token's text, by id
     by_text: dict[str, tuple[int, ...]]  # every token's text -> the tokens that write it
     sorted_texts: tuple[str, ...]  # the distinct token texts, sorted, for finding those that start with a text
@@ -61,18 +66,20 @@ class Vocabulary:
         texts = tokenizer.batch_decode([[i] for i in range(len(tokenizer))])
         starts = {s[0] for s in stop if s}
         digit_ids: dict[str, int] = {}
-        mixed, ending, sentence_end, suffix = [], set(eos_ids), [], []
+        mixed, ending, sentence_end, suffix, glued = [], set(eos_ids), [], [], []
         for token_id, text in enumerate(texts):
             if text in DIGITS and len(text) == 1:
                 digit_ids.setdefault(text, token_id)
             elif any(ch in DIGITS for ch in text):
                 mixed.append(token_id)
-            if starts & set(text) or any(ch.isspace() and ch != " " for ch in text):
+            if starts & set(text) or LINE_BREAKS & set(text):
                 ending.add(token_id)
             if any(ch in ".!?" for ch in text):
                 sentence_end.append(token_id)
-            if text.startswith(("s", "'s", "’s")):
+            if re.match(r"(?:s|'s|’s)(?![^\W\d_])", text):
                 suffix.append(token_id)
+            if text[:1].isalnum():
+                glued.append(token_id)
         by_text: dict[str, list[int]] = {}
         for token_id, text in enumerate(texts):
             by_text.setdefault(text, []).append(token_id)
@@ -82,6 +89,7 @@ class Vocabulary:
             tuple(sorted(ending)),
             tuple(sentence_end),
             tuple(suffix),
+            tuple(glued),
             tuple(texts),
             {text: tuple(ids) for text, ids in by_text.items()},
             tuple(sorted(by_text)),
@@ -139,15 +147,17 @@ def case_forms(text: str) -> set[str]:
 
 
 def lead_in_state(text: str, lead_ins: Sequence[str]) -> tuple[str | None, str]:
-    """Where `text` stands with its lead-ins (in any case): what follows the last lead-in it holds (None when none),
-    and the longest start of a lead-in it ends with (that a next token could complete), as the lead-in writes it.
+    """Where `text` stands with its lead-ins (in any case, at its very start too): what follows the last lead-in it
+    holds (None when none), and the longest start of a lead-in it ends with (that a next token could complete), as
+    the lead-in writes it.
 
-    Example: ("one for fans of The Th", [" fans of"]) -> (" The Th", "");  ("a film For Fans", [" fans of"]) -> (None, " fans")
+    Example: ("one for fans of The Th", [" fans of"]) -> (" The Th", "");  ("a film For Fans", [" fans of"]) -> (None, " fans");
+             ("Fans of Al", [" fans of"]) -> (" Al", "")
     """
-    lowered = text.lower()
-    ends = [(lowered.rfind(lead_in.lower()), lead_in) for lead_in in lead_ins]
-    start, lead_in = max(ends)
-    after = text[start + len(lead_in) :] if start >= 0 else None
+    padded = " " + text
+    lowered = "".join(ch.lower() if len(ch.lower()) == 1 else ch for ch in padded)  # offsets stay those of `padded`
+    start, lead_in = max((lowered.rfind(lead_in.lower()), lead_in) for lead_in in lead_ins)
+    after = padded[start + len(lead_in) :] if start >= 0 else None
     begun = max(
         (
             lead_in[:size]
@@ -161,42 +171,47 @@ def lead_in_state(text: str, lead_ins: Sequence[str]) -> tuple[str | None, str]:
     return after, begun
 
 
-_INITIAL = re.compile(r"(?:^|\s)[A-Z]$")  # "M" of "M. Night": its "." ends no sentence
+# Where a "." ends no sentence: after an initial ("M. Night", "L.A"), a title ("Dr", "Mrs"), or digits ("16.67").
+_NOT_A_SENTENCE_END = re.compile(r"(?:(?:^|[\s.])[A-Z]|\b(?:Mr|Mrs|Ms|Dr|St|Jr|Sr|Lt|Sgt|Bros|Inc|vs)|\d)$")
 
 
 class RulesProcessor:
     """A transformers logits processor (called with the batch's token ids so far and the next token's scores) that
     forbids, row by row, what `rules[row]` does not allow. `start` is where the rows' new tokens begin."""
 
-    def __init__(self, vocabulary: Vocabulary, rules: Sequence[WritingRules], start: int, decode):
+    def __init__(
+        self,
+        vocabulary: Vocabulary,
+        rules: Sequence[WritingRules],
+        start: int,
+        decode,
+        finished: Sequence[object] = (),
+    ):
         self.vocabulary = vocabulary
         self.rules = list(rules)
         self.start = start
         self.decode = decode  # token ids -> text, for counting words
+        self.finished = (
+            finished  # per row, None while it runs (the stopping criterion's record): ended rows are skipped
+        )
         self.digit_of = {token: digit for digit, token in vocabulary.digit_ids.items()}
 
     def forbidden(self, row: int, new_tokens: Sequence[int]) -> tuple[list[int], list[int] | None]:
         """What row `row` may not write next, after writing `new_tokens`: the forbidden token ids, and, where only a
-        few may follow (a number half written, a name being spelt), those alone (else None)."""
+        few may follow (a name being spelt, a number half written), those alone (else None; never an empty list)."""
         rules = self.rules[row]
         banned: list[int] = []
-        if rules.numbers is not None:
-            following, may_end, as_decade = next_digits(trailing_digits(new_tokens, self.digit_of), rules.numbers)
-            digits = [self.vocabulary.digit_ids[d] for d in sorted(following)]
-            if as_decade:
-                return [], digits + list(self.vocabulary.decade_suffix_ids)
-            if not may_end:
-                return [], digits
-            banned += [token for digit, token in self.vocabulary.digit_ids.items() if digit not in following]
-            banned += self.vocabulary.mixed_digit_ids
         text = self.decode(new_tokens) if rules.min_words or rules.lead_ins else ""
         if rules.lead_ins:
             after, begun = lead_in_state(text, rules.lead_ins)
             names = [" " + name for name in rules.names]
-            if after is not None and names and not any(after.startswith(name) for name in names):
-                spelling = name_tokens(self.vocabulary, after, names)
-                if spelling:
-                    return [], spelling
+            if after is not None and names:
+                if after in names:  # a name just written: no letter may run it on ("The Things", "Aliens")
+                    banned += self.vocabulary.letter_start_ids
+                elif not any(after.startswith(name) for name in names):
+                    spelling = name_tokens(self.vocabulary, after, names)
+                    if spelling:  # the name's own digits are spelt with it
+                        return [], spelling
             if begun and not names:  # the token that would complete the lead-in, in any case ("fans Of")
                 banned += [
                     token
@@ -205,14 +220,29 @@ class RulesProcessor:
                     for rest in case_forms(lead_in[len(begun) :])
                     for token in self.vocabulary.starting_with(rest)
                 ]
+        if rules.numbers is not None:
+            run = trailing_digits(new_tokens, self.digit_of)
+            following, may_end, as_decade = next_digits(run, rules.numbers)
+            digits = [self.vocabulary.digit_ids[d] for d in sorted(following)]
+            if as_decade:
+                return [], digits + list(self.vocabulary.decade_suffix_ids)
+            if not may_end and digits:
+                return [], digits
+            banned += [token for digit, token in self.vocabulary.digit_ids.items() if digit not in following]
+            banned += self.vocabulary.mixed_digit_ids
+            if run:  # a whole number: nothing glued on ("1978th"); a decade's "s" where it is one too
+                suffix = set(self.vocabulary.decade_suffix_ids) if f"{run}s" in rules.numbers else set()
+                banned += [t for t in self.vocabulary.letter_start_ids if t not in suffix and t not in digits]
         if rules.min_words and len(text.split()) < rules.min_words:
             banned += self.vocabulary.ending_ids
-            if not _INITIAL.search(text):
+            if not _NOT_A_SENTENCE_END.search(text):
                 banned += self.vocabulary.sentence_end_ids
         return banned, None
 
     def __call__(self, input_ids, scores):
         for row in range(min(len(self.rules), scores.shape[0])):
+            if row < len(self.finished) and self.finished[row] is not None:
+                continue
             banned, only = self.forbidden(row, input_ids[row, self.start :].tolist())
             if only is not None:
                 kept = scores[row, only].clone()

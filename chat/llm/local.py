@@ -474,6 +474,7 @@ class LocalChatModel:
                     rules,
                     input_ids.shape[1],
                     lambda tokens: tokenizer.decode(tokens, skip_special_tokens=True),
+                    finished=criterion.kept,
                 )
 
             def generate():
