@@ -327,7 +327,7 @@ def description_gist(text: str, max_words: int = 16) -> str:
 LIKED_TIES = ("in the vein of {}", "a good follow-up to {}", "one to pair with {}")
 # The words before a liked title in LIKED_TIES and in the trained reasons ("for fans of Alien"): what the model writes
 # after them must be a liked title (`chat.llm.WritingRules.lead_ins`).
-TITLE_LEAD_INS = (" fans of", " vein of", " pair with")
+TITLE_LEAD_INS = (" fans of", " vein of", " follow-up to", " pair with")
 
 
 def template_reason(
