@@ -494,19 +494,26 @@ class ChatEngine:
 
     def _writing_rules(self, items: list[Item], liked: Sequence[str]) -> list[WritingRules]:
         """Per item, what the model may write in its reason: only numbers its card holds (or a liked title holds), not
-        fewer words than the guard asks for, and after "for fans of" only a liked title of one of its genres (none:
-        no "for fans of" at all), as the templates tie them. Decoding so keeps the drafts the guard rejected most
-        often (a stray year, a line cut short) and titles made up from being written."""
+        fewer words than the guard asks for, and after "for fans of" only a liked title of one of its genres, each
+        liked title on one line of the reply only, the first whose item shares a genre with it (none left: no "for
+        fans of" at all), as the templates tie them. Decoding so keeps the drafts the guard rejected most often (a
+        stray year, a line cut short), titles made up and a tie said on every line from being written."""
         liked_items = [self.catalog[i] for i in liked if i in self.catalog]
-        return [
-            WritingRules(
-                writable_numbers(item, [other.title for other in liked_items]),
-                MIN_REASON_WORDS,
-                prompts.TITLE_LEAD_INS,
-                tuple(other.title for other in liked_items if set(other.genres) & set(item.genres)),
+        numbers_named = [other.title for other in liked_items]
+        unused = list(liked_items)
+        rules = []
+        for item in items:
+            ties = [other for other in unused if set(other.genres) & set(item.genres)]
+            unused = [other for other in unused if other not in ties]
+            rules.append(
+                WritingRules(
+                    writable_numbers(item, numbers_named),
+                    MIN_REASON_WORDS,
+                    prompts.TITLE_LEAD_INS,
+                    tuple(other.title for other in ties),
+                )
             )
-            for item in items
-        ]
+        return rules
 
     def _fallback_reason(
         self,

@@ -9,7 +9,7 @@ from fakes import ScriptedChatModel, StaggeredChatModel
 
 from chat import prompts
 from chat.assemble import build_reranker
-from chat.guard import reason_problems
+from chat.guard import MIN_REASON_WORDS, reason_problems
 from chat.llm import LLMError
 from chat.llm_reranker import LLMReranker
 from chat.settings import Settings
@@ -314,6 +314,19 @@ def test_each_reason_is_shown_as_soon_as_its_row_and_the_rows_before_it_are_writ
             written_when_shown[len(update.items)] = list(llm.written)
     assert written_when_shown == {1: [0], 2: [0, 2, 1], 3: [0, 2, 1]}  # item 1 before the last row was written
     assert not llm.stopped
+
+
+def test_the_batch_is_asked_to_keep_each_reason_to_its_card_and_each_liked_title_to_one_line(catalog, index, embedder):
+    llm = StaggeredChatModel(['horror films"', "a fine pick for tonight with a strong mood"])
+    engine = make_engine(catalog, index, embedder, llm)
+    result, _ = run_turn(engine, engine.new_session(), "I loved Alien, more horror please")
+    [rules] = llm.rules
+    assert [rule.numbers >= {str(shown.item.year)} for rule, shown in zip(rules, result.items)] == [True] * 3
+    assert all(rule.min_words == MIN_REASON_WORDS and rule.lead_ins == prompts.TITLE_LEAD_INS for rule in rules)
+    assert [rule.names for rule in rules] == [("Alien",), (), ()]  # "for fans of Alien" on one line at most
+    unconstrained = make_engine(catalog, index, embedder, StaggeredChatModel(), constrain_reasons=False)
+    run_turn(unconstrained, unconstrained.new_session(), "more horror please")
+    assert unconstrained.llm.rules == [None]
 
 
 def test_stopping_a_turn_stops_its_batch(catalog, index, embedder):
